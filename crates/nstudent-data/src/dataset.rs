@@ -1,0 +1,218 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Height, width and channels of one image, in pixels and channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImageShape {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    pub const fn new(height: usize, width: usize, channels: usize) -> Self {
+        Self {
+            height,
+            width,
+            channels,
+        }
+    }
+
+    /// Bytes (and pixels-times-channels) of one image.
+    pub const fn len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    /// True for a degenerate shape with no pixels.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+    }
+}
+
+/// Labeled images held in memory as `u8` pixels, `(N, H, W, C)` order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// `len() * shape.len()` bytes, image after image, rows top to bottom, channels last.
+    pub images: Vec<u8>,
+    /// One label per image, in `0..class_names.len()`.
+    pub labels: Vec<u16>,
+    pub shape: ImageShape,
+    /// Human-readable class names; their count is the number of classes.
+    pub class_names: Vec<String>,
+    /// Where the data came from (a path, a source name, a task), for messages and reports.
+    pub source: String,
+}
+
+impl Dataset {
+    /// Builds a dataset after checking that pixels, labels and classes agree.
+    pub fn new(
+        images: Vec<u8>,
+        labels: Vec<u16>,
+        shape: ImageShape,
+        class_names: Vec<String>,
+        source: impl Into<String>,
+    ) -> Result<Self> {
+        let source = source.into();
+        if shape.is_empty() {
+            return Err(Error::Invalid(format!("{source}: image shape {shape} has no pixels")));
+        }
+        if images.len() != labels.len() * shape.len() {
+            return Err(Error::Invalid(format!(
+                "{source}: {} pixel bytes do not make {} images of {shape}",
+                images.len(),
+                labels.len()
+            )));
+        }
+        if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= class_names.len()) {
+            return Err(Error::Invalid(format!(
+                "{source}: label {bad} is out of range for {} classes",
+                class_names.len()
+            )));
+        }
+        Ok(Self {
+            images,
+            labels,
+            shape,
+            class_names,
+            source,
+        })
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    /// The pixels of image `i`. Panics if `i >= len()`, like slice indexing.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.shape.len();
+        &self.images[i * n..(i + 1) * n]
+    }
+
+    /// A borrowed view of all images, without labels: what a model predicts on.
+    pub fn view(&self) -> ImagesRef<'_> {
+        ImagesRef {
+            pixels: &self.images,
+            shape: self.shape,
+        }
+    }
+
+    /// A new dataset holding the images at `indices`, in that order (repeats allowed).
+    pub fn subset(&self, indices: &[usize]) -> Result<Self> {
+        let n = self.shape.len();
+        let mut images = Vec::with_capacity(indices.len() * n);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            if i >= self.len() {
+                return Err(Error::Invalid(format!(
+                    "{}: index {i} is out of range for {} images",
+                    self.source,
+                    self.len()
+                )));
+            }
+            images.extend_from_slice(self.image(i));
+            labels.push(self.labels[i]);
+        }
+        Ok(Self {
+            images,
+            labels,
+            shape: self.shape,
+            class_names: self.class_names.clone(),
+            source: self.source.clone(),
+        })
+    }
+
+    /// Number of images of each class, indexed by label.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.num_classes()];
+        for &l in &self.labels {
+            counts[usize::from(l)] += 1;
+        }
+        counts
+    }
+}
+
+/// Borrowed `u8` images in `(N, H, W, C)` order, without labels.
+#[derive(Debug, Clone, Copy)]
+pub struct ImagesRef<'a> {
+    pub pixels: &'a [u8],
+    pub shape: ImageShape,
+}
+
+impl<'a> ImagesRef<'a> {
+    /// Wraps `pixels`, checking that they hold a whole number of images of `shape`.
+    pub fn new(pixels: &'a [u8], shape: ImageShape) -> Result<Self> {
+        if shape.is_empty() || pixels.len() % shape.len() != 0 {
+            return Err(Error::Invalid(format!(
+                "{} bytes are not a whole number of {shape} images",
+                pixels.len()
+            )));
+        }
+        Ok(Self { pixels, shape })
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.pixels.len() / self.shape.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pixels.is_empty()
+    }
+
+    /// The pixels of image `i`. Panics if `i >= len()`, like slice indexing.
+    pub fn image(&self, i: usize) -> &'a [u8] {
+        let n = self.shape.len();
+        &self.pixels[i * n..(i + 1) * n]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Dataset {
+        Dataset::new(
+            (0..12).collect(),
+            vec![0, 1, 1],
+            ImageShape::new(2, 2, 1),
+            vec!["a".into(), "b".into()],
+            "tiny",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn new_rejects_inconsistent_parts() {
+        let shape = ImageShape::new(2, 2, 1);
+        let names = vec!["a".to_string()];
+        assert!(Dataset::new(vec![0; 7], vec![0, 0], shape, names.clone(), "x").is_err());
+        assert!(Dataset::new(vec![0; 8], vec![0, 1], shape, names, "x").is_err());
+    }
+
+    #[test]
+    fn subset_copies_images_and_labels_in_order() {
+        let d = tiny();
+        let s = d.subset(&[2, 0, 2]).unwrap();
+        assert_eq!(s.labels, vec![1, 0, 1]);
+        assert_eq!(s.image(0), &[8, 9, 10, 11]);
+        assert_eq!(s.image(1), &[0, 1, 2, 3]);
+        assert!(d.subset(&[3]).is_err());
+        assert_eq!(d.class_counts(), vec![1, 2]);
+    }
+}

@@ -1,0 +1,114 @@
+use nstudent_data::{augment::RandAugment, ImageShape};
+use serde::{Deserialize, Serialize};
+
+/// Model families of the study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// The original study's CNN: Conv32-Pool-Conv64-Pool-Dense128-Dense k (widths times `width`).
+    Cnn,
+    /// The same stages built from residual blocks, so stochastic depth applies.
+    ResCnn,
+}
+
+/// Everything needed to build a model: architecture, input, classes and in-model noise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub arch: Arch,
+    pub input: ImageShape,
+    pub num_classes: usize,
+    /// Multiplier on every layer's channels and units; 1.0 is the original 32/64/128.
+    pub width: f32,
+    /// Dropout rate before the classifier, in [0, 1); 0 disables it.
+    pub dropout: f32,
+    /// Stochastic depth: survival probability of the last residual block, in (0, 1], decaying
+    /// linearly from 1 at the input; 1 disables it. Ignored by architectures without blocks.
+    pub survival: f32,
+}
+
+impl ModelSpec {
+    /// The original study's model, without noise.
+    pub fn cnn(input: ImageShape, num_classes: usize) -> Self {
+        Self {
+            arch: Arch::Cnn,
+            input,
+            num_classes,
+            width: 1.0,
+            dropout: 0.0,
+            survival: 1.0,
+        }
+    }
+}
+
+/// Training targets, one per image.
+#[derive(Debug, Clone, Copy)]
+pub enum Targets<'a> {
+    /// Class indices.
+    Hard(&'a [u16]),
+    /// Probability vectors, `classes` values per image, row-major.
+    Soft { probs: &'a [f32], classes: usize },
+}
+
+impl Targets<'_> {
+    /// Number of images these targets describe.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Hard(labels) => labels.len(),
+            Targets::Soft { probs, classes } => probs.len() / (*classes).max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How to train: the optimiser is Adam with Keras' defaults unless changed here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitOptions {
+    pub epochs: usize,
+    /// Images per gradient step.
+    pub batch_size: usize,
+    /// Adam step size.
+    pub learning_rate: f32,
+    /// Seeds shuffling, dropout, stochastic depth and augmentation.
+    pub seed: u64,
+    /// Input noise; `None` trains on the clean images.
+    pub augment: Option<RandAugment>,
+    /// Worker threads for this training; 0 uses all cores.
+    pub threads: usize,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            seed: 0,
+            augment: None,
+            threads: 0,
+        }
+    }
+}
+
+/// Reported after every batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitProgress {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Batches done in this epoch.
+    pub batch: usize,
+    pub batches_per_epoch: usize,
+    /// Mean cross-entropy of the last batch, in nats.
+    pub loss: f32,
+}
+
+/// What a finished training measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// Mean training loss of each epoch, in nats.
+    pub epoch_losses: Vec<f32>,
+    /// Wall time of the whole fit, in seconds.
+    pub seconds: f64,
+}

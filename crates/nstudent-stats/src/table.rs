@@ -1,0 +1,233 @@
+//! The study's metrics table: one row per (task, algorithm, outer fold), in the original
+//! study's CSV layout, so that scripts written for it keep working.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Column names of the metrics table, after the leading unnamed index column.
+pub const COLUMNS: [&str; 12] = [
+    "Dataset Name",
+    "Algorithm Name",
+    "Cross Validation [1-10]",
+    "Hyper-Parameters Values",
+    "Accuracy",
+    "TPR",
+    "FPR",
+    "Precision",
+    "AUC",
+    "PR-Curve",
+    "Training Time",
+    "Inference Time",
+];
+
+/// Metric columns, in table order.
+pub const METRICS: [&str; 8] = [
+    "Accuracy",
+    "TPR",
+    "FPR",
+    "Precision",
+    "AUC",
+    "PR-Curve",
+    "Training Time",
+    "Inference Time",
+];
+
+/// True for metrics where a smaller value is better (used for ranking).
+pub fn lower_is_better(metric: &str) -> bool {
+    matches!(metric, "FPR" | "Training Time" | "Inference Time")
+}
+
+/// One (task, algorithm, outer fold) result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub dataset: String,
+    pub algorithm: String,
+    /// 1-based outer fold.
+    pub fold: usize,
+    /// Chosen hyperparameters as text, e.g. `unl_factor: 0.2, threshold: 0.8`, or `None`.
+    pub hyperparameters: String,
+    pub accuracy: f64,
+    pub tpr: f64,
+    pub fpr: f64,
+    pub precision: f64,
+    pub auc: f64,
+    pub pr_curve: f64,
+    /// Seconds.
+    pub training_time: f64,
+    /// Seconds.
+    pub inference_time: f64,
+}
+
+impl Row {
+    /// The value of a metric column by its table name (see [`METRICS`]).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "Accuracy" => self.accuracy,
+            "TPR" => self.tpr,
+            "FPR" => self.fpr,
+            "Precision" => self.precision,
+            "AUC" => self.auc,
+            "PR-Curve" => self.pr_curve,
+            "Training Time" => self.training_time,
+            "Inference Time" => self.inference_time,
+            _ => return None,
+        })
+    }
+}
+
+/// All rows of a metrics table, in file order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsTable {
+    pub rows: Vec<Row>,
+}
+
+impl MetricsTable {
+    /// Reads a table file; `path` is used in messages.
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_reader(file, path)
+    }
+
+    /// Parses a table; the leading unnamed index column is optional.
+    pub fn from_reader(reader: impl Read, path: &Path) -> Result<Self> {
+        let fmt = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let headers = csv
+            .headers()
+            .map_err(|e| fmt(format!("cannot read the header: {e}")))?
+            .clone();
+        let mut index = [0usize; 12];
+        for (slot, name) in index.iter_mut().zip(COLUMNS) {
+            *slot = headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
+                fmt(format!(
+                    "missing column \"{name}\"; a metrics table needs the columns {}",
+                    COLUMNS.join(", ")
+                ))
+            })?;
+        }
+        let mut rows = Vec::new();
+        for (line, record) in csv.records().enumerate() {
+            let line = line + 2;
+            let record = record.map_err(|e| fmt(format!("line {line}: {e}")))?;
+            let text = |i: usize| record.get(index[i]).unwrap_or("").trim().to_string();
+            let number = |i: usize| -> Result<f64> {
+                let cell = text(i);
+                cell.parse::<f64>().map_err(|_| {
+                    fmt(format!(
+                        "line {line}: column \"{}\" holds \"{cell}\", which is not a number",
+                        COLUMNS[i]
+                    ))
+                })
+            };
+            let fold_text = text(2);
+            let fold = fold_text.parse::<usize>().map_err(|_| {
+                fmt(format!(
+                    "line {line}: column \"{}\" holds \"{fold_text}\", which is not a fold number",
+                    COLUMNS[2]
+                ))
+            })?;
+            rows.push(Row {
+                dataset: text(0),
+                algorithm: text(1),
+                fold,
+                hyperparameters: text(3),
+                accuracy: number(4)?,
+                tpr: number(5)?,
+                fpr: number(6)?,
+                precision: number(7)?,
+                auc: number(8)?,
+                pr_curve: number(9)?,
+                training_time: number(10)?,
+                inference_time: number(11)?,
+            });
+        }
+        Ok(Self { rows })
+    }
+
+    /// Writes the table with the leading index column, as the original study's files have it.
+    pub fn write(&self, writer: impl Write) -> std::io::Result<()> {
+        let mut csv = csv::Writer::from_writer(writer);
+        let mut header = vec![""];
+        header.extend(COLUMNS);
+        csv.write_record(&header)?;
+        for (i, r) in self.rows.iter().enumerate() {
+            csv.write_record([
+                i.to_string(),
+                r.dataset.clone(),
+                r.algorithm.clone(),
+                r.fold.to_string(),
+                r.hyperparameters.clone(),
+                r.accuracy.to_string(),
+                r.tpr.to_string(),
+                r.fpr.to_string(),
+                r.precision.to_string(),
+                r.auc.to_string(),
+                r.pr_curve.to_string(),
+                r.training_time.to_string(),
+                r.inference_time.to_string(),
+            ])?;
+        }
+        csv.flush()
+    }
+
+    /// Distinct values in order of first appearance.
+    pub fn datasets(&self) -> Vec<String> {
+        first_seen(self.rows.iter().map(|r| r.dataset.as_str()))
+    }
+
+    /// Distinct algorithm names in order of first appearance.
+    pub fn algorithms(&self) -> Vec<String> {
+        first_seen(self.rows.iter().map(|r| r.algorithm.as_str()))
+    }
+}
+
+fn first_seen<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for n in names {
+        if !seen.iter().any(|s| s == n) {
+            seen.push(n.to_string());
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = ",Dataset Name,Algorithm Name,Cross Validation [1-10],Hyper-Parameters Values,Accuracy,TPR,FPR,Precision,AUC,PR-Curve,Training Time,Inference Time
+0,MNIST 0-4,Baseline,1,None,0.98,0.97,0.005,0.97,0.999,0.998,4.2,0.3
+1,MNIST 0-4,Noisy Student,1,\"unl_factor: 0.2, threshold: 0.8, num_of_students: 2\",0.99,0.98,0.004,0.98,0.999,0.999,21.5,0.3
+";
+
+    #[test]
+    fn round_trips_the_original_layout() {
+        let t = MetricsTable::from_reader(SAMPLE.as_bytes(), Path::new("t.csv")).unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1].hyperparameters, "unl_factor: 0.2, threshold: 0.8, num_of_students: 2");
+        assert_eq!(t.algorithms(), vec!["Baseline", "Noisy Student"]);
+        let mut out = Vec::new();
+        t.write(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
+    }
+
+    #[test]
+    fn names_a_missing_column_and_a_bad_number() {
+        let no_auc = SAMPLE.replace(",AUC,", ",AUX,");
+        let e = MetricsTable::from_reader(no_auc.as_bytes(), Path::new("t.csv")).unwrap_err();
+        assert!(e.to_string().contains("missing column \"AUC\""), "{e}");
+        let bad = SAMPLE.replace("0.98,0.97", "high,0.97");
+        let e = MetricsTable::from_reader(bad.as_bytes(), Path::new("t.csv")).unwrap_err();
+        assert!(e.to_string().contains("line 2") && e.to_string().contains("high"), "{e}");
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per subcommand: its arguments and what it does.
+
+pub mod bench;
+pub mod data;
+pub mod predict;
+pub mod report;
+pub mod run;
+pub mod score;
+pub mod stats;
+pub mod train;

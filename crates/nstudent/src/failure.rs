@@ -1,0 +1,55 @@
+//! Turning library errors into one-line messages and exit codes.
+//!
+//! Exit codes: 0 success, 2 bad input or usage (the user can fix it), 1 internal failure.
+
+/// An error in what the user asked for, found by the CLI itself (a bad flag combination, a
+/// value out of range). Exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Shorthand for returning a [`UsageError`].
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err(anyhow::Error::new($crate::failure::UsageError(format!($($arg)*))))
+    };
+}
+pub(crate) use usage;
+
+/// A command that a later release provides. Exit code 1: nothing the user can fix.
+pub fn not_implemented(command: &str) -> anyhow::Error {
+    anyhow::anyhow!("`nstudent {command}` is not implemented yet in this version")
+}
+
+/// 2 when any error in the chain was caused by the user's input, else 1.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        let user = if cause.is::<UsageError>() || cause.is::<std::io::Error>() {
+            true
+        } else if let Some(e) = cause.downcast_ref::<nstudent_data::Error>() {
+            e.is_user_error()
+        } else if let Some(e) = cause.downcast_ref::<nstudent_engine::Error>() {
+            e.is_user_error()
+        } else if let Some(e) = cause.downcast_ref::<nstudent_stats::Error>() {
+            e.is_user_error()
+        } else {
+            false
+        };
+        if user {
+            return 2;
+        }
+    }
+    1
+}
+
+/// The whole error chain on one line: "context: cause: root cause".
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,69 @@
+//! `nstudent`: Noisy Student self-training studies from the command line.
+
+mod cmd;
+mod failure;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Noisy Student self-training studies on small image datasets.
+///
+/// Start with `nstudent run` (a quick study on the embedded Fashion-MNIST test split) or
+/// `nstudent data info fashion-mnist-10k`.
+#[derive(Parser)]
+#[command(name = "nstudent", version, about, long_about = None)]
+#[command(propagate_version = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, inspect and download datasets.
+    #[command(subcommand)]
+    Data(cmd::data::DataCommand),
+    /// Train a model (baseline, Noisy Student or ensemble) and save it.
+    Train(cmd::train::Args),
+    /// Write class probabilities of a saved model as CSV.
+    Predict(cmd::predict::Args),
+    /// Score class probabilities against true labels (accuracy, TPR, FPR, precision, AUC, AP).
+    Score(cmd::score::Args),
+    /// Run the study: nested cross-validation of the algorithms over tasks.
+    Run(cmd::run::Args),
+    /// List the cells of a study directory that are still missing.
+    Status(cmd::run::StatusArgs),
+    /// Build the metrics table of a study directory from its finished cells.
+    Merge(cmd::run::MergeArgs),
+    /// Friedman, Nemenyi and Wilcoxon-Holm tests over a metrics table, with a CD diagram.
+    Stats(cmd::stats::Args),
+    /// Write the HTML report and spreadsheet of a study.
+    Report(cmd::report::Args),
+    /// Measure training and inference speed of the engine on this machine.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data(c) => cmd::data::run(c),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Predict(a) => cmd::predict::run(a),
+        Command::Score(a) => cmd::score::run(a),
+        Command::Run(a) => cmd::run::run(a),
+        Command::Status(a) => cmd::run::status(a),
+        Command::Merge(a) => cmd::run::merge(a),
+        Command::Stats(a) => cmd::stats::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = failure::exit_code(&err);
+            eprintln!("error: {}", failure::one_line(&err));
+            ExitCode::from(code)
+        }
+    }
+}
