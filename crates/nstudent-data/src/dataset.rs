@@ -61,7 +61,9 @@ impl Dataset {
     ) -> Result<Self> {
         let source = source.into();
         if shape.is_empty() {
-            return Err(Error::Invalid(format!("{source}: image shape {shape} has no pixels")));
+            return Err(Error::Invalid(format!(
+                "{source}: image shape {shape} has no pixels"
+            )));
         }
         if images.len() != labels.len() * shape.len() {
             return Err(Error::Invalid(format!(
@@ -70,7 +72,10 @@ impl Dataset {
                 labels.len()
             )));
         }
-        if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= class_names.len()) {
+        if let Some(&bad) = labels
+            .iter()
+            .find(|&&l| usize::from(l) >= class_names.len())
+        {
             return Err(Error::Invalid(format!(
                 "{source}: label {bad} is out of range for {} classes",
                 class_names.len()
@@ -137,6 +142,27 @@ impl Dataset {
         })
     }
 
+    /// The same images in an order drawn from `seed` (ChaCha8, the same on every machine).
+    /// For sources stored sorted by class, such as the A-Z CSV, which the study shuffled once
+    /// before its unshuffled K-fold.
+    pub fn shuffled(&self, seed: u64) -> Self {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        let mut images = Vec::with_capacity(self.images.len());
+        for &i in &order {
+            images.extend_from_slice(self.image(i));
+        }
+        Self {
+            images,
+            labels: order.iter().map(|&i| self.labels[i]).collect(),
+            shape: self.shape,
+            class_names: self.class_names.clone(),
+            source: self.source.clone(),
+        }
+    }
+
     /// Number of images of each class, indexed by label.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = vec![0; self.num_classes()];
@@ -157,7 +183,7 @@ pub struct ImagesRef<'a> {
 impl<'a> ImagesRef<'a> {
     /// Wraps `pixels`, checking that they hold a whole number of images of `shape`.
     pub fn new(pixels: &'a [u8], shape: ImageShape) -> Result<Self> {
-        if shape.is_empty() || pixels.len() % shape.len() != 0 {
+        if shape.is_empty() || !pixels.len().is_multiple_of(shape.len()) {
             return Err(Error::Invalid(format!(
                 "{} bytes are not a whole number of {shape} images",
                 pixels.len()
@@ -203,6 +229,27 @@ mod tests {
         let names = vec!["a".to_string()];
         assert!(Dataset::new(vec![0; 7], vec![0, 0], shape, names.clone(), "x").is_err());
         assert!(Dataset::new(vec![0; 8], vec![0, 1], shape, names, "x").is_err());
+    }
+
+    #[test]
+    fn shuffled_keeps_images_with_their_labels() {
+        let d = Dataset::new(
+            (0..40).map(|i| (i / 4) as u8).collect(),
+            (0..10).collect(),
+            ImageShape::new(2, 2, 1),
+            (0..10).map(|i| i.to_string()).collect(),
+            "ten",
+        )
+        .unwrap();
+        let s = d.shuffled(3);
+        assert_eq!(s, d.shuffled(3));
+        assert_ne!(s.labels, d.labels);
+        for i in 0..s.len() {
+            assert_eq!(s.image(i), &[s.labels[i] as u8; 4]);
+        }
+        let mut sorted = s.labels.clone();
+        sorted.sort();
+        assert_eq!(sorted, d.labels);
     }
 
     #[test]

@@ -1,15 +1,361 @@
-use crate::failure::not_implemented;
+//! `nstudent data`: list, inspect and download datasets.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use nstudent_data::fetch::{self, FetchOptions, Outcome};
+use nstudent_data::{
+    sources, tasks, Cifar100Labels, CsvOptions, Dataset, ImageShape, LabelColumn, OpenOptions,
+    Splits,
+};
+
+use crate::failure::usage;
+
+/// Writes to stdout; a closed pipe (`nstudent data list | head`) ends the output quietly.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// `println!` through [`emit`].
+macro_rules! emitln {
+    ($($arg:tt)*) => {
+        emit(&format!("{}\n", format!($($arg)*)))?
+    };
+}
 
 #[derive(clap::Subcommand)]
 pub enum DataCommand {
-    /// The named sources and the study's tasks.
-    List,
-    /// Format, shape, counts per split and class, pixel range of a file, source or task.
-    Info,
-    /// Download named sources.
-    Fetch,
+    /// The named sources (present in the data directory or not, and where they come from) and
+    /// the 20 tasks of the original study with their sizes.
+    List(ListArgs),
+    /// Format, image shape, count per split and per class, pixel range of a PATH, NAME or TASK.
+    Info(InfoArgs),
+    /// Download named sources into the data directory (resumable, checksum-verified).
+    Fetch(FetchArgs),
 }
 
-pub fn run(_command: DataCommand) -> anyhow::Result<()> {
-    Err(not_implemented("data"))
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Do not open present sources to count the tasks' images (faster).
+    #[arg(long)]
+    pub no_sizes: bool,
+}
+
+#[derive(clap::Args)]
+pub struct InfoArgs {
+    /// A file, directory or archive; a source name (mnist, cifar10, fashion-mnist-10k, ...);
+    /// or a task such as mnist:0-4.
+    #[arg(value_name = "PATH|NAME|TASK")]
+    pub spec: String,
+    /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// CSV: the label column, `first`, `last` or a zero-based number [default: from the
+    /// header, else first]
+    #[arg(long, value_name = "COLUMN")]
+    pub label_column: Option<String>,
+    /// CSV: image shape HxW or HxWxC [default: square grey or RGB from the column count]
+    #[arg(long, value_name = "HxWxC")]
+    pub shape: Option<String>,
+    /// CSV: largest pixel value, scaled to 255 (16 for scikit-learn digits, 1 for [0, 1])
+    #[arg(long, value_name = "MAX")]
+    pub max_value: Option<f64>,
+    /// CSV: the first row is a header [default: detected]
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// CSV: the first row is data [default: detected]
+    #[arg(long)]
+    pub no_header: bool,
+    /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
+    #[arg(long)]
+    pub coarse: bool,
+}
+
+#[derive(clap::Args)]
+pub struct FetchArgs {
+    /// Sources to download (see `nstudent data list`), or `all`.
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+    /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Base URL of a mirror holding MIRROR/<source>/<file>, instead of the official locations.
+    #[arg(long, value_name = "URL", env = "NSTUDENT_MIRROR")]
+    pub mirror: Option<String>,
+}
+
+pub fn run(command: DataCommand) -> anyhow::Result<()> {
+    match command {
+        DataCommand::List(a) => list(a),
+        DataCommand::Info(a) => info(a),
+        DataCommand::Fetch(a) => fetch_sources(a),
+    }
+}
+
+fn data_dir(dir: Option<PathBuf>) -> PathBuf {
+    dir.unwrap_or_else(nstudent_data::default_data_dir)
+}
+
+fn list(args: ListArgs) -> anyhow::Result<()> {
+    let mut out = String::new();
+    let dir = data_dir(args.dir);
+    writeln!(out, "Data directory: {}", dir.display())?;
+    writeln!(
+        out,
+        "  (change it with --dir or NSTUDENT_DATA; get a source with `nstudent data fetch NAME`)"
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<18} {:<8} DESCRIPTION / ORIGIN",
+        "SOURCE", "PRESENT"
+    )?;
+    for s in sources::SOURCES {
+        let present = if s.embedded {
+            "built-in"
+        } else if s.is_present(&dir) {
+            "yes"
+        } else {
+            "no"
+        };
+        writeln!(out, "{:<18} {:<8} {}", s.name, present, s.description)?;
+        let origin = if s.manual.is_some() {
+            format!("{} (manual download, Kaggle account)", s.origin())
+        } else {
+            s.origin()
+        };
+        writeln!(out, "{:<18} {:<8} {}", "", "", origin)?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Tasks of the original study (train split; folds come from cross-validation):"
+    )?;
+    writeln!(
+        out,
+        "{:<16} {:<22} {:>7} {:>8} {:>8}",
+        "TASK", "SPEC", "CLASSES", "TRAIN", "TEST"
+    )?;
+    let mut cache: HashMap<String, Result<Splits, String>> = HashMap::new();
+    for task in tasks::original_study() {
+        let classes = task
+            .num_classes()
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "all".into());
+        let source = sources::find(&task.source);
+        let present = source.is_some_and(|s| s.is_present(&dir));
+        let (train, test) = if !present {
+            ("-".to_string(), "missing".to_string())
+        } else if args.no_sizes {
+            ("?".to_string(), "?".to_string())
+        } else {
+            let loaded = cache.entry(task.source.clone()).or_insert_with(|| {
+                nstudent_data::open(&task.source, &dir).map_err(|e| e.to_string())
+            });
+            match loaded {
+                Ok(splits) => match task.apply(splits) {
+                    Ok(t) => (
+                        t.train.len().to_string(),
+                        t.test
+                            .map(|d| d.len().to_string())
+                            .unwrap_or_else(|| "-".into()),
+                    ),
+                    Err(_) => ("error".into(), "-".into()),
+                },
+                Err(_) => ("error".into(), "-".into()),
+            }
+        };
+        writeln!(
+            out,
+            "{:<16} {:<22} {:>7} {:>8} {:>8}",
+            task.name, task.spec, classes, train, test
+        )?;
+    }
+    for (source, result) in &cache {
+        if let Err(e) = result {
+            writeln!(out, "\nnote: cannot read {source}: {e}")?;
+        }
+    }
+    emit(&out)
+}
+
+fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
+    let parts: Vec<&str> = text.split(['x', 'X']).collect();
+    let nums: Option<Vec<usize>> = parts.iter().map(|p| p.trim().parse().ok()).collect();
+    match nums.as_deref() {
+        Some(&[h, w]) if h > 0 && w > 0 => Ok(ImageShape::new(h, w, 1)),
+        Some(&[h, w, c]) if h > 0 && w > 0 && (c == 1 || c == 3) => Ok(ImageShape::new(h, w, c)),
+        _ => {
+            usage!("--shape `{text}` is not valid: write HxW or HxWxC with C 1 or 3, e.g. 28x28x1")
+        }
+    }
+}
+
+fn info(args: InfoArgs) -> anyhow::Result<()> {
+    let mut out = String::new();
+    let dir = data_dir(args.dir);
+    let label_column = match &args.label_column {
+        Some(text) => Some(text.parse::<LabelColumn>()?),
+        None => None,
+    };
+    let shape = args.shape.as_deref().map(parse_shape).transpose()?;
+    if let Some(m) = args.max_value {
+        if !(m > 0.0 && m.is_finite()) {
+            usage!("--max-value {m} must be a positive number (e.g. 16 or 1)");
+        }
+    }
+    let options = OpenOptions {
+        csv: CsvOptions {
+            label_column,
+            shape,
+            max_value: args.max_value,
+            header: if args.header {
+                Some(true)
+            } else if args.no_header {
+                Some(false)
+            } else {
+                None
+            },
+            ..CsvOptions::default()
+        },
+        cifar100_labels: if args.coarse {
+            Cifar100Labels::Coarse
+        } else {
+            Cifar100Labels::Fine
+        },
+    };
+    let loaded = nstudent_data::open_with(&args.spec, &dir, &options)
+        .with_context(|| format!("cannot open `{}`", args.spec))?;
+    let splits = &loaded.splits;
+    let train = &splits.train;
+    let colour = match train.shape.channels {
+        1 => "grey",
+        3 => "RGB",
+        _ => "channels",
+    };
+    writeln!(out, "{:<10} {}", "dataset", args.spec)?;
+    writeln!(out, "{:<10} {}", "location", loaded.location)?;
+    writeln!(out, "{:<10} {}", "format", loaded.format)?;
+    writeln!(
+        out,
+        "{:<10} {} ({colour}, height x width x channels)",
+        "image", train.shape
+    )?;
+    writeln!(out, "{:<10} {}", "classes", train.num_classes())?;
+    let mut parts: Vec<(&str, &Dataset)> = vec![("train", train)];
+    if let Some(test) = &splits.test {
+        parts.push(("test", test));
+    }
+    let counts: Vec<String> = parts
+        .iter()
+        .map(|(n, d)| format!("{n} {}", d.len()))
+        .collect();
+    let total: usize = parts.iter().map(|(_, d)| d.len()).sum();
+    writeln!(
+        out,
+        "{:<10} {} (total {total})",
+        "images",
+        counts.join(", ")
+    )?;
+    let (mut min, mut max, mut sum, mut n) = (u8::MAX, u8::MIN, 0u64, 0u64);
+    for (_, d) in &parts {
+        for &p in &d.images {
+            min = min.min(p);
+            max = max.max(p);
+            sum += u64::from(p);
+        }
+        n += d.images.len() as u64;
+    }
+    let mean = if n > 0 { sum as f64 / n as f64 } else { 0.0 };
+    writeln!(out, "{:<10} {min}-{max} (u8), mean {mean:.1}", "pixels")?;
+    writeln!(out)?;
+    let width = train
+        .class_names
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    write!(out, "{:>5}  {:<width$}", "label", "class")?;
+    for (name, _) in &parts {
+        write!(out, " {name:>8}")?;
+    }
+    writeln!(out)?;
+    let per_split: Vec<Vec<usize>> = parts.iter().map(|(_, d)| d.class_counts()).collect();
+    for (label, class) in train.class_names.iter().enumerate() {
+        write!(out, "{label:>5}  {class:<width$}")?;
+        for counts in &per_split {
+            write!(out, " {:>8}", counts.get(label).copied().unwrap_or(0))?;
+        }
+        writeln!(out)?;
+    }
+    emit(&out)
+}
+
+fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {
+    let dir = data_dir(args.dir);
+    let mut chosen: Vec<&'static nstudent_data::Source> = Vec::new();
+    for name in &args.names {
+        if name == "all" {
+            chosen.extend(sources::SOURCES.iter().filter(|s| !s.downloads.is_empty()));
+            continue;
+        }
+        let source = sources::get(name)?;
+        if !chosen.contains(&source) {
+            chosen.push(source);
+        }
+    }
+    // Sources behind a manual step are refused before anything is downloaded.
+    if let Some(manual) = chosen.iter().find(|s| s.manual.is_some()) {
+        usage!(
+            "`{}` cannot be downloaded automatically: {}",
+            manual.name,
+            manual.how_to_get(&dir)
+        );
+    }
+    let options = FetchOptions {
+        mirror: args.mirror.filter(|m| !m.is_empty()),
+        progress: std::io::stderr().is_terminal(),
+    };
+    for source in chosen {
+        if source.embedded {
+            emitln!("{}: built into nstudent, nothing to download", source.name);
+            continue;
+        }
+        emitln!(
+            "{}: fetching into {}",
+            source.name,
+            source.dir(&dir).display()
+        );
+        let fetched = fetch::fetch(source, &dir, &options)?;
+        for f in fetched {
+            let what = match f.outcome {
+                Outcome::AlreadyPresent => "already present, checksum ok".to_string(),
+                Outcome::Downloaded {
+                    bytes,
+                    resumed_from: 0,
+                } => format!("downloaded {bytes} bytes, checksum ok"),
+                Outcome::Downloaded {
+                    bytes,
+                    resumed_from,
+                } => format!("downloaded {bytes} bytes (resumed at {resumed_from}), checksum ok"),
+            };
+            emitln!("{}: {} {what}", source.name, f.path.display());
+        }
+    }
+    Ok(())
 }

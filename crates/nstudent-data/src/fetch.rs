@@ -1,0 +1,387 @@
+//! Downloading named sources: resumable (HTTP `Range` onto a `.part` file), with a progress
+//! bar, verified against the published checksum, and moved into place by an atomic rename so
+//! that a data directory never holds a half-written file under its final name.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use crate::read::file_name;
+use crate::sources::{Download, Source};
+use crate::{Error, Result};
+
+/// Environment variable holding a mirror base URL: files are then fetched from
+/// `MIRROR/<source>/<file>` instead of their official locations.
+pub const MIRROR_ENV: &str = "NSTUDENT_MIRROR";
+
+/// A published checksum, lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checksum {
+    Md5(String),
+    Sha256(String),
+}
+
+impl Checksum {
+    fn hasher(&self) -> Hasher {
+        match self {
+            Checksum::Md5(_) => Hasher::Md5(Md5::new()),
+            Checksum::Sha256(_) => Hasher::Sha256(Sha256::new()),
+        }
+    }
+
+    fn expected(&self) -> &str {
+        match self {
+            Checksum::Md5(h) | Checksum::Sha256(h) => h,
+        }
+    }
+
+    fn algorithm(&self) -> &'static str {
+        match self {
+            Checksum::Md5(_) => "md5",
+            Checksum::Sha256(_) => "sha256",
+        }
+    }
+}
+
+enum Hasher {
+    Md5(Md5),
+    Sha256(Sha256),
+}
+
+impl Hasher {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    fn hex(self) -> String {
+        let bytes: Vec<u8> = match self {
+            Hasher::Md5(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Hex digest of a file.
+pub fn file_digest(path: &Path, checksum: &Checksum) -> Result<String> {
+    let mut hasher = checksum.hasher();
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    hash_reader(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(hasher.hex())
+}
+
+fn hash_reader(r: &mut impl Read, hasher: &mut Hasher) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+}
+
+/// How to fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// Base URL replacing the official locations (`MIRROR/<source>/<file>`).
+    pub mirror: Option<String>,
+    /// Draw a progress bar on stderr (only ever drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Downloaded and verified; `resumed_from` bytes came from an earlier partial download.
+    Downloaded { bytes: u64, resumed_from: u64 },
+    /// Already in place and matching its checksum.
+    AlreadyPresent,
+}
+
+/// One file of a fetched source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub file: String,
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// The URL a download comes from, given an optional mirror.
+pub fn url_for(source: &Source, download: &Download, mirror: Option<&str>) -> String {
+    match mirror {
+        Some(m) => format!(
+            "{}/{}/{}",
+            m.trim_end_matches('/'),
+            source.name,
+            download.file
+        ),
+        None => download.url.to_string(),
+    }
+}
+
+/// Downloads a named source into `data_dir/<name>/`. Files already present are verified
+/// (never overwritten); sources behind a manual step give an error that describes it.
+pub fn fetch(source: &Source, data_dir: &Path, options: &FetchOptions) -> Result<Vec<Fetched>> {
+    if source.embedded {
+        return Ok(Vec::new());
+    }
+    if source.downloads.is_empty() {
+        return Err(Error::Invalid(format!(
+            "`{}` cannot be downloaded automatically: {}",
+            source.name,
+            source.how_to_get(data_dir)
+        )));
+    }
+    let dir = source.dir(data_dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut out = Vec::new();
+    for d in source.downloads {
+        let checksum = Checksum::Md5(d.md5.to_string());
+        if !d.extract.is_empty() && d.outputs().iter().all(|f| dir.join(f).is_file()) {
+            for f in d.outputs() {
+                out.push(Fetched {
+                    file: f.to_string(),
+                    path: dir.join(f),
+                    outcome: Outcome::AlreadyPresent,
+                });
+            }
+            continue;
+        }
+        let dest = dir.join(d.file);
+        let url = url_for(source, d, options.mirror.as_deref());
+        let outcome = download(&url, &dest, &checksum, options.progress)?;
+        if d.extract.is_empty() {
+            out.push(Fetched {
+                file: d.file.to_string(),
+                path: dest,
+                outcome,
+            });
+        } else {
+            extract_zip_members(&dest, d.extract, &dir)?;
+            std::fs::remove_file(&dest).map_err(|e| Error::io(&dest, e))?;
+            for f in d.outputs() {
+                out.push(Fetched {
+                    file: f.to_string(),
+                    path: dir.join(f),
+                    outcome: outcome.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Extracts `members` of a zip archive into `dir`, each through a `.part` file and a rename.
+fn extract_zip_members(archive: &Path, members: &[(&str, &str)], dir: &Path) -> Result<()> {
+    let file = std::fs::File::open(archive).map_err(|e| Error::io(archive, e))?;
+    let bad = |e: zip::result::ZipError| {
+        Error::format(
+            archive,
+            format!("unreadable zip archive ({e}): delete it and fetch again"),
+        )
+    };
+    let mut zip = zip::ZipArchive::new(file).map_err(bad)?;
+    for (member, out) in members {
+        let dest = dir.join(out);
+        let part = part_path(&dest);
+        let mut entry = zip.by_name(member).map_err(bad)?;
+        let mut f = std::fs::File::create(&part).map_err(|e| Error::io(&part, e))?;
+        std::io::copy(&mut entry, &mut f).map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            Error::io(&part, e)
+        })?;
+        f.sync_all().map_err(|e| Error::io(&part, e))?;
+        std::fs::rename(&part, &dest).map_err(|e| Error::io(&dest, e))?;
+    }
+    Ok(())
+}
+
+/// `dest` with `.part` appended to its file name: where a download in progress lives.
+pub fn part_path(dest: &Path) -> PathBuf {
+    dest.with_file_name(format!("{}.part", file_name(dest)))
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(30))
+        .timeout_read(Duration::from_secs(60))
+        .user_agent(concat!("nstudent/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+fn interrupted(url: &str, got: u64, total: Option<u64>, why: &str) -> Error {
+    let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+    Error::Invalid(format!(
+        "download of {url} was interrupted after {got}{of} bytes ({why}): run the same command \
+         again to resume"
+    ))
+}
+
+/// Downloads `url` to `dest`, resuming a `dest.part` left by an earlier attempt, and renames it
+/// into place only when its checksum matches. A mismatch deletes the partial file. An existing
+/// `dest` is verified and kept; if it does not match, the error says so and nothing is changed.
+pub fn download(url: &str, dest: &Path, checksum: &Checksum, progress: bool) -> Result<Outcome> {
+    if dest.is_file() {
+        let got = file_digest(dest, checksum)?;
+        if got == checksum.expected() {
+            return Ok(Outcome::AlreadyPresent);
+        }
+        return Err(Error::format(
+            dest,
+            format!(
+                "already exists but its {} is {got}, not the published {}: delete it and fetch again",
+                checksum.algorithm(),
+                checksum.expected()
+            ),
+        ));
+    }
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let part = part_path(dest);
+    for attempt in 0..2 {
+        let offset = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let mut request = agent().get(url);
+        if offset > 0 {
+            request = request.set("Range", &format!("bytes={offset}-"));
+        }
+        let response = match request.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(416, _)) if offset > 0 && attempt == 0 => {
+                // The partial file is already whole (or longer than the file): check it.
+                if finish(&part, dest, checksum, url, false).is_ok() {
+                    return Ok(Outcome::Downloaded {
+                        bytes: offset,
+                        resumed_from: offset,
+                    });
+                }
+                continue;
+            }
+            Err(ureq::Error::Status(code, r)) => {
+                return Err(Error::Invalid(format!(
+                    "{url}: the server answered HTTP {code} {}: check the URL (or the mirror in {MIRROR_ENV})",
+                    r.status_text()
+                )))
+            }
+            Err(ureq::Error::Transport(t)) => {
+                return Err(Error::Invalid(format!(
+                    "{url}: cannot download ({t}): check the network connection or use a mirror \
+                     ({MIRROR_ENV} or --mirror); a partial download is resumed next time"
+                )))
+            }
+        };
+        let resumed = offset > 0 && response.status() == 206;
+        let start = if resumed { offset } else { 0 };
+        let length: Option<u64> = response
+            .header("Content-Length")
+            .and_then(|v| v.trim().parse().ok());
+        let total = length.map(|l| l + start);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(!resumed)
+            .open(&part)
+            .map_err(|e| Error::io(&part, e))?;
+        let mut hasher = checksum.hasher();
+        if resumed {
+            let hashed = hash_reader(&mut file, &mut hasher).map_err(|e| Error::io(&part, e))?;
+            if hashed != start {
+                return Err(Error::Internal(format!(
+                    "{}: changed while reading",
+                    part.display()
+                )));
+            }
+            file.seek(std::io::SeekFrom::End(0))
+                .map_err(|e| Error::io(&part, e))?;
+        }
+        let bar = if progress {
+            ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .progress_chars("=> "),
+        );
+        bar.set_message(file_name(dest));
+        bar.set_position(start);
+        let mut reader = response.into_reader();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut got = start;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    bar.abandon();
+                    let _ = file.sync_all();
+                    return Err(interrupted(url, got, total, &e.to_string()));
+                }
+            };
+            file.write_all(&buf[..n]).map_err(|e| Error::io(&part, e))?;
+            hasher.update(&buf[..n]);
+            got += n as u64;
+            bar.set_position(got);
+        }
+        file.sync_all().map_err(|e| Error::io(&part, e))?;
+        drop(file);
+        bar.finish_and_clear();
+        if let Some(t) = total {
+            if got < t {
+                return Err(interrupted(url, got, total, "the connection closed early"));
+            }
+        }
+        let digest = hasher.hex();
+        if digest != checksum.expected() {
+            let _ = std::fs::remove_file(&part);
+            return Err(Error::format(
+                dest,
+                format!(
+                    "checksum mismatch: the download from {url} has {} {digest}, not the published \
+                     {}; nothing was kept: run the command again, or check the mirror",
+                    checksum.algorithm(),
+                    checksum.expected()
+                ),
+            ));
+        }
+        std::fs::rename(&part, dest).map_err(|e| Error::io(dest, e))?;
+        return Ok(Outcome::Downloaded {
+            bytes: got,
+            resumed_from: start,
+        });
+    }
+    Err(Error::Invalid(format!(
+        "{url}: the server refused to resume {} and it does not match the published checksum: \
+         it was deleted; run the command again",
+        part.display()
+    )))
+}
+
+/// Verifies a complete `.part` file and renames it into place; a mismatch deletes it.
+fn finish(part: &Path, dest: &Path, checksum: &Checksum, url: &str, _progress: bool) -> Result<()> {
+    let digest = file_digest(part, checksum)?;
+    if digest != checksum.expected() {
+        let _ = std::fs::remove_file(part);
+        return Err(Error::format(
+            dest,
+            format!("checksum mismatch for the download from {url}"),
+        ));
+    }
+    std::fs::rename(part, dest).map_err(|e| Error::io(dest, e))
+}

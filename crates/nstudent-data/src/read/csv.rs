@@ -1,0 +1,421 @@
+//! Numeric CSV: one image per row, a label column and pixel columns.
+//!
+//! The file is streamed line by line (the A-Z Handwritten Alphabets CSV is ~700 MB), so memory
+//! holds only the decoded `u8` pixels. Gzip-compressed files are read the same way.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{numbered_classes, GZIP_MAGIC};
+use crate::{Dataset, Error, ImageShape, Result};
+
+/// Where the label is in each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LabelColumn {
+    First,
+    Last,
+    /// Zero-based column index.
+    Index(usize),
+}
+
+impl std::str::FromStr for LabelColumn {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "first" => Ok(LabelColumn::First),
+            "last" => Ok(LabelColumn::Last),
+            other => other.parse().map(LabelColumn::Index).map_err(|_| {
+                Error::Invalid(format!(
+                    "label column `{s}` is not valid: use `first`, `last` or a zero-based column number"
+                ))
+            }),
+        }
+    }
+}
+
+/// How to read a CSV file. The defaults read the common layout: an optional header row
+/// (detected), the label in the first column (or in a header column named `label`, `target`,
+/// `class` or `y`), pixels 0-255 forming a square grey image (or a square RGB image, channels
+/// last, when the pixel count is 3 times a square).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvOptions {
+    /// Label column; `None` detects it from the header, else takes the first column.
+    pub label_column: Option<LabelColumn>,
+    /// Image shape; `None` infers a square grey or RGB image from the pixel count.
+    pub shape: Option<ImageShape>,
+    /// Largest pixel value; values are scaled to 0-255 by `255 / max_value` (16 for the
+    /// scikit-learn digits, 1 for pixels in [0, 1]). `None`: values must be integers 0-255.
+    pub max_value: Option<f64>,
+    /// Whether the first row is a header; `None` detects it (a non-numeric cell).
+    pub header: Option<bool>,
+    /// Class names; `None` numbers the classes `0..=max label`.
+    pub class_names: Option<Vec<String>>,
+    /// Field separator.
+    pub delimiter: u8,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        Self {
+            label_column: None,
+            shape: None,
+            max_value: None,
+            header: None,
+            class_names: None,
+            delimiter: b',',
+        }
+    }
+}
+
+/// Opens a possibly gzip-compressed file for buffered reading.
+fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; 2];
+    let n = read_up_to(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(if n == 2 && head == GZIP_MAGIC {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    })
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// A cell's numeric value: integers take a fast path, anything else goes through `f64`.
+fn parse_number(cell: &[u8]) -> Option<f64> {
+    if !cell.is_empty() && cell.len() <= 9 && cell.iter().all(u8::is_ascii_digit) {
+        let mut v: u32 = 0;
+        for &b in cell {
+            v = v * 10 + u32::from(b - b'0');
+        }
+        return Some(f64::from(v));
+    }
+    std::str::from_utf8(cell)
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+/// A cell of 1-3 ASCII digits holding 0-255.
+#[inline]
+fn small_int(cell: &[u8]) -> Option<u8> {
+    let mut v: u16 = 0;
+    for &b in cell {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u16::from(d);
+    }
+    u8::try_from(v).ok()
+}
+
+#[inline]
+fn trim(cell: &[u8]) -> &[u8] {
+    match (cell.first(), cell.last()) {
+        (Some(a), Some(b)) if a.is_ascii_digit() && b.is_ascii_digit() => return cell,
+        _ => {}
+    }
+    let cell = cell.trim_ascii();
+    // Numbers are sometimes quoted.
+    if cell.len() >= 2 && cell[0] == b'"' && cell[cell.len() - 1] == b'"' {
+        cell[1..cell.len() - 1].trim_ascii()
+    } else {
+        cell
+    }
+}
+
+fn infer_shape(pixels: usize) -> Option<ImageShape> {
+    let side = |n: usize| {
+        let s = (n as f64).sqrt().round() as usize;
+        (s > 1 && s * s == n).then_some(s)
+    };
+    if let Some(s) = side(pixels) {
+        Some(ImageShape::new(s, s, 1))
+    } else if pixels.is_multiple_of(3) {
+        side(pixels / 3).map(|s| ImageShape::new(s, s, 3))
+    } else {
+        None
+    }
+}
+
+/// Reads a CSV file (plain or gzip) into a dataset.
+pub fn read(path: &Path, options: &CsvOptions, source: &str) -> Result<Dataset> {
+    let reader = open_text(path)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).ok();
+    read_rows(
+        reader,
+        path,
+        options,
+        source,
+        size.filter(|_| !is_gz_name(path)),
+    )
+}
+
+fn is_gz_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// Reads CSV rows from any buffered reader (`path` names the file in messages).
+pub fn read_from(
+    reader: impl BufRead,
+    path: &Path,
+    options: &CsvOptions,
+    source: &str,
+) -> Result<Dataset> {
+    read_rows(reader, path, options, source, None)
+}
+
+/// `text_size`: bytes of uncompressed text, when known, to size the pixel buffer once (the
+/// A-Z CSV would otherwise briefly need twice its ~290 MB of pixels while the buffer grows).
+fn read_rows(
+    mut reader: impl BufRead,
+    path: &Path,
+    options: &CsvOptions,
+    source: &str,
+    text_size: Option<u64>,
+) -> Result<Dataset> {
+    let delim = options.delimiter;
+    let mut line = Vec::with_capacity(1 << 14);
+    let mut line_no = 0usize;
+    let mut width: Option<usize> = None;
+    let mut label_col: Option<usize> = None;
+    let mut shape = options.shape;
+    let mut pixels: Vec<u8> = Vec::new();
+    let mut labels: Vec<u16> = Vec::new();
+    let mut first_data = true;
+    let scale = match options.max_value {
+        Some(m) if !(m > 0.0 && m.is_finite()) => {
+            return Err(Error::Invalid(format!(
+                "maximum pixel value {m} must be a positive number"
+            )))
+        }
+        Some(m) => Some(255.0 / m),
+        None => None,
+    };
+    let io_err = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::InvalidData
+            || e.kind() == std::io::ErrorKind::UnexpectedEof
+        {
+            Error::format(
+                path,
+                format!("unreadable gzip data ({e}): the file is truncated or corrupt; download it again"),
+            )
+        } else {
+            Error::io(path, e)
+        }
+    };
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = trim(&line);
+        if text.is_empty() {
+            continue;
+        }
+        let cells: Vec<&[u8]> = line.split(|&b| b == delim).map(trim).collect();
+        if first_data {
+            first_data = false;
+            let numeric = cells.iter().all(|c| parse_number(c).is_some());
+            let is_header = options.header.unwrap_or(!numeric);
+            label_col = match options.label_column {
+                Some(LabelColumn::First) => Some(0),
+                Some(LabelColumn::Last) => Some(cells.len().saturating_sub(1)),
+                Some(LabelColumn::Index(i)) => Some(i),
+                None if is_header => Some(
+                    cells
+                        .iter()
+                        .position(|c| {
+                            let c = String::from_utf8_lossy(c).to_ascii_lowercase();
+                            matches!(c.as_str(), "label" | "labels" | "target" | "class" | "y")
+                        })
+                        .unwrap_or(0),
+                ),
+                None => Some(0),
+            };
+            let lc = label_col.unwrap_or(0);
+            if lc >= cells.len() {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "label column {lc} does not exist: line {line_no} has {} columns (numbered from 0)",
+                        cells.len()
+                    ),
+                ));
+            }
+            if cells.len() < 2 {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line {line_no} has {} column: a label and pixel columns are needed",
+                        cells.len()
+                    ),
+                ));
+            }
+            width = Some(cells.len());
+            let npix = cells.len() - 1;
+            if let Some(size) = text_size {
+                // Rows of similar length: estimate the row count from the first row, plus 5%.
+                let rows = (size as f64 / line.len().max(1) as f64 * 1.05) as usize;
+                // Every pixel takes at least two bytes of text (a digit and a separator).
+                let cap = (size / 2) as usize;
+                pixels.reserve(rows.saturating_mul(npix).min(cap));
+                labels.reserve(rows.min(cap / npix.max(1)));
+            }
+            match shape {
+                Some(s) if s.len() != npix => {
+                    return Err(Error::format(
+                        path,
+                        format!(
+                        "rows have {npix} pixel columns but the image shape {s} needs {}: fix the \
+                             shape or the label column",
+                        s.len()
+                    ),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    shape = Some(infer_shape(npix).ok_or_else(|| {
+                        Error::format(
+                            path,
+                            format!(
+                                "rows have {npix} pixel columns, which is not a square grey or RGB \
+                                 image: give the shape (e.g. --shape 28x28x1)"
+                            ),
+                        )
+                    })?);
+                }
+            }
+            if is_header {
+                continue;
+            }
+        }
+        let w = width.unwrap_or(0);
+        if cells.len() != w {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {line_no} has {} columns, expected {w} (a label and {} pixels) like the \
+                     first row: the file is truncated or malformed",
+                    cells.len(),
+                    w - 1
+                ),
+            ));
+        }
+        let lc = label_col.unwrap_or(0);
+        for (col, cell) in cells.iter().enumerate() {
+            // Fast path for the common case: a plain 0-255 integer pixel, no scaling.
+            if col != lc && scale.is_none() && (1..=3).contains(&cell.len()) {
+                if let Some(v) = small_int(cell) {
+                    pixels.push(v);
+                    continue;
+                }
+            }
+            let Some(v) = parse_number(cell) else {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line {line_no}, column {}: `{}` is not a number",
+                        col + 1,
+                        String::from_utf8_lossy(cell)
+                    ),
+                ));
+            };
+            if col == lc {
+                if v < 0.0 || v.fract() != 0.0 || v > f64::from(u16::MAX) {
+                    return Err(Error::format(
+                        path,
+                        format!(
+                            "line {line_no}: label `{}` is not a class number (0, 1, 2, ...)",
+                            String::from_utf8_lossy(cell)
+                        ),
+                    ));
+                }
+                labels.push(v as u16);
+                continue;
+            }
+            let byte = match scale {
+                Some(s) => {
+                    let max = 255.0 / s;
+                    if v < 0.0 || v > max {
+                        return Err(Error::format(
+                            path,
+                            format!(
+                                "line {line_no}, column {}: pixel value {v} is outside 0-{max}; fix \
+                                 the maximum pixel value",
+                                col + 1
+                            ),
+                        ));
+                    }
+                    (v * s).round() as u8
+                }
+                None => {
+                    if !(0.0..=255.0).contains(&v) || v.fract() != 0.0 {
+                        return Err(Error::format(
+                            path,
+                            format!(
+                                "line {line_no}, column {}: pixel value {v} is not an integer 0-255; \
+                                 if pixels use another range give its maximum (e.g. --max-value 1 \
+                                 or 16)",
+                                col + 1
+                            ),
+                        ));
+                    }
+                    v as u8
+                }
+            };
+            pixels.push(byte);
+        }
+    }
+    let Some(shape) = shape else {
+        return Err(Error::format(path, "holds zero images: the file is empty"));
+    };
+    if labels.is_empty() {
+        return Err(Error::format(path, "holds zero images: only a header row"));
+    }
+    let class_names = match &options.class_names {
+        Some(names) => {
+            if let Some((i, &bad)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, &l)| usize::from(l) >= names.len())
+            {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "label {bad} of image {} is out of range: this dataset has {} classes (0-{})",
+                        i + 1,
+                        names.len(),
+                        names.len().saturating_sub(1)
+                    ),
+                ));
+            }
+            names.clone()
+        }
+        None => numbered_classes(usize::from(labels.iter().copied().max().unwrap_or(0)) + 1),
+    };
+    Dataset::new(pixels, labels, shape, class_names, source)
+}

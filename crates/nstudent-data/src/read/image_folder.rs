@@ -1,0 +1,163 @@
+//! Image folders: `root/<class>/<image>.png|jpg`, one folder per class (classes in name
+//! order), or `root/train/<class>/...` plus `root/test/<class>/...` for two splits.
+//!
+//! Images are grey when every image is grey, otherwise RGB (alpha is dropped); all must have
+//! the same size.
+
+use std::path::{Path, PathBuf};
+
+use image::DynamicImage;
+
+use super::file_name;
+use crate::open::{list_dirs, list_files};
+use crate::{Dataset, Error, ImageShape, Result, Splits};
+
+/// File extensions read as images.
+pub const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .map(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+        .unwrap_or(false)
+}
+
+/// True when `dir` looks like an image folder: subfolders holding images.
+pub fn looks_like_image_folder(dir: &Path) -> bool {
+    let Ok(dirs) = list_dirs(dir) else {
+        return false;
+    };
+    dirs.iter().any(|d| {
+        list_files(d)
+            .map(|f| f.iter().any(|p| is_image(p)))
+            .unwrap_or(false)
+            || list_dirs(d)
+                .map(|sub| {
+                    sub.iter().any(|s| {
+                        list_files(s)
+                            .map(|f| f.iter().any(|p| is_image(p)))
+                            .unwrap_or(false)
+                    })
+                })
+                .unwrap_or(false)
+    })
+}
+
+fn split_dir(root: &Path, names: &[&str]) -> Option<PathBuf> {
+    list_dirs(root).ok()?.into_iter().find(|d| {
+        let n = file_name(d).to_ascii_lowercase();
+        names.contains(&n.as_str())
+    })
+}
+
+/// Reads an image folder; `train/` and `test/` (or `val/`) subfolders become the two splits.
+pub fn read(root: &Path, source: &str) -> Result<Splits> {
+    let train_dir = split_dir(root, &["train", "training"]);
+    let test_dir = split_dir(root, &["test", "testing", "val", "valid", "validation"]);
+    match (train_dir, test_dir) {
+        (Some(train_dir), Some(test_dir)) => {
+            let train = read_classes(&train_dir, None, source)?;
+            let test = read_classes(&test_dir, Some(&train.class_names), source)?;
+            if test.shape != train.shape {
+                return Err(Error::format(
+                    &test_dir,
+                    format!(
+                        "images are {} but the train images are {}: use one size and colour mode",
+                        test.shape, train.shape
+                    ),
+                ));
+            }
+            Ok(Splits {
+                train,
+                test: Some(test),
+            })
+        }
+        _ => Ok(Splits {
+            train: read_classes(root, None, source)?,
+            test: None,
+        }),
+    }
+}
+
+/// Reads one split: one subfolder per class. With `classes` (the train split's), every folder
+/// must be one of those classes and labels follow their order.
+fn read_classes(root: &Path, classes: Option<&[String]>, source: &str) -> Result<Dataset> {
+    let dirs = list_dirs(root)?;
+    if dirs.is_empty() {
+        let loose = list_files(root)?.iter().any(|p| is_image(p));
+        return Err(Error::format(
+            root,
+            if loose {
+                "holds images but no class folders: put each class's images in its own folder \
+                 (root/<class>/<image>.png)"
+            } else {
+                "holds no class folders: expected root/<class>/<image>.png|jpg"
+            },
+        ));
+    }
+    let class_names: Vec<String> = match classes {
+        Some(c) => c.to_vec(),
+        None => dirs.iter().map(|d| file_name(d)).collect(),
+    };
+    let mut images: Vec<(PathBuf, DynamicImage)> = Vec::new();
+    let mut labels = Vec::new();
+    for dir in &dirs {
+        let name = file_name(dir);
+        let Some(label) = class_names.iter().position(|c| *c == name) else {
+            return Err(Error::format(
+                dir,
+                format!(
+                    "class `{name}` is not among the train classes ({}): use the same class folders \
+                     in both splits",
+                    class_names.join(", ")
+                ),
+            ));
+        };
+        let files: Vec<PathBuf> = list_files(dir)?
+            .into_iter()
+            .filter(|p| is_image(p))
+            .collect();
+        if files.is_empty() {
+            return Err(Error::format(
+                dir,
+                "class folder holds no images (.png, .jpg): add images or remove the folder",
+            ));
+        }
+        for f in files {
+            let img = image::open(&f).map_err(|e| match e {
+                image::ImageError::IoError(io) => Error::io(&f, io),
+                other => Error::format(
+                    &f,
+                    format!(
+                        "cannot decode the image ({other}): the file is corrupt or not a PNG/JPEG"
+                    ),
+                ),
+            })?;
+            images.push((f, img));
+            labels.push(label as u16);
+        }
+    }
+    let grey = images.iter().all(|(_, i)| !i.color().has_color());
+    let channels = if grey { 1 } else { 3 };
+    let (w0, h0) = (images[0].1.width(), images[0].1.height());
+    let shape = ImageShape::new(h0 as usize, w0 as usize, channels);
+    let mut pixels = Vec::with_capacity(images.len() * shape.len());
+    for (path, img) in &images {
+        if img.width() != w0 || img.height() != h0 {
+            return Err(Error::format(
+                path,
+                format!(
+                    "is {}x{} (width x height) but {} is {w0}x{h0}: resize all images to one size",
+                    img.width(),
+                    img.height(),
+                    images[0].0.display()
+                ),
+            ));
+        }
+        if grey {
+            pixels.extend_from_slice(img.to_luma8().as_raw());
+        } else {
+            pixels.extend_from_slice(img.to_rgb8().as_raw());
+        }
+    }
+    Dataset::new(pixels, labels, shape, class_names, source)
+}
