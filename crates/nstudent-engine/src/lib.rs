@@ -3,11 +3,55 @@
 //! The algorithms and the study see only [`Engine`] and [`Classifier`]: build a model from a
 //! [`ModelSpec`], fit it on `u8` images with hard or soft targets, predict class probabilities,
 //! save and load it. No framework tensor crosses this boundary.
+//!
+//! # The native engine
+//! [`NativeEngine`] (`--engine native`, the default) implements exactly the layers the study
+//! needs on the CPU: 3x3 "same" convolutions (im2col + the `gemm` crate), 2x2 max-pooling,
+//! dense layers, ReLU, dropout, residual blocks with stochastic depth, softmax cross-entropy on
+//! hard or soft targets (mean over the batch) and Adam. Activations are `(N, H, W, C)`.
+//!
+//! - **Initialisation** as Keras: Glorot-uniform kernels, zero biases.
+//! - **Adam** with Keras' defaults (lr 1e-3, betas 0.9/0.999, eps 1e-7) in PyTorch's form:
+//!   `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`, i.e. one step equals
+//!   `torch.optim.Adam(eps=1e-7)`. Keras adds eps to the *uncorrected* `sqrt(v)` (an effective
+//!   eps of `1e-7 / sqrt(1 - b2^t)`); the two differ only for gradients near 1e-7 / 1e-5.
+//!   The optimiser state starts fresh at every [`Classifier::fit`].
+//! - **Dropout** is inverted (kept units scaled by `1 / (1 - rate)` in training).
+//! - **Stochastic depth** (Huang et al. 2016) per image, inverted like
+//!   `torchvision.ops.stochastic_depth(mode="row")`: in training a residual branch survives
+//!   with probability `p_l` and is scaled by `1 / p_l`; eval mode uses the branch unscaled
+//!   (the same expectation as the paper's test-time scaling by `p_l`). Block `l` of `L`
+//!   survives with `p_l = 1 - l / L * (1 - survival)`.
+//! - **Architectures**: [`Arch::Cnn`] is Conv(32)-ReLU-MaxPool-Conv(64)-ReLU-MaxPool-
+//!   Dense(128)-ReLU-[Dropout]-Dense(k). [`Arch::ResCnn`] is a 3x3 stem conv (32), a residual
+//!   block (two 3x3 convs, identity shortcut), MaxPool, a residual block to 64 channels (1x1
+//!   conv shortcut), MaxPool, Dense(128)-ReLU-[Dropout]-Dense(k); every block ends in ReLU.
+//!   All widths are multiplied by [`ModelSpec::width`] and rounded (half away from zero).
+//! - **Threads**: [`FitOptions::threads`] workers split each batch (gradients summed in worker
+//!   order, so a seed and thread count reproduce a run bit for bit); dropout and stochastic-depth
+//!   masks, shuffling and augmentation are drawn per batch / per image from the seed and do not
+//!   depend on the thread count. [`Classifier::predict_proba`] runs in chunks of 16 images on
+//!   the current rayon pool (wrap it in `ThreadPool::install` to limit it).
+//!
+//! # Model files
+//! safetensors, `F32` tensors in PyTorch's layout, named as the modules of
+//! `bench/pytorch_reference.py` (`load_nstudent(path)` there loads them):
+//! `conv1.weight (out, in, 3, 3)`, `conv1.bias`, `conv2.*`, `fc1.weight (out, in)` whose inputs
+//! follow PyTorch's `(C, H, W)` flattening, `fc1.bias`, `fc2.*`; residual models have `stem.*`,
+//! `block1.conv1.*`, `block1.conv2.*`, `block2.conv1.*`, `block2.conv2.*`,
+//! `block2.shortcut.* (out, in, 1, 1)`. Inputs are `(N, C, H, W)` pixels / 255. The metadata
+//! holds `format = nstudent`, `spec` (the [`ModelSpec`] as JSON), `input_shape`, `num_classes`
+//! and `class_names` (a JSON array).
 
+pub mod bench;
 mod error;
+mod model_file;
+mod native;
 mod spec;
 
 pub use error::{Error, Result};
+pub use model_file::TensorData;
+pub use native::{LayerTime, NativeClassifier, NativeEngine};
 pub use spec::{Arch, FitOptions, FitProgress, FitReport, ModelSpec, Targets};
 
 use std::path::Path;
@@ -36,6 +80,16 @@ pub trait Classifier: Send + Sync {
 
     /// Writes the weights and the spec to a safetensors file.
     fn save(&self, path: &Path) -> Result<()>;
+
+    /// Attaches human-readable class names, saved with the model.
+    fn set_class_names(&mut self, names: Vec<String>) {
+        let _ = names;
+    }
+
+    /// Class names attached with [`Classifier::set_class_names`] or loaded; may be empty.
+    fn class_names(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// Builds and loads [`Classifier`]s of one implementation.
@@ -48,4 +102,33 @@ pub trait Engine: Send + Sync {
 
     /// A model saved by [`Classifier::save`].
     fn load(&self, path: &Path) -> Result<Box<dyn Classifier>>;
+}
+
+/// Names accepted by [`engine_by_name`].
+pub const ENGINE_NAMES: &[&str] = &["native", "burn"];
+
+/// The engine called `name` (as given to `--engine`).
+pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
+    match name {
+        "native" => Ok(Box::new(NativeEngine)),
+        "burn" => burn_engine(),
+        other => Err(Error::Invalid(format!(
+            "unknown engine {other:?}; choose one of: {}",
+            ENGINE_NAMES.join(", ")
+        ))),
+    }
+}
+
+/// The burn engine (GPU path) is not part of this build.
+fn burn_engine() -> Result<Box<dyn Engine>> {
+    Err(Error::Invalid(
+        "the burn engine is not compiled into this nstudent; rebuild with `--features burn` \
+         (or use --engine native)"
+            .into(),
+    ))
+}
+
+/// The spec stored in a model file written by [`Classifier::save`], without loading weights.
+pub fn load_spec(path: &Path) -> Result<ModelSpec> {
+    model_file::read_spec(path)
 }

@@ -1,6 +1,8 @@
 use nstudent_data::{augment::RandAugment, ImageShape};
 use serde::{Deserialize, Serialize};
 
+use crate::{Error, Result};
+
 /// Model families of the study.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -37,6 +39,50 @@ impl ModelSpec {
             dropout: 0.0,
             survival: 1.0,
         }
+    }
+
+    /// Checks that the spec describes a model the engines can build.
+    pub fn validate(&self) -> Result<()> {
+        let i = self.input;
+        if i.height < 4 || i.width < 4 || i.channels == 0 {
+            return Err(Error::Invalid(format!(
+                "input {i} is too small: the model pools twice, so images need at least 4x4 pixels and 1 channel"
+            )));
+        }
+        if i.len() > 1 << 24 {
+            return Err(Error::Invalid(format!("input {i} is too large")));
+        }
+        if self.num_classes < 2 || self.num_classes > 1 << 16 {
+            return Err(Error::Invalid(format!(
+                "a classifier needs between 2 and 65536 classes, got {}",
+                self.num_classes
+            )));
+        }
+        if !(self.width.is_finite() && self.width > 0.0 && self.width <= 64.0) {
+            return Err(Error::Invalid(format!(
+                "width multiplier must be in (0, 64], got {}",
+                self.width
+            )));
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return Err(Error::Invalid(format!(
+                "dropout must be in [0, 1), got {}",
+                self.dropout
+            )));
+        }
+        if !(self.survival.is_finite() && self.survival > 0.0 && self.survival <= 1.0) {
+            return Err(Error::Invalid(format!(
+                "stochastic-depth survival must be in (0, 1], got {}",
+                self.survival
+            )));
+        }
+        Ok(())
+    }
+
+    /// Channels and units of the model's layers: (first conv, second conv, hidden dense).
+    pub fn widths(&self) -> (usize, usize, usize) {
+        let s = |b: f32| ((b * self.width).round() as usize).max(1);
+        (s(32.0), s(64.0), s(128.0))
     }
 }
 

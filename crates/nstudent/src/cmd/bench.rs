@@ -1,8 +1,124 @@
-use crate::failure::not_implemented;
+//! `nstudent bench`: training and inference throughput of an engine on the study's CNN.
+
+use std::io::Write;
+
+use nstudent_engine::bench::{run_benchmark, BenchOptions};
+use nstudent_engine::engine_by_name;
+
+use crate::failure::usage;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print one JSON object (keys train_28x28x1_b32, ..., infer_32x32x3_b1024) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Threads per training (0 = all cores). Compare with
+    /// `python bench/pytorch_reference.py --threads N`.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Engine to measure.
+    #[arg(long, default_value = "native")]
+    engine: String,
+    /// Timed runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Approximate seconds per timed run.
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+    /// Train this many models side by side (each with --threads threads) and report their
+    /// summed training throughput.
+    #[arg(long, default_value_t = 1)]
+    models: usize,
+    /// JSON printed by `python bench/pytorch_reference.py --json` (run just before, same
+    /// threads): adds the ratio native / reference for every figure.
+    #[arg(long, value_name = "FILE")]
+    reference: Option<std::path::PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(not_implemented("bench"))
+/// The numeric figures of a reference run's JSON object.
+fn read_reference(
+    path: &std::path::Path,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::Error::new(e).context(format!("reading {}", path.display())))?;
+    match serde_json::from_str::<serde_json::Value>(text.trim()) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => usage!(
+            "{}: not a JSON object like `python bench/pytorch_reference.py --json` prints",
+            path.display()
+        ),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.repeats == 0 {
+        usage!("--repeats must be at least 1");
+    }
+    if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 600.0) {
+        usage!("--seconds must be in (0, 600], got {}", args.seconds);
+    }
+    if args.models == 0 || args.models > 256 {
+        usage!("--models must be in 1..=256, got {}", args.models);
+    }
+    let reference = match &args.reference {
+        Some(p) => Some(read_reference(p)?),
+        None => None,
+    };
+    let ratio = |key: &str, v: f64| -> Option<f64> {
+        let r = reference.as_ref()?.get(key)?.as_f64()?;
+        (r > 0.0).then(|| v / r)
+    };
+    let engine = engine_by_name(&args.engine)?;
+    let threads = if args.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        args.threads
+    };
+    let options = BenchOptions {
+        threads,
+        repeats: args.repeats,
+        seconds: args.seconds,
+        models: args.models,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if !args.json {
+        writeln!(
+            stdout,
+            "engine {}, {threads} thread(s) per model, {} model(s) side by side (images/s)",
+            engine.name(),
+            args.models
+        )?;
+    }
+    let json = args.json;
+    let figures = run_benchmark(engine.as_ref(), &options, &mut |f| {
+        if !json {
+            let mut line = format!("{:24} {:10.1}", f.key, f.images_per_second);
+            if let Some(r) = ratio(&f.key, f.images_per_second) {
+                line.push_str(&format!("   {r:5.2}x reference"));
+            }
+            let _ = writeln!(std::io::stdout(), "{line}");
+        }
+    })?;
+    if json {
+        let mut obj = serde_json::Map::new();
+        for f in &figures {
+            obj.insert(
+                f.key.clone(),
+                serde_json::json!((f.images_per_second * 10.0).round() / 10.0),
+            );
+        }
+        for f in &figures {
+            if let Some(r) = ratio(&f.key, f.images_per_second) {
+                obj.insert(
+                    format!("ratio_{}", f.key),
+                    serde_json::json!((r * 100.0).round() / 100.0),
+                );
+            }
+        }
+        obj.insert("engine".into(), engine.name().into());
+        obj.insert("threads".into(), threads.into());
+        obj.insert("models".into(), args.models.into());
+        writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
+    }
+    Ok(())
 }

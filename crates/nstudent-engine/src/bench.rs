@@ -1,0 +1,176 @@
+//! Throughput of an engine on the study's original CNN (what `nstudent bench` prints).
+//!
+//! Training images/s = a whole [`Classifier::fit`] epoch (shuffle, batch gathering, forward,
+//! backward, Adam) over random images divided by its wall time; median of `repeats` timed runs
+//! after a warm-up. Inference images/s = [`Classifier::predict_proba`] on one batch of 1024.
+
+use std::time::Instant;
+
+use nstudent_data::{ImageShape, ImagesRef};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::{Engine, Error, FitOptions, ModelSpec, Result, Targets};
+
+/// How to run the benchmark.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Threads for one training (0 = all cores).
+    pub threads: usize,
+    /// Timed runs per figure; the median is reported.
+    pub repeats: usize,
+    /// Approximate seconds per timed training run.
+    pub seconds: f64,
+    /// Train this many models side by side, each with `threads` threads, and report their
+    /// summed throughput (the study trains many models; 1 = one model at a time).
+    pub models: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            repeats: 3,
+            seconds: 1.0,
+            models: 1,
+        }
+    }
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchFigure {
+    /// `train_28x28x1_b32`, `infer_32x32x3_b1024`, ...
+    pub key: String,
+    pub images_per_second: f64,
+}
+
+/// Shapes the benchmark covers: MNIST-like grey and CIFAR-like colour.
+pub const BENCH_SHAPES: [ImageShape; 2] = [ImageShape::new(28, 28, 1), ImageShape::new(32, 32, 3)];
+
+fn random_images(shape: ImageShape, n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let px = (0..n * shape.len()).map(|_| rng.gen()).collect();
+    let labels = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    (px, labels)
+}
+
+fn train_rate(
+    engine: &dyn Engine,
+    shape: ImageShape,
+    batch: usize,
+    o: &BenchOptions,
+) -> Result<f64> {
+    let spec = ModelSpec::cnn(shape, 10);
+    let run = |images: usize, seed: u64| -> Result<f64> {
+        let (px, labels) = random_images(shape, images, seed);
+        let opts = FitOptions {
+            epochs: 1,
+            batch_size: batch,
+            seed,
+            threads: o.threads,
+            ..FitOptions::default()
+        };
+        let models = o.models.max(1);
+        let mut built = (0..models)
+            .map(|m| engine.build(&spec, seed + m as u64))
+            .collect::<Result<Vec<_>>>()?;
+        let t = Instant::now();
+        std::thread::scope(|s| -> Result<()> {
+            let handles: Vec<_> = built
+                .iter_mut()
+                .map(|model| {
+                    let (px, labels, opts) = (&px, &labels, &opts);
+                    s.spawn(move || {
+                        model.fit(
+                            ImagesRef::new(px, shape)?,
+                            Targets::Hard(labels),
+                            opts,
+                            &mut |_| {},
+                        )
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| Error::Internal("benchmark thread panicked".into()))??;
+            }
+            Ok(())
+        })?;
+        Ok((models * images) as f64 / t.elapsed().as_secs_f64())
+    };
+    // Warm up, and size the timed runs from it.
+    let probe = run(batch * 8, 1)?;
+    let images = ((o.seconds * probe / o.models.max(1) as f64) as usize / batch).max(4) * batch;
+    let mut rates = (0..o.repeats.max(1))
+        .map(|r| run(images, 2 + r as u64))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(median(&mut rates))
+}
+
+fn infer_rate(
+    engine: &dyn Engine,
+    shape: ImageShape,
+    batch: usize,
+    o: &BenchOptions,
+) -> Result<f64> {
+    let model = engine.build(&ModelSpec::cnn(shape, 10), 1)?;
+    let (px, _) = random_images(shape, batch, 3);
+    let images = ImagesRef::new(&px, shape)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(o.threads)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
+    pool.install(|| -> Result<f64> {
+        model.predict_proba(images)?;
+        let mut rates = Vec::new();
+        for _ in 0..o.repeats.max(1) {
+            let t = Instant::now();
+            let mut done = 0;
+            while t.elapsed().as_secs_f64() < o.seconds * 0.5 || done == 0 {
+                model.predict_proba(images)?;
+                done += batch;
+            }
+            rates.push(done as f64 / t.elapsed().as_secs_f64());
+        }
+        Ok(median(&mut rates))
+    })
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Runs the whole benchmark; `on_figure` sees each figure as soon as it is measured.
+pub fn run_benchmark(
+    engine: &dyn Engine,
+    options: &BenchOptions,
+    on_figure: &mut dyn FnMut(&BenchFigure),
+) -> Result<Vec<BenchFigure>> {
+    let mut out = Vec::new();
+    let mut push = |key: String, v: f64, out: &mut Vec<BenchFigure>| {
+        let f = BenchFigure {
+            key,
+            images_per_second: v,
+        };
+        on_figure(&f);
+        out.push(f);
+    };
+    for shape in BENCH_SHAPES {
+        for batch in [32, 128] {
+            let v = train_rate(engine, shape, batch, options)?;
+            push(format!("train_{shape}_b{batch}"), v, &mut out);
+        }
+    }
+    for shape in BENCH_SHAPES {
+        let v = infer_rate(engine, shape, 1024, options)?;
+        push(format!("infer_{shape}_b1024"), v, &mut out);
+    }
+    Ok(out)
+}

@@ -1,0 +1,410 @@
+//! The layers' forward and backward passes as plain functions over `(N, H, W, C)` slices.
+//!
+//! Convolution kernels are stored `(kh, kw, cin, cout)` (a `9 * cin x cout` matrix for 3x3),
+//! dense kernels `(in, out)`, so both layers are one matrix product over the batch.
+
+use super::linalg::{matmul, MatRef};
+
+/// Shape of a convolution over an `(n, h, w, cin)` input with `k x k` kernels (k = 1 or 3),
+/// stride 1, "same" zero padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvShape {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
+}
+
+impl ConvShape {
+    pub fn rows(&self) -> usize {
+        self.n * self.h * self.w
+    }
+    pub fn patch(&self) -> usize {
+        self.k * self.k * self.cin
+    }
+}
+
+/// Copies the 3x3 neighbourhood of every pixel into a row of `col` (`rows x 9 * cin`), zeros
+/// outside the image.
+pub(crate) fn im2col3(x: &[f32], s: ConvShape, col: &mut [f32]) {
+    let (h, w, c) = (s.h, s.w, s.cin);
+    let patch = 9 * c;
+    let col = &mut col[..s.rows() * patch];
+    for (img, (xi, ci)) in x
+        .chunks_exact(h * w * c)
+        .zip(col.chunks_exact_mut(h * w * patch))
+        .enumerate()
+        .take(s.n)
+    {
+        let _ = img;
+        for y in 0..h {
+            for xx in 0..w {
+                let row = &mut ci[(y * w + xx) * patch..(y * w + xx + 1) * patch];
+                for ky in 0..3 {
+                    let sy = y as isize + ky as isize - 1;
+                    let dst = &mut row[ky * 3 * c..(ky + 1) * 3 * c];
+                    if sy < 0 || sy >= h as isize {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src_row = &xi[sy as usize * w * c..(sy as usize + 1) * w * c];
+                    if c < 8 {
+                        for kx in 0..3 {
+                            let sx = xx as isize + kx as isize - 1;
+                            for ch in 0..c {
+                                dst[kx * c + ch] = if sx < 0 || sx >= w as isize {
+                                    0.0
+                                } else {
+                                    src_row[sx as usize * c + ch]
+                                };
+                            }
+                        }
+                    } else if xx >= 1 && xx + 1 < w {
+                        dst.copy_from_slice(&src_row[(xx - 1) * c..(xx + 2) * c]);
+                    } else {
+                        for kx in 0..3 {
+                            let sx = xx as isize + kx as isize - 1;
+                            let d = &mut dst[kx * c..(kx + 1) * c];
+                            if sx < 0 || sx >= w as isize {
+                                d.fill(0.0);
+                            } else {
+                                d.copy_from_slice(&src_row[sx as usize * c..(sx as usize + 1) * c]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds every row of `col` back onto the pixels it was copied from: the adjoint of [`im2col3`].
+pub(crate) fn col2im3_add(col: &[f32], s: ConvShape, dx: &mut [f32]) {
+    let (h, w, c) = (s.h, s.w, s.cin);
+    let patch = 9 * c;
+    for (dxi, ci) in dx
+        .chunks_exact_mut(h * w * c)
+        .zip(col.chunks_exact(h * w * patch))
+        .take(s.n)
+    {
+        for y in 0..h {
+            for xx in 0..w {
+                let row = &ci[(y * w + xx) * patch..(y * w + xx + 1) * patch];
+                for ky in 0..3 {
+                    let sy = y as isize + ky as isize - 1;
+                    if sy < 0 || sy >= h as isize {
+                        continue;
+                    }
+                    let dst_row = &mut dxi[sy as usize * w * c..(sy as usize + 1) * w * c];
+                    for kx in 0..3 {
+                        let sx = xx as isize + kx as isize - 1;
+                        if sx < 0 || sx >= w as isize {
+                            continue;
+                        }
+                        let src = &row[(ky * 3 + kx) * c..(ky * 3 + kx + 1) * c];
+                        let d = &mut dst_row[sx as usize * c..(sx as usize + 1) * c];
+                        for (a, b) in d.iter_mut().zip(src) {
+                            *a += *b;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y = x @ w + bias` over `rows` rows, then ReLU when `relu`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn affine_forward(
+    rows: usize,
+    nin: usize,
+    nout: usize,
+    x: MatRef<'_>,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    let y = &mut y[..rows * nout];
+    for r in y.chunks_exact_mut(nout) {
+        r.copy_from_slice(bias);
+    }
+    matmul(rows, nout, nin, x, MatRef::rows(w, nout), y, nout, true);
+    if relu {
+        for v in y.iter_mut() {
+            *v = v.max(0.0);
+        }
+    }
+}
+
+/// Backward of [`affine_forward`]: masks `dy` by the ReLU in place (using the output `y`),
+/// writes (or, with `acc_params`, adds) the kernel and bias gradients, and, when `dx` is given,
+/// writes or adds `dy @ w^T`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn affine_backward(
+    rows: usize,
+    nin: usize,
+    nout: usize,
+    x: MatRef<'_>,
+    w: &[f32],
+    y: &[f32],
+    relu: bool,
+    dy: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    acc_params: bool,
+    dx: Option<(&mut [f32], bool)>,
+) {
+    let dy = &mut dy[..rows * nout];
+    if !acc_params {
+        db.fill(0.0);
+    }
+    // ReLU mask and bias gradient in one pass.
+    if relu {
+        for (r, yr) in dy.chunks_exact_mut(nout).zip(y.chunks_exact(nout)) {
+            for ((g, &v), b) in r.iter_mut().zip(yr).zip(db.iter_mut()) {
+                let masked = if v > 0.0 { *g } else { 0.0 };
+                *g = masked;
+                *b += masked;
+            }
+        }
+    } else {
+        for r in dy.chunks_exact(nout) {
+            for (b, g) in db.iter_mut().zip(r) {
+                *b += *g;
+            }
+        }
+    }
+    // dw (nin x nout) = x^T (nin x rows) @ dy (rows x nout)
+    let xt = MatRef {
+        data: x.data,
+        rs: x.cs,
+        cs: x.rs,
+    };
+    matmul(
+        nin,
+        nout,
+        rows,
+        xt,
+        MatRef::rows(dy, nout),
+        dw,
+        nout,
+        acc_params,
+    );
+    if let Some((dx, accumulate)) = dx {
+        // dx (rows x nin) = dy (rows x nout) @ w^T (nout x nin)
+        matmul(
+            rows,
+            nin,
+            nout,
+            MatRef::rows(dy, nout),
+            MatRef::rows_t(w, nout),
+            dx,
+            nin,
+            accumulate,
+        );
+    }
+}
+
+/// 2x2 max-pooling with stride 2 (odd trailing rows/columns dropped, as Keras' "valid").
+/// `arg` records which of the four inputs won (0..4, row-major in the window).
+pub(crate) fn maxpool_forward(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    y: &mut [f32],
+    arg: &mut [u8],
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    for img in 0..n {
+        let xi = &x[img * h * w * c..(img + 1) * h * w * c];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = ((img * oh + oy) * ow + ox) * c;
+                let p00 = ((2 * oy) * w + 2 * ox) * c;
+                let p01 = p00 + c;
+                let p10 = p00 + w * c;
+                let p11 = p10 + c;
+                let yo = &mut y[o..o + c];
+                let ao = &mut arg[o..o + c];
+                for ch in 0..c {
+                    let (mut best, mut bi) = (xi[p00 + ch], 0u8);
+                    let v = xi[p01 + ch];
+                    if v > best {
+                        best = v;
+                        bi = 1;
+                    }
+                    let v = xi[p10 + ch];
+                    if v > best {
+                        best = v;
+                        bi = 2;
+                    }
+                    let v = xi[p11 + ch];
+                    if v > best {
+                        best = v;
+                        bi = 3;
+                    }
+                    yo[ch] = best;
+                    ao[ch] = bi;
+                }
+            }
+        }
+    }
+}
+
+/// Backward of [`maxpool_forward`]: routes each output gradient to the input that won.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn maxpool_backward(
+    dy: &[f32],
+    arg: &[u8],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    dx: &mut [f32],
+    accumulate: bool,
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    if !accumulate {
+        dx[..n * h * w * c].fill(0.0);
+    }
+    for img in 0..n {
+        let dxi = &mut dx[img * h * w * c..(img + 1) * h * w * c];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = ((img * oh + oy) * ow + ox) * c;
+                let p00 = ((2 * oy) * w + 2 * ox) * c;
+                let offs = [p00, p00 + c, p00 + w * c, p00 + w * c + c];
+                for ch in 0..c {
+                    dxi[offs[arg[o + ch] as usize] + ch] += dy[o + ch];
+                }
+            }
+        }
+    }
+}
+
+/// Targets of one batch, aligned with the batch's images.
+#[derive(Clone, Copy)]
+pub(crate) enum BatchTargets<'a> {
+    Hard(&'a [u16]),
+    Soft(&'a [f32]),
+}
+
+/// Softmax cross-entropy over `n` rows of `k` logits: writes probabilities into `probs`, the
+/// gradient `(p - t) * scale` into `dlogits`, and returns the summed (not averaged) loss.
+pub(crate) fn softmax_xent(
+    logits: &[f32],
+    n: usize,
+    k: usize,
+    targets: BatchTargets<'_>,
+    scale: f32,
+    probs: &mut [f32],
+    dlogits: &mut [f32],
+) -> f64 {
+    softmax(logits, n, k, probs);
+    let mut loss = 0.0f64;
+    for i in 0..n {
+        let p = &probs[i * k..(i + 1) * k];
+        let lg = &logits[i * k..(i + 1) * k];
+        let g = &mut dlogits[i * k..(i + 1) * k];
+        let max = lg.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let lse = max + lg.iter().map(|&v| (v - max).exp()).sum::<f32>().ln();
+        match targets {
+            BatchTargets::Hard(labels) => {
+                let t = usize::from(labels[i]);
+                loss += f64::from(lse - lg[t]);
+                for (j, (gj, &pj)) in g.iter_mut().zip(p).enumerate() {
+                    *gj = (pj - if j == t { 1.0 } else { 0.0 }) * scale;
+                }
+            }
+            BatchTargets::Soft(t) => {
+                let t = &t[i * k..(i + 1) * k];
+                for j in 0..k {
+                    if t[j] != 0.0 {
+                        loss += f64::from(t[j] * (lse - lg[j]));
+                    }
+                    g[j] = (p[j] - t[j]) * scale;
+                }
+            }
+        }
+    }
+    loss
+}
+
+/// Row-wise softmax of `n` rows of `k` logits.
+pub(crate) fn softmax(logits: &[f32], n: usize, k: usize, probs: &mut [f32]) {
+    for i in 0..n {
+        let lg = &logits[i * k..(i + 1) * k];
+        let p = &mut probs[i * k..(i + 1) * k];
+        let max = lg.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f32;
+        for (pj, &l) in p.iter_mut().zip(lg) {
+            *pj = (l - max).exp();
+            sum += *pj;
+        }
+        let inv = 1.0 / sum;
+        for pj in p.iter_mut() {
+            *pj *= inv;
+        }
+    }
+}
+
+/// Adam hyper-parameters. `eps` is added to the bias-corrected `sqrt(v_hat)`, as in
+/// `torch.optim.Adam` (Keras adds it to the uncorrected `sqrt(v)`; see the crate docs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+}
+
+/// One Adam step at 1-based step `t` on flat parameter, gradient and moment vectors.
+pub(crate) fn adam_step(
+    cfg: AdamConfig,
+    t: u64,
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    adam_step_sum(cfg, t, params, &[grads], 0, m, v);
+}
+
+/// [`adam_step`] on the sum of several gradient vectors (added in order, so the result does
+/// not depend on how the parameters are split across threads); `params`, `m` and `v` start at
+/// element `offset` of each gradient vector.
+pub(crate) fn adam_step_sum(
+    cfg: AdamConfig,
+    t: u64,
+    params: &mut [f32],
+    grads: &[&[f32]],
+    offset: usize,
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let t = t as i32;
+    let bc1 = 1.0 - (cfg.beta1 as f64).powi(t);
+    let bc2 = 1.0 - (cfg.beta2 as f64).powi(t);
+    let step = (cfg.lr as f64 / bc1) as f32;
+    let sqrt_bc2 = bc2.sqrt() as f32;
+    let (b1, b2) = (cfg.beta1, cfg.beta2);
+    let len = params.len();
+    let (first, rest) = grads.split_first().expect("at least one gradient");
+    let first = &first[offset..offset + len];
+    for i in 0..len {
+        let mut g = first[i];
+        for r in rest {
+            g += r[offset + i];
+        }
+        let mi = b1 * m[i] + (1.0 - b1) * g;
+        let vi = b2 * v[i] + (1.0 - b2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] -= step * mi / (vi.sqrt() / sqrt_bc2 + cfg.eps);
+    }
+}

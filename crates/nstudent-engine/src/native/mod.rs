@@ -1,0 +1,647 @@
+//! The native CPU engine: explicit forward and backward passes over `(N, H, W, C)` buffers,
+//! im2col + GEMM convolutions, batch-parallel training with deterministic gradient sums.
+
+mod kernels;
+mod linalg;
+mod net;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::Instant;
+
+use nstudent_data::ImagesRef;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::model_file::{self, ModelFile, TensorData};
+use crate::{
+    Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec, Result, Targets,
+};
+use kernels::{adam_step, adam_step_sum, AdamConfig, BatchTargets};
+use net::{NoiseKind, Plan, StepNoise, Worker};
+
+/// Images per forward pass in [`Classifier::predict_proba`]; bounds memory at any input size.
+const PREDICT_CHUNK: usize = 16;
+
+/// Images per forward/backward pass of one training worker: a batch share larger than this is
+/// run in pieces (gradients accumulated), keeping the im2col buffers in the core's cache.
+const SUB_BATCH: usize = 16;
+
+/// Parameters per task of the parallel Adam update.
+const ADAM_CHUNK: usize = 1 << 15;
+
+/// The default engine: the study's CNNs, implemented directly on the CPU.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NativeEngine;
+
+impl Engine for NativeEngine {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn build(&self, spec: &ModelSpec, seed: u64) -> Result<Box<dyn Classifier>> {
+        Ok(Box::new(NativeClassifier::new(spec, seed)?))
+    }
+
+    fn load(&self, path: &Path) -> Result<Box<dyn Classifier>> {
+        Ok(Box::new(NativeClassifier::load(path)?))
+    }
+}
+
+/// A model of the native engine.
+#[derive(Debug, Clone)]
+pub struct NativeClassifier {
+    spec: ModelSpec,
+    plan: Plan,
+    /// All parameters, tensor after tensor, in the internal layout (see [`Plan`]).
+    params: Vec<f32>,
+    class_names: Vec<String>,
+}
+
+/// A generator for one purpose of one step, derived from the training seed.
+pub(crate) fn derived_rng(seed: u64, purpose: u64, epoch: u64, batch: u64) -> ChaCha8Rng {
+    let mut h = seed ^ 0x6a09_e667_f3bc_c908;
+    for v in [purpose, epoch, batch] {
+        h = splitmix(h ^ splitmix(v.wrapping_add(0x9e37_79b9_7f4a_7c15)));
+    }
+    ChaCha8Rng::seed_from_u64(h)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+const PURPOSE_INIT: u64 = 1;
+const PURPOSE_SHUFFLE: u64 = 2;
+const PURPOSE_AUGMENT: u64 = 3;
+const PURPOSE_NOISE: u64 = 4;
+
+impl NativeClassifier {
+    /// A fresh model: Glorot-uniform kernels and zero biases drawn from `seed`.
+    pub fn new(spec: &ModelSpec, seed: u64) -> Result<Self> {
+        spec.validate()?;
+        let plan = Plan::new(spec);
+        let mut params = vec![0.0f32; plan.n_params];
+        let mut rng = derived_rng(seed, PURPOSE_INIT, 0, 0);
+        for p in &plan.params {
+            if let Some(limit) = p.glorot_limit() {
+                for v in &mut params[p.offset..p.offset + p.len] {
+                    *v = rng.gen_range(-limit..limit);
+                }
+            }
+        }
+        Ok(Self {
+            spec: spec.clone(),
+            plan,
+            params,
+            class_names: Vec::new(),
+        })
+    }
+
+    /// Loads a model written by [`Classifier::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = model_file::read(path)?;
+        let mut model = Self::new(&file.spec, 0).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            message: format!("invalid model spec: {e}"),
+        })?;
+        for p in &model.plan.params {
+            let t = file.tensors.get(&p.name).ok_or_else(|| Error::Format {
+                path: path.to_path_buf(),
+                message: format!("missing tensor {}", p.name),
+            })?;
+            if t.shape != p.torch_shape() {
+                return Err(Error::Format {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "tensor {} has shape {:?}, the spec needs {:?}",
+                        p.name,
+                        t.shape,
+                        p.torch_shape()
+                    ),
+                });
+            }
+            let v = p.import_torch(&t.values);
+            model.params[p.offset..p.offset + p.len].copy_from_slice(&v);
+        }
+        model.class_names = file.class_names;
+        Ok(model)
+    }
+
+    /// Parameter tensors by PyTorch name, in PyTorch's layout (what [`Classifier::save`] writes).
+    pub fn torch_tensors(&self) -> Vec<(String, TensorData)> {
+        self.plan
+            .params
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    TensorData {
+                        shape: p.torch_shape(),
+                        values: p.export_torch(&self.params[p.offset..p.offset + p.len]),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Replaces one parameter tensor given in PyTorch's layout.
+    pub fn set_torch_tensor(&mut self, name: &str, values: &[f32]) -> Result<()> {
+        let p = self
+            .plan
+            .params
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::Invalid(format!("the model has no tensor {name}")))?;
+        if values.len() != p.len {
+            return Err(Error::Invalid(format!(
+                "tensor {name} needs {} values, got {}",
+                p.len,
+                values.len()
+            )));
+        }
+        let v = p.import_torch(values);
+        self.params[p.offset..p.offset + p.len].copy_from_slice(&v);
+        Ok(())
+    }
+
+    /// Names of the parameter tensors, in order.
+    pub fn tensor_names(&self) -> Vec<String> {
+        self.plan.params.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Forward multiply-adds per image (a training step costs about three times this, twice
+    /// for the FLOP count).
+    pub fn macs_per_image(&self) -> usize {
+        self.plan.macs_per_image
+    }
+
+    fn check_images(&self, images: &ImagesRef<'_>) -> Result<()> {
+        if images.shape != self.spec.input {
+            return Err(Error::Invalid(format!(
+                "images are {} but the model takes {}",
+                images.shape, self.spec.input
+            )));
+        }
+        if images.len() * images.shape.len() != images.pixels.len() {
+            return Err(Error::Invalid(format!(
+                "{} bytes are not a whole number of {} images",
+                images.pixels.len(),
+                images.shape
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_targets(&self, targets: &Targets<'_>, n: usize) -> Result<()> {
+        let k = self.spec.num_classes;
+        match *targets {
+            Targets::Hard(labels) => {
+                if labels.len() != n {
+                    return Err(Error::Invalid(format!(
+                        "{} labels for {n} images",
+                        labels.len()
+                    )));
+                }
+                if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= k) {
+                    return Err(Error::Invalid(format!(
+                        "label {bad} is out of range for a model of {k} classes"
+                    )));
+                }
+            }
+            Targets::Soft { probs, classes } => {
+                if classes != k {
+                    return Err(Error::Invalid(format!(
+                        "soft targets have {classes} classes but the model has {k}"
+                    )));
+                }
+                if probs.len() != n * k {
+                    return Err(Error::Invalid(format!(
+                        "{} soft-target values for {n} images of {k} classes (need {})",
+                        probs.len(),
+                        n * k
+                    )));
+                }
+                for (i, row) in probs.chunks_exact(k).enumerate() {
+                    let sum: f32 = row.iter().sum();
+                    if row.iter().any(|&p| !p.is_finite() || p < 0.0) || (sum - 1.0).abs() > 1e-3 {
+                        return Err(Error::Invalid(format!(
+                            "soft target row {i} is not a probability vector (sum {sum})"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Worker threads for a training run: `threads` (0 = all cores), never more than one per
+    /// image of a batch.
+    fn worker_count(threads: usize, batch: usize) -> usize {
+        let t = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        t.clamp(1, batch.max(1))
+    }
+}
+
+/// Samples the noise of one training step for a whole batch of `n` images.
+fn sample_noise(plan: &Plan, n: usize, rng: &mut impl Rng, out: &mut [Vec<f32>]) {
+    for (kind, buf) in plan.noises.iter().zip(out.iter_mut()) {
+        let len = n * kind.per_image();
+        match *kind {
+            NoiseKind::Dropout { rate, .. } => {
+                let keep = 1.0 / (1.0 - rate);
+                for v in &mut buf[..len] {
+                    *v = if rng.gen::<f32>() < rate { 0.0 } else { keep };
+                }
+            }
+            NoiseKind::Depth { survival } => {
+                let keep = 1.0 / survival;
+                for v in &mut buf[..len] {
+                    *v = if rng.gen::<f32>() < survival {
+                        keep
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl Classifier for NativeClassifier {
+    fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    fn fit(
+        &mut self,
+        images: ImagesRef<'_>,
+        targets: Targets<'_>,
+        options: &FitOptions,
+        progress: &mut dyn FnMut(FitProgress),
+    ) -> Result<FitReport> {
+        let started = Instant::now();
+        self.check_images(&images)?;
+        let n = images.len();
+        self.check_targets(&targets, n)?;
+        if options.batch_size == 0 {
+            return Err(Error::Invalid("batch size must be at least 1".into()));
+        }
+        if !(options.learning_rate.is_finite() && options.learning_rate > 0.0) {
+            return Err(Error::Invalid(format!(
+                "learning rate must be a positive number, got {}",
+                options.learning_rate
+            )));
+        }
+        if n == 0 || options.epochs == 0 {
+            return Ok(FitReport {
+                epoch_losses: Vec::new(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        let k = self.spec.num_classes;
+        let img_len = self.spec.input.len();
+        let batch = options.batch_size.min(n);
+        let n_workers = Self::worker_count(options.threads, batch);
+        let per_worker = batch.div_ceil(n_workers);
+        let mut workers: Vec<Worker> = (0..n_workers)
+            .map(|_| Worker::new(&self.plan, per_worker.min(SUB_BATCH), true))
+            .collect();
+        let pool = if n_workers > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n_workers)
+                    .build()
+                    .map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let adam = AdamConfig {
+            lr: options.learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+        };
+        let mut m = vec![0.0f32; self.plan.n_params];
+        let mut v = vec![0.0f32; self.plan.n_params];
+        let mut noise: Vec<Vec<f32>> = self
+            .plan
+            .noises
+            .iter()
+            .map(|k| vec![0.0; k.per_image() * batch])
+            .collect();
+        let mut staging: Vec<Vec<u8>> =
+            workers.iter().map(|w| vec![0u8; w.cap * img_len]).collect();
+        let mut batch_labels = vec![0u16; batch];
+        let mut batch_soft = vec![0.0f32; batch * k];
+        let mut order: Vec<usize> = (0..n).collect();
+        let batches = n.div_ceil(batch);
+        let mut epoch_losses = Vec::with_capacity(options.epochs);
+        let mut step = 0u64;
+        for epoch in 0..options.epochs {
+            let mut rng = derived_rng(options.seed, PURPOSE_SHUFFLE, epoch as u64, 0);
+            for i in (1..n).rev() {
+                let j = rng.gen_range(0..=i);
+                order.swap(i, j);
+            }
+            let mut epoch_loss = 0.0f64;
+            for bi in 0..batches {
+                let idx = &order[bi * batch..((bi + 1) * batch).min(n)];
+                let nb = idx.len();
+                // Targets of the batch; the workers gather (and augment) the pixels.
+                for (slot, &i) in idx.iter().enumerate() {
+                    match targets {
+                        Targets::Hard(l) => batch_labels[slot] = l[i],
+                        Targets::Soft { probs, .. } => batch_soft[slot * k..(slot + 1) * k]
+                            .copy_from_slice(&probs[i * k..(i + 1) * k]),
+                    }
+                }
+                if !self.plan.noises.is_empty() {
+                    let mut nrng =
+                        derived_rng(options.seed, PURPOSE_NOISE, epoch as u64, bi as u64);
+                    sample_noise(&self.plan, nb, &mut nrng, &mut noise);
+                }
+                let scale = 1.0 / nb as f32;
+                let chunk = nb.div_ceil(n_workers);
+                let params = &self.params;
+                let plan = &self.plan;
+                let is_hard = matches!(targets, Targets::Hard(_));
+                let augment = options.augment.as_ref();
+                let run = |wi: usize, w: &mut Worker, px: &mut Vec<u8>| -> f64 {
+                    let start = (wi * chunk).min(nb);
+                    let end = ((wi + 1) * chunk).min(nb);
+                    if start == end {
+                        w.pgrad.fill(0.0);
+                        return 0.0;
+                    }
+                    let mut loss = 0.0;
+                    let mut s0 = start;
+                    while s0 < end {
+                        let s1 = (s0 + w.cap).min(end);
+                        let cnt = s1 - s0;
+                        for slot in s0..s1 {
+                            let i = idx[slot];
+                            let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
+                            match augment {
+                                // One generator per image: the same images whatever the threads.
+                                Some(aug) => {
+                                    let item = (bi as u64) << 32 | slot as u64;
+                                    let mut r = derived_rng(
+                                        options.seed,
+                                        PURPOSE_AUGMENT,
+                                        epoch as u64,
+                                        item,
+                                    );
+                                    aug.apply(images.image(i), images.shape, &mut r, dst)
+                                }
+                                None => dst.copy_from_slice(images.image(i)),
+                            }
+                        }
+                        w.load_input(&px[..cnt * img_len]);
+                        let sn = StepNoise {
+                            buffers: &noise,
+                            start: s0,
+                        };
+                        w.forward(plan, params, cnt, Some(&sn));
+                        let t = if is_hard {
+                            BatchTargets::Hard(&batch_labels[s0..s1])
+                        } else {
+                            BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
+                        };
+                        loss += w.loss(plan, cnt, t, scale);
+                        w.backward(plan, params, cnt, Some(&sn), s0 > start);
+                        s0 = s1;
+                    }
+                    loss
+                };
+                step += 1;
+                let loss_sum: f64 = match &pool {
+                    Some(pool) => pool.install(|| {
+                        let losses: Vec<f64> = workers
+                            .par_iter_mut()
+                            .zip(staging.par_iter_mut())
+                            .enumerate()
+                            .map(|(wi, (w, px))| run(wi, w, px))
+                            .collect();
+                        losses.iter().sum()
+                    }),
+                    None => run(0, &mut workers[0], &mut staging[0]),
+                };
+                // Adam on the sum of the workers' gradients, added in worker order.
+                let grads: Vec<&[f32]> = workers.iter().map(|w| &w.pgrad[..]).collect();
+                match &pool {
+                    Some(pool) => pool.install(|| {
+                        self.params
+                            .par_chunks_mut(ADAM_CHUNK)
+                            .zip(m.par_chunks_mut(ADAM_CHUNK))
+                            .zip(v.par_chunks_mut(ADAM_CHUNK))
+                            .enumerate()
+                            .for_each(|(ci, ((p, m), v))| {
+                                adam_step_sum(adam, step, p, &grads, ci * ADAM_CHUNK, m, v)
+                            })
+                    }),
+                    None => adam_step_sum(adam, step, &mut self.params, &grads, 0, &mut m, &mut v),
+                }
+                let loss = (loss_sum / nb as f64) as f32;
+                epoch_loss += loss_sum;
+                progress(FitProgress {
+                    epoch,
+                    batch: bi + 1,
+                    batches_per_epoch: batches,
+                    loss,
+                });
+            }
+            epoch_losses.push((epoch_loss / n as f64) as f32);
+        }
+        if self.params.iter().any(|p| !p.is_finite()) {
+            return Err(Error::Invalid(
+                "training diverged (non-finite weights); lower the learning rate".into(),
+            ));
+        }
+        Ok(FitReport {
+            epoch_losses,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn predict_proba(&self, images: ImagesRef<'_>) -> Result<Vec<f32>> {
+        self.check_images(&images)?;
+        let n = images.len();
+        let k = self.spec.num_classes;
+        let img_len = self.spec.input.len();
+        let mut out = vec![0.0f32; n * k];
+        let cap = PREDICT_CHUNK.min(n.max(1));
+        out.par_chunks_mut(cap * k)
+            .zip(images.pixels.par_chunks(cap * img_len))
+            .for_each_init(
+                || Worker::new(&self.plan, cap, false),
+                |w, (o, px)| {
+                    let cnt = px.len() / img_len;
+                    w.load_input(px);
+                    w.forward(&self.plan, &self.params, cnt, None);
+                    w.compute_probs(&self.plan, cnt);
+                    o.copy_from_slice(&w.probs[..cnt * k]);
+                },
+            );
+        Ok(out)
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        model_file::write(
+            path,
+            &ModelFile {
+                spec: self.spec.clone(),
+                class_names: self.class_names.clone(),
+                tensors: self.torch_tensors().into_iter().collect(),
+            },
+        )
+    }
+
+    fn set_class_names(&mut self, names: Vec<String>) {
+        self.class_names = names;
+    }
+
+    fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+}
+
+/// Seconds one layer took per training step, measured by [`NativeClassifier::profile`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerTime {
+    pub layer: String,
+    pub forward_s: f64,
+    pub backward_s: f64,
+}
+
+impl NativeClassifier {
+    /// Times every layer of a training step (one thread, random inputs, the fastest of `steps`
+    /// steps after a warm-up), plus input conversion, loss and the Adam update; seconds.
+    pub fn profile(&self, batch: usize, steps: usize) -> Vec<LayerTime> {
+        let batch = batch.max(1);
+        let steps = steps.max(1);
+        let plan = &self.plan;
+        let mut params = self.params.clone();
+        let mut w = Worker::new(plan, batch, true);
+        let mut rng = derived_rng(1, PURPOSE_NOISE, 0, 0);
+        let pixels: Vec<u8> = (0..batch * self.spec.input.len())
+            .map(|_| rng.gen())
+            .collect();
+        let labels: Vec<u16> = (0..batch)
+            .map(|_| rng.gen_range(0..self.spec.num_classes as u16))
+            .collect();
+        let mut noise: Vec<Vec<f32>> = plan
+            .noises
+            .iter()
+            .map(|k| vec![0.0; k.per_image() * batch])
+            .collect();
+        let (mut m, mut v) = (vec![0.0; plan.n_params], vec![0.0; plan.n_params]);
+        let adam = AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+        };
+        // Minimum over steps of each part: robust to other processes sharing the cores.
+        let mut extra = [f64::INFINITY; 3];
+        let mut best = vec![[f64::INFINITY; 2]; plan.ops.len()];
+        for s in 0..=steps {
+            w.timings = Some(vec![[0.0; 2]; plan.ops.len()]);
+            let mut this = [0.0f64; 3];
+            let t = Instant::now();
+            w.load_input(&pixels);
+            sample_noise(plan, batch, &mut rng, &mut noise);
+            this[0] = t.elapsed().as_secs_f64();
+            let sn = StepNoise {
+                buffers: &noise,
+                start: 0,
+            };
+            w.forward(plan, &params, batch, Some(&sn));
+            let t = Instant::now();
+            w.loss(plan, batch, BatchTargets::Hard(&labels), 1.0 / batch as f32);
+            this[1] = t.elapsed().as_secs_f64();
+            w.backward(plan, &params, batch, Some(&sn), false);
+            let t = Instant::now();
+            let g = w.pgrad.clone();
+            adam_step(adam, s as u64 + 1, &mut params, &g, &mut m, &mut v);
+            this[2] = t.elapsed().as_secs_f64();
+            if s > 0 {
+                for (e, t) in extra.iter_mut().zip(this) {
+                    *e = e.min(t);
+                }
+                for (b, t) in best
+                    .iter_mut()
+                    .zip(w.timings.as_ref().into_iter().flatten())
+                {
+                    b[0] = b[0].min(t[0]);
+                    b[1] = b[1].min(t[1]);
+                }
+            }
+        }
+        let per = 1.0;
+        let mut out: Vec<LayerTime> = vec![LayerTime {
+            layer: "input u8->f32, noise".into(),
+            forward_s: extra[0] / per,
+            backward_s: 0.0,
+        }];
+        let mut pools = 0;
+        for (op, t) in plan.ops.iter().zip(best) {
+            let layer = match op {
+                net::Op::Conv { wt, .. } => plan.params[*wt]
+                    .name
+                    .trim_end_matches(".weight")
+                    .to_string(),
+                net::Op::Dense { wt, .. } => plan.params[*wt]
+                    .name
+                    .trim_end_matches(".weight")
+                    .to_string(),
+                net::Op::Pool { .. } => {
+                    pools += 1;
+                    format!("maxpool{pools}")
+                }
+                net::Op::Dropout { .. } => "dropout".into(),
+                net::Op::AddRelu { .. } => "residual add+relu".into(),
+            };
+            out.push(LayerTime {
+                layer,
+                forward_s: t[0] / per,
+                backward_s: t[1] / per,
+            });
+        }
+        out.push(LayerTime {
+            layer: "softmax cross-entropy".into(),
+            forward_s: extra[1] / per,
+            backward_s: 0.0,
+        });
+        out.push(LayerTime {
+            layer: "adam".into(),
+            forward_s: 0.0,
+            backward_s: extra[2] / per,
+        });
+        out
+    }
+}
+
+/// Internal access for tests and benchmarks in this crate.
+impl NativeClassifier {
+    #[cfg(test)]
+    pub(crate) fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    #[cfg(test)]
+    pub(crate) fn params(&self) -> &[f32] {
+        &self.params
+    }
+}

@@ -1,0 +1,381 @@
+//! The engine interface end to end: training learns, is reproducible, validates its input,
+//! and models survive a save/load round trip.
+
+use nstudent_data::{augment::RandAugment, ImageShape, ImagesRef};
+use nstudent_engine::{
+    engine_by_name, load_spec, Arch, Classifier, Engine, Error, FitOptions, ModelSpec,
+    NativeEngine, Targets,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const SHAPE: ImageShape = ImageShape::new(12, 12, 1);
+
+/// Noisy images whose class is the position of a bright 4x4 square (one of 4 quadrants).
+fn synthetic(n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut px = vec![0u8; n * SHAPE.len()];
+    let mut labels = vec![0u16; n];
+    for i in 0..n {
+        let c = rng.gen_range(0..4u16);
+        labels[i] = c;
+        let img = &mut px[i * SHAPE.len()..(i + 1) * SHAPE.len()];
+        for v in img.iter_mut() {
+            *v = rng.gen_range(0..120);
+        }
+        let (oy, ox) = (1 + 6 * usize::from(c / 2), 1 + 6 * usize::from(c % 2));
+        let (jy, jx) = (rng.gen_range(0..2), rng.gen_range(0..2));
+        for y in 0..4 {
+            for x in 0..4 {
+                img[(oy + jy + y) * 12 + ox + jx + x] = rng.gen_range(180..=255);
+            }
+        }
+    }
+    (px, labels)
+}
+
+fn accuracy(model: &dyn Classifier, px: &[u8], labels: &[u16]) -> f64 {
+    let k = model.spec().num_classes;
+    let probs = model
+        .predict_proba(ImagesRef::new(px, SHAPE).unwrap())
+        .unwrap();
+    let correct = probs
+        .chunks_exact(k)
+        .zip(labels)
+        .filter(|(row, &l)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0;
+            best == usize::from(l)
+        })
+        .count();
+    correct as f64 / labels.len() as f64
+}
+
+fn options(epochs: usize, threads: usize) -> FitOptions {
+    FitOptions {
+        epochs,
+        batch_size: 32,
+        learning_rate: 1e-3,
+        seed: 7,
+        augment: None,
+        threads,
+    }
+}
+
+fn train(spec: &ModelSpec, opts: &FitOptions, px: &[u8], labels: &[u16]) -> Box<dyn Classifier> {
+    let mut model = NativeEngine.build(spec, 3).unwrap();
+    let report = model
+        .fit(
+            ImagesRef::new(px, SHAPE).unwrap(),
+            Targets::Hard(labels),
+            opts,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(report.epoch_losses.len(), opts.epochs);
+    model
+}
+
+#[test]
+fn cnn_learns_a_synthetic_task() {
+    let (px, labels) = synthetic(800, 1);
+    let (tpx, tlabels) = synthetic(400, 2);
+    let spec = ModelSpec::cnn(SHAPE, 4);
+    let mut losses = Vec::new();
+    let mut model = NativeEngine.build(&spec, 3).unwrap();
+    let report = model
+        .fit(
+            ImagesRef::new(&px, SHAPE).unwrap(),
+            Targets::Hard(&labels),
+            &options(3, 1),
+            &mut |p| losses.push(p.loss),
+        )
+        .unwrap();
+    assert_eq!(losses.len(), 3 * 800usize.div_ceil(32));
+    assert!(
+        report.epoch_losses[2] < report.epoch_losses[0] * 0.5,
+        "{report:?}"
+    );
+    let acc = accuracy(model.as_ref(), &tpx, &tlabels);
+    assert!(acc > 0.95, "test accuracy {acc}");
+}
+
+#[test]
+fn residual_cnn_with_noise_and_soft_targets_learns() {
+    let (px, labels) = synthetic(800, 3);
+    let (tpx, tlabels) = synthetic(400, 4);
+    // Soft targets: 0.9 on the true class, the rest spread.
+    let soft: Vec<f32> = labels
+        .iter()
+        .flat_map(|&l| (0..4).map(move |c| if c == l { 0.91 } else { 0.03 }))
+        .collect();
+    let spec = ModelSpec {
+        arch: Arch::ResCnn,
+        input: SHAPE,
+        num_classes: 4,
+        width: 0.5,
+        dropout: 0.3,
+        survival: 0.7,
+    };
+    let mut model = NativeEngine.build(&spec, 5).unwrap();
+    model
+        .fit(
+            ImagesRef::new(&px, SHAPE).unwrap(),
+            Targets::Soft {
+                probs: &soft,
+                classes: 4,
+            },
+            &options(4, 2),
+            &mut |_| {},
+        )
+        .unwrap();
+    let acc = accuracy(model.as_ref(), &tpx, &tlabels);
+    assert!(acc > 0.95, "test accuracy {acc}");
+    // Eval mode is deterministic: no dropout or stochastic depth at prediction.
+    let a = model
+        .predict_proba(ImagesRef::new(&tpx, SHAPE).unwrap())
+        .unwrap();
+    let b = model
+        .predict_proba(ImagesRef::new(&tpx, SHAPE).unwrap())
+        .unwrap();
+    assert_eq!(a, b);
+    for row in a.chunks_exact(4) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn training_is_reproducible_for_a_seed_and_thread_count() {
+    let (px, labels) = synthetic(200, 5);
+    let mut spec = ModelSpec::cnn(SHAPE, 4);
+    spec.dropout = 0.2;
+    let mut opts = options(1, 2);
+    opts.augment = Some(RandAugment {
+        num_ops: 2,
+        magnitude: 9.0,
+        horizontal_flip: false,
+    });
+    let probe = ImagesRef::new(&px[..50 * SHAPE.len()], SHAPE).unwrap();
+    let p1 = train(&spec, &opts, &px, &labels)
+        .predict_proba(probe)
+        .unwrap();
+    let p2 = train(&spec, &opts, &px, &labels)
+        .predict_proba(probe)
+        .unwrap();
+    assert_eq!(p1, p2, "same seed, same threads: identical models");
+    opts.seed += 1;
+    let p3 = train(&spec, &opts, &px, &labels)
+        .predict_proba(probe)
+        .unwrap();
+    assert_ne!(p1, p3, "another seed shuffles differently");
+    // One thread computes the same step up to float summation order.
+    opts.seed -= 1;
+    opts.threads = 1;
+    let p4 = train(&spec, &opts, &px, &labels)
+        .predict_proba(probe)
+        .unwrap();
+    let max_diff = p1
+        .iter()
+        .zip(&p4)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(max_diff < 1e-3, "1 vs 2 threads differ by {max_diff}");
+}
+
+#[test]
+fn save_and_load_round_trip_gives_identical_probabilities() {
+    let (px, labels) = synthetic(100, 6);
+    let spec = ModelSpec {
+        arch: Arch::ResCnn,
+        input: SHAPE,
+        num_classes: 4,
+        width: 0.25,
+        dropout: 0.1,
+        survival: 0.8,
+    };
+    let mut model = train(&spec, &options(1, 1), &px, &labels);
+    model.set_class_names(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    model.save(&path).unwrap();
+    assert_eq!(load_spec(&path).unwrap(), spec);
+    let loaded = NativeEngine.load(&path).unwrap();
+    assert_eq!(loaded.spec(), &spec);
+    assert_eq!(loaded.class_names(), ["a", "b", "c", "d"]);
+    let view = ImagesRef::new(&px, SHAPE).unwrap();
+    assert_eq!(
+        model.predict_proba(view).unwrap(),
+        loaded.predict_proba(view).unwrap()
+    );
+    // Not a model file.
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a model").unwrap();
+    let err = NativeEngine.load(&junk).err().unwrap();
+    assert!(matches!(err, Error::Format { .. }), "{err}");
+    let missing = NativeEngine.load(&dir.path().join("none")).err().unwrap();
+    assert!(matches!(missing, Error::Io { .. }) && missing.is_user_error());
+}
+
+#[test]
+fn bad_inputs_are_invalid_errors_not_panics() {
+    let (px, labels) = synthetic(40, 7);
+    let spec = ModelSpec::cnn(SHAPE, 4);
+    let mut model = NativeEngine.build(&spec, 1).unwrap();
+    let view = ImagesRef::new(&px, SHAPE).unwrap();
+    let fit = |m: &mut Box<dyn Classifier>, v, t, o: &FitOptions| m.fit(v, t, o, &mut |_| {});
+    let invalid = |r: Result<_, Error>| matches!(r, Err(Error::Invalid(_)));
+    // Wrong image shape.
+    let other = ImagesRef::new(&px[..36 * 4 * 4], ImageShape::new(6, 6, 4)).unwrap();
+    assert!(invalid(fit(
+        &mut model,
+        other,
+        Targets::Hard(&labels),
+        &options(1, 1)
+    )));
+    assert!(matches!(model.predict_proba(other), Err(Error::Invalid(_))));
+    // Targets that do not match.
+    assert!(invalid(fit(
+        &mut model,
+        view,
+        Targets::Hard(&labels[..39]),
+        &options(1, 1)
+    )));
+    let mut bad = labels.clone();
+    bad[3] = 4;
+    assert!(invalid(fit(
+        &mut model,
+        view,
+        Targets::Hard(&bad),
+        &options(1, 1)
+    )));
+    let soft = vec![0.5f32; 40 * 4];
+    let t = Targets::Soft {
+        probs: &soft,
+        classes: 4,
+    };
+    assert!(invalid(fit(&mut model, view, t, &options(1, 1))));
+    let soft3 = vec![1.0f32 / 3.0; 40 * 3];
+    let t = Targets::Soft {
+        probs: &soft3,
+        classes: 3,
+    };
+    assert!(invalid(fit(&mut model, view, t, &options(1, 1))));
+    // Options.
+    let mut o = options(1, 1);
+    o.batch_size = 0;
+    assert!(invalid(fit(&mut model, view, Targets::Hard(&labels), &o)));
+    o = options(1, 1);
+    o.learning_rate = f32::NAN;
+    assert!(invalid(fit(&mut model, view, Targets::Hard(&labels), &o)));
+    // Zero epochs change nothing.
+    let before = model.predict_proba(view).unwrap();
+    let r = fit(&mut model, view, Targets::Hard(&labels), &options(0, 1)).unwrap();
+    assert!(r.epoch_losses.is_empty());
+    assert_eq!(before, model.predict_proba(view).unwrap());
+    // Batch larger than the data set, odd thread count.
+    let mut o = options(1, 3);
+    o.batch_size = 1000;
+    fit(&mut model, view, Targets::Hard(&labels), &o).unwrap();
+    // Specs.
+    let mut s = spec.clone();
+    s.width = 0.0;
+    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    s = spec.clone();
+    s.dropout = 1.0;
+    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    s = spec.clone();
+    s.survival = 0.0;
+    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    s = ModelSpec::cnn(ImageShape::new(3, 8, 1), 4);
+    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    s = ModelSpec::cnn(SHAPE, 1);
+    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    // Empty prediction input.
+    let empty = ImagesRef {
+        pixels: &[],
+        shape: SHAPE,
+    };
+    assert!(model.predict_proba(empty).unwrap().is_empty());
+}
+
+#[test]
+fn engines_by_name() {
+    assert_eq!(engine_by_name("native").unwrap().name(), "native");
+    let err = engine_by_name("tensorflow").err().unwrap().to_string();
+    assert!(err.contains("native") && err.contains("burn"), "{err}");
+    let err = engine_by_name("burn").err().unwrap().to_string();
+    assert!(err.contains("--features burn"), "{err}");
+}
+
+/// Reads an IDX file (gzip) into (dims, bytes).
+fn read_idx(path: &std::path::Path) -> Option<(Vec<usize>, Vec<u8>)> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(f)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    let ndim = usize::from(bytes[3]);
+    let dims: Vec<usize> = (0..ndim)
+        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
+        .collect();
+    Some((dims, bytes[4 + 4 * ndim..].to_vec()))
+}
+
+#[test]
+fn mnist_two_epochs_on_6000_images_exceed_95_percent() {
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/datasets/mnist"
+    ));
+    let load = |name: &str| read_idx(&dir.join(name));
+    let (Some((_, train_px)), Some((_, train_l)), Some((_, test_px)), Some((_, test_l))) = (
+        load("train-images-idx3-ubyte.gz"),
+        load("train-labels-idx1-ubyte.gz"),
+        load("t10k-images-idx3-ubyte.gz"),
+        load("t10k-labels-idx1-ubyte.gz"),
+    ) else {
+        println!("skipping: MNIST not found under {}", dir.display());
+        return;
+    };
+    let shape = ImageShape::new(28, 28, 1);
+    let n = 6000;
+    let labels: Vec<u16> = train_l[..n].iter().map(|&l| u16::from(l)).collect();
+    let spec = ModelSpec::cnn(shape, 10);
+    let mut model = NativeEngine.build(&spec, 1).unwrap();
+    let t = std::time::Instant::now();
+    model
+        .fit(
+            ImagesRef::new(&train_px[..n * 784], shape).unwrap(),
+            Targets::Hard(&labels),
+            &FitOptions {
+                epochs: 2,
+                ..options(2, 0)
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    let fit_s = t.elapsed().as_secs_f64();
+    let probs = model
+        .predict_proba(ImagesRef::new(&test_px, shape).unwrap())
+        .unwrap();
+    let correct = probs
+        .chunks_exact(10)
+        .zip(&test_l)
+        .filter(|(row, &l)| {
+            row.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0
+                == usize::from(l)
+        })
+        .count();
+    let acc = correct as f64 / test_l.len() as f64;
+    println!("MNIST: 2 epochs on {n} images in {fit_s:.1} s, test accuracy {acc:.4}");
+    assert!(acc > 0.95, "MNIST test accuracy {acc}");
+}
