@@ -1,9 +1,22 @@
 //! Metrics and statistics for nstudent.
 //!
-//! [`table`] holds the study's metrics table (the original study's CSV layout); the scoring
-//! functions and the tests across tasks read and write it.
+//! - [`metrics`]: accuracy, TPR, FPR, precision, ROC AUC and average precision of class
+//!   probabilities, as scikit-learn computes them.
+//! - [`predictions`]: reading label and probability CSV files for scoring.
+//! - [`table`]: the study's metrics table (the original study's CSV layout).
+//! - [`compare`]: Friedman, Iman-Davenport, Nemenyi, Wilcoxon-Holm over a metrics table
+//!   ([`compare::analyze`]), as SciPy and scikit-posthocs compute them.
+//! - [`cd_diagram`]: the critical-difference diagram of an analysis, as SVG or PNG.
+//! - [`render`]: an analysis as aligned text or markdown tables.
+//! - [`dist`]: the distribution tails those tests need.
 
+pub mod cd_diagram;
+pub mod compare;
+pub mod dist;
 mod error;
+pub mod metrics;
+pub mod predictions;
+pub mod render;
 pub mod table;
 
 pub use error::{Error, Result};

@@ -36,6 +36,21 @@ pub const METRICS: [&str; 8] = [
     "Inference Time",
 ];
 
+/// The metric column named `name`, ignoring case and treating `-`, `_` and spaces alike
+/// (`accuracy`, `pr_curve`, `training-time` are accepted).
+pub fn metric_name(name: &str) -> Option<&'static str> {
+    let key = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '-' | '_' | ' ' => ' ',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
+    };
+    let wanted = key(name.trim());
+    METRICS.iter().copied().find(|m| key(m) == wanted)
+}
+
 /// True for metrics where a smaller value is better (used for ranking).
 pub fn lower_is_better(metric: &str) -> bool {
     matches!(metric, "FPR" | "Training Time" | "Inference Time")
@@ -101,19 +116,24 @@ impl MetricsTable {
             path: path.to_path_buf(),
             message,
         };
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let headers = csv
             .headers()
             .map_err(|e| fmt(format!("cannot read the header: {e}")))?
             .clone();
         let mut index = [0usize; 12];
         for (slot, name) in index.iter_mut().zip(COLUMNS) {
-            *slot = headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-                fmt(format!(
-                    "missing column \"{name}\"; a metrics table needs the columns {}",
-                    COLUMNS.join(", ")
-                ))
-            })?;
+            *slot = headers
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| {
+                    fmt(format!(
+                        "missing column \"{name}\"; a metrics table needs the columns {}",
+                        COLUMNS.join(", ")
+                    ))
+                })?;
         }
         let mut rows = Vec::new();
         for (line, record) in csv.records().enumerate() {
@@ -211,10 +231,21 @@ mod tests {
 ";
 
     #[test]
+    fn finds_metric_columns_by_loose_names() {
+        assert_eq!(metric_name("accuracy"), Some("Accuracy"));
+        assert_eq!(metric_name("pr_curve"), Some("PR-Curve"));
+        assert_eq!(metric_name("Training-Time"), Some("Training Time"));
+        assert_eq!(metric_name("recall"), None);
+    }
+
+    #[test]
     fn round_trips_the_original_layout() {
         let t = MetricsTable::from_reader(SAMPLE.as_bytes(), Path::new("t.csv")).unwrap();
         assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[1].hyperparameters, "unl_factor: 0.2, threshold: 0.8, num_of_students: 2");
+        assert_eq!(
+            t.rows[1].hyperparameters,
+            "unl_factor: 0.2, threshold: 0.8, num_of_students: 2"
+        );
         assert_eq!(t.algorithms(), vec!["Baseline", "Noisy Student"]);
         let mut out = Vec::new();
         t.write(&mut out).unwrap();
@@ -228,6 +259,9 @@ mod tests {
         assert!(e.to_string().contains("missing column \"AUC\""), "{e}");
         let bad = SAMPLE.replace("0.98,0.97", "high,0.97");
         let e = MetricsTable::from_reader(bad.as_bytes(), Path::new("t.csv")).unwrap_err();
-        assert!(e.to_string().contains("line 2") && e.to_string().contains("high"), "{e}");
+        assert!(
+            e.to_string().contains("line 2") && e.to_string().contains("high"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,370 @@
+//! `nstudent score` and `nstudent stats` end to end: outputs, exit codes, one-line errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn nstudent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args(args)
+        .output()
+        .expect("run nstudent")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../nstudent-stats/tests/fixtures")
+        .join(name)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit code 2, nothing on stdout, one line on stderr containing every `needle`.
+#[track_caller]
+fn assert_user_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(o.stdout.is_empty(), "stdout: {}", stdout(o));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn json(o: &Output) -> Value {
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+#[test]
+fn score_prints_scikit_learn_values_as_json_and_text() {
+    let data: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("metrics.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A multiclass case with ties and a binary one.
+    for case in [&data["cases"][4], &data["cases"][3]] {
+        let k = case["num_classes"].as_u64().unwrap() as usize;
+        let mut labels = String::from("label\n");
+        for l in case["labels"].as_array().unwrap() {
+            labels.push_str(&format!("{l}\n"));
+        }
+        let header: Vec<String> = (0..k).map(|c| format!("p{c}")).collect();
+        let mut proba = header.join(",") + "\n";
+        for row in case["proba"].as_array().unwrap().chunks(k) {
+            let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            proba.push_str(&(cells.join(",") + "\n"));
+        }
+        let l = write(dir.path(), "labels.csv", &labels);
+        let p = write(dir.path(), "proba.csv", &proba);
+        let out = json(&nstudent(&[
+            "score", "--labels", &l, "--proba", &p, "--format", "json",
+        ]));
+        let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 6, "{out}");
+        for key in ["accuracy", "tpr", "fpr", "precision", "auc", "pr_curve"] {
+            let (got, want) = (
+                out[key].as_f64().unwrap(),
+                case["expected"][key].as_f64().unwrap(),
+            );
+            assert!((got - want).abs() < 1e-9, "{key}: {got} vs {want}");
+        }
+        let text = nstudent(&["score", "--labels", &l, "--proba", &p]);
+        assert_eq!(text.status.code(), Some(0));
+        let text = stdout(&text);
+        let acc = case["expected"]["accuracy"].as_f64().unwrap();
+        assert!(text.contains(&format!("accuracy   {acc:.6}")), "{text}");
+        assert!(text.contains(&format!("{} classes", k)), "{text}");
+    }
+}
+
+#[test]
+fn score_warns_about_rows_that_are_not_probabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = write(dir.path(), "l.csv", "0\n1\n1\n");
+    let p = write(dir.path(), "p.csv", "2.0,1.0\n0.2,0.8\n-1,3\n");
+    let o = nstudent(&["score", "--labels", &l, "--proba", &p, "--format", "json"]);
+    assert_eq!(json(&o)["accuracy"], 1.0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: 2 of 3 rows") && err.contains("line 1 sums to 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn score_rejects_bad_files_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let l = write(d, "l.csv", "0\n1\n2\n");
+    let p = write(d, "p.csv", "0.5,0.3,0.2\n0.1,0.8,0.1\n");
+    let o = nstudent(&["score", "--labels", &l, "--proba", &p]);
+    assert_user_error(&o, &["holds 3 labels", "2 rows"]);
+    let bad = write(d, "bad.csv", "0.5,0.3,0.2\n0.1,high,0.1\n0.2,0.2,0.6\n");
+    assert_user_error(
+        &nstudent(&["score", "--labels", &l, "--proba", &bad]),
+        &["line 2, column 2", "\"high\""],
+    );
+    let empty = write(d, "empty.csv", "");
+    assert_user_error(
+        &nstudent(&["score", "--labels", &empty, "--proba", &p]),
+        &["no labels"],
+    );
+    let missing = d.join("nope.csv");
+    assert_user_error(
+        &nstudent(&[
+            "score",
+            "--labels",
+            &l,
+            "--proba",
+            missing.to_str().unwrap(),
+        ]),
+        &["nope.csv"],
+    );
+    let absent = write(d, "l2.csv", "0\n0\n1\n");
+    let p3 = write(d, "p3.csv", "0.5,0.3,0.2\n0.1,0.8,0.1\n0.2,0.2,0.6\n");
+    assert_user_error(
+        &nstudent(&["score", "--labels", &absent, "--proba", &p3]),
+        &["class 2 has no sample"],
+    );
+    let out_of_range = write(d, "l3.csv", "0\n1\n7\n");
+    assert_user_error(
+        &nstudent(&["score", "--labels", &out_of_range, "--proba", &p3]),
+        &["label 7"],
+    );
+}
+
+#[test]
+fn stats_json_has_the_documented_shape_and_values() {
+    let table = fixture("table_three.csv");
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("table_three.expected.json")).unwrap(),
+    )
+    .unwrap();
+    for metric in ["Accuracy", "FPR"] {
+        let o = nstudent(&[
+            "stats",
+            table.to_str().unwrap(),
+            "--metric",
+            metric,
+            "--format",
+            "json",
+        ]);
+        let got = json(&o);
+        let keys: Vec<&str> = got
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            [
+                "algorithms",
+                "datasets",
+                "friedman",
+                "iman_davenport",
+                "mean_ranks",
+                "metric",
+                "nemenyi",
+                "wilcoxon_holm"
+            ]
+        );
+        let want = &want["analyses"][metric];
+        assert_eq!(got["metric"], metric);
+        assert_eq!(got["algorithms"], want["algorithms"]);
+        assert_eq!(got["datasets"], want["datasets"]);
+        assert_eq!(got["mean_ranks"], want["mean_ranks"]);
+        let rel = |a: &Value, b: &Value| {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            (a - b).abs() <= 1e-9 * b.abs()
+        };
+        assert!(rel(
+            &got["friedman"]["statistic"],
+            &want["friedman"]["statistic"]
+        ));
+        assert!(rel(
+            &got["friedman"]["p_value"],
+            &want["friedman"]["p_value"]
+        ));
+        assert_eq!(got["friedman"]["df"], 2);
+        // mean_ranks lists the algorithms in their order (serde_json here sorts keys, so read
+        // the raw text).
+        let raw = stdout(&o);
+        let ranks_text =
+            &raw[raw.find("\"mean_ranks\"").unwrap()..raw.find("\"friedman\"").unwrap()];
+        let positions: Vec<usize> = got["algorithms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                ranks_text
+                    .find(&format!("\"{}\":", a.as_str().unwrap()))
+                    .unwrap()
+            })
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{ranks_text}");
+        let p = got["nemenyi"]["p_values"].as_array().unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[1][1], 1.0);
+        assert_eq!(got["wilcoxon_holm"].as_array().unwrap().len(), 3);
+        for key in ["a", "b", "statistic", "p_value", "p_adjusted"] {
+            assert!(!got["wilcoxon_holm"][0][key].is_null(), "{key}");
+        }
+    }
+}
+
+#[test]
+fn stats_text_markdown_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = fixture("table_four_mixed.csv");
+    let table = table.to_str().unwrap();
+    let svg = dir.path().join("cd.svg");
+    let o = nstudent(&[
+        "stats",
+        table,
+        "--plot",
+        svg.to_str().unwrap(),
+        "--alpha",
+        "0.1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("Accuracy over 6 datasets, 4 algorithms"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Friedman chi-square") && text.contains("Iman-Davenport F"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Nemenyi p-values (critical difference of mean ranks = "),
+        "{text}"
+    );
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        picture.starts_with("<svg") && picture.contains("Oracle ("),
+        "{picture}"
+    );
+    let md = stdout(&nstudent(&[
+        "stats",
+        table,
+        "--format",
+        "markdown",
+        "--metric",
+        "training time",
+    ]));
+    assert!(md.starts_with("## Training Time"), "{md}");
+    assert!(
+        md.contains("lower is better") && md.contains("|---|---:|---:|"),
+        "{md}"
+    );
+    let png = dir.path().join("cd.PNG");
+    let o = nstudent(&["stats", table, "--plot", png.to_str().unwrap()]);
+    if o.status.success() {
+        assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+    } else {
+        assert_user_error(&o, &["no system font"]);
+        assert!(!png.exists());
+    }
+}
+
+#[test]
+fn stats_with_two_algorithms_reports_wilcoxon_only() {
+    let table = fixture("table_two.csv");
+    let table = table.to_str().unwrap();
+    let got = json(&nstudent(&["stats", table, "--format", "json"]));
+    assert!(
+        got["friedman"].is_null() && got["nemenyi"].is_null() && got["iman_davenport"].is_null()
+    );
+    assert_eq!(got["wilcoxon_holm"].as_array().unwrap().len(), 1);
+    let text = stdout(&nstudent(&["stats", table]));
+    assert!(
+        text.contains("only the Wilcoxon signed-rank test applies"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("cd.svg");
+    let o = nstudent(&["stats", table, "--plot", svg.to_str().unwrap()]);
+    assert_user_error(&o, &["at least 3 algorithms", "Wilcoxon"]);
+    assert!(!svg.exists());
+}
+
+#[test]
+fn stats_rejects_bad_tables_and_flags_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let header = ",Dataset Name,Algorithm Name,Cross Validation [1-10],Hyper-Parameters Values,Accuracy,TPR,FPR,Precision,AUC,PR-Curve,Training Time,Inference Time\n";
+    let row = |d: &str, a: &str, acc: &str| {
+        format!("0,{d},{a},1,None,{acc},0.5,0.1,0.5,0.9,0.8,3.0,0.2\n")
+    };
+    let mut good = header.to_string();
+    for t in ["t1", "t2", "t3"] {
+        for a in ["A", "B", "C"] {
+            good.push_str(&row(t, a, if a == "B" { "0.7" } else { "0.6" }));
+        }
+    }
+    let good_path = write(d, "good.csv", &good);
+    assert_eq!(nstudent(&["stats", &good_path]).status.code(), Some(0));
+
+    let no_col = write(d, "nocol.csv", &good.replace(",TPR,", ",Recall,"));
+    assert_user_error(&nstudent(&["stats", &no_col]), &["missing column \"TPR\""]);
+    let bad_num = write(d, "num.csv", &(good.clone() + &row("t4", "A", "n/a")));
+    assert_user_error(
+        &nstudent(&["stats", &bad_num]),
+        &["\"n/a\"", "not a number"],
+    );
+    let gap = write(
+        d,
+        "gap.csv",
+        &(good.clone() + &row("t4", "A", "0.5") + &row("t4", "C", "0.5")),
+    );
+    assert_user_error(
+        &nstudent(&["stats", &gap]),
+        &["\"t4\" has no result for algorithm \"B\""],
+    );
+    let one = write(
+        d,
+        "one.csv",
+        &(header.to_string()
+            + &row("t1", "A", "0.5")
+            + &row("t1", "B", "0.6")
+            + &row("t1", "C", "0.7")),
+    );
+    assert_user_error(&nstudent(&["stats", &one]), &["only one dataset"]);
+    assert_user_error(
+        &nstudent(&["stats", &good_path, "--metric", "recall"]),
+        &["unknown metric \"recall\""],
+    );
+    assert_user_error(
+        &nstudent(&["stats", &good_path, "--alpha", "0"]),
+        &["--alpha"],
+    );
+    let pdf = d.join("cd.pdf");
+    assert_user_error(
+        &nstudent(&["stats", &good_path, "--plot", pdf.to_str().unwrap()]),
+        &[".svg or .png"],
+    );
+    assert!(!pdf.exists());
+    let missing = d.join("missing.csv");
+    assert_user_error(
+        &nstudent(&["stats", missing.to_str().unwrap()]),
+        &["missing.csv"],
+    );
+}
