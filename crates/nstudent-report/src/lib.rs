@@ -1,1 +1,201 @@
 //! The study report: one self-contained HTML file and a spreadsheet, built from a metrics table.
+//!
+//! [`write_report`] writes `report.html` (inline CSS and SVG charts, no network needed: the
+//! per-task mean ± std of every metric with the best in bold, accuracy per task, the
+//! critical-difference diagram and the Friedman / Iman-Davenport / Nemenyi / Wilcoxon-Holm
+//! results, per-fold box plots, training and inference time, the chosen hyperparameters) and,
+//! next to it, `metrics_table.xlsx` (the raw table and a per-task summary sheet).
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use nstudent_stats::table::MetricsTable;
+//! use nstudent_report::{write_report, ReportOptions};
+//!
+//! let table = MetricsTable::read(Path::new("results/metrics_table.csv"))?;
+//! let files = write_report(&table, &ReportOptions::default(), Path::new("results/report.html"))?;
+//! println!("{}", files.html.display());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod charts;
+mod comparison;
+mod error;
+mod format;
+mod html;
+mod summary;
+mod xlsx;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use nstudent_stats::table::{MetricsTable, METRICS};
+
+pub use error::{Error, Result};
+pub use xlsx::{METRICS_SHEET, SUMMARY_SHEET};
+
+/// File name of the spreadsheet written next to the HTML report.
+pub const XLSX_NAME: &str = "metrics_table.xlsx";
+
+/// What the report shows besides the table itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOptions {
+    /// The page's title and heading.
+    pub title: String,
+    /// Significance level of the tests and of the critical difference, in (0, 1).
+    pub alpha: f64,
+    /// The metric column the statistical tests compare (see `nstudent_stats::table::METRICS`).
+    pub metric: String,
+    /// Where the table came from (a path), shown under the title.
+    pub source: Option<String>,
+    /// What the study runner knows about the study.
+    pub context: StudyContext,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            title: "nstudent study report".to_string(),
+            alpha: 0.05,
+            metric: "Accuracy".to_string(),
+            source: None,
+            context: StudyContext::default(),
+        }
+    }
+}
+
+/// Optional context of the study, shown in a "Study configuration" section when present.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StudyContext {
+    /// The resolved study configuration (e.g. the text of `study.toml`), shown verbatim.
+    pub config_text: Option<String>,
+    /// A hash identifying the configuration.
+    pub config_hash: Option<String>,
+    /// Inner-search scores per cell: shown as a table when it is an array of flat JSON
+    /// objects (e.g. `{"task":..,"fold":..,"algorithm":..,"config":..,"val_accuracy":..}`),
+    /// otherwise as indented JSON.
+    pub inner_search: Option<serde_json::Value>,
+}
+
+impl StudyContext {
+    /// True when there is nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.config_text.is_none() && self.config_hash.is_none() && self.inner_search.is_none()
+    }
+}
+
+/// The files [`write_report`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiles {
+    pub html: PathBuf,
+    pub xlsx: PathBuf,
+}
+
+fn check(table: &MetricsTable, options: &ReportOptions) -> Result<()> {
+    if table.rows.is_empty() {
+        return Err(Error::Invalid(
+            "the metrics table has no rows; run the study (or `nstudent merge DIR`) first"
+                .to_string(),
+        ));
+    }
+    if !(options.alpha > 0.0 && options.alpha < 1.0) {
+        return Err(Error::Invalid(format!(
+            "alpha must be between 0 and 1 (exclusive), e.g. 0.05; got {}",
+            options.alpha
+        )));
+    }
+    if !METRICS.contains(&options.metric.as_str()) {
+        return Err(Error::Invalid(format!(
+            "unknown metric \"{}\"; choose one of: {}",
+            options.metric,
+            METRICS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The HTML report as text.
+pub fn render_html(table: &MetricsTable, options: &ReportOptions) -> Result<String> {
+    check(table, options)?;
+    let summary = summary::Summary::new(table);
+    let tests = comparison::section(table, &options.metric, options.alpha);
+    html::document(table, &summary, options, &tests)
+}
+
+/// The spreadsheet as xlsx bytes: sheet [`METRICS_SHEET`] the raw table, sheet
+/// [`SUMMARY_SHEET`] the mean and std of every metric per task and algorithm.
+pub fn render_xlsx(table: &MetricsTable) -> Result<Vec<u8>> {
+    if table.rows.is_empty() {
+        return Err(Error::Invalid("the metrics table has no rows".to_string()));
+    }
+    xlsx::workbook(table, &summary::Summary::new(table))
+}
+
+/// Writes the HTML report to `out_html` and [`XLSX_NAME`] in the same directory.
+///
+/// Both are rendered in memory first, then written to temporary files in the target directory
+/// and renamed into place, so an error leaves neither a partial file nor a new one behind
+/// (existing files are replaced only on success). The directory must exist.
+pub fn write_report(
+    table: &MetricsTable,
+    options: &ReportOptions,
+    out_html: &Path,
+) -> Result<ReportFiles> {
+    let dir = match out_html.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if out_html.is_dir() {
+        return Err(Error::Invalid(format!(
+            "{} is a directory; give the report a file name, e.g. {}",
+            out_html.display(),
+            out_html.join("report.html").display()
+        )));
+    }
+    if !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "the output directory {} does not exist; create it first",
+            dir.display()
+        )));
+    }
+    let xlsx_path = dir.join(XLSX_NAME);
+    if out_html.file_name() == Some(std::ffi::OsStr::new(XLSX_NAME)) {
+        return Err(Error::Invalid(format!(
+            "the report cannot be named {XLSX_NAME}: that is the spreadsheet's name"
+        )));
+    }
+
+    let html = render_html(table, options)?;
+    let book = render_xlsx(table)?;
+
+    let html_tmp = temp_with(&dir, html.as_bytes())?;
+    let xlsx_tmp = temp_with(&dir, &book)?;
+    xlsx_tmp
+        .persist(&xlsx_path)
+        .map_err(|e| Error::io(&xlsx_path, e.error))?;
+    if let Err(e) = html_tmp.persist(out_html) {
+        // Keep the pair consistent: no new spreadsheet without its report.
+        let _ = std::fs::remove_file(&xlsx_path);
+        return Err(Error::io(out_html, e.error));
+    }
+    Ok(ReportFiles {
+        html: out_html.to_path_buf(),
+        xlsx: xlsx_path,
+    })
+}
+
+/// A temporary file in `dir` holding `bytes`; removed on drop unless persisted.
+fn temp_with(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".nstudent-report-").suffix(".tmp");
+    // Readable by others like any file the user writes (temporary files default to 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    Ok(tmp)
+}

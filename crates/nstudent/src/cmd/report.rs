@@ -1,8 +1,149 @@
-use crate::failure::not_implemented;
+//! `nstudent report`: the study's HTML report and spreadsheet, from its metrics table.
+
+use std::path::{Path, PathBuf};
+
+use nstudent_report::{write_report, ReportOptions, StudyContext};
+use nstudent_stats::table::{self, MetricsTable};
+
+use crate::failure::{usage, UsageError};
+
+/// Name of the metrics table in a study's results directory.
+const TABLE_NAME: &str = "metrics_table.csv";
+/// Name of the resolved study configuration in a results directory.
+const CONFIG_NAME: &str = "study.toml";
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A study's results directory (its metrics_table.csv is read) or a metrics table CSV.
+    #[arg(value_name = "RESULTS_DIR|TABLE.csv")]
+    pub input: PathBuf,
+    /// The HTML file to write [default: RESULTS_DIR/report.html, or report.html next to the
+    /// table]. The spreadsheet metrics_table.xlsx is written next to it.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Title of the report [default: "nstudent study: " and the directory's name].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Metric the statistical tests compare: Accuracy, TPR, FPR, Precision, AUC, PR-Curve,
+    /// Training Time or Inference Time.
+    #[arg(long, default_value = "Accuracy")]
+    pub metric: String,
+    /// Significance level of the tests and of the critical difference.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(not_implemented("report"))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Some(metric) = table::metric_name(&args.metric) else {
+        usage!(
+            "unknown metric \"{}\"; choose one of: {}",
+            args.metric,
+            table::METRICS.join(", ")
+        );
+    };
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        usage!(
+            "--alpha must be between 0 and 1 (exclusive), got {}",
+            args.alpha
+        );
+    }
+    let input = &args.input;
+    if !input.exists() {
+        usage!(
+            "{} does not exist; give a study's results directory or a metrics table CSV",
+            input.display()
+        );
+    }
+    if input.is_dir() && input.join("cells").is_dir() && input.join(CONFIG_NAME).is_file() {
+        // A study directory: rebuild its table from the finished cells first, so the report
+        // never shows a table older than the cells (shards may have finished since).
+        let study = nstudent_experiment::StudyDir::open(input)?;
+        let merged = nstudent_experiment::merge(
+            &study,
+            &nstudent_experiment::MergeOptions { report: false },
+        )?;
+        if !merged.missing.is_empty() {
+            eprintln!(
+                "note: {} cells of this study are not finished; the report covers the {} rows \
+                 that are (`nstudent status {}` lists the rest)",
+                merged.missing.len(),
+                merged.table.rows.len(),
+                input.display()
+            );
+        }
+    }
+    let (table_path, results_dir) = if input.is_dir() {
+        let path = input.join(TABLE_NAME);
+        if !path.is_file() {
+            if input.join("cells").is_dir() {
+                usage!(
+                    "{} has no {TABLE_NAME} yet; build it from the finished cells with \
+                     `nstudent merge {}`",
+                    input.display(),
+                    input.display()
+                );
+            }
+            usage!(
+                "{} has no {TABLE_NAME}; give a study's results directory (as written by \
+                 `nstudent run --out DIR`) or the path of a metrics table CSV",
+                input.display()
+            );
+        }
+        (path, Some(input.as_path()))
+    } else {
+        (input.clone(), None)
+    };
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => table_path
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join("report.html"),
+    };
+    if out
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("html"))
+        && !out.is_dir()
+    {
+        eprintln!(
+            "warning: {} does not end in .html; browsers may not open it as a web page",
+            out.display()
+        );
+    }
+
+    let table = MetricsTable::read(&table_path)?;
+    let title = args.title.clone().unwrap_or_else(|| {
+        let dir = results_dir
+            .map(Path::to_path_buf)
+            .or_else(|| table_path.parent().map(Path::to_path_buf))
+            .and_then(|d| std::fs::canonicalize(d).ok())
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+        match dir {
+            Some(name) => format!("nstudent study: {name}"),
+            None => "nstudent study report".to_string(),
+        }
+    });
+    let context = StudyContext {
+        config_text: results_dir
+            .map(|d| d.join(CONFIG_NAME))
+            .and_then(|p| std::fs::read_to_string(p).ok()),
+        ..StudyContext::default()
+    };
+    let options = ReportOptions {
+        title,
+        alpha: args.alpha,
+        metric: metric.to_string(),
+        source: Some(table_path.display().to_string()),
+        context,
+    };
+    let files = write_report(&table, &options, &out).map_err(|e| {
+        if e.is_user_error() {
+            anyhow::Error::new(UsageError(e.to_string()))
+        } else {
+            anyhow::Error::new(e)
+        }
+    })?;
+    println!("report: {}", files.html.display());
+    println!("spreadsheet: {}", files.xlsx.display());
+    Ok(())
 }

@@ -1,0 +1,153 @@
+//! `nstudent report`: inputs, defaults, outputs and one-line errors with exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nstudent(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args(args)
+        .output()
+        .expect("the nstudent binary runs")
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../nstudent-report/tests/fixtures/sample_metrics_table.csv")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_results_directory_gets_report_and_spreadsheet_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture(), dir.path().join("metrics_table.csv")).unwrap();
+    std::fs::write(dir.path().join("study.toml"), "seed = 11 # <config>\n").unwrap();
+    let out = nstudent(&["report".as_ref(), dir.path().as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        entries(dir.path()),
+        vec![
+            "metrics_table.csv",
+            "metrics_table.xlsx",
+            "report.html",
+            "study.toml"
+        ]
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let name = dir.path().file_name().unwrap().to_string_lossy();
+    assert!(html.contains(&format!("<h1>nstudent study: {name}</h1>")));
+    assert!(
+        html.contains("seed = 11 # &lt;config&gt;"),
+        "study.toml is shown"
+    );
+    assert!(html.contains("Friedman χ²"));
+    let xlsx = std::fs::read(dir.path().join("metrics_table.xlsx")).unwrap();
+    assert!(xlsx.starts_with(b"PK\x03\x04"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("report.html") && stdout.contains("metrics_table.xlsx"));
+}
+
+#[test]
+fn a_table_with_out_title_metric_and_alpha() {
+    let dir = tempfile::tempdir().unwrap();
+    let html_path = dir.path().join("fpr.html");
+    let out = nstudent(&[
+        "report".as_ref(),
+        fixture().as_os_str(),
+        "--out".as_ref(),
+        html_path.as_os_str(),
+        "--title".as_ref(),
+        "My study".as_ref(),
+        "--metric".as_ref(),
+        "fpr".as_ref(),
+        "--alpha".as_ref(),
+        "0.1".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(entries(dir.path()), vec!["fpr.html", "metrics_table.xlsx"]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("<title>My study</title>"));
+    assert!(html.contains("Statistical comparison (FPR)"));
+    assert!(html.contains("α = 0.1"));
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_and_exit_2_leaving_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let missing = d.join("nope");
+    let out = nstudent(&["report".as_ref(), missing.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim().lines().count(), 1);
+
+    let empty_dir = d.join("results");
+    std::fs::create_dir(&empty_dir).unwrap();
+    let out = nstudent(&["report".as_ref(), empty_dir.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no metrics_table.csv"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::create_dir(empty_dir.join("cells")).unwrap();
+    let out = nstudent(&["report".as_ref(), empty_dir.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nstudent merge"), "{}", stderr(&out));
+
+    let bad = d.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "Dataset Name,Algorithm Name,Accuracy\nMNIST 0-4,Baseline,0.9\n",
+    )
+    .unwrap();
+    let out = nstudent(&["report".as_ref(), bad.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("missing column") && err.contains("bad.csv"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let header_only = d.join("empty.csv");
+    let header = std::fs::read_to_string(fixture()).unwrap();
+    std::fs::write(&header_only, header.lines().next().unwrap()).unwrap();
+    let out = nstudent(&["report".as_ref(), header_only.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no rows"), "{}", stderr(&out));
+
+    let out = nstudent(&[
+        "report".as_ref(),
+        fixture().as_os_str(),
+        "--out".as_ref(),
+        d.join("missing/dir/r.html").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+
+    let out = nstudent(&[
+        "report".as_ref(),
+        fixture().as_os_str(),
+        "--metric".as_ref(),
+        "speed".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown metric"), "{}", stderr(&out));
+
+    // Nothing was written anywhere: only the inputs remain.
+    assert_eq!(entries(d), vec!["bad.csv", "empty.csv", "results"]);
+    assert_eq!(entries(&empty_dir), vec!["cells"]);
+}
