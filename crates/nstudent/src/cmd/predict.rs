@@ -1,8 +1,128 @@
-use crate::failure::not_implemented;
+//! `nstudent predict`: class probabilities of a saved model (single or ensemble) as CSV.
 
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use nstudent_algo::Model;
+
+use crate::cmd::train::algo_error;
+use crate::failure::usage;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    Train,
+    Test,
+}
+
+/// Write the class probabilities of a saved model as CSV: a header of class names, then one
+/// row per image.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A model file, or an ensemble directory, written by `nstudent train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Data: a source, a task (mnist:0-4) or a path.
+    #[arg(long)]
+    data: String,
+    /// Which split to predict (default: test when the data has one, else train).
+    #[arg(long, value_enum)]
+    split: Option<SplitArg>,
+    /// Output CSV (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the true labels (one column, header `label`) for `nstudent score`.
+    #[arg(long, value_name = "FILE")]
+    labels_out: Option<PathBuf>,
+    /// Where sources are looked up (default: $NSTUDENT_DATA or the platform data directory).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Engine that loads the model.
+    #[arg(long, default_value = "native")]
+    engine: String,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(not_implemented("predict"))
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(nstudent_data::default_data_dir);
+    let splits = nstudent_data::open(&args.data, &data_dir)?;
+    let data = match (args.split, splits.test) {
+        (Some(SplitArg::Train), _) | (None, None) => splits.train,
+        (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => t,
+        (Some(SplitArg::Test), None) => {
+            usage!("{} has no test split; use --split train", args.data)
+        }
+    };
+    let engine = nstudent_engine::engine_by_name(&args.engine)?;
+    let model = Model::load(engine.as_ref(), &args.model).map_err(algo_error)?;
+    if model.num_classes() != data.num_classes() || model.spec().input != data.shape {
+        usage!(
+            "{} takes {} images of {} classes; {} has {} images of {} classes",
+            args.model.display(),
+            model.spec().input,
+            model.num_classes(),
+            args.data,
+            data.shape,
+            data.num_classes()
+        );
+    }
+    let probs = model.predict_proba(data.view()).map_err(algo_error)?;
+    let k = model.num_classes();
+    let mut csv = String::with_capacity(probs.len() * 12);
+    csv.push_str(
+        &data
+            .class_names
+            .iter()
+            .map(|n| csv_field(n))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    csv.push('\n');
+    for row in probs.chunks_exact(k) {
+        let cells: Vec<String> = row.iter().map(|p| p.to_string()).collect();
+        csv.push_str(&cells.join(","));
+        csv.push('\n');
+    }
+    match &args.out {
+        Some(path) => write_atomic(path, csv.as_bytes())?,
+        None => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            out.write_all(csv.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    if let Some(path) = &args.labels_out {
+        let mut text = String::from("label\n");
+        for l in &data.labels {
+            text.push_str(&l.to_string());
+            text.push('\n');
+        }
+        write_atomic(path, text.as_bytes())?;
+    }
+    if args.out.is_some() {
+        eprintln!("{} rows of {k} probabilities written", data.len());
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes a sibling temporary file and renames it into place: no partial output on failure.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())))?;
+    Ok(())
 }

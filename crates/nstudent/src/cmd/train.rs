@@ -1,8 +1,494 @@
-use crate::failure::not_implemented;
+//! `nstudent train`: Baseline, Noisy Student or Ensemble Noisy Student on one dataset.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use nstudent_algo::{
+    AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, Stage, Trainer,
+    UnlabeledSchedule,
+};
+use nstudent_engine::Arch;
+
+use crate::failure::{usage, UsageError};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AlgoArg {
+    Baseline,
+    NoisyStudent,
+    Ensemble,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SplitArg {
+    Stratified,
+    First,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum UnlabeledArg {
+    Slices,
+    All,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LabelsArg {
+    Hard,
+    Soft,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BalanceArg {
+    Paper,
+    None,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ArchArg {
+    Cnn,
+    ResCnn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FlipArg {
+    /// On for colour images, off for grey ones.
+    Auto,
+    On,
+    Off,
+}
+
+/// Train a model with Baseline, Noisy Student or Ensemble Noisy Student and save it.
+///
+/// Flags override the values of `--config` (a TOML file of the same knobs; print one with
+/// `--print-config`), which override the defaults.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Training data: a source (fashion-mnist), a task (mnist:0-4) or a path. Its train split
+    /// is used.
+    #[arg(long)]
+    data: String,
+    /// Measure every teacher and student on this data: `test` (the official test split of
+    /// --data), a source, a task or a path (its test split if it has one).
+    #[arg(long)]
+    eval: Option<String>,
+    /// Where sources are looked up (default: $NSTUDENT_DATA or the platform data directory).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where to save the model: a safetensors file, or a directory for an ensemble.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also save every student of the chain as OUT-student-<i> (files or directories).
+    #[arg(long)]
+    save_students: bool,
+    /// Write the run's reports (split, teacher, every iteration) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// TOML file with any of the knobs below (see --print-config).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(not_implemented("train"))
+    #[arg(long, value_enum)]
+    algo: Option<AlgoArg>,
+    /// Training engine.
+    #[arg(long, default_value = "native")]
+    engine: String,
+    /// Fraction of the training data that keeps its labels, in (0, 1].
+    #[arg(long)]
+    teacher_factor: Option<f64>,
+    /// How the labeled part is chosen: a seeded stratified sample, or the first rows (as the
+    /// original study).
+    #[arg(long, value_enum)]
+    labeled_split: Option<SplitArg>,
+    /// Fraction of the training data each iteration adds (slice schedule), in (0, 1].
+    #[arg(long)]
+    unl_factor: Option<f64>,
+    /// Unlabeled rows per iteration: the next slice (original) or the whole pool (paper).
+    #[arg(long, value_enum)]
+    unlabeled: Option<UnlabeledArg>,
+    /// Keep pseudo-labels whose top probability exceeds this, in [0, 1).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Noisy Student iterations.
+    #[arg(long)]
+    num_students: Option<usize>,
+    /// Pseudo-labels: argmax class or probability vector.
+    #[arg(long, value_enum)]
+    labels: Option<LabelsArg>,
+    /// Temperature of soft pseudo-labels (< 1 sharpens), > 0.
+    #[arg(long)]
+    temperature: Option<f32>,
+    /// Class balancing of pseudo-labels.
+    #[arg(long, value_enum)]
+    balance: Option<BalanceArg>,
+    /// Pseudo-labeled rows per class after balancing (default: the mean kept per class).
+    #[arg(long)]
+    balance_target: Option<usize>,
+    /// Relabel all unlabeled rows used so far with each new teacher (default true).
+    #[arg(long, value_name = "BOOL")]
+    relabel: Option<bool>,
+    /// Teachers and students per iteration of the ensemble, >= 1.
+    #[arg(long)]
+    ensemble_size: Option<usize>,
+    /// Teacher (baseline) architecture.
+    #[arg(long, value_enum)]
+    arch: Option<ArchArg>,
+    /// Teacher width multiplier.
+    #[arg(long)]
+    width: Option<f32>,
+    /// Student architecture (res-cnn enables stochastic depth).
+    #[arg(long, value_enum)]
+    student_arch: Option<ArchArg>,
+    /// Student width multiplier (> 1 for a larger student).
+    #[arg(long)]
+    student_width: Option<f32>,
+    /// Student dropout before the classifier, in [0, 1); 0 disables it.
+    #[arg(long)]
+    dropout: Option<f32>,
+    /// Student stochastic depth survival at the last block, in (0, 1]; 1 disables it.
+    #[arg(long)]
+    survival: Option<f32>,
+    /// Student input noise (RandAugment) on or off.
+    #[arg(long, value_name = "BOOL")]
+    augment: Option<bool>,
+    /// RandAugment operations per image.
+    #[arg(long)]
+    augment_ops: Option<usize>,
+    /// RandAugment magnitude, 0-30.
+    #[arg(long)]
+    magnitude: Option<f32>,
+    /// Horizontal flips in augmentation.
+    #[arg(long, value_enum)]
+    flip: Option<FlipArg>,
+    /// Turn every student noise off (augmentation, dropout, stochastic depth), after the
+    /// other flags.
+    #[arg(long)]
+    no_noise: bool,
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Batch size.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Threads per training (0 = all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Train ensemble members one after the other instead of side by side.
+    #[arg(long)]
+    sequential_members: bool,
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    if args.print_config {
+        print!("{}", config.to_toml().map_err(algo_error)?);
+        return Ok(());
+    }
+    let Some(out) = args.out.clone() else {
+        usage!("--out is required: where to save the model (a directory for an ensemble)");
+    };
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(nstudent_data::default_data_dir);
+    let splits = nstudent_data::open(&args.data, &data_dir)?;
+    let eval = match args.eval.as_deref() {
+        None => None,
+        Some("test") => match splits.test.clone() {
+            Some(t) => Some(t),
+            None => usage!(
+                "--eval test: {} has no test split; name the data instead",
+                args.data
+            ),
+        },
+        Some(spec) => {
+            let s = nstudent_data::open(spec, &data_dir)?;
+            Some(s.test.unwrap_or(s.train))
+        }
+    };
+    let train = splits.train;
+    if let Some(e) = &eval {
+        if e.shape != train.shape || e.num_classes() != train.num_classes() {
+            usage!(
+                "--eval data has {} images of {} classes, --data has {} of {}",
+                e.shape,
+                e.num_classes(),
+                train.shape,
+                train.num_classes()
+            );
+        }
+    }
+    check_out(&out, config.members())?;
+    let engine = nstudent_engine::engine_by_name(&args.engine)?;
+    let mut trainer = Trainer::new(engine.as_ref(), config.clone()).map_err(algo_error)?;
+    if let Some(e) = &eval {
+        trainer = trainer.eval(e);
+    }
+    eprintln!(
+        "{} on {} ({} images of {}, {} classes), seed {}",
+        config.algorithm.name(),
+        train.source,
+        train.len(),
+        train.shape,
+        train.num_classes(),
+        config.seed
+    );
+    let outcome = trainer
+        .train(&train, &mut |e: &Event<'_>| print_event(e))
+        .map_err(algo_error)?;
+
+    outcome.final_model().save(&out).map_err(algo_error)?;
+    if args.save_students {
+        if let Some(chain) = &outcome.chain {
+            for (i, s) in chain.students.iter().enumerate() {
+                s.save(&student_path(&out, i + 1)).map_err(algo_error)?;
+            }
+        }
+    }
+    if let Some(path) = &args.report {
+        write_report(path, &config, &outcome)?;
+    }
+    println!(
+        "done in {:.1} s; model saved to {}{}",
+        outcome.seconds,
+        out.display(),
+        match outcome.final_model().len() {
+            1 => String::new(),
+            n => format!(" (ensemble of {n})"),
+        }
+    );
+    Ok(())
+}
+
+/// The config: defaults, then --config, then flags.
+fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
+    let mut c = match &a.config {
+        Some(p) => AlgoConfig::from_toml_file(p).map_err(algo_error)?,
+        None => AlgoConfig::default(),
+    };
+    if let Some(v) = a.algo {
+        c.algorithm = match v {
+            AlgoArg::Baseline => Algorithm::Baseline,
+            AlgoArg::NoisyStudent => Algorithm::NoisyStudent,
+            AlgoArg::Ensemble => Algorithm::Ensemble,
+        };
+    }
+    set(&mut c.teacher_factor, a.teacher_factor);
+    if let Some(v) = a.labeled_split {
+        c.labeled_split = match v {
+            SplitArg::Stratified => LabeledSplitMode::Stratified,
+            SplitArg::First => LabeledSplitMode::First,
+        };
+    }
+    set(&mut c.unl_factor, a.unl_factor);
+    if let Some(v) = a.unlabeled {
+        c.unlabeled = match v {
+            UnlabeledArg::Slices => UnlabeledSchedule::Slices,
+            UnlabeledArg::All => UnlabeledSchedule::All,
+        };
+    }
+    set(&mut c.threshold, a.threshold);
+    set(&mut c.num_students, a.num_students);
+    if let Some(v) = a.labels {
+        c.labels = match v {
+            LabelsArg::Hard => LabelKind::Hard,
+            LabelsArg::Soft => LabelKind::Soft,
+        };
+    }
+    set(&mut c.temperature, a.temperature);
+    if let Some(v) = a.balance {
+        c.balance = match v {
+            BalanceArg::Paper => Balance::Paper,
+            BalanceArg::None => Balance::None,
+        };
+    }
+    if a.balance_target.is_some() {
+        c.balance_target = a.balance_target;
+    }
+    set(&mut c.relabel, a.relabel);
+    set(&mut c.ensemble_size, a.ensemble_size);
+    if let Some(v) = a.arch {
+        c.teacher.arch = arch(v);
+    }
+    set(&mut c.teacher.width, a.width);
+    if let Some(v) = a.student_arch {
+        c.student.arch = arch(v);
+    }
+    set(&mut c.student.width, a.student_width);
+    set(&mut c.student.dropout, a.dropout);
+    set(&mut c.student.survival, a.survival);
+    set(&mut c.augment.enabled, a.augment);
+    set(&mut c.augment.num_ops, a.augment_ops);
+    set(&mut c.augment.magnitude, a.magnitude);
+    if let Some(v) = a.flip {
+        c.augment.horizontal_flip = match v {
+            FlipArg::Auto => None,
+            FlipArg::On => Some(true),
+            FlipArg::Off => Some(false),
+        };
+    }
+    if a.no_noise {
+        c = c.without_noise();
+    }
+    set(&mut c.fit.epochs, a.epochs);
+    set(&mut c.fit.batch_size, a.batch);
+    set(&mut c.fit.learning_rate, a.lr);
+    set(&mut c.fit.threads, a.threads);
+    if a.sequential_members {
+        c.fit.parallel_members = false;
+    }
+    set(&mut c.seed, a.seed);
+    c.validate().map_err(algo_error)?;
+    Ok(c)
+}
+
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *field = v;
+    }
+}
+
+fn arch(a: ArchArg) -> Arch {
+    match a {
+        ArchArg::Cnn => Arch::Cnn,
+        ArchArg::ResCnn => Arch::ResCnn,
+    }
+}
+
+/// Algorithm errors caused by the user become usage errors (exit 2); the rest stay internal.
+pub(crate) fn algo_error(e: nstudent_algo::Error) -> anyhow::Error {
+    if e.is_user_error() {
+        anyhow::Error::new(UsageError(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// Refuses an output path that cannot hold the model before hours of training.
+fn check_out(out: &Path, members: usize) -> anyhow::Result<()> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        usage!(
+            "--out {}: the folder {} does not exist",
+            out.display(),
+            parent.display()
+        );
+    }
+    if members == 1 && out.is_dir() {
+        usage!(
+            "--out {} is a directory; give a file name such as model.safetensors",
+            out.display()
+        );
+    }
+    if members > 1 && out.exists() && !out.join(nstudent_algo::ENSEMBLE_MANIFEST).is_file() {
+        usage!(
+            "--out {} exists and is not a saved ensemble; an ensemble saves to a new directory",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn student_path(out: &Path, i: usize) -> PathBuf {
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match out.extension() {
+        Some(ext) => format!("{stem}-student-{i}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-student-{i}"),
+    };
+    out.with_file_name(name)
+}
+
+fn print_event(e: &Event<'_>) {
+    match e {
+        Event::Split { labeled, unlabeled } => {
+            eprintln!("split: {labeled} labeled, {unlabeled} unlabeled (labels hidden)");
+        }
+        Event::Fit {
+            stage,
+            member,
+            progress,
+        } => {
+            if progress.batch == progress.batches_per_epoch {
+                let who = match stage {
+                    Stage::Teacher => "teacher".to_string(),
+                    Stage::Student { iteration } => format!("student {iteration}"),
+                };
+                eprintln!(
+                    "  {who} member {} epoch {} done, last batch loss {:.4}",
+                    member + 1,
+                    progress.epoch + 1,
+                    progress.loss
+                );
+            }
+        }
+        Event::Teacher {
+            model,
+            seconds,
+            eval_accuracy,
+        } => {
+            println!(
+                "teacher ({} model{}): {seconds:.1} s{}",
+                model.len(),
+                if model.len() == 1 { "" } else { "s" },
+                eval_text(*eval_accuracy)
+            );
+        }
+        Event::Iteration { report, .. } => {
+            let kept: usize = report.kept_per_class.iter().sum();
+            let trained: usize = report.trained_per_class.iter().sum();
+            println!(
+                "iteration {}: {} unlabeled rows, kept {kept} {:?}, trained on {} labeled + \
+                 {trained} pseudo-labeled {:?}{}, {:.1} s{}",
+                report.iteration,
+                report.unlabeled_rows,
+                report.kept_per_class,
+                report.labeled_rows,
+                report.trained_per_class,
+                if report.labeled_only {
+                    " (no pseudo-label passed the threshold: labeled data only)"
+                } else {
+                    ""
+                },
+                report.seconds,
+                eval_text(report.eval_accuracy)
+            );
+        }
+        Event::Stopped { message } => println!("stopped early: {message}"),
+    }
+    let _ = std::io::stdout().flush();
+}
+
+fn eval_text(acc: Option<f64>) -> String {
+    acc.map(|a| format!(", eval accuracy {a:.4}"))
+        .unwrap_or_default()
+}
+
+fn write_report(
+    path: &Path,
+    config: &AlgoConfig,
+    outcome: &nstudent_algo::TrainOutcome,
+) -> anyhow::Result<()> {
+    let report = serde_json::json!({
+        "config": config,
+        "labeled_rows": outcome.labeled_rows,
+        "unlabeled_rows": outcome.unlabeled_rows,
+        "teacher_seconds": outcome.teacher_seconds,
+        "teacher_eval_accuracy": outcome.teacher_eval_accuracy,
+        "iterations": outcome.chain.as_ref().map(|c| &c.iterations),
+        "stopped_early": outcome.chain.as_ref().and_then(|c| c.stopped_early.clone()),
+        "seconds": outcome.seconds,
+    });
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&report)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }

@@ -1,0 +1,492 @@
+//! Every knob of the three algorithms in one serde struct, so a study can keep it in TOML.
+
+use nstudent_data::{augment::RandAugment, ImageShape};
+use nstudent_engine::{Arch, FitOptions, ModelSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Which algorithm [`crate::train`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// The teacher alone: the CNN trained on the labeled part.
+    Baseline,
+    /// One teacher, one student per iteration.
+    #[default]
+    NoisyStudent,
+    /// `ensemble_size` teachers and `ensemble_size` students per iteration, probabilities averaged.
+    Ensemble,
+}
+
+impl Algorithm {
+    /// The name used on the command line and in result tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Baseline => "baseline",
+            Algorithm::NoisyStudent => "noisy-student",
+            Algorithm::Ensemble => "ensemble",
+        }
+    }
+}
+
+/// How the labeled part of the training data is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabeledSplitMode {
+    /// A seeded sample with the same fraction of every class.
+    #[default]
+    Stratified,
+    /// The first rows in file order, as the original study did.
+    First,
+}
+
+/// Which unlabeled rows each Noisy Student iteration uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnlabeledSchedule {
+    /// Iteration i adds the next `unl_factor` slice of the pool (the original study's schedule).
+    #[default]
+    Slices,
+    /// Every iteration uses the whole pool (the paper's).
+    All,
+}
+
+/// Form of the pseudo-labels the students learn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelKind {
+    /// The teacher's argmax class (the original study).
+    #[default]
+    Hard,
+    /// The teacher's probability vector, sharpened or flattened by `temperature`.
+    Soft,
+}
+
+/// Class balancing of the pseudo-labeled rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    /// Duplicate rare classes and keep the most confident rows of common ones, up to a target
+    /// count per class (the official Noisy Student code's logic).
+    #[default]
+    Paper,
+    /// Keep every row that passed the threshold.
+    None,
+}
+
+/// Architecture and in-model noise of one model role (teacher or student).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    /// Multiplier on every layer's channels and units (1.0 = the original 32/64/128).
+    pub width: f32,
+    /// Dropout before the classifier, in [0, 1); 0 disables it.
+    pub dropout: f32,
+    /// Stochastic depth survival probability of the last residual block, in (0, 1]; 1 disables
+    /// it. Only architectures with residual blocks (`res-cnn`) use it.
+    pub survival: f32,
+}
+
+impl ModelConfig {
+    /// The original study's CNN without noise: the default teacher and baseline.
+    pub fn clean() -> Self {
+        Self {
+            arch: Arch::Cnn,
+            width: 1.0,
+            dropout: 0.0,
+            survival: 1.0,
+        }
+    }
+
+    /// The same CNN with the paper's model noise: dropout 0.5, survival 0.8 at the last block.
+    pub fn noisy() -> Self {
+        Self {
+            dropout: 0.5,
+            survival: 0.8,
+            ..Self::clean()
+        }
+    }
+
+    /// The engine's spec for images of `input` and `num_classes` classes.
+    pub fn spec(&self, input: ImageShape, num_classes: usize) -> ModelSpec {
+        ModelSpec {
+            arch: self.arch,
+            input,
+            num_classes,
+            width: self.width,
+            dropout: self.dropout,
+            survival: self.survival,
+        }
+    }
+
+    fn validate(&self, role: &str) -> Result<()> {
+        if !(self.width.is_finite() && self.width > 0.0) {
+            return invalid(format!("{role} width {} must be > 0", self.width));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return invalid(format!("{role} dropout {} must be in [0, 1)", self.dropout));
+        }
+        if !(self.survival > 0.0 && self.survival <= 1.0) {
+            return invalid(format!(
+                "{role} survival {} must be in (0, 1]",
+                self.survival
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self::clean()
+    }
+}
+
+/// Input noise of the students: RandAugment applied per image per batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    /// Switch: false trains students on clean images.
+    pub enabled: bool,
+    /// Operations per image.
+    pub num_ops: usize,
+    /// Strength of each operation on RandAugment's 0-30 scale.
+    pub magnitude: f32,
+    /// Horizontal flips; unset means on for colour images and off for grey ones (digits,
+    /// letters and clothing are not mirror-symmetric classes).
+    pub horizontal_flip: Option<bool>,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            num_ops: 2,
+            magnitude: 9.0,
+            horizontal_flip: None,
+        }
+    }
+}
+
+impl AugmentConfig {
+    /// The engine's augmentation for images of `shape`, or `None` when disabled.
+    pub fn for_shape(&self, shape: ImageShape) -> Option<RandAugment> {
+        self.enabled.then(|| RandAugment {
+            num_ops: self.num_ops,
+            magnitude: self.magnitude,
+            horizontal_flip: self.horizontal_flip.unwrap_or(shape.channels == 3),
+        })
+    }
+}
+
+/// Optimisation settings shared by every model an algorithm trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FitConfig {
+    pub epochs: usize,
+    /// Images per gradient step.
+    pub batch_size: usize,
+    /// Adam step size.
+    pub learning_rate: f32,
+    /// Worker threads per training; 0 uses all cores.
+    pub threads: usize,
+    /// Train the members of an ensemble side by side, one thread each, instead of one after
+    /// the other with `threads` threads each (faster for small models on few cores).
+    pub parallel_members: bool,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 5,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            threads: 0,
+            parallel_members: true,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Engine options for one training with `seed`.
+    pub fn options(&self, seed: u64, augment: Option<RandAugment>, threads: usize) -> FitOptions {
+        FitOptions {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed,
+            augment,
+            threads,
+        }
+    }
+}
+
+/// All knobs of Baseline, Noisy Student and Ensemble Noisy Student, with the defaults the
+/// CLI uses. Missing TOML keys take these defaults; unknown keys are rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlgoConfig {
+    pub algorithm: Algorithm,
+    /// Fraction of the training data that keeps its labels, in (0, 1].
+    pub teacher_factor: f64,
+    pub labeled_split: LabeledSplitMode,
+    /// Fraction of the *training data* (labeled + unlabeled) each iteration adds under the
+    /// slice schedule, in (0, 1].
+    pub unl_factor: f64,
+    pub unlabeled: UnlabeledSchedule,
+    /// A pseudo-label is kept when the teacher's top probability exceeds this, in [0, 1).
+    pub threshold: f32,
+    /// Noisy Student iterations; every iteration's student is returned.
+    pub num_students: usize,
+    pub labels: LabelKind,
+    /// Soft labels are `p^(1/T)` renormalised: T < 1 sharpens, T > 1 flattens; must be > 0.
+    pub temperature: f32,
+    pub balance: Balance,
+    /// Pseudo-labeled rows per class after balancing; unset means the mean count per class of
+    /// the rows that passed the threshold.
+    pub balance_target: Option<usize>,
+    /// Each new teacher relabels every unlabeled row used so far (the paper); false keeps the
+    /// earlier iterations' pseudo-labels (the original study).
+    pub relabel: bool,
+    /// Teachers and students per iteration of [`Algorithm::Ensemble`] (ignored otherwise).
+    pub ensemble_size: usize,
+    /// The teacher (and baseline) model.
+    pub teacher: ModelConfig,
+    /// The student model: architecture, width and model noise (dropout, stochastic depth).
+    pub student: ModelConfig,
+    /// The students' input noise.
+    pub augment: AugmentConfig,
+    pub fit: FitConfig,
+    /// Every random choice (split, weights, shuffles, noise, balancing) flows from this.
+    pub seed: u64,
+}
+
+impl Default for AlgoConfig {
+    fn default() -> Self {
+        Self {
+            algorithm: Algorithm::NoisyStudent,
+            teacher_factor: 0.1,
+            labeled_split: LabeledSplitMode::Stratified,
+            unl_factor: 0.2,
+            unlabeled: UnlabeledSchedule::Slices,
+            threshold: 0.6,
+            num_students: 2,
+            labels: LabelKind::Hard,
+            temperature: 1.0,
+            balance: Balance::Paper,
+            balance_target: None,
+            relabel: true,
+            ensemble_size: 2,
+            teacher: ModelConfig::clean(),
+            student: ModelConfig::noisy(),
+            augment: AugmentConfig::default(),
+            fit: FitConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+impl AlgoConfig {
+    /// Turns every student noise off (augmentation, dropout, stochastic depth): the original
+    /// study's un-noised "noisy" student, for ablations.
+    pub fn without_noise(mut self) -> Self {
+        self.augment.enabled = false;
+        self.student.dropout = 0.0;
+        self.student.survival = 1.0;
+        self
+    }
+
+    /// Reads a TOML file; missing keys take the defaults, unknown keys are an error.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            message: e.to_string().replace('\n', " "),
+        })
+    }
+
+    /// The config as TOML, every key written.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).map_err(|e| Error::Internal(format!("config to TOML: {e}")))
+    }
+
+    /// Models per teacher or student generation: `ensemble_size` for the ensemble, else 1.
+    pub fn members(&self) -> usize {
+        match self.algorithm {
+            Algorithm::Ensemble => self.ensemble_size,
+            _ => 1,
+        }
+    }
+
+    /// Rejects out-of-range hyperparameters before any training starts.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.teacher_factor > 0.0 && self.teacher_factor <= 1.0) {
+            return invalid(format!(
+                "teacher_factor {} must be in (0, 1]",
+                self.teacher_factor
+            ));
+        }
+        if self.fit.epochs == 0 {
+            return invalid("epochs must be at least 1".to_string());
+        }
+        if self.fit.batch_size == 0 {
+            return invalid("batch size must be at least 1".to_string());
+        }
+        if !(self.fit.learning_rate.is_finite() && self.fit.learning_rate > 0.0) {
+            return invalid(format!(
+                "learning rate {} must be > 0",
+                self.fit.learning_rate
+            ));
+        }
+        if self.ensemble_size < 1 {
+            return invalid("ensemble_size must be at least 1".to_string());
+        }
+        self.teacher.validate("teacher")?;
+        if self.algorithm == Algorithm::Baseline {
+            return Ok(());
+        }
+        self.student.validate("student")?;
+        if !(self.unl_factor > 0.0 && self.unl_factor <= 1.0) {
+            return invalid(format!("unl_factor {} must be in (0, 1]", self.unl_factor));
+        }
+        if !(0.0..1.0).contains(&self.threshold) {
+            return invalid(format!("threshold {} must be in [0, 1)", self.threshold));
+        }
+        if self.num_students < 1 {
+            return invalid("num_students must be at least 1".to_string());
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return invalid(format!("temperature {} must be > 0", self.temperature));
+        }
+        if self.balance_target == Some(0) {
+            return invalid("balance target must be at least 1 row per class".to_string());
+        }
+        if !(0.0..=30.0).contains(&self.augment.magnitude) {
+            return invalid(format!(
+                "augmentation magnitude {} must be in [0, 30]",
+                self.augment.magnitude
+            ));
+        }
+        if self.unlabeled == UnlabeledSchedule::Slices {
+            let needed = self.teacher_factor + self.num_students as f64 * self.unl_factor;
+            // A little slack so that 0.1 + 3 x 0.3 is not rejected for rounding.
+            if needed > 1.0 + 1e-9 {
+                return invalid(format!(
+                    "teacher_factor {} + num_students {} x unl_factor {} = {needed:.3} exceeds \
+                     the training data; lower num_students or unl_factor, or use --unlabeled all",
+                    self.teacher_factor, self.num_students, self.unl_factor
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid<T>(message: String) -> Result<T> {
+    Err(Error::Invalid(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejects(change: impl FnOnce(&mut AlgoConfig), needle: &str) {
+        let mut c = AlgoConfig::default();
+        change(&mut c);
+        let err = c.validate().expect_err(needle);
+        assert!(err.is_user_error());
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        AlgoConfig::default().validate().unwrap();
+        for algorithm in [Algorithm::Baseline, Algorithm::Ensemble] {
+            AlgoConfig {
+                algorithm,
+                ..AlgoConfig::default()
+            }
+            .validate()
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn out_of_range_hyperparameters_are_rejected() {
+        rejects(|c| c.threshold = 1.0, "threshold");
+        rejects(|c| c.threshold = -0.1, "threshold");
+        rejects(|c| c.teacher_factor = 0.0, "teacher_factor");
+        rejects(|c| c.teacher_factor = 1.5, "teacher_factor");
+        rejects(|c| c.unl_factor = 0.0, "unl_factor");
+        rejects(|c| c.unl_factor = 1.01, "unl_factor");
+        rejects(|c| c.ensemble_size = 0, "ensemble_size");
+        rejects(|c| c.num_students = 0, "num_students");
+        rejects(|c| c.temperature = 0.0, "temperature");
+        rejects(|c| c.student.dropout = 1.0, "dropout");
+        rejects(|c| c.student.survival = 0.0, "survival");
+        rejects(|c| c.fit.epochs = 0, "epochs");
+        rejects(
+            |c| {
+                c.num_students = 5;
+                c.unl_factor = 0.2;
+            },
+            "exceeds the training data",
+        );
+    }
+
+    #[test]
+    fn slice_budget_only_applies_to_the_slice_schedule() {
+        let mut c = AlgoConfig {
+            num_students: 5,
+            unl_factor: 0.2,
+            ..AlgoConfig::default()
+        };
+        assert!(c.validate().is_err());
+        c.unlabeled = UnlabeledSchedule::All;
+        c.validate().unwrap();
+        // Exactly filling the data is allowed despite floating-point rounding.
+        let c = AlgoConfig {
+            num_students: 3,
+            unl_factor: 0.3,
+            ..AlgoConfig::default()
+        };
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn toml_round_trip_and_partial_files_take_defaults() {
+        let c = AlgoConfig {
+            algorithm: Algorithm::Ensemble,
+            balance_target: Some(40),
+            ..AlgoConfig::default()
+        };
+        let text = toml::to_string(&c).unwrap();
+        let back: AlgoConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back, c);
+        let partial: AlgoConfig =
+            toml::from_str("threshold = 0.8\n[augment]\nenabled = false\n").unwrap();
+        assert_eq!(partial.threshold, 0.8);
+        assert!(!partial.augment.enabled);
+        assert_eq!(partial.unl_factor, AlgoConfig::default().unl_factor);
+        assert!(toml::from_str::<AlgoConfig>("thresold = 0.8").is_err());
+    }
+
+    #[test]
+    fn without_noise_switches_every_noise_off() {
+        let c = AlgoConfig::default().without_noise();
+        assert!(!c.augment.enabled);
+        assert_eq!(c.student.dropout, 0.0);
+        assert_eq!(c.student.survival, 1.0);
+        let shape = ImageShape::new(32, 32, 3);
+        assert!(c.augment.for_shape(shape).is_none());
+        let on = AugmentConfig::default();
+        assert!(on.for_shape(shape).unwrap().horizontal_flip);
+        assert!(
+            !on.for_shape(ImageShape::new(28, 28, 1))
+                .unwrap()
+                .horizontal_flip
+        );
+    }
+}

@@ -1,0 +1,50 @@
+use std::path::PathBuf;
+
+/// Errors of the algorithms.
+///
+/// Every variant except [`Error::Internal`] (and engine or data errors that are internal
+/// themselves) is caused by the user's input; the CLI maps those to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A hyperparameter or option out of range, or data that does not fit the algorithm.
+    #[error("{0}")]
+    Invalid(String),
+    /// A model file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A saved model or ensemble that nstudent cannot load.
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error(transparent)]
+    Engine(#[from] nstudent_engine::Error),
+    #[error(transparent)]
+    Data(#[from] nstudent_data::Error),
+    /// A bug or an unexpected state inside nstudent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// True when the error comes from the user's input rather than from nstudent itself.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Error::Internal(_) => false,
+            Error::Engine(e) => e.is_user_error(),
+            Error::Data(e) => e.is_user_error(),
+            _ => true,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

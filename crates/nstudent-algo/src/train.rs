@@ -1,0 +1,526 @@
+//! Training the teachers and the Noisy Student chain.
+
+use std::sync::mpsc;
+use std::time::Instant;
+
+use nstudent_data::{augment::RandAugment, Dataset, ImagesRef};
+use nstudent_engine::{Classifier, Engine, FitProgress, FitReport, ModelSpec, Targets};
+use serde::Serialize;
+
+use crate::config::{AlgoConfig, Algorithm, Balance, LabelKind, UnlabeledSchedule};
+use crate::model::Model;
+use crate::pseudo::{balance_classes, pseudo_label, LabelMode, PseudoLabels};
+use crate::split::{split_labeled, LabeledSplit};
+use crate::{Error, Result};
+
+/// Which model generation a training belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Stage {
+    /// The first teacher (or teacher ensemble): the baseline.
+    Teacher,
+    /// The student(s) of Noisy Student iteration `iteration` (1-based).
+    Student { iteration: usize },
+}
+
+/// What happens during training, in order, for progress bars and logs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The training data was split.
+    Split { labeled: usize, unlabeled: usize },
+    /// A batch of member `member` (0-based) of `stage` finished.
+    Fit {
+        stage: Stage,
+        member: usize,
+        progress: FitProgress,
+    },
+    /// The first teacher is trained.
+    Teacher {
+        model: &'a Model,
+        seconds: f64,
+        eval_accuracy: Option<f64>,
+    },
+    /// A Noisy Student iteration finished; `student` is its (ensemble) model.
+    Iteration {
+        report: &'a IterationReport,
+        student: &'a Model,
+    },
+    /// The chain stopped before `num_students` iterations.
+    Stopped { message: &'a str },
+}
+
+/// Receives [`Event`]s. Any `FnMut(&Event)` closure is an observer.
+pub trait Observer {
+    fn on_event(&mut self, event: &Event<'_>);
+}
+
+impl<F: FnMut(&Event<'_>)> Observer for F {
+    fn on_event(&mut self, event: &Event<'_>) {
+        self(event)
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn on_event(&mut self, _event: &Event<'_>) {}
+}
+
+/// What one Noisy Student iteration did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IterationReport {
+    /// 1-based.
+    pub iteration: usize,
+    /// Unlabeled rows whose pseudo-labels the student could use (all slices so far, or the
+    /// whole pool).
+    pub unlabeled_rows: usize,
+    /// Rows the teacher predicted in this iteration (all used rows with relabeling, only the
+    /// new slice without).
+    pub predicted_rows: usize,
+    /// Pseudo-labels per class that passed the threshold.
+    pub kept_per_class: Vec<usize>,
+    /// Pseudo-labeled rows per class the student trained on, after balancing.
+    pub trained_per_class: Vec<usize>,
+    /// Labeled rows the student trained on.
+    pub labeled_rows: usize,
+    /// No pseudo-label passed the threshold: the student trained on the labeled rows alone.
+    pub labeled_only: bool,
+    /// Wall time of the iteration (prediction, labeling, training), in seconds.
+    pub seconds: f64,
+    /// Accuracy of the student on the evaluation set, when one was given.
+    pub eval_accuracy: Option<f64>,
+    /// One report per student member.
+    pub fit: Vec<FitReport>,
+}
+
+/// Every student of a Noisy Student chain: `students[i]` is the model after `i + 1` iterations.
+#[derive(Debug)]
+pub struct ChainOutcome {
+    pub students: Vec<Model>,
+    pub iterations: Vec<IterationReport>,
+    /// Why the chain ran fewer than `num_students` iterations, if it did.
+    pub stopped_early: Option<String>,
+}
+
+/// The result of [`Trainer::train`].
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub algorithm: Algorithm,
+    pub labeled_rows: usize,
+    pub unlabeled_rows: usize,
+    /// The baseline (one model, or the teacher ensemble of [`Algorithm::Ensemble`]).
+    pub teacher: Model,
+    pub teacher_seconds: f64,
+    pub teacher_eval_accuracy: Option<f64>,
+    /// `None` for the baseline.
+    pub chain: Option<ChainOutcome>,
+    /// Wall time of the whole training, in seconds (evaluation excluded).
+    pub seconds: f64,
+}
+
+impl TrainOutcome {
+    /// The model the algorithm delivers: the last student, or the teacher for the baseline.
+    pub fn final_model(&self) -> &Model {
+        self.chain
+            .as_ref()
+            .and_then(|c| c.students.last())
+            .unwrap_or(&self.teacher)
+    }
+
+    pub fn into_final_model(self) -> Model {
+        match self.chain {
+            Some(mut c) if !c.students.is_empty() => c.students.pop().unwrap_or(self.teacher),
+            _ => self.teacher,
+        }
+    }
+}
+
+/// Runs the algorithms of one [`AlgoConfig`] with one engine.
+///
+/// ```ignore
+/// let trainer = Trainer::new(&engine, config)?.eval(&test);
+/// let outcome = trainer.train(&train_data, &mut |e: &Event| println!("{e:?}"))?;
+/// ```
+pub struct Trainer<'a> {
+    engine: &'a dyn Engine,
+    config: AlgoConfig,
+    eval: Option<&'a Dataset>,
+}
+
+impl<'a> Trainer<'a> {
+    /// Validates `config`; every out-of-range hyperparameter is rejected here, before training.
+    pub fn new(engine: &'a dyn Engine, config: AlgoConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            engine,
+            config,
+            eval: None,
+        })
+    }
+
+    /// Measures every teacher and student on `data` (reported in events and reports; the
+    /// time is not counted in training times).
+    pub fn eval(mut self, data: &'a Dataset) -> Self {
+        self.eval = Some(data);
+        self
+    }
+
+    pub fn config(&self) -> &AlgoConfig {
+        &self.config
+    }
+
+    /// Splits `data` per the config, trains the teacher and, unless the algorithm is the
+    /// baseline, the Noisy Student chain.
+    pub fn train(&self, data: &Dataset, observer: &mut dyn Observer) -> Result<TrainOutcome> {
+        let start = Instant::now();
+        let c = &self.config;
+        let split = split_labeled(data, c.teacher_factor, c.labeled_split, mix(c.seed, 0x5, 0))?;
+        observer.on_event(&Event::Split {
+            labeled: split.labeled.len(),
+            unlabeled: split.pool.len(),
+        });
+        let teacher_start = Instant::now();
+        let teacher = self.teacher(&split.labeled, observer)?;
+        let teacher_seconds = teacher_start.elapsed().as_secs_f64();
+        let teacher_eval_accuracy = self.evaluate(&teacher)?;
+        observer.on_event(&Event::Teacher {
+            model: &teacher,
+            seconds: teacher_seconds,
+            eval_accuracy: teacher_eval_accuracy,
+        });
+        let chain = match c.algorithm {
+            Algorithm::Baseline => None,
+            _ => Some(self.noisy_student(&split, &teacher, None, observer)?),
+        };
+        Ok(TrainOutcome {
+            algorithm: c.algorithm,
+            labeled_rows: split.labeled.len(),
+            unlabeled_rows: split.pool.len(),
+            teacher,
+            teacher_seconds,
+            teacher_eval_accuracy,
+            chain,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Trains the first teacher on `labeled`: one clean model (seed member 0), or
+    /// `ensemble_size` of them with different seeds for [`Algorithm::Ensemble`]. Member 0 of
+    /// an ensemble is the baseline of the same seed.
+    pub fn teacher(&self, labeled: &Dataset, observer: &mut dyn Observer) -> Result<Model> {
+        let c = &self.config;
+        if labeled.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no labeled images",
+                labeled.source
+            )));
+        }
+        let spec = c.teacher.spec(labeled.shape, labeled.num_classes());
+        let seeds: Vec<u64> = (0..c.members()).map(|m| mix(c.seed, 0, m as u64)).collect();
+        let (mut model, _) = self.train_members(
+            &spec,
+            labeled.view(),
+            Targets::Hard(&labeled.labels),
+            None,
+            &seeds,
+            Stage::Teacher,
+            observer,
+        )?;
+        model.set_class_names(&labeled.class_names);
+        Ok(model)
+    }
+
+    /// Runs the Noisy Student chain from an already-trained `teacher` (single or ensemble),
+    /// returning every student.
+    ///
+    /// `teacher_pool_probs`, if given, are the teacher's probabilities for every row of
+    /// `split.pool` (row-major), computed once by the caller and reused across configurations;
+    /// they replace the first iteration's predictions.
+    pub fn noisy_student(
+        &self,
+        split: &LabeledSplit,
+        teacher: &Model,
+        teacher_pool_probs: Option<&[f32]>,
+        observer: &mut dyn Observer,
+    ) -> Result<ChainOutcome> {
+        let c = &self.config;
+        let k = split.labeled.num_classes();
+        let pool = &split.pool;
+        if pool.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no unlabeled rows left (teacher_factor {}); lower teacher_factor",
+                split.labeled.source, c.teacher_factor
+            )));
+        }
+        if teacher.num_classes() != k || teacher.spec().input != split.labeled.shape {
+            return Err(Error::Invalid(format!(
+                "the teacher takes {} images of {} classes, the data has {} images of {k}",
+                teacher.spec().input,
+                teacher.num_classes(),
+                split.labeled.shape
+            )));
+        }
+        if let Some(p) = teacher_pool_probs {
+            if p.len() != pool.len() * k {
+                return Err(Error::Invalid(format!(
+                    "{} teacher probabilities do not cover {} pool rows of {k} classes",
+                    p.len(),
+                    pool.len()
+                )));
+            }
+        }
+        let mode = match c.labels {
+            LabelKind::Hard => LabelMode::Hard,
+            LabelKind::Soft => LabelMode::Soft {
+                temperature: c.temperature,
+            },
+        };
+        let total = split.labeled.len() + pool.len();
+        let slice = match c.unlabeled {
+            UnlabeledSchedule::Slices => ((c.unl_factor * total as f64 + 1e-9) as usize).max(1),
+            UnlabeledSchedule::All => pool.len(),
+        };
+        let spec = c.student.spec(split.labeled.shape, k);
+        let augment = c.augment.for_shape(split.labeled.shape);
+
+        let mut students: Vec<Model> = Vec::with_capacity(c.num_students);
+        let mut iterations = Vec::with_capacity(c.num_students);
+        let mut stopped_early = None;
+        let mut current = PseudoLabels {
+            num_classes: k,
+            ..PseudoLabels::default()
+        };
+        let mut labeled_upto = 0;
+        for iteration in 1..=c.num_students {
+            let start = Instant::now();
+            let (first_new, used) = match c.unlabeled {
+                UnlabeledSchedule::Slices => {
+                    ((iteration - 1) * slice, (iteration * slice).min(pool.len()))
+                }
+                UnlabeledSchedule::All => (0, pool.len()),
+            };
+            if first_new >= pool.len() {
+                let message = format!(
+                    "the unlabeled pool ran out: {} of {} iterations ran ({} pool rows, {slice} \
+                     per iteration)",
+                    iteration - 1,
+                    c.num_students,
+                    pool.len()
+                );
+                observer.on_event(&Event::Stopped { message: &message });
+                stopped_early = Some(message);
+                break;
+            }
+            let relabel = c.relabel || iteration == 1;
+            let predict_from = if relabel { 0 } else { labeled_upto };
+            let teacher_now = students.last().unwrap_or(teacher);
+            let probs = match (iteration, teacher_pool_probs) {
+                _ if predict_from == used => Vec::new(),
+                (1, Some(p)) => p[predict_from * k..used * k].to_vec(),
+                _ => teacher_now.predict_proba(pool.rows(predict_from..used))?,
+            };
+            let fresh = pseudo_label(&probs, k, c.threshold, mode)?;
+            if relabel {
+                current = fresh;
+                current.rows.iter_mut().for_each(|r| *r += predict_from);
+            } else {
+                current.extend(&fresh, predict_from);
+            }
+            labeled_upto = used;
+            let trained = match c.balance {
+                Balance::Paper => balance_classes(
+                    &current,
+                    c.balance_target,
+                    mix(c.seed, iteration as u64, 0xba1),
+                ),
+                Balance::None => current.clone(),
+            };
+            let (images, targets) = student_data(split, &trained);
+            let seeds: Vec<u64> = (0..c.members())
+                .map(|m| mix(c.seed, iteration as u64, m as u64))
+                .collect();
+            let view = ImagesRef {
+                pixels: &images,
+                shape: split.labeled.shape,
+            };
+            let (mut student, fit) = self.train_members(
+                &spec,
+                view,
+                targets.as_targets(k),
+                augment.clone(),
+                &seeds,
+                Stage::Student { iteration },
+                observer,
+            )?;
+            student.set_class_names(&split.labeled.class_names);
+            let seconds = start.elapsed().as_secs_f64();
+            let report = IterationReport {
+                iteration,
+                unlabeled_rows: used,
+                predicted_rows: used - predict_from,
+                kept_per_class: current.per_class(),
+                trained_per_class: trained.per_class(),
+                labeled_rows: split.labeled.len(),
+                labeled_only: trained.is_empty(),
+                seconds,
+                eval_accuracy: self.evaluate(&student)?,
+                fit,
+            };
+            observer.on_event(&Event::Iteration {
+                report: &report,
+                student: &student,
+            });
+            iterations.push(report);
+            students.push(student);
+        }
+        Ok(ChainOutcome {
+            students,
+            iterations,
+            stopped_early,
+        })
+    }
+
+    fn evaluate(&self, model: &Model) -> Result<Option<f64>> {
+        self.eval.map(|d| model.accuracy(d)).transpose()
+    }
+
+    /// Builds and fits one model per seed: side by side with one thread each when the config
+    /// allows and there are several, else one after the other.
+    #[allow(clippy::too_many_arguments)]
+    fn train_members(
+        &self,
+        spec: &ModelSpec,
+        images: ImagesRef<'_>,
+        targets: Targets<'_>,
+        augment: Option<RandAugment>,
+        seeds: &[u64],
+        stage: Stage,
+        observer: &mut dyn Observer,
+    ) -> Result<(Model, Vec<FitReport>)> {
+        let fit = &self.config.fit;
+        let engine = self.engine;
+        let train_one = |seed: u64, threads: usize, progress: &mut dyn FnMut(FitProgress)| {
+            let mut model = engine.build(spec, seed)?;
+            let options = fit.options(mix(seed, 1, 1), augment.clone(), threads);
+            let report = model.fit(images, targets, &options, progress)?;
+            Ok::<_, Error>((model, report))
+        };
+        let results: Vec<Result<(Box<dyn Classifier>, FitReport)>> =
+            if seeds.len() > 1 && fit.parallel_members {
+                let (tx, rx) = mpsc::channel::<(usize, FitProgress)>();
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = seeds
+                        .iter()
+                        .enumerate()
+                        .map(|(member, &seed)| {
+                            let tx = tx.clone();
+                            let train_one = &train_one;
+                            scope.spawn(move || {
+                                train_one(seed, 1, &mut |p| {
+                                    let _ = tx.send((member, p));
+                                })
+                            })
+                        })
+                        .collect();
+                    drop(tx);
+                    for (member, progress) in rx {
+                        observer.on_event(&Event::Fit {
+                            stage,
+                            member,
+                            progress,
+                        });
+                    }
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(Error::Internal("a training thread panicked".into()))
+                            })
+                        })
+                        .collect()
+                })
+            } else {
+                seeds
+                    .iter()
+                    .enumerate()
+                    .map(|(member, &seed)| {
+                        train_one(seed, fit.threads, &mut |progress| {
+                            observer.on_event(&Event::Fit {
+                                stage,
+                                member,
+                                progress,
+                            })
+                        })
+                    })
+                    .collect()
+            };
+        let mut members = Vec::with_capacity(seeds.len());
+        let mut reports = Vec::with_capacity(seeds.len());
+        for r in results {
+            let (m, rep) = r?;
+            members.push(m);
+            reports.push(rep);
+        }
+        Ok((Model::ensemble(members)?, reports))
+    }
+}
+
+/// Targets of a student's training set, owned.
+enum OwnedTargets {
+    Hard(Vec<u16>),
+    Soft(Vec<f32>),
+}
+
+impl OwnedTargets {
+    fn as_targets(&self, classes: usize) -> Targets<'_> {
+        match self {
+            OwnedTargets::Hard(l) => Targets::Hard(l),
+            OwnedTargets::Soft(p) => Targets::Soft { probs: p, classes },
+        }
+    }
+}
+
+/// The labeled rows followed by the pseudo-labeled pool rows, with their targets. With soft
+/// pseudo-labels, the true labels become one-hot vectors.
+fn student_data(split: &LabeledSplit, pseudo: &PseudoLabels) -> (Vec<u8>, OwnedTargets) {
+    let labeled = &split.labeled;
+    let n = labeled.shape.len();
+    let k = labeled.num_classes();
+    let mut images = Vec::with_capacity((labeled.len() + pseudo.len()) * n);
+    images.extend_from_slice(&labeled.images);
+    for &r in &pseudo.rows {
+        images.extend_from_slice(split.pool.image(r));
+    }
+    let targets = match &pseudo.soft {
+        None => {
+            let mut l = labeled.labels.clone();
+            l.extend_from_slice(&pseudo.classes);
+            OwnedTargets::Hard(l)
+        }
+        Some(soft) => {
+            let mut p = vec![0.0f32; labeled.len() * k];
+            for (i, &l) in labeled.labels.iter().enumerate() {
+                p[i * k + usize::from(l)] = 1.0;
+            }
+            p.extend_from_slice(soft);
+            OwnedTargets::Soft(p)
+        }
+    };
+    (images, targets)
+}
+
+/// A seed for one random stream, derived from the run's seed and two tags (splitmix64), so
+/// streams are independent and adding members or iterations does not shift the others.
+pub fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed
+        ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(17);
+    for _ in 0..2 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+    }
+    z
+}

@@ -1,0 +1,209 @@
+//! `nstudent train` and `nstudent predict` end to end, on a small generated CSV dataset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nstudent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args(args)
+        .env("NSTUDENT_DATA", "/nonexistent-nstudent-data")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// 400 10x10 grey images of 3 classes (bright row, bright column, bright diagonal) with noise,
+/// as a CSV with a label column first.
+fn write_csv(dir: &Path) -> PathBuf {
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    let mut csv = String::new();
+    for i in 0..400 {
+        let c = i % 3;
+        let at = (next() % 10) as usize;
+        csv.push_str(&c.to_string());
+        for y in 0..10 {
+            for x in 0..10 {
+                let on = match c {
+                    0 => y == at,
+                    1 => x == at,
+                    _ => x == y,
+                };
+                let v = if on { 200 } else { 20 } + next() % 40;
+                csv.push_str(&format!(",{v}"));
+            }
+        }
+        csv.push('\n');
+    }
+    let path = dir.join("lines.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+fn check_probs_csv(path: &Path, rows: usize) {
+    let content = std::fs::read_to_string(path).unwrap();
+    let mut lines = content.lines();
+    assert_eq!(lines.next().unwrap(), "0,1,2");
+    let body: Vec<&str> = lines.collect();
+    assert_eq!(body.len(), rows);
+    for line in body {
+        let p: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+        assert_eq!(p.len(), 3);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{line}");
+    }
+}
+
+#[test]
+fn train_and_predict_all_three_algorithms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path());
+    let data = data.to_str().unwrap();
+    let common = [
+        "--data",
+        data,
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+        "--teacher-factor",
+        "0.2",
+        "--unl-factor",
+        "0.3",
+        "--num-students",
+        "2",
+        "--threshold",
+        "0.4",
+    ];
+    for (algo, out) in [
+        ("baseline", "base.safetensors"),
+        ("noisy-student", "ns.safetensors"),
+        ("ensemble", "ens"),
+    ] {
+        let model = dir.path().join(out);
+        let mut args = vec!["train", "--algo", algo, "--eval", data];
+        args.extend(common);
+        args.extend(["--ensemble-size", "2", "--out", model.to_str().unwrap()]);
+        let run = nstudent(&args);
+        let stdout = text(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{algo}: {}{}",
+            stdout,
+            text(&run.stderr)
+        );
+        assert!(stdout.contains("teacher ("), "{stdout}");
+        assert!(stdout.contains("eval accuracy"), "{stdout}");
+        if algo == "baseline" {
+            assert!(!stdout.contains("iteration"), "{stdout}");
+        } else {
+            assert!(stdout.contains("iteration 2:"), "{stdout}");
+            assert!(stdout.contains("kept "), "{stdout}");
+        }
+        if algo == "ensemble" {
+            assert!(model.join("ensemble.json").is_file());
+            assert!(model.join("member-2.safetensors").is_file());
+        } else {
+            assert!(model.is_file());
+        }
+        let probs = dir.path().join(format!("{algo}.csv"));
+        let labels = dir.path().join(format!("{algo}-labels.csv"));
+        let run = nstudent(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data,
+            "--out",
+            probs.to_str().unwrap(),
+            "--labels-out",
+            labels.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        check_probs_csv(&probs, 400);
+        assert_eq!(
+            std::fs::read_to_string(&labels).unwrap().lines().count(),
+            401
+        );
+    }
+}
+
+#[test]
+fn print_config_round_trips_through_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = nstudent(&[
+        "train",
+        "--data",
+        "x",
+        "--threshold",
+        "0.8",
+        "--print-config",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let toml = text(&run.stdout);
+    assert!(toml.contains("threshold = 0.8"), "{toml}");
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, toml.replace("num_students = 2", "num_students = 3")).unwrap();
+    let run = nstudent(&[
+        "train",
+        "--data",
+        "x",
+        "--config",
+        file.to_str().unwrap(),
+        "--print-config",
+    ]);
+    let again = text(&run.stdout);
+    assert!(
+        again.contains("num_students = 3") && again.contains("threshold = 0.8"),
+        "{again}"
+    );
+}
+
+#[test]
+fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path());
+    let out = dir.path().join("m.safetensors");
+    for (flags, needle) in [
+        (vec!["--threshold", "1.5"], "threshold"),
+        (vec!["--teacher-factor", "0"], "teacher_factor"),
+        (
+            vec!["--unl-factor", "0.3", "--num-students", "4"],
+            "exceeds",
+        ),
+        (
+            vec!["--algo", "ensemble", "--ensemble-size", "0"],
+            "ensemble_size",
+        ),
+    ] {
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(flags);
+        let run = nstudent(&args);
+        let err = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+        assert!(!out.exists());
+    }
+    let run = nstudent(&[
+        "predict",
+        "--model",
+        dir.path().join("missing").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+}
