@@ -1,2 +1,31 @@
 //! The study: nested cross-validation over tasks and algorithms, stored cell by cell so that it
 //! resumes after a crash and scales out as shards.
+//!
+//! - [`config`]: the study config (TOML, presets `quick` and `original`) and its hash;
+//! - [`plan`]: the cells and the model trainings they cost;
+//! - [`cell`]: one (task, fold, algorithm) result and its atomically written file;
+//! - [`store`]: the results directory (`study.toml`, cells, log);
+//! - [`shard`]: `--shard I/N` and array-job environments;
+//! - [`runner`]: computing the missing cells, side by side, with progress;
+//! - [`merge`]: the metrics table, the statistics and the report.
+
+pub mod cell;
+pub mod config;
+mod error;
+pub mod merge;
+pub mod nested;
+pub mod plan;
+mod report;
+pub mod runner;
+pub mod seed;
+pub mod shard;
+pub mod store;
+
+pub use cell::{Cell, CellOutcome, CellRecord};
+pub use config::{Algorithm, StudyConfig};
+pub use error::{Error, Result};
+pub use merge::{merge, MergeOptions, MergeOutcome};
+pub use nested::NestedCv;
+pub use runner::{run_study, CellContext, CellWork, RunOptions, RunSummary};
+pub use shard::Shard;
+pub use store::StudyDir;

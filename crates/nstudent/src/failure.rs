@@ -16,11 +16,6 @@ macro_rules! usage {
 }
 pub(crate) use usage;
 
-/// A command that a later release provides. Exit code 1: nothing the user can fix.
-pub fn not_implemented(command: &str) -> anyhow::Error {
-    anyhow::anyhow!("`nstudent {command}` is not implemented yet in this version")
-}
-
 /// 2 when any error in the chain was caused by the user's input, else 1.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
@@ -31,6 +26,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         } else if let Some(e) = cause.downcast_ref::<nstudent_engine::Error>() {
             e.is_user_error()
         } else if let Some(e) = cause.downcast_ref::<nstudent_stats::Error>() {
+            e.is_user_error()
+        } else if let Some(e) = cause.downcast_ref::<nstudent_report::Error>() {
+            e.is_user_error()
+        } else if let Some(e) = cause.downcast_ref::<nstudent_algo::Error>() {
+            e.is_user_error()
+        } else if let Some(e) = cause.downcast_ref::<nstudent_experiment::Error>() {
             e.is_user_error()
         } else {
             false

@@ -1,22 +1,340 @@
-use crate::failure::not_implemented;
+//! `nstudent run`, `nstudent status` and `nstudent merge`: the study.
 
+use std::path::PathBuf;
+
+use nstudent_experiment::{
+    config::{Algorithm, StudyConfig, PRESETS},
+    merge as merging, plan, MergeOptions, NestedCv, RunOptions, Shard, StudyDir,
+};
+
+use crate::failure::{usage, UsageError};
+
+/// Run the study: nested cross-validation of the algorithms over tasks.
+///
+/// With no arguments, runs the `quick` preset (the embedded Fashion-MNIST-10k, 5 outer folds,
+/// all three algorithms, a small search) into ./nstudent-results. Rerunning the same command
+/// resumes: finished cells are skipped.
 #[derive(clap::Args)]
-pub struct Args {}
-
-#[derive(clap::Args)]
-pub struct StatusArgs {}
-
-#[derive(clap::Args)]
-pub struct MergeArgs {}
-
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    Err(not_implemented("run"))
+pub struct Args {
+    /// Study config (TOML). Keys it leaves out take the --preset's values (`original` if no
+    /// preset is given). See `--print-config` for every key.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Built-in study: `quick` (the default without --config) or `original` (the original
+    /// study's protocol: 20 tasks, 10 outer folds, 3-fold inner search).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Results directory (cells, table, statistics, report, log).
+    #[arg(long, value_name = "DIR", default_value = "nstudent-results")]
+    pub out: PathBuf,
+    /// Tasks to run instead of the config's, comma-separated (e.g. mnist:0-4,cifar10:0-4).
+    #[arg(long, value_delimiter = ',', value_name = "TASKS")]
+    pub tasks: Option<Vec<String>>,
+    /// Algorithms to run instead of the config's, comma-separated (baseline,noisy-student,ensemble).
+    #[arg(long, value_delimiter = ',', value_name = "ALGOS")]
+    pub algorithms: Option<Vec<String>>,
+    /// Outer cross-validation folds.
+    #[arg(long, value_name = "K")]
+    pub folds: Option<usize>,
+    /// Epochs of every training (overrides training.epochs and epochs_by_source).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Root seed of every random choice.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Threads in total (default: every core). Results are reproducible for a given seed and
+    /// thread count.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Cells trained side by side (default: min(threads, 2)); each gets threads/jobs threads.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Training engine (native, or burn when compiled in).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Where named datasets are read from (default: $NSTUDENT_DATA or the platform's data dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run only shard I of N (cells whose index % N == I). Without it, the shard is read from
+    /// SLURM_ARRAY_TASK_ID/COUNT, JOB_COMPLETION_INDEX (with --shard-count) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX/SIZE when set.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Number of shards of an array job whose environment does not say it (Kubernetes).
+    #[arg(long, value_name = "N")]
+    pub shard_count: Option<usize>,
+    /// Print the cells and the model trainings they need (vs the original protocol), then exit.
+    #[arg(long)]
+    pub plan: bool,
+    /// Print the resolved config as TOML, every key documented, then exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Start over in a directory made by a different config (its cells are moved aside).
+    #[arg(long)]
+    pub force: bool,
+    /// Stop after computing this many cells (rerun to continue).
+    #[arg(long, value_name = "N")]
+    pub max_cells: Option<usize>,
+    /// No progress bars or per-cell lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
-pub fn status(_args: StatusArgs) -> anyhow::Result<()> {
-    Err(not_implemented("status"))
+/// List the cells of a study directory that are still missing.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// Results directory of `nstudent run`.
+    #[arg(default_value = "nstudent-results")]
+    pub dir: PathBuf,
 }
 
-pub fn merge(_args: MergeArgs) -> anyhow::Result<()> {
-    Err(not_implemented("merge"))
+/// Build the metrics table, statistics and report of a study directory from its cells.
+#[derive(clap::Args)]
+pub struct MergeArgs {
+    /// Results directory of `nstudent run`.
+    #[arg(default_value = "nstudent-results")]
+    pub dir: PathBuf,
+    /// Skip report.html.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+/// Experiment errors keep their exit-code class: user errors exit 2.
+fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
+    if e.is_user_error() {
+        anyhow::Error::new(UsageError(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// The config the arguments describe, validated.
+pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
+    let preset = match (&args.preset, &args.config) {
+        (Some(p), _) => p.clone(),
+        (None, Some(_)) => "original".to_string(),
+        (None, None) => PRESETS[0].to_string(),
+    };
+    let base = StudyConfig::preset(&preset).map_err(lift)?;
+    let mut c = match &args.config {
+        Some(path) => StudyConfig::read_over(path, &base).map_err(lift)?,
+        None => base,
+    };
+    if let Some(tasks) = &args.tasks {
+        c.tasks = tasks
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+    }
+    if let Some(algos) = &args.algorithms {
+        let mut list = Vec::new();
+        for a in algos {
+            match Algorithm::parse(a) {
+                Some(a) => list.push(a),
+                None => usage!(
+                    "--algorithms: unknown algorithm \"{a}\"; use baseline, noisy-student, ensemble"
+                ),
+            }
+        }
+        c.algorithms = list;
+    }
+    if let Some(k) = args.folds {
+        c.outer_folds = k;
+    }
+    if let Some(e) = args.epochs {
+        c.training.epochs = e;
+        c.training.epochs_by_source.clear();
+    }
+    if let Some(s) = args.seed {
+        c.seed = s;
+    }
+    if let Some(t) = args.threads {
+        if t == 0 {
+            usage!("--threads must be at least 1 (leave it out to use every core)");
+        }
+        c.execution.threads = t;
+    }
+    if let Some(j) = args.jobs {
+        if j == 0 {
+            usage!("--jobs must be at least 1");
+        }
+        c.execution.jobs = j;
+    }
+    if let Some(e) = &args.engine {
+        c.engine = e.clone();
+    }
+    if let Some(d) = &args.data_dir {
+        c.execution.data_dir = d.display().to_string();
+    }
+    c.validate().map_err(lift)?;
+    for t in &c.tasks {
+        nstudent_data::Task::parse(t)?;
+    }
+    nstudent_engine::engine_by_name(c.engine.trim())?;
+    Ok(c)
+}
+
+fn shard_of(args: &Args) -> anyhow::Result<Shard> {
+    if let Some(s) = &args.shard {
+        return Shard::parse(s).map_err(lift);
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    match Shard::from_env(&env, args.shard_count).map_err(lift)? {
+        Some(s) => Ok(s),
+        None if args.shard_count.is_some() => usage!(
+            "--shard-count needs an array-job index (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX) or use --shard I/N"
+        ),
+        None => Ok(Shard::ALL),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = resolve(&args)?;
+    if args.print_config {
+        out(config.to_commented_toml().trim_end());
+        return Ok(());
+    }
+    let shard = shard_of(&args)?;
+    if args.plan {
+        let cells: Vec<_> = plan::cells(&config)
+            .into_iter()
+            .filter(|c| shard.owns(c.index))
+            .collect();
+        let existing = StudyDir::open(&args.out)
+            .ok()
+            .filter(|s| s.hash == config.hash());
+        let finished = |c: &nstudent_experiment::Cell| {
+            existing
+                .as_ref()
+                .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
+        };
+        out(plan::describe(&config, &cells, &finished).trim_end());
+        if shard != Shard::ALL {
+            out(&format!("(shard {shard} only)"));
+        }
+        return Ok(());
+    }
+    let study = StudyDir::create(&args.out, &config, args.force).map_err(lift)?;
+    let (threads, jobs) = config.resolved_execution();
+    let data_dir = config
+        .data_dir()
+        .unwrap_or_else(nstudent_data::default_data_dir);
+    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
+    if !args.quiet {
+        eprintln!(
+            "nstudent: study {} -> {} (config hash {}, shard {shard}, {threads} threads, {jobs} cells side by side)",
+            describe_config(&config),
+            args.out.display(),
+            study.hash
+        );
+    }
+    let options = RunOptions {
+        shard,
+        threads,
+        jobs,
+        quiet: args.quiet,
+        max_cells: args.max_cells,
+    };
+    let summary = nstudent_experiment::run_study(&study, &work, &options).map_err(lift)?;
+    if !args.quiet {
+        eprintln!(
+            "nstudent: {} cells computed, {} were already finished{}",
+            summary.computed,
+            summary.skipped,
+            if summary.remaining > 0 {
+                format!(
+                    ", {} left in this shard (rerun to continue)",
+                    summary.remaining
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    if summary.study_finished {
+        let merged = merging::merge(&study, &MergeOptions::default()).map_err(lift)?;
+        out(&format!(
+            "{}\nresults: {}",
+            merging::summary_text(&merged.table, &merged.stats),
+            list_written(&merged.written)
+        ));
+    } else if !args.quiet {
+        let (_, missing) = merging::collect(&study).map_err(lift)?;
+        eprintln!(
+            "nstudent: {} cells of the study are still missing; `nstudent status {}` lists them, and the last shard to finish merges",
+            missing.len(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+fn describe_config(c: &StudyConfig) -> String {
+    format!(
+        "{} task(s) x {} outer folds x {} algorithm(s)",
+        c.tasks.len(),
+        c.outer_folds,
+        c.algorithms.len()
+    )
+}
+
+fn list_written(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn status(args: StatusArgs) -> anyhow::Result<()> {
+    let study = StudyDir::open(&args.dir).map_err(lift)?;
+    let cells = plan::cells(&study.config);
+    let (table, missing) = merging::collect(&study).map_err(lift)?;
+    out(&format!(
+        "{}: {} of {} cells finished, {} missing (config hash {})",
+        args.dir.display(),
+        table.rows.len(),
+        cells.len(),
+        missing.len(),
+        study.hash
+    ));
+    for c in &missing {
+        out(&format!(
+            "missing  cell {:>5}  {}  fold {}  {}",
+            c.index, c.task, c.fold, c.algorithm
+        ));
+    }
+    Ok(())
+}
+
+pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
+    let study = StudyDir::open(&args.dir).map_err(lift)?;
+    let merged = merging::merge(
+        &study,
+        &MergeOptions {
+            report: !args.no_report,
+        },
+    )
+    .map_err(lift)?;
+    if !merged.missing.is_empty() {
+        eprintln!(
+            "nstudent: {} cells are missing; the outputs hold the {} finished ones (`nstudent status {}` lists the rest)",
+            merged.missing.len(),
+            merged.table.rows.len(),
+            args.dir.display()
+        );
+    }
+    out(&format!(
+        "{}\nresults: {}",
+        merging::summary_text(&merged.table, &merged.stats),
+        list_written(&merged.written)
+    ));
+    Ok(())
 }

@@ -1,0 +1,331 @@
+//! Cells: one (task, outer fold, algorithm) of a study, its result, and its file
+//! `DIR/cells/<task>/<fold>/<algorithm>.json`, written atomically.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Algorithm;
+use crate::{Error, Result};
+
+/// One unit of work: an algorithm evaluated on one outer fold of one task.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cell {
+    /// Position in the study's cell order (task, then fold, then algorithm); shards take
+    /// the cells whose index is congruent to their shard index.
+    pub index: usize,
+    pub task: String,
+    /// 1-based outer fold.
+    pub fold: usize,
+    pub algorithm: Algorithm,
+}
+
+impl Cell {
+    /// The cell file, relative to the study directory.
+    pub fn relative_path(&self) -> PathBuf {
+        Path::new("cells")
+            .join(path_component(&self.task))
+            .join(self.fold.to_string())
+            .join(format!("{}.json", self.algorithm.key()))
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} fold {} {}", self.task, self.fold, self.algorithm)
+    }
+}
+
+/// A task name as a portable directory name (`mnist:0-4` -> `mnist_0-4`).
+pub fn path_component(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Hyperparameters of one candidate (or the chosen one) of the inner search.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Hyperparameters {
+    pub unl_factor: f64,
+    pub threshold: f64,
+    pub num_students: usize,
+    /// 1 for Noisy Student.
+    pub ensemble_size: usize,
+}
+
+impl Hyperparameters {
+    /// The text of the table's "Hyper-Parameters Values" column, as the original study wrote it.
+    pub fn table_text(&self, algorithm: Algorithm) -> String {
+        let mut s = format!(
+            "unl_factor: {}, threshold: {}, num_of_students: {}",
+            self.unl_factor, self.threshold, self.num_students
+        );
+        if algorithm == Algorithm::Ensemble {
+            s.push_str(&format!(", ensemble_size: {}", self.ensemble_size));
+        }
+        s
+    }
+}
+
+/// The inner search's score of one candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    pub hyperparameters: Hyperparameters,
+    /// Validation accuracy on each inner fold (fewer than the inner folds when successive
+    /// halving dropped the candidate early).
+    pub inner_accuracy: Vec<f64>,
+    /// Mean of `inner_accuracy`.
+    pub mean_accuracy: f64,
+    /// Epochs per training at which these scores were measured.
+    pub epochs: usize,
+}
+
+/// The test-fold metrics, as `nstudent score` computes them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CellMetrics {
+    pub accuracy: f64,
+    pub tpr: f64,
+    pub fpr: f64,
+    pub precision: f64,
+    pub auc: f64,
+    pub pr_curve: f64,
+}
+
+/// What computing a cell produced (everything but the cell's identity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellOutcome {
+    /// The chosen hyperparameters; `None` for the baseline.
+    pub hyperparameters: Option<Hyperparameters>,
+    pub metrics: CellMetrics,
+    /// Wall time of the refit on the outer training part (all models of the chosen
+    /// configuration), in seconds.
+    pub training_seconds: f64,
+    /// Wall time of predicting the test fold, in seconds.
+    pub inference_seconds: f64,
+    /// Every candidate's inner score, in search order.
+    pub search: Vec<CandidateScore>,
+    /// Models trained for this cell, search and refit together.
+    pub trainings: usize,
+    /// Wall time of the whole cell, in seconds.
+    pub cell_seconds: f64,
+    pub train_size: usize,
+    pub test_size: usize,
+    /// Anything the user should know (e.g. "no pseudo-label passed the threshold").
+    pub notes: Vec<String>,
+}
+
+/// A finished cell as stored in its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellRecord {
+    pub task: String,
+    pub fold: usize,
+    pub algorithm: Algorithm,
+    /// Hash of the study config that produced it ([`crate::StudyConfig::hash`]).
+    pub config_hash: String,
+    /// The cell's seed, derived from the study seed.
+    pub seed: u64,
+    /// Threads each training of this cell used.
+    pub threads: usize,
+    #[serde(flatten)]
+    pub outcome: CellOutcome,
+}
+
+impl CellRecord {
+    /// The table row of this cell; `dataset` is the task's display name.
+    pub fn row(&self, dataset: &str) -> nstudent_stats::table::Row {
+        let o = &self.outcome;
+        nstudent_stats::table::Row {
+            dataset: dataset.to_string(),
+            algorithm: self.algorithm.display_name().to_string(),
+            fold: self.fold,
+            hyperparameters: o
+                .hyperparameters
+                .map_or_else(|| "None".to_string(), |h| h.table_text(self.algorithm)),
+            accuracy: o.metrics.accuracy,
+            tpr: o.metrics.tpr,
+            fpr: o.metrics.fpr,
+            precision: o.metrics.precision,
+            auc: o.metrics.auc,
+            pr_curve: o.metrics.pr_curve,
+            training_time: o.training_seconds,
+            inference_time: o.inference_seconds,
+        }
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees either the old file or the whole new one,
+/// even after a crash: a temporary file in the same directory, fsync, rename, fsync of the
+/// directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e: std::io::Error| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Writes a finished cell's file atomically.
+pub fn write_record(dir: &Path, cell: &Cell, record: &CellRecord) -> Result<()> {
+    let json = serde_json::to_vec_pretty(record)
+        .map_err(|e| Error::Internal(format!("cannot encode {cell}: {e}")))?;
+    write_atomic(&dir.join(cell.relative_path()), &json)
+}
+
+/// Reads a cell file; `Ok(None)` when it does not exist.
+pub fn read_record(dir: &Path, cell: &Cell) -> Result<Option<CellRecord>> {
+    let path = dir.join(cell.relative_path());
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let record: CellRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+        path: path.clone(),
+        message: format!("not a cell file nstudent wrote ({e}); delete it to recompute the cell"),
+    })?;
+    if record.task != cell.task || record.fold != cell.fold || record.algorithm != cell.algorithm {
+        return Err(Error::Corrupt {
+            path,
+            message: format!(
+                "holds {} fold {} {}, not {cell}; delete it to recompute the cell",
+                record.task, record.fold, record.algorithm
+            ),
+        });
+    }
+    Ok(Some(record))
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A plausible record of `cell` for tests.
+    pub(crate) fn record(cell: &Cell, accuracy: f64) -> CellRecord {
+        CellRecord {
+            task: cell.task.clone(),
+            fold: cell.fold,
+            algorithm: cell.algorithm,
+            config_hash: "abc".into(),
+            seed: 7,
+            threads: 1,
+            outcome: CellOutcome {
+                hyperparameters: Some(Hyperparameters {
+                    unl_factor: 0.2,
+                    threshold: 0.8,
+                    num_students: 2,
+                    ensemble_size: 1,
+                }),
+                metrics: CellMetrics {
+                    accuracy,
+                    tpr: 0.5,
+                    fpr: 0.1,
+                    precision: 0.5,
+                    auc: 0.9,
+                    pr_curve: 0.8,
+                },
+                training_seconds: 1.5,
+                inference_seconds: 0.25,
+                search: vec![],
+                trainings: 3,
+                cell_seconds: 2.0,
+                train_size: 90,
+                test_size: 10,
+                notes: vec![],
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::record;
+    use super::*;
+
+    fn cell() -> Cell {
+        Cell {
+            index: 0,
+            task: "mnist:0-4".into(),
+            fold: 3,
+            algorithm: Algorithm::NoisyStudent,
+        }
+    }
+
+    #[test]
+    fn cell_files_round_trip_under_a_portable_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cell();
+        assert_eq!(
+            c.relative_path(),
+            Path::new("cells/mnist_0-4/3/noisy-student.json")
+        );
+        assert!(read_record(dir.path(), &c).unwrap().is_none());
+        let r = record(&c, 0.75);
+        write_record(dir.path(), &c, &r).unwrap();
+        assert_eq!(read_record(dir.path(), &c).unwrap(), Some(r.clone()));
+        let row = r.row("MNIST 0-4");
+        assert_eq!(row.algorithm, "Noisy Student");
+        assert_eq!(
+            row.hyperparameters,
+            "unl_factor: 0.2, threshold: 0.8, num_of_students: 2"
+        );
+        // No temporary file is left next to it.
+        let files: Vec<_> = fs::read_dir(dir.path().join("cells/mnist_0-4/3"))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn a_torn_or_foreign_file_is_reported_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cell();
+        let path = dir.path().join(c.relative_path());
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, b"{\"task\": \"mni").unwrap();
+        let e = read_record(dir.path(), &c).unwrap_err();
+        assert!(e.to_string().contains("delete it"), "{e}");
+        let mut other = c.clone();
+        other.fold = 4;
+        fs::write(&path, serde_json::to_vec(&record(&other, 0.5)).unwrap()).unwrap();
+        assert!(read_record(dir.path(), &c).is_err());
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_whole_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b.json");
+        write_atomic(&p, b"first").unwrap();
+        write_atomic(&p, b"second version").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"second version");
+        // A stale temporary file of a killed writer does not count as the cell.
+        fs::write(dir.path().join("a/.b.json.tmp-1"), b"half").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"second version");
+    }
+}

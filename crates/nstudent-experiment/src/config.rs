@@ -1,0 +1,827 @@
+//! The study configuration: a TOML file (or a named preset) that fixes everything a study's
+//! results depend on, so that a results directory can be resumed, sharded and audited.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// One of the three algorithms the study compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// The CNN trained on the labeled fraction only.
+    Baseline,
+    /// A chain of noised students, each taught by the previous model.
+    NoisyStudent,
+    /// Ensembles of teachers and students (the original study's "improved" algorithm).
+    Ensemble,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 3] = [
+        Algorithm::Baseline,
+        Algorithm::NoisyStudent,
+        Algorithm::Ensemble,
+    ];
+
+    /// The name used in config files and cell file names.
+    pub fn key(self) -> &'static str {
+        match self {
+            Algorithm::Baseline => "baseline",
+            Algorithm::NoisyStudent => "noisy-student",
+            Algorithm::Ensemble => "ensemble",
+        }
+    }
+
+    /// The name in the metrics table's "Algorithm Name" column.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Algorithm::Baseline => "Baseline",
+            Algorithm::NoisyStudent => "Noisy Student",
+            Algorithm::Ensemble => "Ensemble Noisy Student",
+        }
+    }
+
+    /// Parses a config / CLI name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.key() == name.trim())
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// How the inner search visits its candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchStrategy {
+    /// Every candidate of the search space, trained for the full epochs.
+    Grid,
+    /// Successive halving: all candidates on a fraction of the epochs, the best `1/eta` go on.
+    Halving,
+}
+
+/// Which labeled rows the baseline gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabeledSplit {
+    /// A seeded stratified sample of `teacher_factor` of the training part.
+    Stratified,
+    /// The first `teacher_factor` of the training part (the original study).
+    First,
+}
+
+/// Which unlabeled rows a student iteration sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnlabeledSchedule {
+    /// Iteration i takes the i-th `unl_factor` slice of the pool (the original study).
+    Slice,
+    /// Every iteration sees the whole pool (the paper).
+    All,
+}
+
+/// How pseudo-labels are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelKind {
+    /// The teacher's argmax class.
+    Hard,
+    /// The teacher's probability vector.
+    Soft,
+}
+
+/// Class balancing of the pseudo-labeled rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balance {
+    /// Duplicate rare classes and keep the most confident rows of frequent ones (the paper).
+    Paper,
+    /// Keep the rows as filtered.
+    None,
+}
+
+/// The grid the inner cross-validation searches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSpace {
+    pub unl_factor: Vec<f64>,
+    pub threshold: Vec<f64>,
+    pub num_students: Vec<usize>,
+    pub ensemble_size: Vec<usize>,
+}
+
+/// Successive-halving settings (used with `search = "halving"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Halving {
+    pub eta: usize,
+    pub min_epochs: usize,
+}
+
+/// Model and optimiser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Training {
+    pub arch: nstudent_engine::Arch,
+    pub width: f32,
+    pub epochs: usize,
+    pub epochs_by_source: BTreeMap<String, usize>,
+    pub batch_size: usize,
+    pub learning_rate: f32,
+}
+
+/// The noise applied to students (never to teachers' predictions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Noise {
+    pub augment: bool,
+    pub augment_ops: usize,
+    pub augment_magnitude: f32,
+    pub dropout: f32,
+    pub survival: f32,
+}
+
+/// How teachers turn unlabeled rows into training data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PseudoLabels {
+    pub teacher_factor: f64,
+    pub labeled_split: LabeledSplit,
+    pub unlabeled: UnlabeledSchedule,
+    pub labels: LabelKind,
+    pub temperature: f32,
+    pub balance: Balance,
+    pub relabel: bool,
+}
+
+/// How the work is spread over this machine. Not part of the config hash: changing it never
+/// invalidates finished cells (each cell records the threads it used).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Execution {
+    pub threads: usize,
+    pub jobs: usize,
+    pub data_dir: String,
+}
+
+/// A whole study. Every field has a default; see [`StudyConfig::to_commented_toml`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StudyConfig {
+    pub seed: u64,
+    pub engine: String,
+    pub tasks: Vec<String>,
+    pub algorithms: Vec<Algorithm>,
+    pub outer_folds: usize,
+    pub inner_folds: usize,
+    pub search: SearchStrategy,
+    pub space: SearchSpace,
+    pub halving: Halving,
+    pub training: Training,
+    pub noise: Noise,
+    pub pseudo: PseudoLabels,
+    pub execution: Execution,
+}
+
+/// Documentation of every key, in the order `--print-config` writes them.
+const DOCS: &[(&str, &str)] = &[
+    ("seed", "Root seed: every random choice of every cell derives from it and the cell's (task, fold, algorithm)."),
+    ("engine", "Training engine: \"native\" (CPU) or another engine compiled in (e.g. \"burn\")."),
+    ("tasks", "Tasks: a source name (\"fashion-mnist-10k\", \"mnist\") or a class range (\"mnist:0-4\", \"cifar100:30-39\")."),
+    ("algorithms", "Algorithms compared: \"baseline\", \"noisy-student\", \"ensemble\"."),
+    ("outer_folds", "Outer cross-validation folds (unshuffled K-fold, as scikit-learn's KFold)."),
+    ("inner_folds", "Inner folds of the hyperparameter search, split from each outer training part."),
+    ("search", "\"grid\": every candidate at full epochs; \"halving\": successive halving (see [halving])."),
+    ("space", "The search space. Noisy Student searches unl_factor x threshold x num_students; the ensemble also ensemble_size."),
+    ("space.unl_factor", "Fraction of the training part that each student iteration pseudo-labels, in (0, 1]."),
+    ("space.threshold", "Minimum top probability for a pseudo-label, in [0, 1)."),
+    ("space.num_students", "Student iterations; one chain of the largest value yields all smaller ones."),
+    ("space.ensemble_size", "Teachers and students per iteration of the ensemble algorithm."),
+    ("halving", "Successive halving (search = \"halving\")."),
+    ("halving.eta", "Keep the best 1/eta of the candidates at each rung (>= 2)."),
+    ("halving.min_epochs", "Epochs of the first rung; each rung multiplies them by eta up to training.epochs."),
+    ("training", "Model and optimiser (Adam with Keras' defaults)."),
+    ("training.arch", "Architecture: \"cnn\" (the original study's) or \"res-cnn\" (residual, for stochastic depth)."),
+    ("training.width", "Channel/unit multiplier; 1.0 is the original 32/64/128."),
+    ("training.epochs", "Epochs of every training unless epochs_by_source says otherwise."),
+    ("training.epochs_by_source", "Epochs per data source, e.g. { cifar100 = 2 } as in the original study."),
+    ("training.batch_size", "Images per gradient step."),
+    ("training.learning_rate", "Adam step size."),
+    ("noise", "Noise of the students (teachers always predict clean, in eval mode)."),
+    ("noise.augment", "RandAugment-style input noise on student training batches."),
+    ("noise.augment_ops", "Augmentation operations drawn per image."),
+    ("noise.augment_magnitude", "Augmentation strength on the RandAugment 0-30 scale."),
+    ("noise.dropout", "Dropout before the classifier of students, in [0, 1)."),
+    ("noise.survival", "Stochastic depth survival probability of the last residual block (res-cnn only); 1 disables."),
+    ("pseudo", "Labeled part and pseudo-labels."),
+    ("pseudo.teacher_factor", "Fraction of the training part that keeps its labels (the baseline's data)."),
+    ("pseudo.labeled_split", "\"stratified\" (seeded) or \"first\" (the original study's first rows)."),
+    ("pseudo.unlabeled", "\"slice\": iteration i sees the i-th unl_factor slice (original); \"all\": the whole pool (paper)."),
+    ("pseudo.labels", "\"hard\" (argmax) or \"soft\" (probability vector) pseudo-labels."),
+    ("pseudo.temperature", "Softmax temperature of soft pseudo-labels."),
+    ("pseudo.balance", "\"paper\": balance pseudo-labeled classes to the mean count; \"none\"."),
+    ("pseudo.relabel", "Each new teacher relabels all unlabeled rows used so far (the paper)."),
+    ("execution", "How the work runs on this machine; not part of the config hash."),
+    ("execution.threads", "Threads in total; 0 uses every core."),
+    ("execution.jobs", "Cells trained side by side (each with threads/jobs threads); 0 picks min(threads, 2)."),
+    ("execution.data_dir", "Where named sources are read from; empty uses $NSTUDENT_DATA or the platform default."),
+];
+
+impl Default for SearchSpace {
+    fn default() -> Self {
+        Self {
+            unl_factor: vec![0.05, 0.1, 0.2],
+            threshold: vec![0.4, 0.5, 0.6, 0.7, 0.8],
+            num_students: vec![1, 2, 3],
+            ensemble_size: vec![2, 3],
+        }
+    }
+}
+
+impl Default for Halving {
+    fn default() -> Self {
+        Self {
+            eta: 3,
+            min_epochs: 1,
+        }
+    }
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Self {
+            arch: nstudent_engine::Arch::Cnn,
+            width: 1.0,
+            epochs: 5,
+            epochs_by_source: BTreeMap::from([("cifar100".to_string(), 2)]),
+            batch_size: 32,
+            learning_rate: 1e-3,
+        }
+    }
+}
+
+impl Default for Noise {
+    fn default() -> Self {
+        Self {
+            augment: true,
+            augment_ops: 2,
+            augment_magnitude: 9.0,
+            dropout: 0.5,
+            survival: 0.8,
+        }
+    }
+}
+
+impl Default for PseudoLabels {
+    fn default() -> Self {
+        Self {
+            teacher_factor: 0.1,
+            labeled_split: LabeledSplit::First,
+            unlabeled: UnlabeledSchedule::Slice,
+            labels: LabelKind::Hard,
+            temperature: 1.0,
+            balance: Balance::Paper,
+            relabel: true,
+        }
+    }
+}
+
+impl Default for StudyConfig {
+    /// The `original` preset.
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            engine: "native".into(),
+            tasks: original_tasks(),
+            algorithms: Algorithm::ALL.to_vec(),
+            outer_folds: 10,
+            inner_folds: 3,
+            search: SearchStrategy::Grid,
+            space: SearchSpace::default(),
+            halving: Halving::default(),
+            training: Training::default(),
+            noise: Noise::default(),
+            pseudo: PseudoLabels::default(),
+            execution: Execution::default(),
+        }
+    }
+}
+
+/// The 20 tasks of the original study, as task specs (`mnist:0-4`, ...), in its table order.
+pub fn original_tasks() -> Vec<String> {
+    nstudent_data::tasks::original_study()
+        .into_iter()
+        .map(|t| t.spec)
+        .collect()
+}
+
+/// Names of the built-in presets, the default first.
+pub const PRESETS: [&str; 2] = ["quick", "original"];
+
+impl StudyConfig {
+    /// A built-in preset by name.
+    ///
+    /// - `quick`: the embedded Fashion-MNIST-10k, all three algorithms, 5 outer folds, 2 inner
+    ///   folds over a small space and few epochs: minutes on a laptop.
+    /// - `original`: the original study's protocol (20 tasks, 10 unshuffled outer folds, 3-fold
+    ///   inner grid search over its full space, 5 epochs, 2 for CIFAR-100, batch 32), without
+    ///   its leakage: inner teachers train on inner-train only and the chosen configuration is
+    ///   refit on the outer training part.
+    pub fn preset(name: &str) -> Result<Self> {
+        match name {
+            "original" => Ok(Self::default()),
+            "quick" => Ok(Self {
+                tasks: vec!["fashion-mnist-10k".into()],
+                outer_folds: 5,
+                inner_folds: 2,
+                space: SearchSpace {
+                    unl_factor: vec![0.2],
+                    threshold: vec![0.5, 0.8],
+                    num_students: vec![1, 2],
+                    ensemble_size: vec![2],
+                },
+                training: Training {
+                    epochs: 3,
+                    ..Training::default()
+                },
+                ..Self::default()
+            }),
+            other => Err(Error::Config(format!(
+                "unknown preset \"{other}\"; the presets are {}",
+                PRESETS.join(", ")
+            ))),
+        }
+    }
+
+    /// Parses a TOML config; missing keys take the `original` preset's values.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
+        let config: Self = toml::from_str(text).map_err(|e| {
+            Error::Config(format!(
+                "{}: {}",
+                origin.display(),
+                e.message().replace('\n', " ")
+            ))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML config whose missing keys take `base`'s values.
+    pub fn from_toml_over(text: &str, origin: &Path, base: &StudyConfig) -> Result<Self> {
+        let bad =
+            |e: String| Error::Config(format!("{}: {}", origin.display(), e.replace('\n', " ")));
+        let overlay: toml::Table =
+            toml::from_str(text).map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+        let mut merged = toml::Value::try_from(base)
+            .map_err(|e| Error::Internal(format!("cannot encode the base config: {e}")))?;
+        deep_merge(&mut merged, toml::Value::Table(overlay));
+        let config: Self = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML config file whose missing keys take `base`'s values.
+    pub fn read_over(path: &Path, base: &StudyConfig) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_over(&text, path, base)
+    }
+
+    /// Reads and validates a TOML config file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Checks every value is usable; the message names the key and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        if self.tasks.is_empty() {
+            return bad(
+                "tasks is empty; list at least one task, e.g. tasks = [\"mnist:0-4\"]".into(),
+            );
+        }
+        if let Some(t) = self.tasks.iter().find(|t| t.trim().is_empty()) {
+            return bad(format!("tasks holds an empty name (\"{t}\")"));
+        }
+        for (i, t) in self.tasks.iter().enumerate() {
+            if self.tasks[..i].contains(t) {
+                return bad(format!("task \"{t}\" is listed twice in tasks"));
+            }
+        }
+        if self.algorithms.is_empty() {
+            return bad(
+                "algorithms is empty; use some of \"baseline\", \"noisy-student\", \"ensemble\""
+                    .into(),
+            );
+        }
+        for (i, a) in self.algorithms.iter().enumerate() {
+            if self.algorithms[..i].contains(a) {
+                return bad(format!("algorithm \"{a}\" is listed twice in algorithms"));
+            }
+        }
+        if self.outer_folds < 2 {
+            return bad(format!(
+                "outer_folds = {} must be at least 2",
+                self.outer_folds
+            ));
+        }
+        if self.inner_folds < 2 {
+            return bad(format!(
+                "inner_folds = {} must be at least 2",
+                self.inner_folds
+            ));
+        }
+        let s = &self.space;
+        let searched = self.algorithms.iter().any(|a| *a != Algorithm::Baseline);
+        if searched {
+            for (name, values) in [("unl_factor", &s.unl_factor), ("threshold", &s.threshold)] {
+                if values.is_empty() {
+                    return bad(format!("space.{name} is empty; give at least one value"));
+                }
+            }
+            if let Some(u) = s.unl_factor.iter().find(|u| !(**u > 0.0 && **u <= 1.0)) {
+                return bad(format!(
+                    "space.unl_factor holds {u}; fractions must lie in (0, 1]"
+                ));
+            }
+            if let Some(t) = s.threshold.iter().find(|t| !(**t >= 0.0 && **t < 1.0)) {
+                return bad(format!(
+                    "space.threshold holds {t}; thresholds must lie in [0, 1)"
+                ));
+            }
+            if s.num_students.is_empty() || s.num_students.contains(&0) {
+                return bad("space.num_students must hold at least one value, each >= 1".into());
+            }
+            if self.algorithms.contains(&Algorithm::Ensemble)
+                && (s.ensemble_size.is_empty() || s.ensemble_size.contains(&0))
+            {
+                return bad("space.ensemble_size must hold at least one value, each >= 1".into());
+            }
+        }
+        for (name, values) in [("unl_factor", &s.unl_factor), ("threshold", &s.threshold)] {
+            for (i, v) in values.iter().enumerate() {
+                if values[..i].contains(v) {
+                    return bad(format!("space.{name} lists {v} twice"));
+                }
+            }
+        }
+        let p = &self.pseudo;
+        if !(p.teacher_factor > 0.0 && p.teacher_factor < 1.0) {
+            return bad(format!(
+                "pseudo.teacher_factor = {} must lie in (0, 1)",
+                p.teacher_factor
+            ));
+        }
+        if searched && p.unlabeled == UnlabeledSchedule::Slice {
+            let max_u = s.unl_factor.iter().cloned().fold(0.0, f64::max);
+            let max_n = s.num_students.iter().copied().max().unwrap_or(1);
+            let need = p.teacher_factor + max_n as f64 * max_u;
+            if need > 1.0 + 1e-9 {
+                return bad(format!(
+                    "teacher_factor + num_students x unl_factor = {} + {max_n} x {max_u} = {need:.3} exceeds 1: the slice schedule runs out of unlabeled rows; lower them or set pseudo.unlabeled = \"all\"",
+                    p.teacher_factor
+                ));
+            }
+        }
+        if p.temperature.is_nan() || p.temperature <= 0.0 {
+            return bad(format!(
+                "pseudo.temperature = {} must be > 0",
+                p.temperature
+            ));
+        }
+        let t = &self.training;
+        if t.epochs == 0 || t.epochs_by_source.values().any(|&e| e == 0) {
+            return bad("training epochs must be at least 1".into());
+        }
+        if t.batch_size == 0 {
+            return bad("training.batch_size must be at least 1".into());
+        }
+        if t.learning_rate.is_nan() || t.learning_rate <= 0.0 {
+            return bad(format!(
+                "training.learning_rate = {} must be > 0",
+                t.learning_rate
+            ));
+        }
+        if !(t.width > 0.0 && t.width <= 16.0) {
+            return bad(format!("training.width = {} must lie in (0, 16]", t.width));
+        }
+        let n = &self.noise;
+        if !(n.dropout >= 0.0 && n.dropout < 1.0) {
+            return bad(format!("noise.dropout = {} must lie in [0, 1)", n.dropout));
+        }
+        if !(n.survival > 0.0 && n.survival <= 1.0) {
+            return bad(format!(
+                "noise.survival = {} must lie in (0, 1]",
+                n.survival
+            ));
+        }
+        if !(n.augment_magnitude >= 0.0 && n.augment_magnitude <= 30.0) {
+            return bad(format!(
+                "noise.augment_magnitude = {} must lie in [0, 30]",
+                n.augment_magnitude
+            ));
+        }
+        if self.search == SearchStrategy::Halving {
+            if self.halving.eta < 2 {
+                return bad(format!(
+                    "halving.eta = {} must be at least 2",
+                    self.halving.eta
+                ));
+            }
+            if self.halving.min_epochs == 0 {
+                return bad("halving.min_epochs must be at least 1".into());
+            }
+        }
+        if self.engine.trim().is_empty() {
+            return bad("engine is empty; use \"native\"".into());
+        }
+        Ok(())
+    }
+
+    /// Epochs of every training on `task` (its source is the part before `:`).
+    pub fn epochs_for(&self, task: &str) -> usize {
+        let source = task.split(':').next().unwrap_or(task).trim();
+        self.training
+            .epochs_by_source
+            .get(source)
+            .copied()
+            .unwrap_or(self.training.epochs)
+    }
+
+    /// The threads in total and the cells run side by side, resolved against this machine.
+    pub fn resolved_execution(&self) -> (usize, usize) {
+        let threads = if self.execution.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.execution.threads
+        };
+        let jobs = if self.execution.jobs == 0 {
+            threads.min(2)
+        } else {
+            self.execution.jobs.min(threads)
+        }
+        .max(1);
+        (threads, jobs)
+    }
+
+    /// The data directory setting, if any.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        let d = self.execution.data_dir.trim();
+        (!d.is_empty()).then(|| PathBuf::from(d))
+    }
+
+    /// SHA-256 (hex, first 16 digits) of everything that decides the results: the whole config
+    /// except `[execution]`.
+    pub fn hash(&self) -> String {
+        let mut c = self.clone();
+        c.execution = Execution::default();
+        let text = toml::to_string(&c).unwrap_or_default();
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The config as TOML with a comment on every key: what `--print-config` prints and what
+    /// `study.toml` holds.
+    pub fn to_commented_toml(&self) -> String {
+        let value = toml::Value::try_from(self).unwrap_or(toml::Value::Table(Default::default()));
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# nstudent study configuration. Every key is optional; missing keys take the\n# `original` preset's value. Run `nstudent run --print-config` for the resolved values.\n"
+        );
+        if let toml::Value::Table(table) = value {
+            write_table(&mut out, "", &table);
+        }
+        out
+    }
+}
+
+/// Overlays `top` on `base`: tables merge key by key, anything else replaces.
+fn deep_merge(base: &mut toml::Value, top: toml::Value) {
+    match (base, top) {
+        (toml::Value::Table(b), toml::Value::Table(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_table() && v.is_table() && k != "epochs_by_source" => {
+                        deep_merge(slot, v)
+                    }
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, t) => *b = t,
+    }
+}
+
+fn doc(key: &str) -> Option<&'static str> {
+    DOCS.iter().find(|(k, _)| *k == key).map(|(_, d)| *d)
+}
+
+fn is_section(key: &str, v: &toml::Value) -> bool {
+    matches!(v, toml::Value::Table(_)) && !key.ends_with("epochs_by_source")
+}
+
+fn write_table(out: &mut String, prefix: &str, table: &toml::map::Map<String, toml::Value>) {
+    let full = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    let mut keys: Vec<&String> = table.keys().collect();
+    keys.sort_by_key(|k| {
+        DOCS.iter()
+            .position(|(d, _)| *d == full(k))
+            .unwrap_or(usize::MAX)
+    });
+    for k in keys
+        .iter()
+        .filter(|k| !is_section(&full(k), &table[k.as_str()]))
+    {
+        let key = full(k);
+        if let Some(d) = doc(&key) {
+            let _ = writeln!(out, "# {d}");
+        }
+        let _ = writeln!(out, "{k} = {}", inline(&table[k.as_str()]));
+    }
+    for k in keys
+        .iter()
+        .filter(|k| is_section(&full(k), &table[k.as_str()]))
+    {
+        let key = full(k);
+        let _ = writeln!(out);
+        if let Some(d) = doc(&key) {
+            let _ = writeln!(out, "# {d}");
+        }
+        let _ = writeln!(out, "[{key}]");
+        if let toml::Value::Table(t) = &table[k.as_str()] {
+            write_table(out, &key, t);
+        }
+    }
+}
+
+fn inline(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Table(t) => {
+            let parts: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", inline(v)))
+                .collect();
+            if parts.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", parts.join(", "))
+            }
+        }
+        toml::Value::Array(a) => {
+            format!("[{}]", a.iter().map(inline).collect::<Vec<_>>().join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if !key.ends_with("epochs_by_source") {
+                    keys(&key, v, out);
+                }
+                out.push(key);
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_is_documented_and_the_printed_config_round_trips() {
+        for name in PRESETS {
+            let c = StudyConfig::preset(name).unwrap();
+            c.validate().unwrap();
+            let mut all = Vec::new();
+            keys("", &toml::Value::try_from(&c).unwrap(), &mut all);
+            for k in &all {
+                assert!(doc(k).is_some(), "key {k} has no documentation");
+            }
+            let text = c.to_commented_toml();
+            let back = StudyConfig::from_toml(&text, Path::new("x.toml")).unwrap();
+            assert_eq!(back, c, "{text}");
+            assert_eq!(back.hash(), c.hash());
+        }
+    }
+
+    #[test]
+    fn original_preset_is_the_original_protocol() {
+        let c = StudyConfig::preset("original").unwrap();
+        assert_eq!(c.tasks.len(), 20);
+        assert_eq!(c.outer_folds, 10);
+        assert_eq!(c.inner_folds, 3);
+        assert_eq!(c.space.threshold, vec![0.4, 0.5, 0.6, 0.7, 0.8]);
+        assert_eq!(c.space.unl_factor, vec![0.05, 0.1, 0.2]);
+        assert_eq!(c.space.num_students, vec![1, 2, 3]);
+        assert_eq!(c.space.ensemble_size, vec![2, 3]);
+        assert_eq!(c.epochs_for("cifar100:30-39"), 2);
+        assert_eq!(c.epochs_for("cifar10:0-4"), 5);
+        assert_eq!(c.training.batch_size, 32);
+        assert_eq!(c.search, SearchStrategy::Grid);
+        assert_eq!(
+            StudyConfig::preset("quick").unwrap().tasks,
+            ["fashion-mnist-10k"]
+        );
+    }
+
+    #[test]
+    fn partial_files_take_defaults_and_bad_values_name_the_key() {
+        let c = StudyConfig::from_toml(
+            "outer_folds = 4\n[space]\nthreshold = [0.9]\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.outer_folds, 4);
+        assert_eq!(c.space.threshold, vec![0.9]);
+        assert_eq!(c.space.unl_factor, vec![0.05, 0.1, 0.2]);
+        let cases = [
+            ("outer_folds = 1", "outer_folds"),
+            ("[space]\nthreshold = [0.4, 8.0]", "threshold"),
+            ("[space]\nunl_factor = [0.0]", "unl_factor"),
+            ("[space]\nunl_factor = [0.5]", "exceeds 1"),
+            ("tasks = []", "tasks"),
+            ("algorithms = [\"baseline\", \"baseline\"]", "twice"),
+            ("algorithms = [\"teacher\"]", "unknown variant"),
+            ("otuer_folds = 3", "unknown field"),
+            ("[training]\nepochs = 0", "epochs"),
+            ("seed = \"x\"", "invalid type"),
+            ("[noise]\ndropout = 1.0", "dropout"),
+        ];
+        for (text, needle) in cases {
+            let e = StudyConfig::from_toml(text, Path::new("s.toml")).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(needle), "{text}: {msg}");
+            assert!(!msg.contains('\n'), "{msg}");
+            assert!(e.is_user_error());
+        }
+    }
+
+    #[test]
+    fn a_file_overlays_a_preset() {
+        let quick = StudyConfig::preset("quick").unwrap();
+        let c = StudyConfig::from_toml_over(
+            "seed = 5\n[space]\nthreshold = [0.9]\n",
+            Path::new("s.toml"),
+            &quick,
+        )
+        .unwrap();
+        assert_eq!(c.seed, 5);
+        assert_eq!(c.space.threshold, vec![0.9]);
+        assert_eq!(c.space.unl_factor, quick.space.unl_factor);
+        assert_eq!(c.tasks, quick.tasks);
+        let e = StudyConfig::from_toml_over(
+            "[space]\nthreshhold = [0.9]\n",
+            Path::new("s.toml"),
+            &quick,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("threshhold"), "{e}");
+        let e = StudyConfig::from_toml_over("seed = ", Path::new("s.toml"), &quick).unwrap_err();
+        assert!(e.to_string().starts_with("s.toml: "), "{e}");
+    }
+
+    #[test]
+    fn hash_ignores_execution_only() {
+        let a = StudyConfig::preset("quick").unwrap();
+        let mut b = a.clone();
+        b.execution.threads = 7;
+        b.execution.data_dir = "/elsewhere".into();
+        assert_eq!(a.hash(), b.hash());
+        b.seed += 1;
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 16);
+    }
+}

@@ -1,0 +1,393 @@
+//! Merging a study's cells into its outputs: `metrics_table.csv` (the original study's
+//! layout), `stats.json` (Friedman, Nemenyi, Wilcoxon-Holm) and `report.html`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use nstudent_stats::compare::{self, Analysis};
+use nstudent_stats::table::{MetricsTable, METRICS};
+use serde::Serialize;
+
+use crate::cell::{self, Cell};
+use crate::store::StudyDir;
+use crate::{plan, Error, Result};
+
+/// What to build besides the table and the statistics.
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// Also write `report.html` (and what the report writer puts next to it).
+    pub report: bool,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        Self { report: true }
+    }
+}
+
+/// Significance level of the tests in `stats.json`.
+pub const ALPHA: f64 = 0.05;
+
+/// What the statistics compare across.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Blocks {
+    /// Per-task means (the study's design; needs at least 2 tasks).
+    Tasks,
+    /// Outer folds of the single task (each fold one block): an indication only, since folds
+    /// share training data.
+    Folds,
+}
+
+/// The contents of `stats.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudyStats {
+    pub blocks: Blocks,
+    pub alpha: f64,
+    /// One analysis per metric column, in table order.
+    pub analyses: Vec<Analysis>,
+    /// Why a comparison was not possible (e.g. a single algorithm); `null` otherwise.
+    pub skipped: Option<String>,
+}
+
+/// What a merge found and wrote.
+#[derive(Debug, Clone)]
+pub struct MergeOutcome {
+    pub table: MetricsTable,
+    /// Cells of the study without a finished file; the table lacks their rows.
+    pub missing: Vec<Cell>,
+    pub stats: StudyStats,
+    /// Files written, in order.
+    pub written: Vec<PathBuf>,
+}
+
+/// The table's "Dataset Name" of a task: the original study's spelling for its tasks
+/// (`mnist:0-4` -> `MNIST 0-4`), the task spec otherwise.
+pub fn display_name(task: &str) -> String {
+    if let Some(t) = nstudent_data::tasks::original_study()
+        .into_iter()
+        .find(|t| t.spec == task.trim())
+    {
+        return t.name;
+    }
+    let (source, range) = match task.split_once(':') {
+        Some((s, r)) => (s.trim(), Some(r.trim())),
+        None => (task.trim(), None),
+    };
+    let name = match source {
+        "fashion-mnist" => "Fashion MNIST",
+        "fashion-mnist-10k" => "Fashion MNIST 10k",
+        "mnist" => "MNIST",
+        "cifar10" => "CIFAR10",
+        "cifar100" => "CIFAR100",
+        "az" | "az-handwritten" => "A-Z",
+        "emnist-letters" => "EMNIST letters",
+        other => other,
+    };
+    match range {
+        Some(r) => format!("{name} {r}"),
+        None => name.to_string(),
+    }
+}
+
+/// Reads every finished cell of `study` into the metrics table, in study order (task, fold,
+/// algorithm), whichever process or shard computed them.
+pub fn collect(study: &StudyDir) -> Result<(MetricsTable, Vec<Cell>)> {
+    let mut table = MetricsTable::default();
+    let mut missing = Vec::new();
+    for c in plan::cells(&study.config) {
+        match study.finished(&c)? {
+            Some(record) => table.rows.push(record.row(&display_name(&c.task))),
+            None => missing.push(c),
+        }
+    }
+    Ok((table, missing))
+}
+
+/// The statistics over `table`: across tasks when it has several, across the folds of its
+/// single task otherwise.
+pub fn statistics(table: &MetricsTable) -> StudyStats {
+    let algorithms = table.algorithms();
+    let tasks = table.datasets();
+    let (blocks, view) = if tasks.len() >= 2 {
+        (Blocks::Tasks, table.clone())
+    } else {
+        let mut per_fold = table.clone();
+        for r in &mut per_fold.rows {
+            r.dataset = format!("{} fold {}", r.dataset, r.fold);
+            r.fold = 1;
+        }
+        (Blocks::Folds, per_fold)
+    };
+    let mut stats = StudyStats {
+        blocks,
+        alpha: ALPHA,
+        analyses: Vec::new(),
+        skipped: None,
+    };
+    if algorithms.len() < 2 {
+        stats.skipped = Some(format!(
+            "{} algorithm(s) in the table; comparing needs at least 2",
+            algorithms.len()
+        ));
+        return stats;
+    }
+    for metric in METRICS {
+        match compare::analyze(&view, metric, ALPHA) {
+            Ok(a) => stats.analyses.push(a),
+            Err(e) => {
+                stats.skipped = Some(format!("{metric}: {e}"));
+                break;
+            }
+        }
+    }
+    stats
+}
+
+/// Builds `metrics_table.csv`, `stats.json` and (with `options.report`) `report.html` from
+/// the finished cells. Works on a partial study too: the outputs then lack the missing cells.
+pub fn merge(study: &StudyDir, options: &MergeOptions) -> Result<MergeOutcome> {
+    let (table, missing) = collect(study)?;
+    let mut written = Vec::new();
+    let mut csv = Vec::new();
+    table
+        .write(&mut csv)
+        .map_err(|e| Error::Internal(format!("cannot format the metrics table: {e}")))?;
+    let path = study.dir.join("metrics_table.csv");
+    cell::write_atomic(&path, &csv)?;
+    written.push(path);
+
+    let stats = statistics(&table);
+    let json = serde_json::to_vec_pretty(&stats)
+        .map_err(|e| Error::Internal(format!("cannot encode the statistics: {e}")))?;
+    let path = study.dir.join("stats.json");
+    cell::write_atomic(&path, &json)?;
+    written.push(path);
+
+    if options.report && !table.rows.is_empty() {
+        let path = study.dir.join("report.html");
+        written.extend(crate::report::write(study, &table, &path)?);
+    }
+    study.log(&format!(
+        "merge: {} rows, {} cells missing, wrote {}",
+        table.rows.len(),
+        missing.len(),
+        written
+            .iter()
+            .map(|p| p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(MergeOutcome {
+        table,
+        missing,
+        stats,
+        written,
+    })
+}
+
+/// The per-task, per-algorithm mean ± standard deviation of accuracy over folds, and the
+/// tests on accuracy: what `nstudent run` prints at the end.
+pub fn summary_text(table: &MetricsTable, stats: &StudyStats) -> String {
+    let mut out = String::new();
+    let algorithms = table.algorithms();
+    let width = algorithms
+        .iter()
+        .map(|a| a.len())
+        .max()
+        .unwrap_or(8)
+        .max(15);
+    let _ = write!(out, "{:<22}", "accuracy (mean ± sd)");
+    for a in &algorithms {
+        let _ = write!(out, "  {a:>width$}");
+    }
+    let _ = writeln!(out);
+    for d in table.datasets() {
+        let _ = write!(out, "{d:<22}");
+        for a in &algorithms {
+            let v: Vec<f64> = table
+                .rows
+                .iter()
+                .filter(|r| r.dataset == d && &r.algorithm == a)
+                .map(|r| r.accuracy)
+                .collect();
+            let text = if v.is_empty() {
+                "-".to_string()
+            } else {
+                let (m, s) = mean_sd(&v);
+                format!("{m:.4} ± {s:.4} ({})", v.len())
+            };
+            let _ = write!(out, "  {text:>width$}");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = write!(out, "{:<22}", "train time (s, mean)");
+    for a in &algorithms {
+        let v: Vec<f64> = table
+            .rows
+            .iter()
+            .filter(|r| &r.algorithm == a)
+            .map(|r| r.training_time)
+            .collect();
+        let _ = write!(out, "  {:>width$.1}", mean_sd(&v).0);
+    }
+    let _ = writeln!(out);
+    if let Some(a) = stats.analyses.iter().find(|a| a.metric == "Accuracy") {
+        let over = match stats.blocks {
+            Blocks::Tasks => format!("{} tasks", a.datasets),
+            Blocks::Folds => format!("{} outer folds of one task (folds share training data: an indication, not a test across tasks)", a.datasets),
+        };
+        let _ = writeln!(out, "\nAccuracy compared over {over}:");
+        let ranks: Vec<String> = a
+            .mean_ranks
+            .iter()
+            .map(|(n, r)| format!("{n} {r:.2}"))
+            .collect();
+        let _ = writeln!(out, "  mean ranks (1 = best): {}", ranks.join(", "));
+        if let Some(f) = &a.friedman {
+            let _ = writeln!(
+                out,
+                "  Friedman chi2 = {:.3}, p = {:.4}",
+                f.statistic, f.p_value
+            );
+        }
+        if let Some(n) = &a.nemenyi {
+            let _ = writeln!(
+                out,
+                "  Nemenyi critical difference at alpha {ALPHA}: {:.3}",
+                n.critical_difference
+            );
+            for i in 0..a.algorithms.len() {
+                for j in i + 1..a.algorithms.len() {
+                    let _ = writeln!(
+                        out,
+                        "    {} vs {}: p = {:.4}",
+                        a.algorithms[i], a.algorithms[j], n.p_values[i][j]
+                    );
+                }
+            }
+        }
+        for w in &a.wilcoxon_holm {
+            let _ = writeln!(
+                out,
+                "  Wilcoxon {} vs {}: p = {:.4}, Holm-adjusted p = {:.4}",
+                w.a, w.b, w.p_value, w.p_adjusted
+            );
+        }
+    } else if let Some(why) = &stats.skipped {
+        let _ = writeln!(out, "\nNo tests: {why}");
+    }
+    out
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::tests::{config, fake};
+    use crate::runner::{run_study, RunOptions};
+    use crate::shard::Shard;
+
+    #[test]
+    fn display_names_follow_the_original_table() {
+        assert_eq!(display_name("mnist:0-4"), "MNIST 0-4");
+        assert_eq!(display_name("cifar100:30-39"), "CIFAR100 30-39");
+        assert_eq!(display_name("fashion-mnist"), "Fashion MNIST");
+        assert_eq!(display_name("my/folder"), "my/folder");
+        // The original preset's tasks are the data layer's list, with its display names.
+        let specs = crate::config::original_tasks();
+        assert_eq!(specs.len(), 20);
+        assert_eq!(display_name(&specs[15]), "A-Z 0-4");
+        assert_eq!(display_name(&specs[0]), "Fashion MNIST");
+    }
+
+    #[test]
+    fn merge_writes_the_table_in_study_order_and_statistics() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let o = RunOptions {
+            shard: Shard::new(1, 2).unwrap(),
+            threads: 1,
+            jobs: 1,
+            quiet: true,
+            max_cells: None,
+        };
+        run_study(&s, &fake, &o).unwrap();
+        let partial = merge(&s, &MergeOptions { report: false }).unwrap();
+        assert_eq!(partial.table.rows.len(), 13);
+        assert_eq!(partial.missing.len(), 14);
+        run_study(
+            &s,
+            &fake,
+            &RunOptions {
+                shard: Shard::new(0, 2).unwrap(),
+                ..o
+            },
+        )
+        .unwrap();
+        let m = merge(&s, &MergeOptions { report: false }).unwrap();
+        assert!(m.missing.is_empty());
+        let back = MetricsTable::read(&dir.path().join("metrics_table.csv")).unwrap();
+        assert_eq!(back.rows.len(), 27);
+        assert_eq!(back.datasets(), ["t 0-4", "t 5-9", "u"]);
+        assert_eq!(
+            back.algorithms(),
+            ["Baseline", "Noisy Student", "Ensemble Noisy Student"]
+        );
+        assert_eq!(
+            (back.rows[3].fold, back.rows[3].algorithm.as_str()),
+            (2, "Baseline")
+        );
+        assert_eq!(back.rows[0].hyperparameters, "None");
+        assert!(back.rows[2].hyperparameters.contains("ensemble_size: 2"));
+        assert_eq!(m.stats.blocks, Blocks::Tasks);
+        assert_eq!(m.stats.analyses.len(), 8);
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("stats.json")).unwrap()).unwrap();
+        assert_eq!(json["analyses"][0]["metric"], "Accuracy");
+        assert_eq!(json["analyses"][0]["datasets"], 3);
+        let text = summary_text(&m.table, &m.stats);
+        assert!(text.contains("Friedman chi2"), "{text}");
+        assert!(text.contains("(3)"), "{text}");
+    }
+
+    #[test]
+    fn a_single_task_is_compared_over_its_folds() {
+        let mut c = config();
+        c.tasks.truncate(1);
+        let dir = tempfile::tempdir().unwrap();
+        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let o = RunOptions {
+            shard: Shard::ALL,
+            threads: 1,
+            jobs: 1,
+            quiet: true,
+            max_cells: None,
+        };
+        run_study(&s, &fake, &o).unwrap();
+        let m = merge(&s, &MergeOptions { report: false }).unwrap();
+        assert_eq!(m.stats.blocks, Blocks::Folds);
+        assert_eq!(m.stats.analyses[0].datasets, 3);
+        // The table itself keeps the real task name and folds.
+        assert!(m.table.rows.iter().all(|r| r.dataset == "t 0-4"));
+        assert!(summary_text(&m.table, &m.stats).contains("outer folds of one task"));
+    }
+}

@@ -1,0 +1,234 @@
+//! The cells a config implies and the number of model trainings they cost, next to what the
+//! original study's protocol would spend on the same search space.
+
+use std::fmt::Write as _;
+
+use crate::cell::Cell;
+use crate::config::{Algorithm, SearchStrategy, StudyConfig};
+
+/// Every cell of the study, in order: task, then outer fold, then algorithm.
+pub fn cells(config: &StudyConfig) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for task in &config.tasks {
+        for fold in 1..=config.outer_folds {
+            for &algorithm in &config.algorithms {
+                cells.push(Cell {
+                    index: cells.len(),
+                    task: task.clone(),
+                    fold,
+                    algorithm,
+                });
+            }
+        }
+    }
+    cells
+}
+
+/// Epochs of each rung of successive halving: `min_epochs`, times `eta` per rung, the last
+/// rung always at the full `epochs`.
+pub fn rungs(epochs: usize, min_epochs: usize, eta: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut e = min_epochs.max(1);
+    while e < epochs {
+        out.push(e);
+        e = e.saturating_mul(eta.max(2));
+    }
+    out.push(epochs);
+    out
+}
+
+/// Candidates kept after a rung of `candidates`: the best `1/eta`, at least one.
+pub fn survivors(candidates: usize, eta: usize) -> usize {
+    candidates.div_ceil(eta.max(2)).max(1)
+}
+
+/// Model trainings of one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Trainings {
+    /// What nstudent trains (an upper bound: the refit's size depends on the chosen
+    /// configuration and is counted at its largest).
+    pub nstudent: u64,
+    /// What the original protocol trains for the same search space: every candidate
+    /// (teachers and its students) from scratch, in every inner fold, plus the refit.
+    pub original: u64,
+}
+
+impl std::ops::AddAssign for Trainings {
+    fn add_assign(&mut self, o: Self) {
+        self.nstudent += o.nstudent;
+        self.original += o.original;
+    }
+}
+
+/// The trainings of one cell of `algorithm` under `config` (same for every task and fold
+/// except for the epochs, which do not change the count).
+pub fn trainings(config: &StudyConfig, algorithm: Algorithm) -> Trainings {
+    let s = &config.space;
+    let inner = config.inner_folds as u64;
+    let max_n = s.num_students.iter().copied().max().unwrap_or(1) as u64;
+    let sizes: Vec<u64> = match algorithm {
+        Algorithm::Baseline => {
+            return Trainings {
+                nstudent: 1,
+                original: 1,
+            }
+        }
+        Algorithm::NoisyStudent => vec![1],
+        Algorithm::Ensemble => s.ensemble_size.iter().map(|&e| e as u64).collect(),
+    };
+    let max_e = sizes.iter().copied().max().unwrap_or(1);
+    let grid = (s.unl_factor.len() * s.threshold.len()) as u64;
+    let refit = max_e * (1 + max_n);
+    let sum_n: u64 = s.num_students.iter().map(|&n| 1 + n as u64).sum();
+    let original = inner * grid * sizes.iter().map(|e| e * sum_n).sum::<u64>() + refit;
+    let per_inner = match config.search {
+        // Teachers are shared by every chain of an inner fold; one chain of the longest
+        // length yields every shorter candidate.
+        SearchStrategy::Grid => max_e + grid * max_n * sizes.iter().sum::<u64>(),
+        SearchStrategy::Halving => {
+            let epochs = config.training.epochs;
+            let r = rungs(epochs, config.halving.min_epochs, config.halving.eta);
+            let mut chains = (grid as usize) * sizes.len();
+            let mut total = 0;
+            for _ in &r {
+                total += max_e + chains as u64 * max_n * max_e;
+                chains = survivors(chains, config.halving.eta);
+            }
+            total
+        }
+    };
+    Trainings {
+        nstudent: inner * per_inner + refit,
+        original,
+    }
+}
+
+/// The text `nstudent run --plan` prints: the cells (with those already finished marked) and
+/// the trainings they cost.
+pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -> bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>5}  {:<20} {:>4}  {:<14} state",
+        "cell", "task", "fold", "algorithm"
+    );
+    let mut total = Trainings::default();
+    let mut done = 0;
+    for c in cells {
+        let state = if finished(c) {
+            done += 1;
+            "done"
+        } else {
+            "to do"
+        };
+        let _ = writeln!(
+            out,
+            "{:>5}  {:<20} {:>4}  {:<14} {state}",
+            c.index,
+            c.task,
+            c.fold,
+            c.algorithm.key(),
+        );
+        total += trainings(config, c.algorithm);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} cells ({} tasks x {} outer folds x {} algorithms), {done} done, {} to do",
+        cells.len(),
+        config.tasks.len(),
+        config.outer_folds,
+        config.algorithms.len(),
+        cells.len() - done
+    );
+    let _ = writeln!(
+        out,
+        "model trainings per cell (nstudent at most / original protocol):"
+    );
+    for &a in &config.algorithms {
+        let t = trainings(config, a);
+        let _ = writeln!(
+            out,
+            "  {:<14} {:>8} / {:>8}",
+            a.key(),
+            t.nstudent,
+            t.original
+        );
+    }
+    let ratio = total.original as f64 / total.nstudent.max(1) as f64;
+    let _ = writeln!(
+        out,
+        "model trainings in total: {} (nstudent, at most) vs {} (original protocol: every candidate trained from scratch) = {ratio:.2}x fewer",
+        total.nstudent, total.original
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_task_major_then_fold_then_algorithm() {
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.tasks = vec!["a".into(), "b".into()];
+        c.outer_folds = 2;
+        let cells = cells(&c);
+        assert_eq!(cells.len(), 2 * 2 * 3);
+        assert_eq!(
+            (cells[4].task.as_str(), cells[4].fold, cells[4].algorithm),
+            ("a", 2, Algorithm::NoisyStudent)
+        );
+        assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
+    }
+
+    #[test]
+    fn original_preset_counts() {
+        let c = StudyConfig::preset("original").unwrap();
+        assert_eq!(cells(&c).len(), 20 * 10 * 3);
+        // Noisy Student: 3 inner folds x (1 teacher + 15 chains x 3 students) + refit (1 + 3);
+        // original: 3 x 15 x (2 + 3 + 4) + 4.
+        assert_eq!(
+            trainings(&c, Algorithm::NoisyStudent),
+            Trainings {
+                nstudent: 142,
+                original: 409
+            }
+        );
+        // Ensemble: 3 x (3 teachers + 15 x 3 x (2 + 3) students) + 3 x 4; original
+        // 3 x 15 x (2 + 3) x 9 + 12.
+        assert_eq!(
+            trainings(&c, Algorithm::Ensemble),
+            Trainings {
+                nstudent: 696,
+                original: 2037
+            }
+        );
+        assert_eq!(
+            trainings(&c, Algorithm::Baseline),
+            Trainings {
+                nstudent: 1,
+                original: 1
+            }
+        );
+        let text = describe(&c, &cells(&c), &|cell| cell.index < 3);
+        assert!(text.contains("600 cells"), "{text}");
+        assert!(text.contains("3 done, 597 to do"), "{text}");
+        assert!(text.contains("167800"), "{text}");
+        assert!(text.contains("489400"), "{text}");
+    }
+
+    #[test]
+    fn halving_rungs_and_counts() {
+        assert_eq!(rungs(5, 1, 3), vec![1, 3, 5]);
+        assert_eq!(rungs(5, 2, 3), vec![2, 5]);
+        assert_eq!(rungs(1, 1, 3), vec![1]);
+        assert_eq!(survivors(15, 3), 5);
+        assert_eq!(survivors(2, 3), 1);
+        let mut c = StudyConfig::preset("original").unwrap();
+        c.search = SearchStrategy::Halving;
+        c.halving.min_epochs = 2;
+        // Rungs [2, 5]: 15 chains then 5 chains, each 3 students, a teacher per rung.
+        let t = trainings(&c, Algorithm::NoisyStudent);
+        assert_eq!(t.nstudent, 3 * ((1 + 45) + (1 + 15)) + 4);
+    }
+}

@@ -1,0 +1,392 @@
+//! `nstudent run`, `status` and `merge` end to end, on a tiny generated task.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nstudent(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .output()
+        .expect("run nstudent")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn assert_usage_error(out: &Output, needle: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+/// A 4-class task of 12x12 grey images (a brighter quadrant per class, in strong noise), written as
+/// raw IDX files.
+fn tiny_task(dir: &Path) -> PathBuf {
+    let (n, side) = (400usize, 12usize);
+    let mut images = Vec::with_capacity(n * side * side);
+    let mut labels = Vec::with_capacity(n);
+    let mut state: u32 = 12345;
+    for i in 0..n {
+        let class = (i * 7 + i / 5) % 4;
+        labels.push(class as u8);
+        for y in 0..side {
+            for x in 0..side {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (state >> 25) as u8;
+                let quadrant = (y >= side / 2) as usize * 2 + (x >= side / 2) as usize;
+                images.push(if quadrant == class {
+                    100 + noise
+                } else {
+                    noise
+                });
+            }
+        }
+    }
+    let data = dir.join("tiny");
+    fs::create_dir_all(&data).unwrap();
+    let mut img = vec![0, 0, 8, 3];
+    for d in [n, side, side] {
+        img.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    img.extend_from_slice(&images);
+    fs::write(data.join("train-images-idx3-ubyte"), img).unwrap();
+    let mut lab = vec![0, 0, 8, 1];
+    lab.extend_from_slice(&(n as u32).to_be_bytes());
+    lab.extend_from_slice(&labels);
+    fs::write(data.join("train-labels-idx1-ubyte"), lab).unwrap();
+    data
+}
+
+fn tiny_config(dir: &Path) -> PathBuf {
+    let data = tiny_task(dir);
+    let config = dir.join("tiny.toml");
+    fs::write(
+        &config,
+        format!(
+            r#"seed = 4
+tasks = ["{}"]
+outer_folds = 2
+inner_folds = 2
+[space]
+unl_factor = [0.3]
+threshold = [0.5]
+num_students = [1, 2]
+ensemble_size = [2]
+[training]
+epochs = 3
+batch_size = 8
+epochs_by_source = {{}}
+[pseudo]
+teacher_factor = 0.2
+[execution]
+threads = 2
+"#,
+            // Relative to the working directory, so the task name (and the seeds derived
+            // from it) is the same on every run.
+            data.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The table without the timing columns (the only ones that differ between runs).
+fn table_without_times(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("metrics_table.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.rsplitn(3, ',').collect();
+            cells.reverse();
+            cells[0].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn print_config_is_documented_and_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nstudent(&["run", "--print-config"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(
+        printed.contains("tasks = [\"fashion-mnist-10k\"]"),
+        "{printed}"
+    );
+    assert!(printed.contains("outer_folds = 5"), "{printed}");
+    assert!(
+        printed.contains("# Outer cross-validation folds"),
+        "{printed}"
+    );
+    let file = dir.path().join("printed.toml");
+    fs::write(&file, &printed).unwrap();
+    let again = nstudent(
+        &["run", "--config", file.to_str().unwrap(), "--print-config"],
+        dir.path(),
+    );
+    assert_eq!(text(&again.stdout), printed);
+    let original = nstudent(
+        &["run", "--preset", "original", "--print-config"],
+        dir.path(),
+    );
+    let original = text(&original.stdout);
+    assert!(original.contains("outer_folds = 10"), "{original}");
+    assert!(
+        original.contains("threshold = [0.4, 0.5, 0.6, 0.7, 0.8]"),
+        "{original}"
+    );
+    assert!(original.contains("cifar100 = 2"), "{original}");
+}
+
+#[test]
+fn bad_configs_and_flags_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, "[space]\nthreshold = [0.4, 8]\n").unwrap();
+    assert_usage_error(
+        &nstudent(
+            &["run", "--config", bad.to_str().unwrap(), "--plan"],
+            dir.path(),
+        ),
+        "threshold",
+    );
+    fs::write(&bad, "outer_fold = 3\n").unwrap();
+    assert_usage_error(
+        &nstudent(
+            &["run", "--config", bad.to_str().unwrap(), "--plan"],
+            dir.path(),
+        ),
+        "unknown field",
+    );
+    assert_usage_error(
+        &nstudent(&["run", "--preset", "huge", "--plan"], dir.path()),
+        "unknown preset",
+    );
+    assert_usage_error(
+        &nstudent(&["run", "--folds", "1", "--plan"], dir.path()),
+        "outer_folds",
+    );
+    assert_usage_error(
+        &nstudent(&["run", "--shard", "2/2", "--plan"], dir.path()),
+        "shard index",
+    );
+    assert_usage_error(
+        &nstudent(&["run", "--config", "missing.toml", "--plan"], dir.path()),
+        "missing.toml",
+    );
+    assert_usage_error(
+        &nstudent(&["status", "nowhere"], dir.path()),
+        "not an nstudent results directory",
+    );
+    assert!(
+        !dir.path().join("nstudent-results").exists(),
+        "no output on bad input"
+    );
+}
+
+#[test]
+fn plan_counts_trainings_against_the_original_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nstudent(&["run", "--preset", "original", "--plan"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("600 cells (20 tasks x 10 outer folds x 3 algorithms)"),
+        "{s}"
+    );
+    assert!(s.contains("167800") && s.contains("489400"), "{s}");
+    let shard = nstudent(
+        &["run", "--preset", "original", "--plan", "--shard", "1/4"],
+        dir.path(),
+    );
+    assert!(
+        text(&shard.stdout).contains("150 cells"),
+        "{}",
+        text(&shard.stdout)
+    );
+    // Kubernetes: the index from the environment, the count from the flag.
+    let k8s = Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args([
+            "run",
+            "--preset",
+            "original",
+            "--plan",
+            "--shard-count",
+            "3",
+        ])
+        .env("JOB_COMPLETION_INDEX", "2")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        text(&k8s.stdout).contains("200 cells"),
+        "{}",
+        text(&k8s.stderr)
+    );
+    assert!(text(&k8s.stdout).contains("(shard 2/3 only)"));
+}
+
+#[test]
+fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let cfg = config.to_str().unwrap();
+
+    // Uninterrupted.
+    let out = nstudent(
+        &["run", "--config", cfg, "--out", "whole", "--quiet"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Noisy Student") && stdout.contains("Wilcoxon"),
+        "{stdout}"
+    );
+    let whole = dir.path().join("whole");
+    for f in [
+        "metrics_table.csv",
+        "stats.json",
+        "report.html",
+        "study.toml",
+        "nstudent.log",
+    ] {
+        assert!(whole.join(f).is_file(), "{f} missing");
+    }
+    let rows = table_without_times(&whole);
+    assert_eq!(rows.len(), 1 + 2 * 3, "{rows:?}");
+    // The cell directory is named after the task (its path, made portable).
+    let task_dir = fs::read_dir(whole.join("cells"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let cell: serde_json::Value =
+        serde_json::from_slice(&fs::read(task_dir.join("2/ensemble.json")).unwrap()).unwrap();
+    assert_eq!(cell["fold"], 2);
+    assert_eq!(cell["hyperparameters"]["ensemble_size"], 2);
+    assert_eq!(cell["search"].as_array().unwrap().len(), 2, "{cell}");
+    assert!(
+        cell["trainings"].as_u64().unwrap() >= 2 * (2 + 2 * 2) + 2,
+        "{cell}"
+    );
+    let baseline: serde_json::Value =
+        serde_json::from_slice(&fs::read(task_dir.join("1/baseline.json")).unwrap()).unwrap();
+    let acc = baseline["metrics"]["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.6, "the tiny task is learnable: {acc}");
+    assert_eq!(baseline["hyperparameters"], serde_json::Value::Null);
+
+    // Interrupted after 2 cells, then resumed: the same table.
+    let first = nstudent(
+        &[
+            "run",
+            "--config",
+            cfg,
+            "--out",
+            "parts",
+            "--quiet",
+            "--max-cells",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let parts = dir.path().join("parts");
+    assert!(!parts.join("metrics_table.csv").exists());
+    let status = nstudent(&["status", "parts"], dir.path());
+    assert!(
+        text(&status.stdout).contains("2 of 6 cells finished, 4 missing"),
+        "{}",
+        text(&status.stdout)
+    );
+    let second = nstudent(&["run", "--config", cfg, "--out", "parts"], dir.path());
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("4 cells computed, 2 were already finished"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert_eq!(table_without_times(&parts), rows);
+
+    // Two shards in two processes: the last one merges; the same table.
+    for shard in ["0/2", "1/2"] {
+        let o = nstudent(
+            &[
+                "run", "--config", cfg, "--out", "sharded", "--quiet", "--shard", shard,
+            ],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    assert_eq!(table_without_times(&dir.path().join("sharded")), rows);
+    let merged = nstudent(&["merge", "sharded", "--no-report"], dir.path());
+    assert!(merged.status.success(), "{}", text(&merged.stderr));
+    assert_eq!(table_without_times(&dir.path().join("sharded")), rows);
+
+    // A different config in the same directory is refused, and nothing is touched.
+    let before = fs::read(whole.join("metrics_table.csv")).unwrap();
+    let changed = nstudent(
+        &["run", "--config", cfg, "--out", "whole", "--seed", "5"],
+        dir.path(),
+    );
+    assert_usage_error(&changed, "--force");
+    assert_eq!(fs::read(whole.join("metrics_table.csv")).unwrap(), before);
+}
+
+#[test]
+fn successive_halving_keeps_the_best_third_for_the_full_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let mut toml = fs::read_to_string(&config).unwrap();
+    toml = toml.replace("threshold = [0.5]", "threshold = [0.3, 0.5, 0.7]");
+    toml = toml.replace(
+        "inner_folds = 2",
+        "inner_folds = 2\nsearch = \"halving\"\nalgorithms = [\"noisy-student\"]",
+    );
+    toml.push_str("[halving]\neta = 3\nmin_epochs = 1\n");
+    fs::write(&config, toml).unwrap();
+    let cfg = config.to_str().unwrap();
+    let plan = nstudent(&["run", "--config", cfg, "--plan"], dir.path());
+    // Per inner fold: rung 1 (1 epoch) a teacher + 3 chains x 2 students, rung 2 (3 epochs) a
+    // teacher + 1 chain x 2 students; plus the refit (1 + 2): 2 x (7 + 3) + 3 = 23 per cell.
+    assert!(
+        text(&plan.stdout).contains("noisy-student        23 /"),
+        "{}",
+        text(&plan.stdout)
+    );
+    let out = nstudent(
+        &["run", "--config", cfg, "--out", "halving", "--quiet"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cell: serde_json::Value = serde_json::from_slice(
+        &fs::read(dir.path().join("halving/cells/tiny/1/noisy-student.json")).unwrap(),
+    )
+    .unwrap();
+    let search = cell["search"].as_array().unwrap();
+    let at = |e: u64| search.iter().filter(|s| s["epochs"] == e).count();
+    assert_eq!((at(1), at(3)), (6, 2), "{cell}");
+    // The plan's 23 is an upper bound: the refit trains 1 + the chosen num_students.
+    let chosen = &cell["hyperparameters"];
+    assert_eq!(
+        cell["trainings"].as_u64().unwrap(),
+        20 + 1 + chosen["num_students"].as_u64().unwrap(),
+        "{cell}"
+    );
+    // The chosen configuration is one measured at the full epochs.
+    assert!(search
+        .iter()
+        .any(|s| s["epochs"] == 3 && &s["hyperparameters"] == chosen));
+}
