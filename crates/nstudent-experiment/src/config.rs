@@ -136,7 +136,7 @@ pub struct Training {
     pub epochs: usize,
     pub epochs_by_source: BTreeMap<String, usize>,
     pub batch_size: usize,
-    pub learning_rate: f32,
+    pub learning_rate: f64,
 }
 
 /// The noise applied to students (never to teachers' predictions).
@@ -145,9 +145,9 @@ pub struct Training {
 pub struct Noise {
     pub augment: bool,
     pub augment_ops: usize,
-    pub augment_magnitude: f32,
-    pub dropout: f32,
-    pub survival: f32,
+    pub augment_magnitude: f64,
+    pub dropout: f64,
+    pub survival: f64,
 }
 
 /// How teachers turn unlabeled rows into training data.
@@ -158,7 +158,7 @@ pub struct PseudoLabels {
     pub labeled_split: LabeledSplit,
     pub unlabeled: UnlabeledSchedule,
     pub labels: LabelKind,
-    pub temperature: f32,
+    pub temperature: f64,
     pub balance: Balance,
     pub relabel: bool,
 }
@@ -331,7 +331,7 @@ impl StudyConfig {
     /// A built-in preset by name.
     ///
     /// - `quick`: the embedded Fashion-MNIST-10k, all three algorithms, 5 outer folds, 2 inner
-    ///   folds over a small space and few epochs: minutes on a laptop.
+    ///   folds over a small space, 3 epochs and milder student noise: minutes on a laptop.
     /// - `original`: the original study's protocol (20 tasks, 10 unshuffled outer folds, 3-fold
     ///   inner grid search over its full space, 5 epochs, 2 for CIFAR-100, batch 32), without
     ///   its leakage: inner teachers train on inner-train only and the chosen configuration is
@@ -352,6 +352,14 @@ impl StudyConfig {
                 training: Training {
                     epochs: 3,
                     ..Training::default()
+                },
+                // Milder student noise than `original`: with ~800 labels and 3 epochs, dropout
+                // 0.5 and magnitude 9 left the student no better than its teacher (0.7549 vs
+                // 0.7539 mean accuracy), while dropout 0.3 and magnitude 5 gave 0.7686.
+                noise: Noise {
+                    augment_magnitude: 5.0,
+                    dropout: 0.3,
+                    ..Noise::default()
                 },
                 ..Self::default()
             }),

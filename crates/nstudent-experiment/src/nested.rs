@@ -97,7 +97,7 @@ impl NestedCv {
                 config::LabelKind::Hard => nstudent_algo::LabelKind::Hard,
                 config::LabelKind::Soft => nstudent_algo::LabelKind::Soft,
             },
-            temperature: c.pseudo.temperature,
+            temperature: c.pseudo.temperature as f32,
             balance: match c.pseudo.balance {
                 config::Balance::Paper => nstudent_algo::Balance::Paper,
                 config::Balance::None => nstudent_algo::Balance::None,
@@ -113,19 +113,19 @@ impl NestedCv {
             student: ModelConfig {
                 arch: c.training.arch,
                 width: c.training.width,
-                dropout: c.noise.dropout,
-                survival: c.noise.survival,
+                dropout: c.noise.dropout as f32,
+                survival: c.noise.survival as f32,
             },
             augment: AugmentConfig {
                 enabled: c.noise.augment,
                 num_ops: c.noise.augment_ops,
-                magnitude: c.noise.augment_magnitude,
+                magnitude: c.noise.augment_magnitude as f32,
                 horizontal_flip: None,
             },
             fit: FitConfig {
                 epochs: c.epochs_for(task),
                 batch_size: c.training.batch_size,
-                learning_rate: c.training.learning_rate,
+                learning_rate: c.training.learning_rate as f32,
                 threads,
                 parallel_members: threads >= 2,
             },
