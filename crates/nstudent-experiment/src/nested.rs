@@ -58,13 +58,20 @@ impl NestedCv {
     }
 
     /// The training data of a task (its official train split), loaded once per process.
+    ///
+    /// Data stored sorted by label (the A-Z CSV is) is shuffled once with the study's seed, as
+    /// the original study did: unshuffled K-fold on sorted rows would leave whole classes out
+    /// of every training part.
     pub fn dataset(&self, task: &str) -> Result<Arc<Dataset>> {
         let mut cache = self.datasets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(d) = cache.get(task) {
             return Ok(Arc::clone(d));
         }
-        let splits = nstudent_data::open(task, &self.data_dir)?;
-        let data = Arc::new(splits.train);
+        let mut train = nstudent_data::open(task, &self.data_dir)?.train;
+        if sorted_by_label(&train.labels) {
+            train = train.shuffled(self.config.seed);
+        }
+        let data = Arc::new(train);
         cache.insert(task.to_string(), Arc::clone(&data));
         Ok(data)
     }
@@ -169,6 +176,11 @@ struct Chain {
     unl_factor: f64,
     threshold: f64,
     ensemble_size: usize,
+}
+
+/// True when the labels never decrease and at least two classes occur.
+fn sorted_by_label(labels: &[u16]) -> bool {
+    labels.windows(2).all(|w| w[0] <= w[1]) && labels.first() != labels.last()
 }
 
 impl CellWork for NestedCv {
@@ -442,5 +454,18 @@ impl NestedCv {
                 user: true,
             })?;
         Ok((best.hyperparameters, scores.clone(), trainings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_label_sorted_data_counts_as_sorted() {
+        assert!(sorted_by_label(&[0, 0, 1, 2, 2]));
+        assert!(!sorted_by_label(&[0, 1, 0, 2]));
+        assert!(!sorted_by_label(&[3, 3, 3]));
+        assert!(!sorted_by_label(&[]));
     }
 }
