@@ -138,9 +138,19 @@ impl TrainOutcome {
 
 /// Runs the algorithms of one [`AlgoConfig`] with one engine.
 ///
-/// ```ignore
-/// let trainer = Trainer::new(&engine, config)?.eval(&test);
-/// let outcome = trainer.train(&train_data, &mut |e: &Event| println!("{e:?}"))?;
+/// ```no_run
+/// use nstudent_algo::{AlgoConfig, Event, Trainer};
+/// use nstudent_engine::NativeEngine;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let splits = nstudent_data::open("fashion-mnist", &nstudent_data::default_data_dir())?;
+/// let test = splits.test.ok_or("fashion-mnist has a test split")?;
+/// let engine = NativeEngine::default();
+/// let trainer = Trainer::new(&engine, AlgoConfig::default())?.eval(&test);
+/// let outcome = trainer.train(&splits.train, &mut |e: &Event| println!("{e:?}"))?;
+/// println!("{} students", outcome.chain.map_or(0, |c| c.students.len()));
+/// # Ok(())
+/// # }
 /// ```
 pub struct Trainer<'a> {
     engine: &'a dyn Engine,
