@@ -1,6 +1,7 @@
 //! Cells: one (task, outer fold, algorithm) of a study, its result, and its file
 //! `DIR/cells/<task>/<fold>/<algorithm>.json`, written atomically.
 
+use atomic_write_file::AtomicWriteFile;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -162,33 +163,15 @@ impl CellRecord {
 }
 
 /// Writes `bytes` to `path` so that a reader sees either the old file or the whole new one,
-/// even after a crash: a temporary file in the same directory, fsync, rename, fsync of the
-/// directory.
+/// even after a crash or kill -9 (a temporary file, synced and renamed into place).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e: std::io::Error| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    let mut file = AtomicWriteFile::open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    file.commit().map_err(|e| Error::io(path, e))
 }
 
 /// Writes a finished cell's file atomically.

@@ -119,6 +119,29 @@ pub struct SearchSpace {
     pub ensemble_size: Vec<usize>,
 }
 
+impl SearchSpace {
+    /// The one configuration of `algorithm` this space allows, when it allows exactly one
+    /// (every list has a single distinct value): the inner search then has nothing to choose
+    /// and is skipped, so a study of fixed hyperparameters costs one training per model.
+    pub fn only_candidate(&self, algorithm: Algorithm) -> Option<crate::cell::Hyperparameters> {
+        fn single<T: PartialEq + Copy>(v: &[T]) -> Option<T> {
+            let first = *v.first()?;
+            v.iter().all(|x| *x == first).then_some(first)
+        }
+        let ensemble_size = match algorithm {
+            Algorithm::Baseline => return None,
+            Algorithm::NoisyStudent => 1,
+            Algorithm::Ensemble => single(&self.ensemble_size)?,
+        };
+        Some(crate::cell::Hyperparameters {
+            unl_factor: single(&self.unl_factor)?,
+            threshold: single(&self.threshold)?,
+            num_students: single(&self.num_students)?,
+            ensemble_size,
+        })
+    }
+}
+
 /// Successive-halving settings (used with `search = "halving"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

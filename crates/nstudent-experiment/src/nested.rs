@@ -199,6 +199,10 @@ impl CellWork for NestedCv {
 
         let (chosen, search) = match cell.algorithm {
             Algorithm::Baseline => (None, Vec::new()),
+            a if c.space.only_candidate(a).is_some() => {
+                notes.push("inner search skipped: the search space holds one candidate".into());
+                (c.space.only_candidate(a), Vec::new())
+            }
             a => {
                 let (best, search, n) = self.search(cell, a, &train, cell_seed, ctx, &mut notes)?;
                 trainings += n;

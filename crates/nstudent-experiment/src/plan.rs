@@ -79,6 +79,13 @@ pub fn trainings(config: &StudyConfig, algorithm: Algorithm) -> Trainings {
     let max_e = sizes.iter().copied().max().unwrap_or(1);
     let grid = (s.unl_factor.len() * s.threshold.len()) as u64;
     let refit = max_e * (1 + max_n);
+    if s.only_candidate(algorithm).is_some() {
+        // Nothing to choose: no inner search, as the original protocol would need neither.
+        return Trainings {
+            nstudent: refit,
+            original: refit,
+        };
+    }
     let sum_n: u64 = s.num_students.iter().map(|&n| 1 + n as u64).sum();
     let original = inner * grid * sizes.iter().map(|e| e * sum_n).sum::<u64>() + refit;
     let per_inner = match config.search {
@@ -215,6 +222,24 @@ mod tests {
         assert!(text.contains("3 done, 597 to do"), "{text}");
         assert!(text.contains("167800"), "{text}");
         assert!(text.contains("489400"), "{text}");
+    }
+
+    #[test]
+    fn a_space_with_one_candidate_costs_the_refit_only() {
+        let mut c = StudyConfig::preset("original").unwrap();
+        c.space.unl_factor = vec![0.2];
+        c.space.threshold = vec![0.6, 0.6];
+        c.space.num_students = vec![2];
+        let one = |nstudent| Trainings {
+            nstudent,
+            original: nstudent,
+        };
+        assert_eq!(trainings(&c, Algorithm::NoisyStudent), one(3));
+        // Two ensemble sizes are still a choice; one is not.
+        assert!(trainings(&c, Algorithm::Ensemble).nstudent > 9);
+        c.space.ensemble_size = vec![3];
+        assert_eq!(trainings(&c, Algorithm::Ensemble), one(9));
+        assert_eq!(trainings(&c, Algorithm::Baseline), one(1));
     }
 
     #[test]

@@ -35,18 +35,33 @@ where
     }
 }
 
-/// What a cell computation may use from the runner: its thread budget and a progress bar for
-/// the training in progress.
+/// What a cell computation may use from the runner: its thread budget, a progress bar for
+/// the training in progress, and the study log.
 pub struct CellContext<'a> {
     /// Threads for each training of the cell.
     pub threads: usize,
     bar: &'a ProgressBar,
     stop: &'a AtomicBool,
+    /// The study directory whose log records every training started, so that a long cell
+    /// shows its progress in the log file.
+    study: &'a StudyDir,
+    cell: String,
+    started: Instant,
+    trainings: AtomicUsize,
 }
 
 impl CellContext<'_> {
     /// Announces a training of `steps` gradient steps (e.g. "fold 2 inner 1 student 3").
+    ///
+    /// Also appends a line to the study log with the count of trainings started in this cell
+    /// and the seconds since the cell started.
     pub fn start_training(&self, label: &str, steps: u64) {
+        let n = self.trainings.fetch_add(1, Ordering::Relaxed) + 1;
+        self.study.log(&format!(
+            "progress: {}: training {n} ({label}, {steps} steps) at {:.1} s",
+            self.cell,
+            self.started.elapsed().as_secs_f64()
+        ));
         self.bar.set_message(label.to_string());
         self.bar.set_length(steps.max(1));
         self.bar.set_position(0);
@@ -175,12 +190,16 @@ pub fn run_study(
                 let cell = &todo[i];
                 bar.set_message(cell.to_string());
                 let seed = cell_seed(study.config.seed, cell);
+                let started = Instant::now();
                 let ctx = CellContext {
                     threads: threads_each,
                     bar,
                     stop,
+                    study,
+                    cell: cell.to_string(),
+                    started,
+                    trainings: AtomicUsize::new(0),
                 };
-                let started = Instant::now();
                 let result = work.compute(cell, seed, &ctx).and_then(|mut outcome| {
                     if outcome.cell_seconds == 0.0 {
                         outcome.cell_seconds = started.elapsed().as_secs_f64();
@@ -414,6 +433,15 @@ pub(crate) mod tests {
         assert!(s.finished(&cells[4]).unwrap().is_none());
         let log = std::fs::read_to_string(dir.path().join(crate::store::LOG_FILE)).unwrap();
         assert!(log.contains("failed: t:0-4 fold 2 noisy-student"), "{log}");
+        // Every training started inside a cell is logged with its label and step count.
+        assert!(
+            log.contains("progress: t:0-4 fold 1 baseline: training 1 (fake, 10 steps) at "),
+            "{log}"
+        );
+        assert!(
+            !log.contains("progress: t:0-4 fold 2 noisy-student"),
+            "{log}"
+        );
     }
 
     #[test]

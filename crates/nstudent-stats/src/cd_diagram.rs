@@ -283,27 +283,16 @@ pub fn write(analysis: &Analysis, path: &Path) -> Result<()> {
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to a temporary sibling of `path`, then renames it over `path`.
+/// Writes `bytes` to `path` through a temporary file renamed into place, so a failure or a
+/// kill leaves either the old file or the whole new one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Invalid(format!("{}: not a file name", path.display())))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    if let Err(e) = std::fs::write(&tmp, bytes) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    let mut file = atomic_write_file::AtomicWriteFile::open(path).map_err(io)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(io)?;
+    file.commit().map_err(io)
 }
 
 #[cfg(test)]

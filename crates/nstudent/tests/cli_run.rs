@@ -390,3 +390,51 @@ fn successive_halving_keeps_the_best_third_for_the_full_epochs() {
         .iter()
         .any(|s| s["epochs"] == 3 && &s["hyperparameters"] == chosen));
 }
+
+#[test]
+fn a_one_candidate_space_skips_the_inner_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let mut toml = fs::read_to_string(&config).unwrap();
+    toml = toml.replace("num_students = [1, 2]", "num_students = [2]");
+    toml = toml.replace(
+        "inner_folds = 2",
+        "inner_folds = 2\nalgorithms = [\"noisy-student\", \"ensemble\"]",
+    );
+    fs::write(&config, toml).unwrap();
+    let cfg = config.to_str().unwrap();
+    let plan = nstudent(&["run", "--config", cfg, "--plan"], dir.path());
+    // No search: the refit alone, a teacher and 2 students per member.
+    let plan = text(&plan.stdout);
+    assert!(
+        plan.contains("noisy-student         3 /        3"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("ensemble              6 /        6"),
+        "{plan}"
+    );
+    let out = nstudent(
+        &["run", "--config", cfg, "--out", "fixed", "--quiet"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (algorithm, trainings, size) in [("noisy-student", 3, 1), ("ensemble", 6, 2)] {
+        let cell: serde_json::Value = serde_json::from_slice(
+            &fs::read(
+                dir.path()
+                    .join(format!("fixed/cells/tiny/1/{algorithm}.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(cell["search"].as_array().unwrap().len(), 0, "{cell}");
+        assert_eq!(cell["trainings"], trainings, "{cell}");
+        assert_eq!(cell["hyperparameters"]["num_students"], 2, "{cell}");
+        assert_eq!(cell["hyperparameters"]["ensemble_size"], size, "{cell}");
+        assert!(
+            cell["notes"].to_string().contains("inner search skipped"),
+            "{cell}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::ValueEnum;
 use nstudent_algo::Model;
 
@@ -115,14 +116,10 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// Writes a sibling temporary file and renames it into place: no partial output on failure.
+/// Writes `bytes` through a temporary file renamed into place: no partial output on failure.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    std::fs::write(&tmp, bytes)
-        .map_err(|e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| anyhow::Error::new(e).context(format!("cannot write {}", path.display())))?;
-    Ok(())
+    let context = || format!("cannot write {}", path.display());
+    let mut file = atomic_write_file::AtomicWriteFile::open(path).with_context(context)?;
+    std::io::Write::write_all(&mut file, bytes).with_context(context)?;
+    file.commit().with_context(context)
 }

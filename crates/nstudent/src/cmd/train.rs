@@ -487,8 +487,8 @@ fn write_report(
         "stopped_early": outcome.chain.as_ref().and_then(|c| c.stopped_early.clone()),
         "seconds": outcome.seconds,
     });
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&report)?)?;
-    std::fs::rename(&tmp, path)?;
+    let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
+    std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    file.commit()?;
     Ok(())
 }
