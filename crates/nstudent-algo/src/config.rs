@@ -46,9 +46,11 @@ pub enum LabeledSplitMode {
 #[serde(rename_all = "kebab-case")]
 pub enum UnlabeledSchedule {
     /// Iteration i adds the next `unl_factor` slice of the pool (the original study's schedule).
-    #[default]
     Slices,
-    /// Every iteration uses the whole pool (the paper's).
+    /// Every iteration uses the whole pool (the paper's). The default: on Fashion-MNIST with 10%
+    /// labels and 5 epochs, noised students beat the baseline on every seed measured with it,
+    /// but not with 0.2 slices, where the few extra steps do not outweigh the noise.
+    #[default]
     All,
 }
 
@@ -270,7 +272,7 @@ impl Default for AlgoConfig {
             teacher_factor: 0.1,
             labeled_split: LabeledSplitMode::Stratified,
             unl_factor: 0.2,
-            unlabeled: UnlabeledSchedule::Slices,
+            unlabeled: UnlabeledSchedule::All,
             threshold: 0.6,
             num_students: 2,
             labels: LabelKind::Hard,
@@ -429,6 +431,7 @@ mod tests {
         rejects(|c| c.fit.epochs = 0, "epochs");
         rejects(
             |c| {
+                c.unlabeled = UnlabeledSchedule::Slices;
                 c.num_students = 5;
                 c.unl_factor = 0.2;
             },
@@ -441,6 +444,7 @@ mod tests {
         let mut c = AlgoConfig {
             num_students: 5,
             unl_factor: 0.2,
+            unlabeled: UnlabeledSchedule::Slices,
             ..AlgoConfig::default()
         };
         assert!(c.validate().is_err());
@@ -450,6 +454,7 @@ mod tests {
         let c = AlgoConfig {
             num_students: 3,
             unl_factor: 0.3,
+            unlabeled: UnlabeledSchedule::Slices,
             ..AlgoConfig::default()
         };
         c.validate().unwrap();

@@ -18,6 +18,7 @@ fn config() -> AlgoConfig {
         labeled_split: LabeledSplitMode::First,
         teacher_factor: 0.1,
         unl_factor: 0.2,
+        unlabeled: UnlabeledSchedule::Slices,
         num_students: 3,
         threshold: 0.5,
         ..AlgoConfig::default()

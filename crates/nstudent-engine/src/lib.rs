@@ -33,6 +33,16 @@
 //!   depend on the thread count. [`Classifier::predict_proba`] runs in chunks of 16 images on
 //!   the current rayon pool (wrap it in `ThreadPool::install` to limit it).
 //!
+//! # The burn engine
+//! `BurnEngine` (`--engine burn`, cargo feature `burn`; `cuda` and `wgpu` add GPU backends)
+//! runs the same model family through the burn framework so that the study runs on a GPU: the
+//! same initial weights for a seed, the same batches, augmentations and dropout /
+//! stochastic-depth masks, the same loss and Adam step, and the same model files. Its
+//! probabilities agree with the native engine's to 1e-4 from the same weights. The backend
+//! is the best compiled in (CUDA, wgpu, then the flex CPU backend) unless the environment
+//! variable `NSTUDENT_BURN_DEVICE` names one (`flex`, `cuda`, `cuda:N`, `wgpu`). Without the
+//! feature, [`engine_by_name`]`("burn")` explains how to rebuild.
+//!
 //! # Model files
 //! safetensors, `F32` tensors in PyTorch's layout, named as the modules of
 //! `bench/pytorch_reference.py` (`load_nstudent(path)` there loads them):
@@ -44,11 +54,16 @@
 //! and `class_names` (a JSON array).
 
 pub mod bench;
+#[cfg(feature = "burn")]
+mod burn_engine;
+mod checks;
 mod error;
 mod model_file;
 mod native;
 mod spec;
 
+#[cfg(feature = "burn")]
+pub use burn_engine::{BurnBackend, BurnClassifier, BurnEngine, DEVICE_ENV as BURN_DEVICE_ENV};
 pub use error::{Error, Result};
 pub use model_file::TensorData;
 pub use native::{LayerTime, NativeClassifier, NativeEngine};
@@ -119,7 +134,14 @@ pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
     }
 }
 
+/// The burn engine on the backend `NSTUDENT_BURN_DEVICE` names, or the best compiled in.
+#[cfg(feature = "burn")]
+fn burn_engine() -> Result<Box<dyn Engine>> {
+    Ok(Box::new(BurnEngine::from_env()?))
+}
+
 /// The burn engine (GPU path) is not part of this build.
+#[cfg(not(feature = "burn"))]
 fn burn_engine() -> Result<Box<dyn Engine>> {
     Err(Error::Invalid(
         "the burn engine is not compiled into this nstudent; rebuild with `--features burn` \

@@ -75,6 +75,8 @@ fn train_and_predict_all_three_algorithms() {
         "1",
         "--teacher-factor",
         "0.2",
+        "--unlabeled",
+        "slices",
         "--unl-factor",
         "0.3",
         "--num-students",
@@ -175,7 +177,14 @@ fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
         (vec!["--threshold", "1.5"], "threshold"),
         (vec!["--teacher-factor", "0"], "teacher_factor"),
         (
-            vec!["--unl-factor", "0.3", "--num-students", "4"],
+            vec![
+                "--unlabeled",
+                "slices",
+                "--unl-factor",
+                "0.3",
+                "--num-students",
+                "4",
+            ],
             "exceeds",
         ),
         (

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::checks;
 use crate::model_file::{self, ModelFile, TensorData};
 use crate::{
     Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec, Result, Targets,
@@ -183,62 +184,11 @@ impl NativeClassifier {
     }
 
     fn check_images(&self, images: &ImagesRef<'_>) -> Result<()> {
-        if images.shape != self.spec.input {
-            return Err(Error::Invalid(format!(
-                "images are {} but the model takes {}",
-                images.shape, self.spec.input
-            )));
-        }
-        if images.len() * images.shape.len() != images.pixels.len() {
-            return Err(Error::Invalid(format!(
-                "{} bytes are not a whole number of {} images",
-                images.pixels.len(),
-                images.shape
-            )));
-        }
-        Ok(())
+        checks::images(&self.spec, images)
     }
 
     fn check_targets(&self, targets: &Targets<'_>, n: usize) -> Result<()> {
-        let k = self.spec.num_classes;
-        match *targets {
-            Targets::Hard(labels) => {
-                if labels.len() != n {
-                    return Err(Error::Invalid(format!(
-                        "{} labels for {n} images",
-                        labels.len()
-                    )));
-                }
-                if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= k) {
-                    return Err(Error::Invalid(format!(
-                        "label {bad} is out of range for a model of {k} classes"
-                    )));
-                }
-            }
-            Targets::Soft { probs, classes } => {
-                if classes != k {
-                    return Err(Error::Invalid(format!(
-                        "soft targets have {classes} classes but the model has {k}"
-                    )));
-                }
-                if probs.len() != n * k {
-                    return Err(Error::Invalid(format!(
-                        "{} soft-target values for {n} images of {k} classes (need {})",
-                        probs.len(),
-                        n * k
-                    )));
-                }
-                for (i, row) in probs.chunks_exact(k).enumerate() {
-                    let sum: f32 = row.iter().sum();
-                    if row.iter().any(|&p| !p.is_finite() || p < 0.0) || (sum - 1.0).abs() > 1e-3 {
-                        return Err(Error::Invalid(format!(
-                            "soft target row {i} is not a probability vector (sum {sum})"
-                        )));
-                    }
-                }
-            }
-        }
-        Ok(())
+        checks::targets(&self.spec, targets, n)
     }
 
     /// Worker threads for a training run: `threads` (0 = all cores), never more than one per
@@ -250,6 +200,79 @@ impl NativeClassifier {
             threads
         };
         t.clamp(1, batch.max(1))
+    }
+}
+
+/// Shuffles the training order of one epoch (continuing from the previous epoch's order).
+pub(crate) fn shuffle(order: &mut [usize], seed: u64, epoch: usize) {
+    let mut rng = derived_rng(seed, PURPOSE_SHUFFLE, epoch as u64, 0);
+    for i in (1..order.len()).rev() {
+        let j = rng.gen_range(0..=i);
+        order.swap(i, j);
+    }
+}
+
+/// The generator that augments the image in position `slot` of batch `batch`.
+pub(crate) fn augment_rng(seed: u64, epoch: usize, batch: usize, slot: usize) -> ChaCha8Rng {
+    let item = (batch as u64) << 32 | slot as u64;
+    derived_rng(seed, PURPOSE_AUGMENT, epoch as u64, item)
+}
+
+/// Dropout and stochastic-depth masks of one training batch, drawn exactly as the native
+/// engine draws them, so other engines can train on the very same noise.
+#[cfg_attr(not(feature = "burn"), allow(dead_code))]
+pub(crate) struct BatchNoise {
+    plan: Plan,
+    buffers: Vec<Vec<f32>>,
+    n: usize,
+}
+
+#[cfg_attr(not(feature = "burn"), allow(dead_code))]
+impl BatchNoise {
+    /// Room for batches of up to `max_batch` images of a (validated) spec.
+    pub fn new(spec: &ModelSpec, max_batch: usize) -> Self {
+        let plan = Plan::new(spec);
+        let buffers = plan
+            .noises
+            .iter()
+            .map(|k| vec![0.0; k.per_image() * max_batch])
+            .collect();
+        Self {
+            plan,
+            buffers,
+            n: 0,
+        }
+    }
+
+    /// Draws the masks of batch `batch` (0-based) of `epoch`, which has `n` images.
+    pub fn draw(&mut self, seed: u64, epoch: usize, batch: usize, n: usize) {
+        if !self.plan.noises.is_empty() {
+            let mut rng = derived_rng(seed, PURPOSE_NOISE, epoch as u64, batch as u64);
+            sample_noise(&self.plan, n, &mut rng, &mut self.buffers);
+        }
+        self.n = n;
+    }
+
+    /// Per-image factors (0 or `1 / survival`) of residual block `block` (0-based); `None`
+    /// when the block has no stochastic depth.
+    pub fn depth(&self, block: usize) -> Option<&[f32]> {
+        self.plan
+            .noises
+            .iter()
+            .zip(&self.buffers)
+            .filter(|(k, _)| matches!(k, NoiseKind::Depth { .. }))
+            .nth(block)
+            .map(|(_, b)| &b[..self.n])
+    }
+
+    /// Dropout factors (0 or `1 / (1 - rate)`), `n x hidden units`; `None` without dropout.
+    pub fn dropout(&self) -> Option<&[f32]> {
+        self.plan
+            .noises
+            .iter()
+            .zip(&self.buffers)
+            .find(|(k, _)| matches!(k, NoiseKind::Dropout { .. }))
+            .map(|(k, b)| &b[..self.n * k.per_image()])
     }
 }
 
@@ -294,15 +317,7 @@ impl Classifier for NativeClassifier {
         self.check_images(&images)?;
         let n = images.len();
         self.check_targets(&targets, n)?;
-        if options.batch_size == 0 {
-            return Err(Error::Invalid("batch size must be at least 1".into()));
-        }
-        if !(options.learning_rate.is_finite() && options.learning_rate > 0.0) {
-            return Err(Error::Invalid(format!(
-                "learning rate must be a positive number, got {}",
-                options.learning_rate
-            )));
-        }
+        checks::fit_options(options)?;
         if n == 0 || options.epochs == 0 {
             return Ok(FitReport {
                 epoch_losses: Vec::new(),
@@ -350,11 +365,7 @@ impl Classifier for NativeClassifier {
         let mut epoch_losses = Vec::with_capacity(options.epochs);
         let mut step = 0u64;
         for epoch in 0..options.epochs {
-            let mut rng = derived_rng(options.seed, PURPOSE_SHUFFLE, epoch as u64, 0);
-            for i in (1..n).rev() {
-                let j = rng.gen_range(0..=i);
-                order.swap(i, j);
-            }
+            shuffle(&mut order, options.seed, epoch);
             let mut epoch_loss = 0.0f64;
             for bi in 0..batches {
                 let idx = &order[bi * batch..((bi + 1) * batch).min(n)];
@@ -396,13 +407,7 @@ impl Classifier for NativeClassifier {
                             match augment {
                                 // One generator per image: the same images whatever the threads.
                                 Some(aug) => {
-                                    let item = (bi as u64) << 32 | slot as u64;
-                                    let mut r = derived_rng(
-                                        options.seed,
-                                        PURPOSE_AUGMENT,
-                                        epoch as u64,
-                                        item,
-                                    );
+                                    let mut r = augment_rng(options.seed, epoch, bi, slot);
                                     aug.apply(images.image(i), images.shape, &mut r, dst)
                                 }
                                 None => dst.copy_from_slice(images.image(i)),

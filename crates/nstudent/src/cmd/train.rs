@@ -105,7 +105,8 @@ pub struct Args {
     /// Fraction of the training data each iteration adds (slice schedule), in (0, 1].
     #[arg(long)]
     unl_factor: Option<f64>,
-    /// Unlabeled rows per iteration: the next slice (original) or the whole pool (paper).
+    /// Unlabeled rows per iteration: the whole pool (paper, default) or the next --unl-factor
+    /// slice (the original study).
     #[arg(long, value_enum)]
     unlabeled: Option<UnlabeledArg>,
     /// Keep pseudo-labels whose top probability exceeds this, in [0, 1).
