@@ -162,9 +162,14 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
         );
     }
     let ratio = total.original as f64 / total.nstudent.max(1) as f64;
+    let saving = if total.original > total.nstudent {
+        format!("{ratio:.2}x fewer")
+    } else {
+        "the same: nothing to share without a search".to_string()
+    };
     let _ = writeln!(
         out,
-        "model trainings in total: {} (nstudent, at most) vs {} (original protocol: every candidate trained from scratch) = {ratio:.2}x fewer",
+        "model trainings in total: {} (nstudent, at most) vs {} (original protocol: every candidate trained from scratch) = {saving}",
         total.nstudent, total.original
     );
     out
@@ -240,6 +245,8 @@ mod tests {
         c.space.ensemble_size = vec![3];
         assert_eq!(trainings(&c, Algorithm::Ensemble), one(9));
         assert_eq!(trainings(&c, Algorithm::Baseline), one(1));
+        let text = describe(&c, &cells(&c)[..3], &|_| false);
+        assert!(text.contains("= the same: nothing to share"), "{text}");
     }
 
     #[test]
