@@ -6,7 +6,7 @@
 //!
 //! # The native engine
 //! [`NativeEngine`] (`--engine native`, the default) implements exactly the layers the study
-//! needs on the CPU: 3x3 "same" convolutions (im2col + the `gemm` crate), 2x2 max-pooling,
+//! needs on the CPU: 3x3 "same" convolutions (im2col + the `matrixmultiply` crate), 2x2 max-pooling,
 //! dense layers, ReLU, dropout, residual blocks with stochastic depth, softmax cross-entropy on
 //! hard or soft targets (mean over the batch) and Adam. Activations are `(N, H, W, C)`.
 //!

@@ -66,28 +66,24 @@ pub(crate) fn matmul(
     a.check(m, k);
     b.check(k, n);
     // SAFETY: the asserts above keep every element the product reads or writes inside the
-    // slices, and `c` does not alias `a` or `b` (it is borrowed mutably).
+    // slices, and `c` does not alias `a` or `b` (it is borrowed mutably). With beta = 0,
+    // `sgemm` does not read `c`.
     unsafe {
-        gemm::gemm(
+        matrixmultiply::sgemm(
             m,
-            n,
             k,
-            c.as_mut_ptr(),
-            1,
-            ldc as isize,
-            accumulate,
+            n,
+            1.0,
             a.data.as_ptr(),
-            a.cs as isize,
             a.rs as isize,
+            a.cs as isize,
             b.data.as_ptr(),
-            b.cs as isize,
             b.rs as isize,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            b.cs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            c.as_mut_ptr(),
+            ldc as isize,
+            1,
         );
     }
 }
