@@ -14,6 +14,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safetensors::{Dtype, SafeTensors};
 
+mod common;
+
+use common::{synthetic, SHAPE};
+
 fn burn() -> BurnEngine {
     BurnEngine::new(BurnBackend::Flex).unwrap()
 }
@@ -254,31 +258,6 @@ fn model_files_move_between_engines_with_the_same_probabilities() {
         burn().load(&dir.path().join("none")),
         Err(Error::Io { .. })
     ));
-}
-
-const SHAPE: ImageShape = ImageShape::new(12, 12, 1);
-
-/// Noisy images whose class is the position of a bright 4x4 square (one of 4 quadrants).
-fn synthetic(n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut px = vec![0u8; n * SHAPE.len()];
-    let mut labels = vec![0u16; n];
-    for i in 0..n {
-        let c = rng.gen_range(0..4u16);
-        labels[i] = c;
-        let img = &mut px[i * SHAPE.len()..(i + 1) * SHAPE.len()];
-        for v in img.iter_mut() {
-            *v = rng.gen_range(0..120);
-        }
-        let (oy, ox) = (1 + 6 * usize::from(c / 2), 1 + 6 * usize::from(c % 2));
-        let (jy, jx) = (rng.gen_range(0..2), rng.gen_range(0..2));
-        for y in 0..4 {
-            for x in 0..4 {
-                img[(oy + jy + y) * 12 + ox + jx + x] = rng.gen_range(180..=255);
-            }
-        }
-    }
-    (px, labels)
 }
 
 fn soft_targets(labels: &[u16]) -> Vec<f32> {

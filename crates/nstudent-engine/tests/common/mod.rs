@@ -1,0 +1,30 @@
+//! Test data shared by the engine test binaries.
+
+use nstudent_data::ImageShape;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub const SHAPE: ImageShape = ImageShape::new(12, 12, 1);
+
+/// Noisy images whose class is the position of a bright 4x4 square (one of 4 quadrants).
+pub fn synthetic(n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut px = vec![0u8; n * SHAPE.len()];
+    let mut labels = vec![0u16; n];
+    for i in 0..n {
+        let c = rng.gen_range(0..4u16);
+        labels[i] = c;
+        let img = &mut px[i * SHAPE.len()..(i + 1) * SHAPE.len()];
+        for v in img.iter_mut() {
+            *v = rng.gen_range(0..120);
+        }
+        let (oy, ox) = (1 + 6 * usize::from(c / 2), 1 + 6 * usize::from(c % 2));
+        let (jy, jx) = (rng.gen_range(0..2), rng.gen_range(0..2));
+        for y in 0..4 {
+            for x in 0..4 {
+                img[(oy + jy + y) * 12 + ox + jx + x] = rng.gen_range(180..=255);
+            }
+        }
+    }
+    (px, labels)
+}
