@@ -62,7 +62,8 @@ pub struct MergeOutcome {
 }
 
 /// The table's "Dataset Name" of a task: the original study's spelling for its tasks
-/// (`mnist:0-4` -> `MNIST 0-4`), the task spec otherwise.
+/// (`mnist:0-4` -> `MNIST 0-4`), the file or folder name for a path
+/// (`../data/digits.csv:0-4` -> `digits 0-4`), the task spec otherwise.
 pub fn display_name(task: &str) -> String {
     if let Some(t) = nstudent_data::tasks::original_study()
         .into_iter()
@@ -70,9 +71,18 @@ pub fn display_name(task: &str) -> String {
     {
         return t.name;
     }
-    let (source, range) = match task.split_once(':') {
-        Some((s, r)) => (s.trim(), Some(r.trim())),
-        None => (task.trim(), None),
+    // As the data layer's task parser: only a trailing class list counts as a range, so
+    // `C:\\data` stays a path.
+    let task = task.trim();
+    let (source, range) = match task.rsplit_once(':') {
+        Some((s, r))
+            if !r.trim().is_empty()
+                && r.chars()
+                    .all(|ch| ch.is_ascii_digit() || " ,-".contains(ch)) =>
+        {
+            (s.trim(), Some(r.trim()))
+        }
+        _ => (task, None),
     };
     let name = match source {
         "fashion-mnist" => "Fashion MNIST",
@@ -82,7 +92,7 @@ pub fn display_name(task: &str) -> String {
         "cifar100" => "CIFAR100",
         "az" | "az-handwritten" => "A-Z",
         "emnist-letters" => "EMNIST letters",
-        other => other,
+        other => path_stem(other).unwrap_or(other),
     };
     match range {
         Some(r) => format!("{name} {r}"),
@@ -90,14 +100,55 @@ pub fn display_name(task: &str) -> String {
     }
 }
 
+/// The last component of a task given as a path, without its file extension; `None` when
+/// `source` is not a path (has no separator) or has no usable name.
+fn path_stem(source: &str) -> Option<&str> {
+    if !source.contains(['/', '\\']) {
+        return None;
+    }
+    let last = source
+        .trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()?;
+    let stem = match last.split_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => last,
+    };
+    (!stem.is_empty() && stem != "." && stem != "..").then_some(stem)
+}
+
+/// The "Dataset Name" of each task of a study, in order: [`display_name`], except that tasks
+/// whose short names collide (two folders called `data`) keep their full spec, so that no two
+/// tasks share a row label in the table and the statistics.
+pub fn display_names(tasks: &[String]) -> Vec<String> {
+    let short: Vec<String> = tasks.iter().map(|t| display_name(t)).collect();
+    short
+        .iter()
+        .zip(tasks)
+        .map(|(name, task)| {
+            if short.iter().filter(|n| *n == name).count() > 1 {
+                task.trim().to_string()
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
+}
+
 /// Reads every finished cell of `study` into the metrics table, in study order (task, fold,
 /// algorithm), whichever process or shard computed them.
 pub fn collect(study: &StudyDir) -> Result<(MetricsTable, Vec<Cell>)> {
     let mut table = MetricsTable::default();
     let mut missing = Vec::new();
+    let tasks = &study.config.tasks;
+    let names = display_names(tasks);
     for c in plan::cells(&study.config) {
+        let name = tasks
+            .iter()
+            .position(|t| *t == c.task)
+            .map_or_else(|| display_name(&c.task), |i| names[i].clone());
         match study.finished(&c)? {
-            Some(record) => table.rows.push(record.row(&display_name(&c.task))),
+            Some(record) => table.rows.push(record.row(&name)),
             None => missing.push(c),
         }
     }
@@ -310,12 +361,33 @@ mod tests {
         assert_eq!(display_name("mnist:0-4"), "MNIST 0-4");
         assert_eq!(display_name("cifar100:30-39"), "CIFAR100 30-39");
         assert_eq!(display_name("fashion-mnist"), "Fashion MNIST");
-        assert_eq!(display_name("my/folder"), "my/folder");
+        assert_eq!(display_name("my-source"), "my-source");
+        assert_eq!(
+            display_name("../shared/datasets/cifar-10-subset"),
+            "cifar-10-subset"
+        );
+        assert_eq!(display_name("/data/digits.csv:0-4"), "digits 0-4");
+        assert_eq!(display_name("data/mine/"), "mine");
+        assert_eq!(display_name("C:\\data\\letters.csv"), "letters");
+        assert_eq!(display_name("./.hidden"), ".hidden");
+        assert_eq!(display_name("../"), "../");
         // The original preset's tasks are the data layer's list, with its display names.
         let specs = crate::config::original_tasks();
         assert_eq!(specs.len(), 20);
         assert_eq!(display_name(&specs[15]), "A-Z 0-4");
         assert_eq!(display_name(&specs[0]), "Fashion MNIST");
+    }
+
+    #[test]
+    fn display_names_keep_full_specs_where_short_names_collide() {
+        let tasks: Vec<String> = ["a/data", "b/data.csv", "mnist:0-4", "c/other"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            display_names(&tasks),
+            ["a/data", "b/data.csv", "MNIST 0-4", "other"]
+        );
     }
 
     #[test]
