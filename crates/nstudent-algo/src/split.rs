@@ -6,9 +6,6 @@
 use std::ops::Range;
 
 use nstudent_data::{Dataset, ImageShape, ImagesRef};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::config::LabeledSplitMode;
 use crate::{Error, Result};
@@ -114,7 +111,17 @@ pub fn split_labeled(
             let n = ((teacher_factor * train.len() as f64 + 1e-9).floor() as usize).max(1);
             (0..n).collect()
         }
-        LabeledSplitMode::Stratified => stratified_rows(&train.labels, teacher_factor, seed),
+        LabeledSplitMode::Stratified if teacher_factor >= 1.0 => (0..train.len()).collect(),
+        LabeledSplitMode::Stratified => {
+            nstudent_data::split::stratified_sample(&train.labels, teacher_factor, seed)
+                .map_err(|e| {
+                    Error::Invalid(format!(
+                        "{}: teacher_factor {teacher_factor}: {e}",
+                        train.source
+                    ))
+                })?
+                .0
+        }
     };
     split_labeled_at(train, rows)
 }
@@ -149,32 +156,6 @@ pub fn split_labeled_at(train: &Dataset, mut labeled_rows: Vec<usize>) -> Result
         },
         labeled_rows,
     })
-}
-
-/// `round(fraction * count)` rows of every class (at least one of each class present), drawn by
-/// a seeded shuffle per class; ascending.
-fn stratified_rows(labels: &[u16], fraction: f64, seed: u64) -> Vec<usize> {
-    let classes = labels
-        .iter()
-        .map(|&l| usize::from(l) + 1)
-        .max()
-        .unwrap_or(0);
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
-    for (i, &l) in labels.iter().enumerate() {
-        by_class[usize::from(l)].push(i);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut rows = Vec::new();
-    for mut members in by_class {
-        if members.is_empty() {
-            continue;
-        }
-        let take = ((fraction * members.len() as f64).round() as usize).clamp(1, members.len());
-        members.shuffle(&mut rng);
-        rows.extend_from_slice(&members[..take]);
-    }
-    rows.sort_unstable();
-    rows
 }
 
 #[cfg(test)]

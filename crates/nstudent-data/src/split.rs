@@ -137,9 +137,11 @@ fn by_class(labels: &[u16]) -> Vec<Vec<usize>> {
     out
 }
 
-/// A seeded stratified sample: `round(fraction * n)` items, spread over the classes in
-/// proportion to their sizes (largest remainders get the extra items), drawn at random within
-/// each class. Returns the chosen items and the rest, both ascending.
+/// A seeded stratified sample: `round(fraction * n)` items, at least one of every class
+/// present (a class without a labeled example cannot be learned, so tiny classes or fractions
+/// raise the count to the number of classes), the rest spread over the classes in proportion to
+/// their sizes (largest remainders get the extra items), drawn at random within each class.
+/// Returns the chosen items and the rest, both ascending.
 pub fn stratified_sample(
     labels: &[u16],
     fraction: f64,
@@ -151,19 +153,28 @@ pub fn stratified_sample(
         )));
     }
     let n = labels.len();
-    let total = (fraction * n as f64).round() as usize;
-    if total == 0 || total == n {
+    let classes = by_class(labels);
+    let present = classes.iter().filter(|c| !c.is_empty()).count();
+    let total = ((fraction * n as f64).round() as usize).max(present);
+    if total == 0 || total >= n {
         return Err(Error::Invalid(format!(
-            "a fraction of {fraction} of {n} items leaves one side empty: use more data or another fraction"
+            "a fraction of {fraction} of {n} items with {present} classes leaves one side empty: \
+             use more data or another fraction"
         )));
     }
-    let classes = by_class(labels);
-    // Largest-remainder apportionment of `total` over the classes.
+    // One item of each class first, then largest-remainder apportionment of the others over
+    // the classes' remaining items.
+    let spare = total - present;
+    let spare_items = n - present;
     let exact: Vec<f64> = classes
         .iter()
-        .map(|c| c.len() as f64 * total as f64 / n as f64)
+        .map(|c| c.len().saturating_sub(1) as f64 * spare as f64 / spare_items as f64)
         .collect();
-    let mut quota: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut quota: Vec<usize> = classes
+        .iter()
+        .zip(&exact)
+        .map(|(c, e)| usize::from(!c.is_empty()) + e.floor() as usize)
+        .collect();
     let mut left = total - quota.iter().sum::<usize>();
     let mut order: Vec<usize> = (0..classes.len()).collect();
     order.sort_by(|&a, &b| {

@@ -88,6 +88,29 @@ fn stratified_sample_keeps_class_proportions() {
 }
 
 #[test]
+fn stratified_sample_labels_every_class() {
+    // 997 items of classes 0 and 1, 3 of class 2: 10% alone would round class 2 to 0 items.
+    let labels: Vec<u16> = (0..1000)
+        .map(|i| if i < 3 { 2 } else { (i % 2) as u16 })
+        .collect();
+    let (chosen, _) = stratified_sample(&labels, 0.1, 5).unwrap();
+    let count = |c: u16| chosen.iter().filter(|&&i| labels[i] == c).count();
+    assert_eq!(chosen.len(), 100);
+    assert_eq!(count(2), 1);
+    assert_eq!(count(0) + count(1), 99);
+    assert!(count(0).abs_diff(count(1)) <= 1);
+    // A fraction too small for one item per class is raised to one per class.
+    let (tiny, rest) = stratified_sample(&labels, 0.001, 5).unwrap();
+    assert_eq!(
+        (0..3)
+            .map(|c| tiny.iter().filter(|&&i| labels[i] == c).count())
+            .collect::<Vec<_>>(),
+        [1, 1, 1]
+    );
+    assert_eq!(rest.len(), 997);
+}
+
+#[test]
 fn original_study_has_the_twenty_tasks_of_the_table() {
     let tasks = original_study();
     let names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
