@@ -583,6 +583,14 @@ impl StudyConfig {
         if self.engine.trim().is_empty() {
             return bad("engine is empty; use \"native\"".into());
         }
+        let e = &self.execution;
+        if e.threads > 0 && e.jobs > e.threads {
+            return bad(format!(
+                "execution.jobs (--jobs) = {} is more than execution.threads (--threads) = {}: every cell side by side \
+                 needs a thread of its own; set threads to at least {} (threads is the total)",
+                e.jobs, e.threads, e.jobs
+            ));
+        }
         Ok(())
     }
 
@@ -810,6 +818,7 @@ mod tests {
             ("[training]\nepochs = 0", "epochs"),
             ("seed = \"x\"", "invalid type"),
             ("[noise]\ndropout = 1.0", "dropout"),
+            ("[execution]\nthreads = 1\njobs = 2", "execution.jobs"),
         ];
         for (text, needle) in cases {
             let e = StudyConfig::from_toml(text, Path::new("s.toml")).unwrap_err();
