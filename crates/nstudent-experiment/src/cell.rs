@@ -55,7 +55,9 @@ pub fn path_component(name: &str) -> String {
 /// Hyperparameters of one candidate (or the chosen one) of the inner search.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Hyperparameters {
-    pub unl_factor: f64,
+    /// Fraction of the training part per student iteration (slice schedule); `None` when every
+    /// iteration sees the whole pool (`pseudo.unlabeled = "all"`), where it has no meaning.
+    pub unl_factor: Option<f64>,
     pub threshold: f64,
     pub num_students: usize,
     /// 1 for Noisy Student.
@@ -65,9 +67,12 @@ pub struct Hyperparameters {
 impl Hyperparameters {
     /// The text of the table's "Hyper-Parameters Values" column, as the original study wrote it.
     pub fn table_text(&self, algorithm: Algorithm) -> String {
+        let unl_factor = self
+            .unl_factor
+            .map_or_else(|| "all".to_string(), |u| u.to_string());
         let mut s = format!(
-            "unl_factor: {}, threshold: {}, num_of_students: {}",
-            self.unl_factor, self.threshold, self.num_students
+            "unl_factor: {unl_factor}, threshold: {}, num_of_students: {}",
+            self.threshold, self.num_students
         );
         if algorithm == Algorithm::Ensemble {
             s.push_str(&format!(", ensemble_size: {}", self.ensemble_size));
@@ -220,7 +225,7 @@ pub(crate) mod tests_support {
             threads: 1,
             outcome: CellOutcome {
                 hyperparameters: Some(Hyperparameters {
-                    unl_factor: 0.2,
+                    unl_factor: Some(0.2),
                     threshold: 0.8,
                     num_students: 2,
                     ensemble_size: 1,

@@ -120,10 +120,24 @@ pub struct SearchSpace {
 }
 
 impl SearchSpace {
+    /// The unl_factor values the search tries under `schedule`: every value for the slice
+    /// schedule, one `None` for the whole pool (where unl_factor means nothing, so searching
+    /// it would train identical chains).
+    pub fn unl_factors(&self, schedule: UnlabeledSchedule) -> Vec<Option<f64>> {
+        match schedule {
+            UnlabeledSchedule::Slice => self.unl_factor.iter().map(|&u| Some(u)).collect(),
+            UnlabeledSchedule::All => vec![None],
+        }
+    }
+
     /// The one configuration of `algorithm` this space allows, when it allows exactly one
     /// (every list has a single distinct value): the inner search then has nothing to choose
     /// and is skipped, so a study of fixed hyperparameters costs one training per model.
-    pub fn only_candidate(&self, algorithm: Algorithm) -> Option<crate::cell::Hyperparameters> {
+    pub fn only_candidate(
+        &self,
+        algorithm: Algorithm,
+        schedule: UnlabeledSchedule,
+    ) -> Option<crate::cell::Hyperparameters> {
         fn single<T: PartialEq + Copy>(v: &[T]) -> Option<T> {
             let first = *v.first()?;
             v.iter().all(|x| *x == first).then_some(first)
@@ -134,7 +148,7 @@ impl SearchSpace {
             Algorithm::Ensemble => single(&self.ensemble_size)?,
         };
         Some(crate::cell::Hyperparameters {
-            unl_factor: single(&self.unl_factor)?,
+            unl_factor: single(&self.unl_factors(schedule))?,
             threshold: single(&self.threshold)?,
             num_students: single(&self.num_students)?,
             ensemble_size,

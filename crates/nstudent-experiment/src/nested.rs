@@ -173,7 +173,7 @@ fn observer<'a>(
 /// One chain of the search: the hyperparameters that need their own training.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Chain {
-    unl_factor: f64,
+    unl_factor: Option<f64>,
     threshold: f64,
     ensemble_size: usize,
 }
@@ -199,9 +199,9 @@ impl CellWork for NestedCv {
 
         let (chosen, search) = match cell.algorithm {
             Algorithm::Baseline => (None, Vec::new()),
-            a if c.space.only_candidate(a).is_some() => {
+            a if c.space.only_candidate(a, c.pseudo.unlabeled).is_some() => {
                 notes.push("inner search skipped: the search space holds one candidate".into());
-                (c.space.only_candidate(a), Vec::new())
+                (c.space.only_candidate(a, c.pseudo.unlabeled), Vec::new())
             }
             a => {
                 let (best, search, n) = self.search(cell, a, &train, cell_seed, ctx, &mut notes)?;
@@ -214,7 +214,7 @@ impl CellWork for NestedCv {
         let refit_seed = seed::derive(cell_seed, &["refit"]);
         let mut cfg = self.algo_config(&cell.task, cell.algorithm, ctx.threads, refit_seed);
         if let Some(h) = chosen {
-            cfg.unl_factor = h.unl_factor;
+            cfg.unl_factor = h.unl_factor.unwrap_or(cfg.unl_factor);
             cfg.threshold = h.threshold as f32;
             cfg.num_students = h.num_students;
             cfg.ensemble_size = h.ensemble_size;
@@ -293,7 +293,7 @@ impl NestedCv {
         let max_n = s.num_students.iter().copied().max().unwrap_or(1);
         let mut chains = Vec::new();
         for &e in sizes.iter().rev() {
-            for &u in &s.unl_factor {
+            for u in s.unl_factors(c.pseudo.unlabeled) {
                 for &t in &s.threshold {
                     chains.push(Chain {
                         unl_factor: u,
@@ -374,13 +374,18 @@ impl NestedCv {
                             ));
                         }
                         let mut cc = cfg.clone();
-                        cc.unl_factor = ch.unl_factor;
+                        cc.unl_factor = ch.unl_factor.unwrap_or(cc.unl_factor);
                         cc.threshold = ch.threshold as f32;
                         cc.ensemble_size = e;
                         let trainer = Trainer::new(self.engine.as_ref(), cc)?;
                         let mut obs = observer(
                             ctx,
-                            format!("{label} u{} t{} e{e}", ch.unl_factor, ch.threshold),
+                            format!(
+                                "{label} u{} t{} e{e}",
+                                ch.unl_factor
+                                    .map_or_else(|| "all".into(), |u| u.to_string()),
+                                ch.threshold
+                            ),
                             epochs,
                         );
                         let chain =

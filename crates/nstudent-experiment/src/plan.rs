@@ -77,9 +77,11 @@ pub fn trainings(config: &StudyConfig, algorithm: Algorithm) -> Trainings {
         Algorithm::Ensemble => s.ensemble_size.iter().map(|&e| e as u64).collect(),
     };
     let max_e = sizes.iter().copied().max().unwrap_or(1);
-    let grid = (s.unl_factor.len() * s.threshold.len()) as u64;
+    let grid = (s.unl_factors(config.pseudo.unlabeled).len() * s.threshold.len()) as u64;
     let refit = max_e * (1 + max_n);
-    if s.only_candidate(algorithm).is_some() {
+    if s.only_candidate(algorithm, config.pseudo.unlabeled)
+        .is_some()
+    {
         // Nothing to choose: no inner search, as the original protocol would need neither.
         return Trainings {
             nstudent: refit,
@@ -247,6 +249,30 @@ mod tests {
         assert_eq!(trainings(&c, Algorithm::Baseline), one(1));
         let text = describe(&c, &cells(&c)[..3], &|_| false);
         assert!(text.contains("= the same: nothing to share"), "{text}");
+    }
+
+    #[test]
+    fn the_whole_pool_schedule_does_not_search_unl_factor() {
+        let mut c = StudyConfig::preset("original").unwrap();
+        c.pseudo.unlabeled = crate::config::UnlabeledSchedule::All;
+        // 3 inner folds x (1 teacher + 5 thresholds x 3 students) + refit 4.
+        assert_eq!(
+            trainings(&c, Algorithm::NoisyStudent).nstudent,
+            3 * (1 + 15) + 4
+        );
+        // With one threshold and one student count there is nothing left to search.
+        c.space.threshold = vec![0.6];
+        c.space.num_students = vec![2];
+        assert_eq!(trainings(&c, Algorithm::NoisyStudent).nstudent, 3);
+        let h = c
+            .space
+            .only_candidate(Algorithm::NoisyStudent, c.pseudo.unlabeled)
+            .unwrap();
+        assert_eq!(h.unl_factor, None);
+        assert_eq!(
+            h.table_text(Algorithm::NoisyStudent),
+            "unl_factor: all, threshold: 0.6, num_of_students: 2"
+        );
     }
 
     #[test]

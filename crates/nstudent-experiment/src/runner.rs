@@ -299,7 +299,7 @@ pub(crate) mod tests {
         let u = (seed % 10_000) as f64 / 10_000.0;
         Ok(CellOutcome {
             hyperparameters: (cell.algorithm != Algorithm::Baseline).then_some(Hyperparameters {
-                unl_factor: 0.1,
+                unl_factor: Some(0.1),
                 threshold: 0.5 + (seed % 4) as f64 / 10.0,
                 num_students: 1 + (seed % 3) as usize,
                 ensemble_size: if cell.algorithm == Algorithm::Ensemble {
