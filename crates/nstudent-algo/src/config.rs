@@ -102,10 +102,13 @@ impl ModelConfig {
         }
     }
 
-    /// The same CNN with the paper's model noise: dropout 0.5, survival 0.8 at the last block.
+    /// The same CNN with model noise: dropout 0.3 before the classifier, survival 0.8 at the
+    /// last block. Milder than the paper's 0.5 because these students train 5 epochs on small
+    /// images: with RandAugment at magnitude 5 instead of 9 it was the better student on every
+    /// seed of Fashion-MNIST and on the CIFAR-10 subset (docs/evidence.md).
     pub fn noisy() -> Self {
         Self {
-            dropout: 0.5,
+            dropout: 0.3,
             survival: 0.8,
             ..Self::clean()
         }
@@ -166,7 +169,7 @@ impl Default for AugmentConfig {
         Self {
             enabled: true,
             num_ops: 2,
-            magnitude: 9.0,
+            magnitude: 5.0,
             horizontal_flip: None,
         }
     }

@@ -45,9 +45,9 @@ pub struct RandAugment {
 }
 
 impl Default for RandAugment {
-    /// Two operations at magnitude 9 (a moderate strength for small images), no flips.
+    /// Two operations at magnitude 5 (the strength nstudent's students train with), no flips.
     fn default() -> Self {
-        Self::new(2, 9.0, false)
+        Self::new(2, 5.0, false)
     }
 }
 
