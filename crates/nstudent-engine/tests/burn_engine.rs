@@ -16,7 +16,7 @@ use safetensors::{Dtype, SafeTensors};
 
 mod common;
 
-use common::{synthetic, SHAPE};
+use common::{accuracy, synthetic, SHAPE};
 
 fn burn() -> BurnEngine {
     BurnEngine::new(BurnBackend::Flex).unwrap()
@@ -265,26 +265,6 @@ fn soft_targets(labels: &[u16]) -> Vec<f32> {
         .iter()
         .flat_map(|&l| (0..4).map(move |c| if c == l { 0.91 } else { 0.03 }))
         .collect()
-}
-
-fn accuracy(model: &dyn Classifier, px: &[u8], labels: &[u16]) -> f64 {
-    let probs = model
-        .predict_proba(ImagesRef::new(px, SHAPE).unwrap())
-        .unwrap();
-    let correct = probs
-        .chunks_exact(4)
-        .zip(labels)
-        .filter(|(row, &l)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .unwrap()
-                .0;
-            best == usize::from(l)
-        })
-        .count();
-    correct as f64 / labels.len() as f64
 }
 
 fn options(epochs: usize, seed: u64) -> FitOptions {

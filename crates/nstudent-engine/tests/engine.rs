@@ -9,28 +9,7 @@ use nstudent_engine::{
 
 mod common;
 
-use common::{synthetic, SHAPE};
-
-fn accuracy(model: &dyn Classifier, px: &[u8], labels: &[u16]) -> f64 {
-    let k = model.spec().num_classes;
-    let probs = model
-        .predict_proba(ImagesRef::new(px, SHAPE).unwrap())
-        .unwrap();
-    let correct = probs
-        .chunks_exact(k)
-        .zip(labels)
-        .filter(|(row, &l)| {
-            let best = row
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .unwrap()
-                .0;
-            best == usize::from(l)
-        })
-        .count();
-    correct as f64 / labels.len() as f64
-}
+use common::{accuracy, synthetic, SHAPE};
 
 fn options(epochs: usize, threads: usize) -> FitOptions {
     FitOptions {

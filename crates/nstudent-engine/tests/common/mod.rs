@@ -1,6 +1,7 @@
 //! Test data shared by the engine test binaries.
 
-use nstudent_data::ImageShape;
+use nstudent_data::{ImageShape, ImagesRef};
+use nstudent_engine::Classifier;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -27,4 +28,26 @@ pub fn synthetic(n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) {
         }
     }
     (px, labels)
+}
+
+/// Fraction of `labels` that `model` predicts as its most probable class, on images of SHAPE.
+pub fn accuracy(model: &dyn Classifier, px: &[u8], labels: &[u16]) -> f64 {
+    let k = model.spec().num_classes;
+    let probs = model
+        .predict_proba(ImagesRef::new(px, SHAPE).unwrap())
+        .unwrap();
+    let correct = probs
+        .chunks_exact(k)
+        .zip(labels)
+        .filter(|(row, &l)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap()
+                .0;
+            best == usize::from(l)
+        })
+        .count();
+    correct as f64 / labels.len() as f64
 }
