@@ -6,6 +6,7 @@
 //! (nested cross-validation with the algorithms) is [`crate::nested::NestedCv`]; tests use a
 //! cheap deterministic function, so that resume, shards and merge are tested in milliseconds.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -135,6 +136,18 @@ pub fn run_study(
         .clamp(1, options.threads.max(1))
         .min(limit.max(1));
     let threads_each = (options.threads / jobs).max(1);
+    // Progress and log lines name a task as the table does (`digits 0-4`, not its full path).
+    let names: HashMap<&str, String> = study
+        .config
+        .tasks
+        .iter()
+        .map(String::as_str)
+        .zip(crate::merge::display_names(&study.config.tasks))
+        .collect();
+    let name_of = |cell: &Cell| {
+        let task = names.get(cell.task.as_str()).unwrap_or(&cell.task);
+        format!("{task} fold {} {}", cell.fold, cell.algorithm)
+    };
     study.log(&format!(
         "start: shard {}, {} cells to do, {skipped} already finished, {jobs} side by side with {threads_each} threads each, config hash {}",
         options.shard,
@@ -179,6 +192,7 @@ pub fn run_study(
         for bar in &bars {
             let (todo, next, computed, stop, first_error, overall) =
                 (&todo, &next, &computed, &stop, &first_error, &overall);
+            let name_of = &name_of;
             scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -188,7 +202,8 @@ pub fn run_study(
                     break;
                 }
                 let cell = &todo[i];
-                bar.set_message(cell.to_string());
+                let name = name_of(cell);
+                bar.set_message(name.clone());
                 let seed = cell_seed(study.config.seed, cell);
                 let started = Instant::now();
                 let ctx = CellContext {
@@ -196,7 +211,7 @@ pub fn run_study(
                     bar,
                     stop,
                     study,
-                    cell: cell.to_string(),
+                    cell: name.clone(),
                     started,
                     trainings: AtomicUsize::new(0),
                 };
@@ -220,7 +235,7 @@ pub fn run_study(
                     Ok(record) => {
                         computed.fetch_add(1, Ordering::SeqCst);
                         let line = format!(
-                            "done: {cell} (cell {}): accuracy {:.4}, {} trainings, {:.1} s",
+                            "done: {name} (cell {}): accuracy {:.4}, {} trainings, {:.1} s",
                             cell.index,
                             record.outcome.metrics.accuracy,
                             record.outcome.trainings,
@@ -230,11 +245,11 @@ pub fn run_study(
                         if lines {
                             overall.suspend(|| eprintln!("{line}"));
                         }
-                        overall.set_message(format!("last: {cell}"));
+                        overall.set_message(format!("last: {name}"));
                         overall.inc(1);
                     }
                     Err(e) => {
-                        study.log(&format!("failed: {cell}: {e}"));
+                        study.log(&format!("failed: {name}: {e}"));
                         stop.store(true, Ordering::Relaxed);
                         let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                         if slot.is_none() {
@@ -432,16 +447,35 @@ pub(crate) mod tests {
         assert!(s.finished(&cells[3]).unwrap().is_some());
         assert!(s.finished(&cells[4]).unwrap().is_none());
         let log = std::fs::read_to_string(dir.path().join(crate::store::LOG_FILE)).unwrap();
-        assert!(log.contains("failed: t:0-4 fold 2 noisy-student"), "{log}");
+        assert!(log.contains("failed: t 0-4 fold 2 noisy-student"), "{log}");
         // Every training started inside a cell is logged with its label and step count.
         assert!(
-            log.contains("progress: t:0-4 fold 1 baseline: training 1 (fake, 10 steps) at "),
+            log.contains("progress: t 0-4 fold 1 baseline: training 1 (fake, 10 steps) at "),
             "{log}"
         );
         assert!(
-            !log.contains("progress: t:0-4 fold 2 noisy-student"),
+            !log.contains("progress: t 0-4 fold 2 noisy-student"),
             "{log}"
         );
+    }
+
+    #[test]
+    fn log_lines_name_a_path_task_as_the_table_does() {
+        let mut c = config();
+        c.tasks = vec!["/data/sets/digits.csv:0-4".into()];
+        let dir = tempfile::tempdir().unwrap();
+        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        run_study(&s, &fake, &options(Shard::ALL, Some(1))).unwrap();
+        let log = std::fs::read_to_string(dir.path().join(crate::store::LOG_FILE)).unwrap();
+        assert!(
+            log.contains("progress: digits 0-4 fold 1 baseline: training 1 (fake, 10 steps)"),
+            "{log}"
+        );
+        assert!(
+            log.contains("done: digits 0-4 fold 1 baseline (cell 0)"),
+            "{log}"
+        );
+        assert!(!log.contains("/data/sets"), "{log}");
     }
 
     #[test]
