@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::cell::Cell;
+use crate::cell::{Cell, CellRecord};
 use crate::config::{Algorithm, SearchStrategy, StudyConfig};
 
 /// Every cell of the study, in order: task, then outer fold, then algorithm.
@@ -177,6 +177,68 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
     out
 }
 
+/// The compute a study's unfinished cells still need, estimated from its finished ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Remaining {
+    /// Estimated core-seconds (a cell's wall seconds times the threads it used) of the
+    /// unfinished cells that have a finished cell of the same task and algorithm to go by.
+    pub core_seconds: f64,
+    /// Unfinished cells counted in `core_seconds`.
+    pub estimated: usize,
+    /// Unfinished cells with no finished cell of their task and algorithm: not estimated,
+    /// as tasks differ in size by 20x or more.
+    pub unknown: usize,
+}
+
+impl Remaining {
+    /// One line for `--plan` and `status`; `None` when there is nothing left.
+    pub fn describe(&self, threads: usize) -> Option<String> {
+        if self.estimated + self.unknown == 0 {
+            return None;
+        }
+        if self.estimated == 0 {
+            return Some(format!(
+                "compute left: unknown until a cell of each task and algorithm has finished ({} cells to do)",
+                self.unknown
+            ));
+        }
+        let hours = self.core_seconds / 3600.0;
+        let mut line = format!(
+            "compute left: about {hours:.1} core-hours for {} cells (the mean of the finished cells of the same task and algorithm), about {:.1} h on {threads} cores",
+            self.estimated,
+            hours / threads.max(1) as f64
+        );
+        if self.unknown > 0 {
+            let _ = write!(
+                line,
+                "; {} more cells have no finished cell of their task and algorithm to go by",
+                self.unknown
+            );
+        }
+        Some(line)
+    }
+}
+
+/// Estimates the compute `todo` still needs: each cell at the mean core-seconds of the
+/// `finished` cells of its task and algorithm.
+pub fn remaining(todo: &[Cell], finished: &[CellRecord]) -> Remaining {
+    let mut out = Remaining::default();
+    for cell in todo {
+        let same: Vec<f64> = finished
+            .iter()
+            .filter(|r| r.task == cell.task && r.algorithm == cell.algorithm)
+            .map(|r| r.outcome.cell_seconds * r.threads.max(1) as f64)
+            .collect();
+        if same.is_empty() {
+            out.unknown += 1;
+        } else {
+            out.estimated += 1;
+            out.core_seconds += same.iter().sum::<f64>() / same.len() as f64;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +291,43 @@ mod tests {
         assert!(text.contains("3 done, 597 to do"), "{text}");
         assert!(text.contains("167800"), "{text}");
         assert!(text.contains("489400"), "{text}");
+    }
+
+    #[test]
+    fn remaining_compute_is_the_mean_of_finished_cells_of_the_same_task_and_algorithm() {
+        let mut c = StudyConfig::preset("original").unwrap();
+        c.tasks = vec!["a".into(), "b".into()];
+        c.outer_folds = 3;
+        let all = cells(&c);
+        let timed = |i: usize, seconds: f64, threads: usize| {
+            let mut r = crate::cell::tests_support::record(&all[i], 0.9);
+            r.outcome.cell_seconds = seconds;
+            r.threads = threads;
+            r
+        };
+        // Task a: its noisy-student cells of folds 1 and 2 took 100 s x 1 thread and
+        // 150 s x 2 threads (a mean of 200 core-seconds); its baseline of fold 1 took 10 s.
+        let finished = [timed(1, 100.0, 1), timed(4, 150.0, 2), timed(0, 10.0, 1)];
+        let done = [0, 1, 4];
+        let todo: Vec<Cell> = all
+            .iter()
+            .filter(|c| !done.contains(&c.index))
+            .cloned()
+            .collect();
+        let r = remaining(&todo, &finished);
+        // a: 2 baselines (10 s each) and 1 noisy-student (200 s) estimated; a's 3 ensembles
+        // and all 9 cells of b have nothing to go by.
+        assert_eq!((r.estimated, r.unknown), (3, 12));
+        assert!((r.core_seconds - 220.0).abs() < 1e-9, "{r:?}");
+        let line = r.describe(2).unwrap();
+        assert!(line.contains("about 0.1 core-hours for 3 cells"), "{line}");
+        assert!(line.contains("12 more cells"), "{line}");
+        assert_eq!(remaining(&[], &finished).describe(2), None);
+        let none = remaining(&todo, &[]).describe(2).unwrap();
+        assert!(
+            none.contains("unknown") && none.contains("15 cells to do"),
+            "{none}"
+        );
     }
 
     #[test]

@@ -306,10 +306,17 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
     let parts = dir.path().join("parts");
     assert!(!parts.join("metrics_table.csv").exists());
     let status = nstudent(&["status", "parts"], dir.path());
+    let listed = text(&status.stdout);
     assert!(
-        text(&status.stdout).contains("2 of 6 cells finished, 4 missing"),
-        "{}",
-        text(&status.stdout)
+        listed.contains("2 of 6 cells finished, 4 missing"),
+        "{listed}"
+    );
+    // Fold 2's baseline and Noisy Student are estimated from fold 1's; no ensemble has
+    // finished to estimate the two ensemble cells from.
+    assert!(
+        listed.contains("core-hours for 2 cells")
+            && listed.contains("2 more cells have no finished cell"),
+        "{listed}"
     );
     let second = nstudent(&["run", "--config", cfg, "--out", "parts"], dir.path());
     assert!(second.status.success(), "{}", text(&second.stderr));

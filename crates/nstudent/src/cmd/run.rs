@@ -210,6 +210,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
         };
         out(plan::describe(&config, &cells, &finished).trim_end());
+        if let Some(study) = &existing {
+            let (records, todo) = finished_and_todo(study, &cells);
+            let (threads, _) = config.resolved_execution();
+            if let Some(line) = plan::remaining(&todo, &records).describe(threads) {
+                out(&line);
+            }
+        }
         if shard != Shard::ALL {
             out(&format!("(shard {shard} only)"));
         }
@@ -311,7 +318,32 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
             c.index, c.task, c.fold, c.algorithm
         ));
     }
+    let (records, todo) = finished_and_todo(&study, &cells);
+    let (threads, _) = study.config.resolved_execution();
+    if let Some(line) = plan::remaining(&todo, &records).describe(threads) {
+        out(&line);
+    }
     Ok(())
+}
+
+/// The finished records and the unfinished cells among `cells` (an unreadable cell file
+/// counts as unfinished, as it will be recomputed).
+fn finished_and_todo(
+    study: &StudyDir,
+    cells: &[nstudent_experiment::Cell],
+) -> (
+    Vec<nstudent_experiment::CellRecord>,
+    Vec<nstudent_experiment::Cell>,
+) {
+    let mut records = Vec::new();
+    let mut todo = Vec::new();
+    for c in cells {
+        match study.finished(c) {
+            Ok(Some(r)) => records.push(r),
+            _ => todo.push(c.clone()),
+        }
+    }
+    (records, todo)
 }
 
 pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
