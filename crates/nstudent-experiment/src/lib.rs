@@ -4,12 +4,14 @@
 //! - [`config`]: the study config (TOML, presets `quick` and `original`) and its hash;
 //! - [`plan`]: the cells and the model trainings they cost;
 //! - [`cell`]: one (task, fold, algorithm) result and its atomically written file;
+//! - [`checkpoint`]: the inner-search progress of an unfinished cell, to resume long cells;
 //! - [`store`]: the results directory (`study.toml`, cells, log);
 //! - [`shard`]: `--shard I/N` and array-job environments;
 //! - [`runner`]: computing the missing cells, side by side, with progress;
 //! - [`merge`]: the metrics table, the statistics and the report.
 
 pub mod cell;
+pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod merge;

@@ -29,6 +29,7 @@ use nstudent_data::Dataset;
 use nstudent_engine::Engine;
 
 use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters};
+use crate::checkpoint::{ChainScores, InnerStep};
 use crate::config::{self, Algorithm, SearchStrategy, StudyConfig};
 use crate::runner::{CellContext, CellWork};
 use crate::{plan, seed, Error, Result};
@@ -178,6 +179,16 @@ struct Chain {
     ensemble_size: usize,
 }
 
+/// True when `step` scored exactly `chains`, in order (a checkpoint of the same search).
+fn same_chains(step: &InnerStep, chains: &[Chain]) -> bool {
+    step.chains.len() == chains.len()
+        && step.chains.iter().zip(chains).all(|(s, ch)| {
+            s.unl_factor == ch.unl_factor
+                && s.threshold == ch.threshold
+                && s.ensemble_size == ch.ensemble_size
+        })
+}
+
 /// True when the labels never decrease and at least two classes occur.
 fn sorted_by_label(labels: &[u16]) -> bool {
     labels.windows(2).all(|w| w[0] <= w[1]) && labels.first() != labels.last()
@@ -311,10 +322,38 @@ impl NestedCv {
         let inner = KFold::new(c.inner_folds).split(train.len())?;
         let mut trainings = 0;
         let mut scores: Vec<CandidateScore> = Vec::new();
+        let mut resumed = ctx.resumed_steps();
+        let mut steps: Vec<InnerStep> = Vec::new();
         for (r, &epochs) in rung_epochs.iter().enumerate() {
             // scores[chain][n-1][inner fold]
             let mut acc: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); max_n]; chains.len()];
             for (j, fold) in inner.iter().enumerate() {
+                // A step an earlier attempt finished: its scores, not its trainings.
+                if let Some(k) = resumed
+                    .iter()
+                    .position(|s| s.rung == r && s.inner_fold == j && same_chains(s, &chains))
+                {
+                    let step = resumed.swap_remove(k);
+                    for (ci, chain) in step.chains.iter().enumerate() {
+                        for (i, &a) in chain.students.iter().enumerate().take(max_n) {
+                            acc[ci][i].push(a);
+                        }
+                    }
+                    trainings += step.trainings;
+                    notes.extend(step.notes.iter().cloned());
+                    steps.push(step);
+                    continue;
+                }
+                let (trainings_before, notes_before) = (trainings, notes.len());
+                let mut step_chains: Vec<ChainScores> = chains
+                    .iter()
+                    .map(|ch| ChainScores {
+                        unl_factor: ch.unl_factor,
+                        threshold: ch.threshold,
+                        ensemble_size: ch.ensemble_size,
+                        students: Vec::new(),
+                    })
+                    .collect();
                 let inner_train = train.subset(&fold.train)?;
                 let val = train.subset(&fold.test)?;
                 let inner_seed = seed::derive(cell_seed, &["inner", &j.to_string()]);
@@ -395,11 +434,21 @@ impl NestedCv {
                             notes.push(format!("inner fold {}: {why}", j + 1));
                         }
                         for (i, student) in chain.students.iter().enumerate() {
-                            acc[ci][i].push(student.accuracy(&val)?);
+                            let a = student.accuracy(&val)?;
+                            acc[ci][i].push(a);
+                            step_chains[ci].students.push(a);
                         }
                     }
                     members = teacher_e.into_members();
                 }
+                steps.push(InnerStep {
+                    rung: r,
+                    inner_fold: j,
+                    chains: step_chains,
+                    trainings: trainings - trainings_before,
+                    notes: notes[notes_before..].to_vec(),
+                });
+                ctx.save_steps(&steps);
             }
             // Candidates of this rung, in search order.
             let mut rung_scores = Vec::new();
@@ -469,6 +518,143 @@ impl NestedCv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use nstudent_engine::{Classifier, ModelSpec, NativeEngine};
+
+    use crate::checkpoint;
+    use crate::runner::{cell_seed, run_study, RunOptions};
+    use crate::{Shard, StudyDir};
+
+    /// The native engine, counting the models it builds, and failing the `fail_at`-th build
+    /// as a kill in the middle of a cell would.
+    struct Counting {
+        builds: Arc<AtomicUsize>,
+        fail_at: Option<usize>,
+    }
+
+    impl Engine for Counting {
+        fn name(&self) -> &'static str {
+            "native"
+        }
+
+        fn build(
+            &self,
+            spec: &ModelSpec,
+            seed: u64,
+        ) -> nstudent_engine::Result<Box<dyn Classifier>> {
+            let n = self.builds.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.fail_at == Some(n) {
+                return Err(nstudent_engine::Error::Invalid("killed".into()));
+            }
+            NativeEngine.build(spec, seed)
+        }
+
+        fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
+            NativeEngine.load(path)
+        }
+    }
+
+    /// A 3-class task of 8x8 grey images (a bright row band per class, in noise), as CSV.
+    fn tiny_task(dir: &std::path::Path) -> String {
+        let mut state: u32 = 99;
+        let mut csv = String::new();
+        for i in 0..240usize {
+            let class = (i * 5 + i / 7) % 3;
+            csv.push_str(&class.to_string());
+            for px in 0..64usize {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = state >> 26;
+                let band = px / 8 / 3 == class;
+                csv.push_str(&format!(",{}", if band { 120 + noise } else { noise }));
+            }
+            csv.push('\n');
+        }
+        let path = dir.join("bands.csv");
+        std::fs::write(&path, csv).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn a_cell_killed_in_its_search_resumes_from_its_checkpoint_with_the_same_result() {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.tasks = vec![tiny_task(data.path())];
+        c.algorithms = vec![Algorithm::NoisyStudent];
+        c.outer_folds = 2;
+        c.inner_folds = 2;
+        c.space.unl_factor = vec![0.3];
+        c.space.threshold = vec![0.5, 0.7];
+        c.space.num_students = vec![1, 2];
+        c.training.epochs = 2;
+        c.training.batch_size = 16;
+        c.training.epochs_by_source.clear();
+        c.pseudo.teacher_factor = 0.3;
+        let options = RunOptions {
+            shard: Shard::ALL,
+            threads: 1,
+            jobs: 1,
+            quiet: true,
+            max_cells: Some(1),
+        };
+        let run = |dir: &std::path::Path, fail_at: Option<usize>| {
+            let builds = Arc::new(AtomicUsize::new(0));
+            let engine = Counting {
+                builds: Arc::clone(&builds),
+                fail_at,
+            };
+            let study = StudyDir::create(dir, &c, false).unwrap();
+            let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
+            let result = run_study(&study, &work, &options);
+            (result, builds.load(Ordering::SeqCst))
+        };
+        let cell = &crate::plan::cells(&c)[0];
+
+        let whole = tempfile::tempdir().unwrap();
+        let (done, builds_whole) = run(whole.path(), None);
+        done.unwrap();
+        assert!(!checkpoint::path(whole.path(), cell).exists());
+
+        // Each inner fold trains 1 teacher and 2 chains of 2 students: the 7th model is the
+        // second fold's first student.
+        let parts = tempfile::tempdir().unwrap();
+        let (killed, _) = run(parts.path(), Some(7));
+        assert!(killed.is_err());
+        let owner = checkpoint::Owner {
+            config_hash: c.hash(),
+            seed: cell_seed(c.seed, cell),
+            threads: 1,
+        };
+        let steps = checkpoint::read(parts.path(), cell, &owner);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!((steps[0].inner_fold, steps[0].trainings), (0, 5));
+        assert_eq!(steps[0].chains.len(), 2);
+
+        let (resumed, builds_resumed) = run(parts.path(), None);
+        resumed.unwrap();
+        assert_eq!(builds_resumed, builds_whole - 5);
+        assert!(!checkpoint::path(parts.path(), cell).exists());
+        let a = StudyDir::open(whole.path())
+            .unwrap()
+            .finished(cell)
+            .unwrap()
+            .unwrap();
+        let b = StudyDir::open(parts.path())
+            .unwrap()
+            .finished(cell)
+            .unwrap()
+            .unwrap();
+        let (a, b) = (a.outcome, b.outcome);
+        assert_eq!(a.hyperparameters, b.hyperparameters);
+        assert_eq!(a.metrics, b.metrics);
+        assert_eq!(a.search, b.search);
+        assert_eq!((a.trainings, &a.notes), (b.trainings, &b.notes));
+        let log = std::fs::read_to_string(parts.path().join(crate::store::LOG_FILE)).unwrap();
+        assert!(
+            log.contains("1 inner-search steps from the checkpoint"),
+            "{log}"
+        );
+    }
 
     #[test]
     fn only_label_sorted_data_counts_as_sorted() {

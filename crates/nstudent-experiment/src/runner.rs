@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cell::{Cell, CellOutcome, CellRecord};
+use crate::checkpoint::{self, InnerStep, Owner};
 use crate::shard::Shard;
 use crate::store::StudyDir;
 use crate::{seed, Error, Result};
@@ -47,6 +48,9 @@ pub struct CellContext<'a> {
     /// shows its progress in the log file.
     study: &'a StudyDir,
     cell: String,
+    /// The cell computed, and who may resume its checkpoint.
+    identity: &'a Cell,
+    owner: Owner,
     started: Instant,
     trainings: AtomicUsize,
 }
@@ -71,6 +75,29 @@ impl CellContext<'_> {
     /// Reports `done` steps of the training in progress.
     pub fn step(&self, done: u64) {
         self.bar.set_position(done);
+    }
+
+    /// The inner-search steps a killed earlier attempt at this cell finished (see
+    /// [`crate::checkpoint`]); empty when there are none this attempt may use.
+    pub fn resumed_steps(&self) -> Vec<InnerStep> {
+        let steps = checkpoint::read(&self.study.dir, self.identity, &self.owner);
+        if !steps.is_empty() {
+            self.study.log(&format!(
+                "resume: {}: {} inner-search steps from the checkpoint of an earlier attempt",
+                self.cell,
+                steps.len()
+            ));
+        }
+        steps
+    }
+
+    /// Records every inner-search step finished so far, so that a kill from now on loses only
+    /// the step in progress. A failed write is logged, not fatal: a checkpoint only saves time.
+    pub fn save_steps(&self, steps: &[InnerStep]) {
+        if let Err(e) = checkpoint::write(&self.study.dir, self.identity, &self.owner, steps) {
+            self.study
+                .log(&format!("checkpoint: {}: not written: {e}", self.cell));
+        }
     }
 
     /// True when the study is stopping (another cell failed); long cells may give up early.
@@ -212,6 +239,12 @@ pub fn run_study(
                     stop,
                     study,
                     cell: name.clone(),
+                    identity: cell,
+                    owner: Owner {
+                        config_hash: study.hash.clone(),
+                        seed,
+                        threads: threads_each,
+                    },
                     started,
                     trainings: AtomicUsize::new(0),
                 };
@@ -229,6 +262,9 @@ pub fn run_study(
                         outcome,
                     };
                     study.store(cell, &record)?;
+                    if let Err(e) = checkpoint::remove(&study.dir, cell) {
+                        study.log(&format!("checkpoint: {name}: not removed: {e}"));
+                    }
                     Ok(record)
                 });
                 match result {
