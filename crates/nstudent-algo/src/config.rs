@@ -264,8 +264,14 @@ pub struct AlgoConfig {
     /// The students' input noise.
     pub augment: AugmentConfig,
     pub fit: FitConfig,
-    /// Every random choice (split, weights, shuffles, noise, balancing) flows from this.
+    /// Every random choice of the students (weights, shuffles, noise, balancing) flows from
+    /// this, and so does the teacher's unless `teacher_seed` is set.
     pub seed: u64,
+    /// Seed of the labeled split and of the first teacher(s); unset uses `seed`. A study sets
+    /// it from the outer fold alone, so that the Baseline of a fold and the first teachers of
+    /// Noisy Student and of the Ensemble (its member 0) are the same model: per-fold
+    /// differences between algorithms then carry no teacher seed noise.
+    pub teacher_seed: Option<u64>,
 }
 
 impl Default for AlgoConfig {
@@ -289,6 +295,7 @@ impl Default for AlgoConfig {
             augment: AugmentConfig::default(),
             fit: FitConfig::default(),
             seed: 0,
+            teacher_seed: None,
         }
     }
 }
@@ -315,6 +322,11 @@ impl AlgoConfig {
     /// The config as TOML, every key written.
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string(self).map_err(|e| Error::Internal(format!("config to TOML: {e}")))
+    }
+
+    /// The seed of the labeled split and the first teacher(s): `teacher_seed`, else `seed`.
+    pub fn teacher_seed(&self) -> u64 {
+        self.teacher_seed.unwrap_or(self.seed)
     }
 
     /// Models per teacher or student generation: `ensemble_size` for the ensemble, else 1.

@@ -185,7 +185,7 @@ impl<'a> Trainer<'a> {
     pub fn train(&self, data: &Dataset, observer: &mut dyn Observer) -> Result<TrainOutcome> {
         let start = Instant::now();
         let c = &self.config;
-        let split = split_labeled(data, c.teacher_factor, c.labeled_split, mix(c.seed, 0x5, 0))?;
+        let split = split_labeled(data, c.teacher_factor, c.labeled_split, Self::split_seed(c))?;
         observer.on_event(&Event::Split {
             labeled: split.labeled.len(),
             unlabeled: split.pool.len(),
@@ -215,9 +215,17 @@ impl<'a> Trainer<'a> {
         })
     }
 
+    /// The seed of the labeled split of [`Trainer::train`], derived from the teacher seed:
+    /// callers that split the data themselves (the study's inner folds) use it to get the
+    /// split `train` would make.
+    pub fn split_seed(config: &AlgoConfig) -> u64 {
+        mix(config.teacher_seed(), 0x5, 0)
+    }
+
     /// Trains the first teacher on `labeled`: one clean model (seed member 0), or
-    /// `ensemble_size` of them with different seeds for [`Algorithm::Ensemble`]. Member 0 of
-    /// an ensemble is the baseline of the same seed.
+    /// `ensemble_size` of them with different seeds for [`Algorithm::Ensemble`], all from
+    /// [`AlgoConfig::teacher_seed`]. Member 0 of an ensemble is the baseline of the same
+    /// teacher seed, bit for bit.
     pub fn teacher(&self, labeled: &Dataset, observer: &mut dyn Observer) -> Result<Model> {
         let c = &self.config;
         if labeled.is_empty() {
@@ -227,7 +235,9 @@ impl<'a> Trainer<'a> {
             )));
         }
         let spec = c.teacher.spec(labeled.shape, labeled.num_classes());
-        let seeds: Vec<u64> = (0..c.members()).map(|m| mix(c.seed, 0, m as u64)).collect();
+        let seeds: Vec<u64> = (0..c.members())
+            .map(|m| mix(c.teacher_seed(), 0, m as u64))
+            .collect();
         let (mut model, _) = self.train_members(
             &spec,
             labeled.view(),

@@ -27,8 +27,10 @@
 //!   block (two 3x3 convs, identity shortcut), MaxPool, a residual block to 64 channels (1x1
 //!   conv shortcut), MaxPool, Dense(128)-ReLU-[Dropout]-Dense(k); every block ends in ReLU.
 //!   All widths are multiplied by [`ModelSpec::width`] and rounded (half away from zero).
-//! - **Threads**: [`FitOptions::threads`] workers split each batch (gradients summed in worker
-//!   order, so a seed and thread count reproduce a run bit for bit); dropout and stochastic-depth
+//! - **Threads**: each batch is cut into fixed chunks of 16 images whatever the thread count;
+//!   [`FitOptions::threads`] workers share the chunks, every chunk's gradient is computed on its
+//!   own and the chunks' gradients are summed in chunk order, so a seed gives the same bits on
+//!   any number of threads (more threads than chunks have nothing to do); dropout and stochastic-depth
 //!   masks, shuffling and augmentation are drawn per batch / per image from the seed and do not
 //!   depend on the thread count. [`Classifier::predict_proba`] runs in chunks of 16 images on
 //!   the current rayon pool (wrap it in `ThreadPool::install` to limit it).

@@ -79,6 +79,7 @@ pub(crate) fn write(path: &Path, file: &ModelFile) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let data = safetensors::serialize(views, Some(meta))
         .map_err(|e| Error::Internal(format!("cannot serialise the model: {e}")))?;
+    let data = canonical_header(data)?;
     let tmp = tmp_path(path);
     std::fs::write(&tmp, &data).map_err(|source| Error::Io {
         path: tmp.clone(),
@@ -91,6 +92,29 @@ pub(crate) fn write(path: &Path, file: &ModelFile) -> Result<()> {
             source,
         }
     })
+}
+
+/// The same safetensors file with its JSON header's keys sorted. safetensors writes the
+/// metadata from a `HashMap`, whose order changes from process to process; sorted keys make
+/// the same weights give the same file, byte for byte.
+fn canonical_header(data: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = || Error::Internal("safetensors wrote a malformed header".into());
+    let len_bytes: [u8; 8] = data
+        .get(..8)
+        .ok_or_else(bad)?
+        .try_into()
+        .map_err(|_| bad())?;
+    let n = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad())?;
+    let header = data.get(8..8 + n).ok_or_else(bad)?;
+    // serde_json's map is a BTreeMap (no `preserve_order`): serialising sorts the keys.
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|_| bad())?;
+    let mut text = serde_json::to_vec(&value).map_err(|_| bad())?;
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + data.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&data[8 + n..]);
+    Ok(out)
 }
 
 fn tmp_path(path: &Path) -> PathBuf {

@@ -105,12 +105,40 @@ pub struct CellMetrics {
     pub pr_curve: f64,
 }
 
+impl From<&nstudent_stats::metrics::Scores> for CellMetrics {
+    fn from(s: &nstudent_stats::metrics::Scores) -> Self {
+        Self {
+            accuracy: s.accuracy,
+            tpr: s.tpr,
+            fpr: s.fpr,
+            precision: s.precision,
+            auc: s.auc,
+            pr_curve: s.pr_curve,
+        }
+    }
+}
+
+/// The first teacher of a Noisy Student or Ensemble cell, measured on the test fold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TeacherRecord {
+    /// The first teacher (member 0 of an ensemble's teachers): the same model as the fold's
+    /// Baseline, so these equal the Baseline cell's metrics.
+    pub metrics: CellMetrics,
+    /// The averaged teacher ensemble, for the ensemble algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble_metrics: Option<CellMetrics>,
+}
+
 /// What computing a cell produced (everything but the cell's identity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellOutcome {
     /// The chosen hyperparameters; `None` for the baseline.
     pub hyperparameters: Option<Hyperparameters>,
     pub metrics: CellMetrics,
+    /// The refit's first teacher on the test fold; `None` for the baseline (and in cell files
+    /// of builds before teachers were paired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<TeacherRecord>,
     /// Wall time of the refit on the outer training part (all models of the chosen
     /// configuration), in seconds.
     pub training_seconds: f64,
@@ -238,6 +266,7 @@ pub(crate) mod tests_support {
                     auc: 0.9,
                     pr_curve: 0.8,
                 },
+                teacher: None,
                 training_seconds: 1.5,
                 inference_seconds: 0.25,
                 search: vec![],

@@ -6,9 +6,10 @@
 //! (rung, inner fold), so that a cell killed or preempted in its search resumes from its last
 //! finished inner fold instead of from scratch.
 //!
-//! A checkpoint is used only by the same config, cell seed and thread count that wrote it, and
-//! every inner fold's training derives from the cell seed alone, so a resumed cell computes
-//! exactly what an uninterrupted one would. The runner deletes it once the cell is stored.
+//! A checkpoint is used only by the same config and cell seed that wrote it, and every inner
+//! fold's training derives from the cell's seeds alone and gives the same bits whatever the
+//! thread count, so a resumed cell computes exactly what an uninterrupted one would, also on
+//! another number of threads. The runner deletes it once the cell is stored.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,6 @@ pub struct ChainScores {
 pub struct Owner {
     pub config_hash: String,
     pub seed: u64,
-    pub threads: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -69,8 +69,8 @@ pub fn path(dir: &Path, cell: &Cell) -> PathBuf {
 }
 
 /// The steps a previous attempt at `cell` finished, when `owner` may use them; empty when
-/// there is no checkpoint, or one that is unreadable or from another config, seed or thread
-/// count (the cell then starts over, as it would have without checkpoints).
+/// there is no checkpoint, or one that is unreadable or from another config or seed (the cell
+/// then starts over, as it would have without checkpoints).
 pub fn read(dir: &Path, cell: &Cell, owner: &Owner) -> Vec<InnerStep> {
     let Ok(bytes) = fs::read(path(dir, cell)) else {
         return Vec::new();
@@ -129,7 +129,6 @@ mod tests {
         Owner {
             config_hash: "abc".into(),
             seed: 9,
-            threads: 2,
         }
     }
 
@@ -161,12 +160,8 @@ mod tests {
             dir.path().join("cells/mnist_0-4/2/ensemble.partial.json")
         );
         assert_eq!(read(dir.path(), &c, &o), vec![step(0), step(1)]);
-        // Another thread count, seed or config would not compute the same scores.
+        // Another seed or config would not compute the same scores.
         for other in [
-            Owner {
-                threads: 1,
-                ..owner()
-            },
             Owner { seed: 8, ..owner() },
             Owner {
                 config_hash: "abd".into(),

@@ -365,6 +365,15 @@ pub fn original_tasks() -> Vec<String> {
         .collect()
 }
 
+/// The version of how a cell is computed from its config, part of the config hash: a build
+/// that computes cells differently from the same config bumps it, so that its cells are never
+/// mixed with older ones in one results directory.
+///
+/// - 1: the first study runner.
+/// - 2: paired teachers (the labeled split and first teacher depend on the fold only) and
+///   training bits independent of the thread count.
+pub const CELL_PROTOCOL: u32 = 2;
+
 /// Names of the built-in presets, the default first.
 pub const PRESETS: [&str; 2] = ["quick", "original"];
 
@@ -638,11 +647,14 @@ impl StudyConfig {
     }
 
     /// SHA-256 (hex, first 16 digits) of everything that decides the results: the whole config
-    /// except `[execution]`.
+    /// except `[execution]`, and [`CELL_PROTOCOL`].
     pub fn hash(&self) -> String {
         let mut c = self.clone();
         c.execution = Execution::default();
-        let text = toml::to_string(&c).unwrap_or_default();
+        let text = format!(
+            "cell-protocol = {CELL_PROTOCOL}\n{}",
+            toml::to_string(&c).unwrap_or_default()
+        );
         let digest = Sha256::digest(text.as_bytes());
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }

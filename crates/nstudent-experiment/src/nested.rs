@@ -28,7 +28,7 @@ use nstudent_data::split::KFold;
 use nstudent_data::Dataset;
 use nstudent_engine::Engine;
 
-use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters};
+use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, TeacherRecord};
 use crate::checkpoint::{ChainScores, InnerStep};
 use crate::config::{self, Algorithm, SearchStrategy, StudyConfig};
 use crate::runner::{CellContext, CellWork};
@@ -77,13 +77,15 @@ impl NestedCv {
         Ok(data)
     }
 
-    /// The algorithms' config for `algorithm` on `task` with the given threads and seed.
+    /// The algorithms' config for `algorithm` on `task` with the given threads and seeds (the
+    /// students' `seed`, and the `teacher_seed` of the labeled split and first teachers).
     fn algo_config(
         &self,
         task: &str,
         algorithm: Algorithm,
         threads: usize,
         seed: u64,
+        teacher_seed: u64,
     ) -> AlgoConfig {
         let c = &self.config;
         AlgoConfig {
@@ -138,9 +140,24 @@ impl NestedCv {
                 parallel_members: threads >= 2,
             },
             seed,
+            teacher_seed: Some(teacher_seed),
             ..AlgoConfig::default()
         }
     }
+}
+
+/// The teacher seed of an outer fold: a function of the study seed, the task and the fold
+/// only, not of the algorithm, so that every algorithm of a fold starts from the same labeled
+/// split and the same first teacher (paired comparisons).
+pub fn fold_teacher_seed(study_seed: u64, task: &str, fold: usize) -> u64 {
+    seed::derive(study_seed, &[task, &fold.to_string(), "teacher"])
+}
+
+/// Test-fold metrics of `model`.
+fn test_metrics(model: &Model, test: &Dataset) -> Result<CellMetrics> {
+    let proba = model.predict_proba(test.view())?;
+    let s = nstudent_stats::metrics::score(&test.labels, &proba, test.num_classes())?;
+    Ok(CellMetrics::from(&s))
 }
 
 /// Progress of one training shown on the cell's bar.
@@ -223,7 +240,15 @@ impl CellWork for NestedCv {
 
         // Refit the chosen configuration on the whole outer training part.
         let refit_seed = seed::derive(cell_seed, &["refit"]);
-        let mut cfg = self.algo_config(&cell.task, cell.algorithm, ctx.threads, refit_seed);
+        let teacher_seed =
+            seed::derive(fold_teacher_seed(c.seed, &cell.task, cell.fold), &["refit"]);
+        let mut cfg = self.algo_config(
+            &cell.task,
+            cell.algorithm,
+            ctx.threads,
+            refit_seed,
+            teacher_seed,
+        );
         if let Some(h) = chosen {
             cfg.unl_factor = h.unl_factor.unwrap_or(cfg.unl_factor);
             cfg.threshold = h.threshold as f32;
@@ -251,6 +276,10 @@ impl CellWork for NestedCv {
             }
         }
         let training_seconds = outcome.seconds;
+        let teacher = match cell.algorithm {
+            Algorithm::Baseline => None,
+            _ => Some(self.teacher_record(&outcome.teacher, &test)?),
+        };
         let model = outcome.into_final_model();
         let t0 = Instant::now();
         let proba = model.predict_proba(test.view())?;
@@ -258,14 +287,8 @@ impl CellWork for NestedCv {
         let s = nstudent_stats::metrics::score(&test.labels, &proba, test.num_classes())?;
         Ok(CellOutcome {
             hyperparameters: chosen,
-            metrics: CellMetrics {
-                accuracy: s.accuracy,
-                tpr: s.tpr,
-                fpr: s.fpr,
-                precision: s.precision,
-                auc: s.auc,
-                pr_curve: s.pr_curve,
-            },
+            metrics: CellMetrics::from(&s),
+            teacher,
             training_seconds,
             inference_seconds,
             search,
@@ -279,6 +302,26 @@ impl CellWork for NestedCv {
 }
 
 impl NestedCv {
+    /// The test-fold metrics of the refit's first teacher: its member 0, which is the fold's
+    /// Baseline model, and for an ensemble also the averaged teacher ensemble.
+    fn teacher_record(&self, teacher: &Model, test: &Dataset) -> Result<TeacherRecord> {
+        let first = teacher
+            .members()
+            .first()
+            .ok_or_else(|| Error::Internal("a teacher without members".into()))?;
+        let proba = first.predict_proba(test.view())?;
+        let s = nstudent_stats::metrics::score(&test.labels, &proba, test.num_classes())?;
+        let ensemble_metrics = if teacher.len() > 1 {
+            Some(test_metrics(teacher, test)?)
+        } else {
+            None
+        };
+        Ok(TeacherRecord {
+            metrics: CellMetrics::from(&s),
+            ensemble_metrics,
+        })
+    }
+
     /// The inner search of one cell: the chosen hyperparameters, every candidate's scores, and
     /// the number of models trained.
     fn search(
@@ -357,13 +400,23 @@ impl NestedCv {
                 let inner_train = train.subset(&fold.train)?;
                 let val = train.subset(&fold.test)?;
                 let inner_seed = seed::derive(cell_seed, &["inner", &j.to_string()]);
-                let mut cfg = self.algo_config(&cell.task, algorithm, ctx.threads, inner_seed);
+                let inner_teacher_seed = seed::derive(
+                    fold_teacher_seed(c.seed, &cell.task, cell.fold),
+                    &["inner", &j.to_string()],
+                );
+                let mut cfg = self.algo_config(
+                    &cell.task,
+                    algorithm,
+                    ctx.threads,
+                    inner_seed,
+                    inner_teacher_seed,
+                );
                 cfg.fit.epochs = epochs;
                 let split: LabeledSplit = split_labeled(
                     &inner_train,
                     cfg.teacher_factor,
                     cfg.labeled_split,
-                    nstudent_algo::mix(inner_seed, 0x5, 0),
+                    Trainer::split_seed(&cfg),
                 )?;
                 // The largest teacher ensemble needed by the surviving chains, trained once.
                 let max_e = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
@@ -623,7 +676,6 @@ mod tests {
         let owner = checkpoint::Owner {
             config_hash: c.hash(),
             seed: cell_seed(c.seed, cell),
-            threads: 1,
         };
         let steps = checkpoint::read(parts.path(), cell, &owner);
         assert_eq!(steps.len(), 1, "{steps:?}");
@@ -653,6 +705,133 @@ mod tests {
         assert!(
             log.contains("1 inner-search steps from the checkpoint"),
             "{log}"
+        );
+    }
+
+    /// The native engine, recording a digest of every teacher it trains (teachers are the
+    /// models without dropout; the students of these tests have dropout).
+    struct Recording {
+        teachers: Arc<Mutex<Vec<u64>>>,
+    }
+
+    struct RecordingClassifier {
+        inner: Box<dyn Classifier>,
+        teachers: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl Engine for Recording {
+        fn name(&self) -> &'static str {
+            "native"
+        }
+
+        fn build(
+            &self,
+            spec: &ModelSpec,
+            seed: u64,
+        ) -> nstudent_engine::Result<Box<dyn Classifier>> {
+            Ok(Box::new(RecordingClassifier {
+                inner: NativeEngine.build(spec, seed)?,
+                teachers: Arc::clone(&self.teachers),
+            }))
+        }
+
+        fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
+            NativeEngine.load(path)
+        }
+    }
+
+    impl Classifier for RecordingClassifier {
+        fn spec(&self) -> &ModelSpec {
+            self.inner.spec()
+        }
+
+        fn fit(
+            &mut self,
+            images: nstudent_data::ImagesRef<'_>,
+            targets: nstudent_engine::Targets<'_>,
+            options: &nstudent_engine::FitOptions,
+            progress: &mut dyn FnMut(nstudent_engine::FitProgress),
+        ) -> nstudent_engine::Result<nstudent_engine::FitReport> {
+            let report = self.inner.fit(images, targets, options, progress)?;
+            if self.inner.spec().dropout == 0.0 {
+                // FNV-1a over the bits of the trained model's probabilities on its data.
+                let probs = self.inner.predict_proba(images)?;
+                let digest = probs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
+                    (h ^ u64::from(p.to_bits())).wrapping_mul(0x0000_0100_0000_01b3)
+                });
+                self.teachers.lock().unwrap().push(digest);
+            }
+            Ok(report)
+        }
+
+        fn predict_proba(
+            &self,
+            images: nstudent_data::ImagesRef<'_>,
+        ) -> nstudent_engine::Result<Vec<f32>> {
+            self.inner.predict_proba(images)
+        }
+
+        fn save(&self, path: &std::path::Path) -> nstudent_engine::Result<()> {
+            self.inner.save(path)
+        }
+    }
+
+    #[test]
+    fn every_algorithm_of_a_fold_starts_from_the_same_teacher_in_every_inner_fold() {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.tasks = vec![tiny_task(data.path())];
+        c.outer_folds = 2;
+        c.inner_folds = 2;
+        c.space.unl_factor = vec![0.3];
+        c.space.threshold = vec![0.5, 0.7];
+        c.space.num_students = vec![1];
+        c.space.ensemble_size = vec![2];
+        c.training.epochs = 1;
+        c.training.batch_size = 16;
+        c.training.epochs_by_source.clear();
+        c.pseudo.teacher_factor = 0.3;
+        assert!(c.noise.dropout > 0.0, "students must differ from teachers");
+        let dir = tempfile::tempdir().unwrap();
+        let study = StudyDir::create(dir.path(), &c, false).unwrap();
+        // One cell per run, in study order, each with its own record of teachers.
+        let mut teachers: HashMap<(usize, Algorithm), Vec<u64>> = HashMap::new();
+        for cell in crate::plan::cells(&c) {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let engine = Recording {
+                teachers: Arc::clone(&log),
+            };
+            let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
+            let options = RunOptions {
+                shard: Shard::ALL,
+                threads: 1,
+                jobs: 1,
+                quiet: true,
+                max_cells: Some(1),
+            };
+            run_study(&study, &work, &options).unwrap();
+            let log = log.lock().unwrap().clone();
+            teachers.insert((cell.fold, cell.algorithm), log);
+        }
+        for fold in [1, 2] {
+            let baseline = &teachers[&(fold, Algorithm::Baseline)];
+            let ns = &teachers[&(fold, Algorithm::NoisyStudent)];
+            let ensemble = &teachers[&(fold, Algorithm::Ensemble)];
+            // Baseline: the refit. Noisy Student: inner fold 1, inner fold 2, refit. Ensemble:
+            // two members for each of those.
+            assert_eq!((baseline.len(), ns.len(), ensemble.len()), (1, 3, 6));
+            assert_eq!(ns[2], baseline[0], "fold {fold}: refit teacher = Baseline");
+            assert_eq!(
+                *ns,
+                vec![ensemble[0], ensemble[2], ensemble[4]],
+                "fold {fold}: every first teacher = the ensemble's member 0"
+            );
+            assert_ne!(ensemble[0], ensemble[1], "members differ");
+            assert_ne!(ns[0], ns[1], "inner folds differ");
+        }
+        assert_ne!(
+            teachers[&(1, Algorithm::Baseline)],
+            teachers[&(2, Algorithm::Baseline)]
         );
     }
 

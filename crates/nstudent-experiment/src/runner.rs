@@ -23,8 +23,8 @@ use crate::{seed, Error, Result};
 /// Computes one cell.
 pub trait CellWork: Sync {
     /// The result of `cell`; every random choice must derive from `seed` (the cell's own
-    /// seed), and every training must use `ctx.threads` threads, so that results do not depend
-    /// on which process, shard or attempt computes the cell.
+    /// seed) or from the fold, never from which process, shard or attempt computes the cell.
+    /// `ctx.threads` is a speed setting only: the result must not depend on it.
     fn compute(&self, cell: &Cell, seed: u64, ctx: &CellContext<'_>) -> Result<CellOutcome>;
 }
 
@@ -243,7 +243,6 @@ pub fn run_study(
                     owner: Owner {
                         config_hash: study.hash.clone(),
                         seed,
-                        threads: threads_each,
                     },
                     started,
                     trainings: AtomicUsize::new(0),
@@ -367,6 +366,7 @@ pub(crate) mod tests {
                 auc: 0.9,
                 pr_curve: 0.8,
             },
+            teacher: None,
             training_seconds: 1.0,
             inference_seconds: 0.5,
             search: vec![],

@@ -71,7 +71,7 @@ impl StudyDir {
                 return Err(Error::Corrupt {
                     path,
                     message: format!(
-                        "was edited: it records config hash {recorded} but its contents hash to {hash}; restore it or start a new directory"
+                        "records config hash {recorded} but its contents hash to {hash}: it was edited, or written by an nstudent that computes cells differently (cell protocol {}); restore it, or start a new directory", crate::config::CELL_PROTOCOL
                     ),
                 });
             }

@@ -287,6 +287,30 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
     let acc = baseline["metrics"]["accuracy"].as_f64().unwrap();
     assert!(acc > 0.6, "the tiny task is learnable: {acc}");
     assert_eq!(baseline["hyperparameters"], serde_json::Value::Null);
+    assert_eq!(baseline["teacher"], serde_json::Value::Null);
+
+    // Paired teachers: in every fold, the first teacher of Noisy Student and of the Ensemble
+    // (its member 0) is the fold's Baseline model, so it scores exactly the Baseline's
+    // metrics on the test fold.
+    let read_cell = |fold: usize, algorithm: &str| -> serde_json::Value {
+        let path = task_dir.join(format!("{fold}/{algorithm}.json"));
+        serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+    };
+    for fold in [1, 2] {
+        let baseline = read_cell(fold, "baseline");
+        for algorithm in ["noisy-student", "ensemble"] {
+            let cell = read_cell(fold, algorithm);
+            assert_eq!(
+                cell["teacher"]["metrics"], baseline["metrics"],
+                "fold {fold} {algorithm}: {cell}"
+            );
+        }
+        let ensemble = read_cell(fold, "ensemble");
+        assert!(
+            ensemble["teacher"]["ensemble_metrics"]["accuracy"].is_f64(),
+            "{ensemble}"
+        );
+    }
 
     // Interrupted after 2 cells, then resumed: the same table.
     let first = nstudent(
@@ -327,11 +351,48 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
     );
     assert_eq!(table_without_times(&parts), rows);
 
-    // Two shards in two processes: the last one merges; the same table.
-    for shard in ["0/2", "1/2"] {
+    // Resumed with a single cell left, which then trains with both threads where the
+    // uninterrupted run gave each cell one: the same table, bit for bit.
+    let five = nstudent(
+        &[
+            "run",
+            "--config",
+            cfg,
+            "--out",
+            "last",
+            "--quiet",
+            "--max-cells",
+            "5",
+        ],
+        dir.path(),
+    );
+    assert!(five.status.success(), "{}", text(&five.stderr));
+    let last = nstudent(&["run", "--config", cfg, "--out", "last"], dir.path());
+    assert!(last.status.success(), "{}", text(&last.stderr));
+    let log = fs::read_to_string(dir.path().join("last/nstudent.log")).unwrap();
+    assert!(
+        log.contains("1 cells to do, 5 already finished, 1 side by side with 2 threads each"),
+        "{log}"
+    );
+    assert_eq!(table_without_times(&dir.path().join("last")), rows);
+
+    // Two shards in two processes with different thread counts: the last one merges; the
+    // same table.
+    for (shard, threads, jobs) in [("0/2", "1", "1"), ("1/2", "2", "1")] {
         let o = nstudent(
             &[
-                "run", "--config", cfg, "--out", "sharded", "--quiet", "--shard", shard,
+                "run",
+                "--config",
+                cfg,
+                "--out",
+                "sharded",
+                "--quiet",
+                "--shard",
+                shard,
+                "--threads",
+                threads,
+                "--jobs",
+                jobs,
             ],
             dir.path(),
         );

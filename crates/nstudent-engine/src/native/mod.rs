@@ -27,9 +27,12 @@ use net::{NoiseKind, Plan, StepNoise, Worker};
 /// Images per forward pass in [`Classifier::predict_proba`]; bounds memory at any input size.
 const PREDICT_CHUNK: usize = 16;
 
-/// Images per forward/backward pass of one training worker: a batch share larger than this is
-/// run in pieces (gradients accumulated), keeping the im2col buffers in the core's cache.
-const SUB_BATCH: usize = 16;
+/// Images per gradient chunk of a training batch. A batch is cut into chunks of this size
+/// whatever the thread count; each chunk's gradient is computed on its own and the chunks'
+/// gradients are summed in chunk order. So the float operations, and hence the bits of every
+/// weight, do not depend on how many threads share the chunks. 16 images also keep a chunk's
+/// im2col buffers in the core's cache.
+const CHUNK: usize = 16;
 
 /// Parameters per task of the parallel Adam update.
 const ADAM_CHUNK: usize = 1 << 15;
@@ -191,15 +194,15 @@ impl NativeClassifier {
         checks::targets(&self.spec, targets, n)
     }
 
-    /// Worker threads for a training run: `threads` (0 = all cores), never more than one per
-    /// image of a batch.
-    fn worker_count(threads: usize, batch: usize) -> usize {
+    /// Worker threads for a training run: `threads` (0 = all cores), never more than the
+    /// chunks of a batch (more would have nothing to do).
+    fn worker_count(threads: usize, chunks: usize) -> usize {
         let t = if threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             threads
         };
-        t.clamp(1, batch.max(1))
+        t.clamp(1, chunks.max(1))
     }
 }
 
@@ -327,11 +330,14 @@ impl Classifier for NativeClassifier {
         let k = self.spec.num_classes;
         let img_len = self.spec.input.len();
         let batch = options.batch_size.min(n);
-        let n_workers = Self::worker_count(options.threads, batch);
-        let per_worker = batch.div_ceil(n_workers);
+        let max_chunks = batch.div_ceil(CHUNK);
+        let n_workers = Self::worker_count(options.threads, max_chunks);
         let mut workers: Vec<Worker> = (0..n_workers)
-            .map(|_| Worker::new(&self.plan, per_worker.min(SUB_BATCH), true))
+            .map(|_| Worker::new(&self.plan, CHUNK.min(batch), true))
             .collect();
+        // One gradient buffer per chunk of a batch, summed in chunk order by Adam.
+        let mut chunk_grads: Vec<Vec<f32>> = vec![vec![0.0; self.plan.n_params]; max_chunks];
+        let mut chunk_losses = vec![0.0f64; max_chunks];
         let pool = if n_workers > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -384,67 +390,77 @@ impl Classifier for NativeClassifier {
                     sample_noise(&self.plan, nb, &mut nrng, &mut noise);
                 }
                 let scale = 1.0 / nb as f32;
-                let chunk = nb.div_ceil(n_workers);
+                let chunks = nb.div_ceil(CHUNK);
+                // Worker wi computes chunks [wi * per_worker, (wi + 1) * per_worker).
+                let per_worker = chunks.div_ceil(n_workers);
                 let params = &self.params;
                 let plan = &self.plan;
                 let is_hard = matches!(targets, Targets::Hard(_));
                 let augment = options.augment.as_ref();
-                let run = |wi: usize, w: &mut Worker, px: &mut Vec<u8>| -> f64 {
-                    let start = (wi * chunk).min(nb);
-                    let end = ((wi + 1) * chunk).min(nb);
-                    if start == end {
-                        w.pgrad.fill(0.0);
-                        return 0.0;
-                    }
-                    let mut loss = 0.0;
-                    let mut s0 = start;
-                    while s0 < end {
-                        let s1 = (s0 + w.cap).min(end);
-                        let cnt = s1 - s0;
-                        for slot in s0..s1 {
-                            let i = idx[slot];
-                            let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
-                            match augment {
-                                // One generator per image: the same images whatever the threads.
-                                Some(aug) => {
-                                    let mut r = augment_rng(options.seed, epoch, bi, slot);
-                                    aug.apply(images.image(i), images.shape, &mut r, dst)
-                                }
-                                None => dst.copy_from_slice(images.image(i)),
+                // The gradient of chunk `c` into `grad`; returns the chunk's summed loss.
+                let run_chunk = |c: usize, w: &mut Worker, px: &mut [u8], grad: &mut Vec<f32>| {
+                    let s0 = c * CHUNK;
+                    let s1 = (s0 + CHUNK).min(nb);
+                    let cnt = s1 - s0;
+                    for slot in s0..s1 {
+                        let i = idx[slot];
+                        let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
+                        match augment {
+                            // One generator per image: the same images whatever the threads.
+                            Some(aug) => {
+                                let mut r = augment_rng(options.seed, epoch, bi, slot);
+                                aug.apply(images.image(i), images.shape, &mut r, dst)
                             }
+                            None => dst.copy_from_slice(images.image(i)),
                         }
-                        w.load_input(&px[..cnt * img_len]);
-                        let sn = StepNoise {
-                            buffers: &noise,
-                            start: s0,
-                        };
-                        w.forward(plan, params, cnt, Some(&sn));
-                        let t = if is_hard {
-                            BatchTargets::Hard(&batch_labels[s0..s1])
-                        } else {
-                            BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
-                        };
-                        loss += w.loss(plan, cnt, t, scale);
-                        w.backward(plan, params, cnt, Some(&sn), s0 > start);
-                        s0 = s1;
                     }
+                    w.load_input(&px[..cnt * img_len]);
+                    let sn = StepNoise {
+                        buffers: &noise,
+                        start: s0,
+                    };
+                    w.forward(plan, params, cnt, Some(&sn));
+                    let t = if is_hard {
+                        BatchTargets::Hard(&batch_labels[s0..s1])
+                    } else {
+                        BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
+                    };
+                    let loss = w.loss(plan, cnt, t, scale);
+                    w.backward(plan, params, cnt, Some(&sn), false);
+                    std::mem::swap(&mut w.pgrad, grad);
                     loss
                 };
+                let run = |wi: usize,
+                           w: &mut Worker,
+                           px: &mut Vec<u8>,
+                           grads: &mut [Vec<f32>],
+                           losses: &mut [f64]| {
+                    for (j, (grad, loss)) in grads.iter_mut().zip(losses).enumerate() {
+                        *loss = run_chunk(wi * per_worker + j, w, px, grad);
+                    }
+                };
                 step += 1;
-                let loss_sum: f64 = match &pool {
+                match &pool {
                     Some(pool) => pool.install(|| {
-                        let losses: Vec<f64> = workers
+                        workers
                             .par_iter_mut()
                             .zip(staging.par_iter_mut())
+                            .zip(chunk_grads[..chunks].par_chunks_mut(per_worker))
+                            .zip(chunk_losses[..chunks].par_chunks_mut(per_worker))
                             .enumerate()
-                            .map(|(wi, (w, px))| run(wi, w, px))
-                            .collect();
-                        losses.iter().sum()
+                            .for_each(|(wi, (((w, px), g), l))| run(wi, w, px, g, l))
                     }),
-                    None => run(0, &mut workers[0], &mut staging[0]),
-                };
-                // Adam on the sum of the workers' gradients, added in worker order.
-                let grads: Vec<&[f32]> = workers.iter().map(|w| &w.pgrad[..]).collect();
+                    None => run(
+                        0,
+                        &mut workers[0],
+                        &mut staging[0],
+                        &mut chunk_grads[..chunks],
+                        &mut chunk_losses[..chunks],
+                    ),
+                }
+                let loss_sum: f64 = chunk_losses[..chunks].iter().sum();
+                // Adam on the sum of the chunks' gradients, added in chunk order.
+                let grads: Vec<&[f32]> = chunk_grads[..chunks].iter().map(|g| &g[..]).collect();
                 match &pool {
                     Some(pool) => pool.install(|| {
                         self.params
