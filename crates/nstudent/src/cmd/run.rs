@@ -42,8 +42,8 @@ pub struct Args {
     /// Root seed of every random choice.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads in total (default: every core). Results are reproducible for a given seed and
-    /// thread count.
+    /// Threads in total (default: every core). A speed setting only: the results are the same
+    /// bits for any thread count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Cells trained side by side (default: min(threads, 2)); each gets threads/jobs threads.
