@@ -103,9 +103,9 @@ pub fn pseudo_label(
             teacher_probs.len()
         )));
     }
-    if !(0.0..1.0).contains(&threshold) {
+    if !(threshold.is_finite() && threshold >= 0.0) {
         return Err(Error::Invalid(format!(
-            "threshold {threshold} must be in [0, 1)"
+            "threshold {threshold} must be >= 0 (below 1 to keep any pseudo-label)"
         )));
     }
     if let LabelMode::Soft { temperature } = mode {
@@ -237,7 +237,13 @@ mod tests {
     fn bad_inputs_are_rejected() {
         assert!(pseudo_label(&P, 5, 0.5, LabelMode::Hard).is_err());
         assert!(pseudo_label(&P, 0, 0.5, LabelMode::Hard).is_err());
-        assert!(pseudo_label(&P, 3, 1.0, LabelMode::Hard).is_err());
+        assert!(pseudo_label(&P, 3, -0.1, LabelMode::Hard).is_err());
+        assert!(pseudo_label(&P, 3, f32::NAN, LabelMode::Hard).is_err());
+        // The original notebook's typed threshold 8: nothing passes.
+        assert!(pseudo_label(&P, 3, 8.0, LabelMode::Hard)
+            .unwrap()
+            .rows
+            .is_empty());
         assert!(pseudo_label(&P, 3, 0.5, LabelMode::Soft { temperature: 0.0 }).is_err());
     }
 

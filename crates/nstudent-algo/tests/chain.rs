@@ -116,22 +116,35 @@ fn students_train_on_labeled_plus_balanced_pseudo_labels() {
     let report = &outcome.chain.as_ref().unwrap().iterations[0];
     let kept: usize = report.kept_per_class.iter().sum();
     assert_eq!(kept, 60, "threshold 0 keeps every row of the slice");
-    // Balancing to the mean: 20 per class, but a class with no row stays empty.
+    // Balancing to the mean, 20 per class: a class with more rows keeps 20, a class with
+    // k < 20 rows repeats each row 20 / k times or once more (a seeded draw), and a class with
+    // no row stays empty.
+    let mut rare = 0;
     for (&k, &t) in report.kept_per_class.iter().zip(&report.trained_per_class) {
-        assert_eq!(
-            t,
-            if k == 0 {
-                0
-            } else if k >= 20 {
-                20
-            } else {
-                t
+        match k {
+            0 => assert_eq!(t, 0),
+            k if k >= 20 => assert_eq!(t, 20),
+            k => {
+                rare += 1;
+                let copies = 20 / k;
+                assert!(
+                    (k * copies..=k * (copies + 1)).contains(&t),
+                    "{k} rows duplicated to {t}"
+                );
+                if 20 % k == 0 {
+                    assert_eq!(t, 20, "{k} rows divide 20 evenly");
+                }
             }
-        );
-        if k > 0 && k < 20 {
-            assert!(t >= 20 / k * k, "{k} rows duplicated to {t}");
         }
     }
+    assert!(
+        report.kept_per_class.iter().any(|&k| k >= 20),
+        "the task has a frequent class: {report:?}"
+    );
+    assert!(
+        rare > 0,
+        "the slice has a class of fewer than 20 rows: {report:?}"
+    );
     let unbalanced = AlgoConfig {
         balance: nstudent_algo::Balance::None,
         ..c
@@ -207,7 +220,7 @@ fn invalid_hyperparameters_are_rejected_before_training() {
     let engine = engine();
     for bad in [
         AlgoConfig {
-            threshold: 1.0,
+            threshold: -0.5,
             ..config()
         },
         AlgoConfig {

@@ -171,6 +171,15 @@ pub fn open_source(source: &Source, data_dir: &Path, options: &OpenOptions) -> R
             hints.label_offset = 1;
             hints.transpose = true;
         }
+        "sklearn-digits" => {
+            options.csv = CsvOptions {
+                label_column: Some(LabelColumn::Last),
+                shape: Some(ImageShape::new(8, 8, 1)),
+                max_value: Some(16.0),
+                header: Some(false),
+                ..CsvOptions::default()
+            };
+        }
         _ => {}
     }
     open_path(&dir, &options, &hints, source.name)

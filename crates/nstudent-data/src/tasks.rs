@@ -187,6 +187,34 @@ pub fn select_classes(data: &Dataset, classes: &[u16], source: &str) -> Result<D
     Dataset::new(images, labels, data.shape, names, source)
 }
 
+/// Why the data of `spec` (a source, a task or a path) is not there to open from `data_dir`,
+/// with the step that gets it; `None` when it is there. Checks files only: no data is read.
+pub fn missing_data(spec: &str, data_dir: &Path) -> Option<String> {
+    let spec = spec.trim();
+    let base = match spec.rsplit_once(':') {
+        Some((b, c))
+            if !c.is_empty()
+                && c.chars()
+                    .all(|ch| ch.is_ascii_digit() || " ,-".contains(ch))
+                && !Path::new(spec).exists() =>
+        {
+            b
+        }
+        _ => spec,
+    };
+    if let Some(source) = sources::find(base) {
+        return (!source.is_present(data_dir)).then(|| {
+            format!(
+                "source `{}` is not in {}: {}",
+                source.name,
+                source.dir(data_dir).display(),
+                source.how_to_get(data_dir)
+            )
+        });
+    }
+    (!Path::new(base).exists()).then(|| format!("{base}: no such file or directory"))
+}
+
 /// The 20 tasks of the original study, in the order of its tables.
 pub fn original_study() -> Vec<Task> {
     let mut tasks = vec![

@@ -1,4 +1,5 @@
-//! The real datasets in ../shared/datasets, when present (skipped with a message otherwise).
+//! The real datasets in ../shared/datasets, when present: skipped with a message otherwise,
+//! except under `CI=true`, where their absence fails the tests.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,11 @@ fn shared() -> Option<PathBuf> {
     .to_path_buf();
     if dir.is_dir() {
         Some(dir)
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} is absent, and CI=true: the real-data checks must run in CI",
+            dir.display()
+        );
     } else {
         eprintln!(
             "skipped: {} is absent (real-data checks need ../shared/datasets)",
@@ -91,4 +97,40 @@ fn sklearn_digits_csv_reads_with_options() {
     assert_eq!(s.train.num_classes(), 10);
     assert_eq!(s.train.labels[..3], [0, 1, 2]);
     assert_eq!(*s.train.images.iter().max().unwrap(), 255);
+}
+
+#[test]
+fn the_shared_copies_open_as_named_sources_of_the_data_directory() {
+    let Some(dir) = shared() else { return };
+    // The standard preset's tasks, by name, from the shared folder as the data directory.
+    let digits = open("sklearn-digits:0-4", &dir).unwrap();
+    assert_eq!(digits.train.shape, ImageShape::new(8, 8, 1));
+    assert_eq!(digits.train.num_classes(), 5);
+    assert_eq!(digits.train.len(), 901);
+    // Values 0-16 scaled to 0-255: the largest becomes 255.
+    assert_eq!(digits.train.images.iter().max(), Some(&255));
+    let subset = open("cifar-10-subset", &dir).unwrap();
+    assert_eq!(subset.train.len(), 4000);
+    assert_eq!(subset.test.as_ref().unwrap().len(), 1000);
+    let jpeg = open("cifar-10-jpeg:5-9", &dir).unwrap();
+    assert_eq!(jpeg.train.len(), 25_000);
+    assert_eq!(
+        jpeg.train.class_names,
+        ["dog", "frog", "horse", "ship", "truck"]
+    );
+    for spec in nstudent_data::sources::names() {
+        let present = nstudent_data::tasks::missing_data(spec, &dir).is_none();
+        let expected = [
+            "mnist",
+            "fashion-mnist",
+            "fashion-mnist-10k",
+            "cifar-10-jpeg",
+            "cifar-10-subset",
+            "sklearn-digits",
+        ]
+        .contains(&spec);
+        assert_eq!(present, expected, "{spec}");
+    }
+    let why = nstudent_data::tasks::missing_data("cifar100:30-39", &dir).unwrap();
+    assert!(why.contains("nstudent data fetch cifar100"), "{why}");
 }

@@ -55,7 +55,9 @@ fn random_images(shape: ImageShape, n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) 
     (px, labels)
 }
 
-fn train_rate(
+/// Training images per second of the study's CNN on `shape` with batches of `batch`, summed over
+/// `o.models` models side by side.
+pub fn train_rate(
     engine: &dyn Engine,
     shape: ImageShape,
     batch: usize,
@@ -108,7 +110,9 @@ fn train_rate(
     Ok(median(&mut rates))
 }
 
-fn infer_rate(
+/// Prediction images per second of the study's CNN on `shape` with `o.threads` threads, in
+/// batches of `batch`.
+pub fn infer_rate(
     engine: &dyn Engine,
     shape: ImageShape,
     batch: usize,

@@ -13,6 +13,13 @@ pub enum Arch {
     ResCnn,
 }
 
+impl Arch {
+    /// True when the architecture has residual blocks, the only place stochastic depth acts.
+    pub fn has_residual_blocks(self) -> bool {
+        matches!(self, Arch::ResCnn)
+    }
+}
+
 /// Everything needed to build a model: architecture, input, classes and in-model noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {

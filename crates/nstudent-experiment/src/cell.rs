@@ -341,8 +341,44 @@ mod tests {
         write_atomic(&p, b"first").unwrap();
         write_atomic(&p, b"second version").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"second version");
-        // A stale temporary file of a killed writer does not count as the cell.
-        fs::write(dir.path().join("a/.b.json.tmp-1"), b"half").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"second version");
+    }
+
+    #[test]
+    fn a_killed_writers_temporary_file_is_not_a_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = cell();
+        let baseline = Cell {
+            algorithm: Algorithm::Baseline,
+            ..cell()
+        };
+        write_record(dir.path(), &ns, &record(&ns, 0.75)).unwrap();
+        // What a writer killed before its rename leaves: a hidden, half-written file next to
+        // where each cell file goes.
+        let folder = dir
+            .path()
+            .join(ns.relative_path())
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        for name in [".baseline.json.a1b2c3", ".noisy-student.json.d4e5f6"] {
+            fs::write(folder.join(name), b"{\"task\": \"mni").unwrap();
+        }
+        // The baseline is still unfinished (not an error), and the finished cell reads back.
+        assert!(read_record(dir.path(), &baseline).unwrap().is_none());
+        assert_eq!(
+            read_record(dir.path(), &ns).unwrap(),
+            Some(record(&ns, 0.75))
+        );
+        // A new write of the cell replaces the cell file, not the stray one.
+        write_record(dir.path(), &ns, &record(&ns, 0.5)).unwrap();
+        assert_eq!(
+            read_record(dir.path(), &ns).unwrap(),
+            Some(record(&ns, 0.5))
+        );
+        write_record(dir.path(), &baseline, &record(&baseline, 0.6)).unwrap();
+        assert_eq!(
+            read_record(dir.path(), &baseline).unwrap(),
+            Some(record(&baseline, 0.6))
+        );
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: the study config (TOML, presets `quick` and `original`) and its hash;
 //! - [`plan`]: the cells and the model trainings they cost;
+//! - [`estimate`]: the compute they need, predicted from the tasks' sizes and measured speed;
 //! - [`cell`]: one (task, fold, algorithm) result and its atomically written file;
 //! - [`checkpoint`]: the inner-search progress of an unfinished cell, to resume long cells;
 //! - [`store`]: the results directory (`study.toml`, cells, log);
@@ -14,6 +15,7 @@ pub mod cell;
 pub mod checkpoint;
 pub mod config;
 mod error;
+pub mod estimate;
 pub mod merge;
 pub mod nested;
 pub mod plan;

@@ -401,6 +401,7 @@ mod tests {
             jobs: 1,
             quiet: true,
             max_cells: None,
+            skip_tasks: Vec::new(),
         };
         run_study(&s, &fake, &o).unwrap();
         let partial = merge(&s, &MergeOptions { report: false }).unwrap();
@@ -453,6 +454,7 @@ mod tests {
             jobs: 1,
             quiet: true,
             max_cells: None,
+            skip_tasks: Vec::new(),
         };
         run_study(&s, &fake, &o).unwrap();
         let m = merge(&s, &MergeOptions { report: false }).unwrap();

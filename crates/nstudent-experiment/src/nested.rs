@@ -30,7 +30,7 @@ use nstudent_engine::Engine;
 
 use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, TeacherRecord};
 use crate::checkpoint::{ChainScores, InnerStep};
-use crate::config::{self, Algorithm, SearchStrategy, StudyConfig};
+use crate::config::{self, Algorithm, EnsembleSearch, SearchStrategy, StudyConfig};
 use crate::runner::{CellContext, CellWork};
 use crate::{plan, seed, Error, Result};
 
@@ -231,6 +231,12 @@ impl CellWork for NestedCv {
                 notes.push("inner search skipped: the search space holds one candidate".into());
                 (c.space.only_candidate(a, c.pseudo.unlabeled), Vec::new())
             }
+            Algorithm::Ensemble if c.space.ensemble_search == EnsembleSearch::AfterNoisyStudent => {
+                let (best, search, n) =
+                    self.search_after_noisy_student(cell, &train, cell_seed, ctx, &mut notes)?;
+                trainings += n;
+                (Some(best), search)
+            }
             a => {
                 let (best, search, n) = self.search(cell, a, &train, cell_seed, ctx, &mut notes)?;
                 trainings += n;
@@ -320,6 +326,122 @@ impl NestedCv {
             metrics: CellMetrics::from(&s),
             ensemble_metrics,
         })
+    }
+
+    /// The original notebook's ensemble search: Noisy Student's inner search (exactly the one
+    /// its cell of this fold runs, with its seeds) picks unl_factor, threshold and num_students;
+    /// then every ensemble_size is trained on the last inner fold's training part, and the
+    /// size whose last students score best on that fold's validation part wins (the smallest
+    /// on a tie).
+    fn search_after_noisy_student(
+        &self,
+        cell: &Cell,
+        train: &Dataset,
+        cell_seed: u64,
+        ctx: &CellContext<'_>,
+        notes: &mut Vec<String>,
+    ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize)> {
+        let c = &self.config;
+        let ns_cell = Cell {
+            algorithm: Algorithm::NoisyStudent,
+            ..cell.clone()
+        };
+        let ns_seed = crate::runner::cell_seed(c.seed, &ns_cell);
+        let (ns_best, mut scores, mut trainings) = self.search(
+            &ns_cell,
+            Algorithm::NoisyStudent,
+            train,
+            ns_seed,
+            ctx,
+            notes,
+        )?;
+        let inner = KFold::new(c.inner_folds).split(train.len())?;
+        let j = inner.len() - 1;
+        let inner_train = train.subset(&inner[j].train)?;
+        let val = train.subset(&inner[j].test)?;
+        let teacher_seed = seed::derive(
+            fold_teacher_seed(c.seed, &cell.task, cell.fold),
+            &["inner", &j.to_string()],
+        );
+        let student_seed = seed::derive(cell_seed, &["ensemble-size"]);
+        let mut cfg = self.algo_config(
+            &cell.task,
+            Algorithm::Ensemble,
+            ctx.threads,
+            student_seed,
+            teacher_seed,
+        );
+        cfg.unl_factor = ns_best.unl_factor.unwrap_or(cfg.unl_factor);
+        cfg.threshold = ns_best.threshold as f32;
+        cfg.num_students = ns_best.num_students;
+        let mut sizes = c.space.ensemble_size.clone();
+        sizes.sort_unstable();
+        sizes.dedup();
+        cfg.ensemble_size = sizes.last().copied().unwrap_or(1);
+        let split = split_labeled(
+            &inner_train,
+            cfg.teacher_factor,
+            cfg.labeled_split,
+            Trainer::split_seed(&cfg),
+        )?;
+        let label = format!(
+            "{} fold {} ensemble size, inner {}/{}",
+            cell.algorithm,
+            cell.fold,
+            j + 1,
+            inner.len()
+        );
+        let epochs = cfg.fit.epochs;
+        let teacher = {
+            let mut obs = observer(ctx, label.clone(), epochs);
+            Trainer::new(self.engine.as_ref(), cfg.clone())?.teacher(&split.labeled, &mut obs)?
+        };
+        trainings += teacher.len();
+        let mut members = teacher.into_members();
+        let mut best: Option<(f64, usize)> = None;
+        for &e in sizes.iter().rev() {
+            members.truncate(e);
+            let teacher_e = Model::ensemble(members)?;
+            let mut cc = cfg.clone();
+            cc.ensemble_size = e;
+            let mut obs = observer(ctx, format!("{label} e{e}"), epochs);
+            let chain = Trainer::new(self.engine.as_ref(), cc)?
+                .noisy_student(&split, &teacher_e, None, &mut obs)?;
+            trainings += e * chain.students.len();
+            if let Some(why) = &chain.stopped_early {
+                notes.push(format!("ensemble size {e}: {why}"));
+            }
+            if let Some(last) = chain.students.last() {
+                let a = last.accuracy(&val)?;
+                if best.is_none_or(|(b, _)| a >= b) {
+                    best = Some((a, e));
+                }
+                scores.push(CandidateScore {
+                    hyperparameters: Hyperparameters {
+                        ensemble_size: e,
+                        num_students: chain.students.len(),
+                        ..ns_best
+                    },
+                    inner_accuracy: vec![a],
+                    mean_accuracy: a,
+                    epochs,
+                });
+            }
+            members = teacher_e.into_members();
+        }
+        let (_, e) = best.ok_or_else(|| Error::Cell {
+            cell: cell.to_string(),
+            message: "no ensemble size produced a student on the last inner fold (the unlabeled pool ran out)".into(),
+            user: true,
+        })?;
+        Ok((
+            Hyperparameters {
+                ensemble_size: e,
+                ..ns_best
+            },
+            scores,
+            trainings,
+        ))
     }
 
     /// The inner search of one cell: the chosen hyperparameters, every candidate's scores, and
@@ -649,6 +771,7 @@ mod tests {
             jobs: 1,
             quiet: true,
             max_cells: Some(1),
+            skip_tasks: Vec::new(),
         };
         let run = |dir: &std::path::Path, fail_at: Option<usize>| {
             let builds = Arc::new(AtomicUsize::new(0));
@@ -708,15 +831,30 @@ mod tests {
         );
     }
 
-    /// The native engine, recording a digest of every teacher it trains (teachers are the
-    /// models without dropout; the students of these tests have dropout).
+    /// One training as the engine saw it.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Fit {
+        dropout: f32,
+        augment: Option<nstudent_data::augment::RandAugment>,
+        /// FNV-1a over the bits of the trained model's probabilities on its training images.
+        digest: u64,
+    }
+
+    impl Fit {
+        /// Teachers train clean: no dropout, no augmentation.
+        fn is_teacher(&self) -> bool {
+            self.dropout == 0.0 && self.augment.is_none()
+        }
+    }
+
+    /// The native engine, recording every training it does.
     struct Recording {
-        teachers: Arc<Mutex<Vec<u64>>>,
+        fits: Arc<Mutex<Vec<Fit>>>,
     }
 
     struct RecordingClassifier {
         inner: Box<dyn Classifier>,
-        teachers: Arc<Mutex<Vec<u64>>>,
+        fits: Arc<Mutex<Vec<Fit>>>,
     }
 
     impl Engine for Recording {
@@ -731,7 +869,7 @@ mod tests {
         ) -> nstudent_engine::Result<Box<dyn Classifier>> {
             Ok(Box::new(RecordingClassifier {
                 inner: NativeEngine.build(spec, seed)?,
-                teachers: Arc::clone(&self.teachers),
+                fits: Arc::clone(&self.fits),
             }))
         }
 
@@ -753,14 +891,15 @@ mod tests {
             progress: &mut dyn FnMut(nstudent_engine::FitProgress),
         ) -> nstudent_engine::Result<nstudent_engine::FitReport> {
             let report = self.inner.fit(images, targets, options, progress)?;
-            if self.inner.spec().dropout == 0.0 {
-                // FNV-1a over the bits of the trained model's probabilities on its data.
-                let probs = self.inner.predict_proba(images)?;
-                let digest = probs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
-                    (h ^ u64::from(p.to_bits())).wrapping_mul(0x0000_0100_0000_01b3)
-                });
-                self.teachers.lock().unwrap().push(digest);
-            }
+            let probs = self.inner.predict_proba(images)?;
+            let digest = probs.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| {
+                (h ^ u64::from(p.to_bits())).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            self.fits.lock().unwrap().push(Fit {
+                dropout: self.inner.spec().dropout,
+                augment: options.augment.clone(),
+                digest,
+            });
             Ok(report)
         }
 
@@ -776,11 +915,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_algorithm_of_a_fold_starts_from_the_same_teacher_in_every_inner_fold() {
-        let data = tempfile::tempdir().unwrap();
+    /// Runs the next unfinished cell of `study` with a recording engine: its trainings.
+    fn run_next_cell(study: &StudyDir, c: &StudyConfig, data: &std::path::Path) -> Vec<Fit> {
+        let fits = Arc::new(Mutex::new(Vec::new()));
+        let engine = Recording {
+            fits: Arc::clone(&fits),
+        };
+        let work = NestedCv::with_engine(c, Box::new(engine), data.to_path_buf());
+        let options = RunOptions {
+            shard: Shard::ALL,
+            threads: 1,
+            jobs: 1,
+            quiet: true,
+            max_cells: Some(1),
+            skip_tasks: Vec::new(),
+        };
+        run_study(study, &work, &options).unwrap();
+        let fits = fits.lock().unwrap().clone();
+        fits
+    }
+
+    /// A small searched config on the tiny task.
+    fn searched_config(data: &std::path::Path) -> StudyConfig {
         let mut c = StudyConfig::preset("quick").unwrap();
-        c.tasks = vec![tiny_task(data.path())];
+        c.tasks = vec![tiny_task(data)];
         c.outer_folds = 2;
         c.inner_folds = 2;
         c.space.unl_factor = vec![0.3];
@@ -791,27 +949,107 @@ mod tests {
         c.training.batch_size = 16;
         c.training.epochs_by_source.clear();
         c.pseudo.teacher_factor = 0.3;
+        c
+    }
+
+    #[test]
+    fn scrambled_test_fold_labels_change_no_choice_and_no_model() {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = searched_config(data.path());
+        c.algorithms = vec![Algorithm::NoisyStudent];
+        let csv = std::path::PathBuf::from(&c.tasks[0]);
+        let run = || {
+            let dir = tempfile::tempdir().unwrap();
+            let study = StudyDir::create(dir.path(), &c, false).unwrap();
+            let fits = run_next_cell(&study, &c, data.path());
+            let cell = &crate::plan::cells(&c)[0];
+            (fits, study.finished(cell).unwrap().unwrap().outcome)
+        };
+        let (fits, clean) = run();
+        // Fold 1's test rows are the first half (unshuffled 2-fold): give every one of them
+        // another class, keeping the file the same task (its name seeds the cell).
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        let half = rows.len() / 2;
+        let scrambled: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let (label, pixels) = row.split_once(',').unwrap();
+                if i < half {
+                    let l: u32 = label.parse().unwrap();
+                    format!("{},{pixels}", (l + 1) % 3)
+                } else {
+                    row.to_string()
+                }
+            })
+            .collect();
+        std::fs::write(&csv, scrambled.join("\n") + "\n").unwrap();
+        let (fits_scrambled, leaked) = run();
+        assert!(fits.len() > 3, "{fits:?}");
+        assert_eq!(
+            fits, fits_scrambled,
+            "every model trained is the same, bit for bit"
+        );
+        assert_eq!(clean.hyperparameters, leaked.hyperparameters);
+        assert_eq!(clean.search, leaked.search);
+        // The labels did change what the test fold scores.
+        assert_ne!(clean.metrics, leaked.metrics);
+    }
+
+    #[test]
+    fn the_noise_reaches_the_students_and_never_the_teachers() {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = searched_config(data.path());
+        c.noise.augment_magnitude = 7.0;
+        c.noise.dropout = 0.25;
+        for algorithm in [Algorithm::NoisyStudent, Algorithm::Ensemble] {
+            c.algorithms = vec![algorithm];
+            let dir = tempfile::tempdir().unwrap();
+            let study = StudyDir::create(dir.path(), &c, false).unwrap();
+            let fits = run_next_cell(&study, &c, data.path());
+            let (teachers, students): (Vec<&Fit>, Vec<&Fit>) = fits
+                .iter()
+                .partition(|f| f.dropout == 0.0 && f.augment.is_none());
+            // 2 inner folds and the refit; one model each, or two for the ensemble; one
+            // student per chain (2 thresholds in the inner folds).
+            let members = if algorithm == Algorithm::Ensemble {
+                2
+            } else {
+                1
+            };
+            assert_eq!(teachers.len(), 3 * members, "{algorithm}: {fits:?}");
+            assert_eq!(
+                students.len(),
+                (2 * 2 + 1) * members,
+                "{algorithm}: {fits:?}"
+            );
+            for s in students {
+                assert_eq!(s.dropout, 0.25);
+                let aug = s.augment.as_ref().unwrap();
+                assert_eq!((aug.num_ops, aug.magnitude), (2, 7.0));
+            }
+            assert!(teachers.iter().all(|t| t.is_teacher()));
+        }
+    }
+
+    #[test]
+    fn every_algorithm_of_a_fold_starts_from_the_same_teacher_in_every_inner_fold() {
+        let data = tempfile::tempdir().unwrap();
+        let c = searched_config(data.path());
         assert!(c.noise.dropout > 0.0, "students must differ from teachers");
         let dir = tempfile::tempdir().unwrap();
         let study = StudyDir::create(dir.path(), &c, false).unwrap();
         // One cell per run, in study order, each with its own record of teachers.
         let mut teachers: HashMap<(usize, Algorithm), Vec<u64>> = HashMap::new();
         for cell in crate::plan::cells(&c) {
-            let log = Arc::new(Mutex::new(Vec::new()));
-            let engine = Recording {
-                teachers: Arc::clone(&log),
-            };
-            let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
-            let options = RunOptions {
-                shard: Shard::ALL,
-                threads: 1,
-                jobs: 1,
-                quiet: true,
-                max_cells: Some(1),
-            };
-            run_study(&study, &work, &options).unwrap();
-            let log = log.lock().unwrap().clone();
-            teachers.insert((cell.fold, cell.algorithm), log);
+            let fits = run_next_cell(&study, &c, data.path());
+            let digests = fits
+                .iter()
+                .filter(|f| f.is_teacher())
+                .map(|f| f.digest)
+                .collect();
+            teachers.insert((cell.fold, cell.algorithm), digests);
         }
         for fold in [1, 2] {
             let baseline = &teachers[&(fold, Algorithm::Baseline)];
@@ -833,6 +1071,80 @@ mod tests {
             teachers[&(1, Algorithm::Baseline)],
             teachers[&(2, Algorithm::Baseline)]
         );
+    }
+
+    #[test]
+    fn the_notebooks_ensemble_search_takes_noisy_students_choice_then_picks_a_size() {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = StudyConfig::preset("seed").unwrap();
+        c.tasks = vec![tiny_task(data.path())];
+        c.outer_folds = 2;
+        c.inner_folds = 2;
+        c.algorithms = vec![Algorithm::NoisyStudent, Algorithm::Ensemble];
+        c.space.unl_factor = vec![0.2, 0.3];
+        c.space.threshold = vec![0.5, 8.0];
+        c.space.num_students = vec![1, 2];
+        c.space.ensemble_size = vec![2, 3];
+        c.training.epochs = 1;
+        c.training.batch_size = 16;
+        c.training.epochs_by_source.clear();
+        c.pseudo.teacher_factor = 0.3;
+        let dir = tempfile::tempdir().unwrap();
+        let study = StudyDir::create(dir.path(), &c, false).unwrap();
+        let work = NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
+        let options = RunOptions {
+            shard: Shard::ALL,
+            threads: 1,
+            jobs: 1,
+            quiet: true,
+            max_cells: None,
+            skip_tasks: Vec::new(),
+        };
+        run_study(&study, &work, &options).unwrap();
+        let cells = crate::plan::cells(&c);
+        for fold in [1, 2] {
+            let get = |a: Algorithm| {
+                let cell = cells
+                    .iter()
+                    .find(|x| x.fold == fold && x.algorithm == a)
+                    .unwrap();
+                study.finished(cell).unwrap().unwrap().outcome
+            };
+            let (ns, ensemble) = (get(Algorithm::NoisyStudent), get(Algorithm::Ensemble));
+            let (h_ns, h_e) = (
+                ns.hyperparameters.unwrap(),
+                ensemble.hyperparameters.unwrap(),
+            );
+            // Noisy Student's own choice, recomputed in the ensemble's cell.
+            assert_eq!(
+                (h_e.unl_factor, h_e.threshold, h_e.num_students),
+                (h_ns.unl_factor, h_ns.threshold, h_ns.num_students)
+            );
+            assert!([2, 3].contains(&h_e.ensemble_size));
+            // Its search holds Noisy Student's candidates, then one score per size, measured
+            // on the last inner fold only.
+            let n_ns = ns.search.len();
+            assert_eq!(ensemble.search[..n_ns], ns.search[..]);
+            let sizes = &ensemble.search[n_ns..];
+            assert_eq!(sizes.len(), 2, "{sizes:?}");
+            for s in sizes {
+                assert_eq!(s.inner_accuracy.len(), 1);
+                assert_eq!(s.hyperparameters.threshold, h_ns.threshold);
+            }
+            let best = sizes
+                .iter()
+                .find(|s| s.hyperparameters.ensemble_size == h_e.ensemble_size)
+                .unwrap();
+            assert!(sizes.iter().all(|s| s.mean_accuracy <= best.mean_accuracy));
+            // The cell counts what it trained: the search, the sizes and the refit.
+            let plan = crate::plan::trainings(&c, Algorithm::Ensemble).nstudent as usize;
+            assert!(
+                ensemble.trainings <= plan,
+                "{} > {plan}",
+                ensemble.trainings
+            );
+            assert!(ensemble.trainings > ns.trainings);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::cell::{Cell, CellRecord};
-use crate::config::{Algorithm, SearchStrategy, StudyConfig};
+use crate::config::{Algorithm, EnsembleSearch, SearchStrategy, StudyConfig};
 
 /// Every cell of the study, in order: task, then outer fold, then algorithm.
 pub fn cells(config: &StudyConfig) -> Vec<Cell> {
@@ -79,6 +79,21 @@ pub fn trainings(config: &StudyConfig, algorithm: Algorithm) -> Trainings {
     let max_e = sizes.iter().copied().max().unwrap_or(1);
     let grid = (s.unl_factors(config.pseudo.unlabeled).len() * s.threshold.len()) as u64;
     let refit = max_e * (1 + max_n);
+    if algorithm == Algorithm::Ensemble
+        && s.ensemble_search == EnsembleSearch::AfterNoisyStudent
+        && s.only_candidate(algorithm, config.pseudo.unlabeled)
+            .is_none()
+    {
+        // Noisy Student's search, then every size on the last inner fold (its teachers
+        // shared in nstudent, trained per size in the original), then the refit.
+        let ns = trainings(config, Algorithm::NoisyStudent);
+        let ns_refit = 1 + max_n;
+        let sizes_sum: u64 = sizes.iter().sum();
+        return Trainings {
+            nstudent: ns.nstudent - ns_refit + max_e + sizes_sum * max_n + refit,
+            original: ns.original - ns_refit + sizes_sum * (1 + max_n) + refit,
+        };
+    }
     if s.only_candidate(algorithm, config.pseudo.unlabeled)
         .is_some()
     {

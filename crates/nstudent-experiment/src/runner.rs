@@ -118,6 +118,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Stop after computing this many cells (to bound a session; `None` runs all).
     pub max_cells: Option<usize>,
+    /// Tasks whose cells this run leaves out (their data is missing); a later run with the
+    /// data computes them.
+    pub skip_tasks: Vec<String>,
 }
 
 /// What a run did.
@@ -150,7 +153,10 @@ pub fn run_study(
     let cells = crate::plan::cells(&study.config);
     let mut todo = Vec::new();
     let mut skipped = 0;
-    for cell in cells.iter().filter(|c| options.shard.owns(c.index)) {
+    for cell in cells
+        .iter()
+        .filter(|c| options.shard.owns(c.index) && !options.skip_tasks.contains(&c.task))
+    {
         if study.finished(cell)?.is_some() {
             skipped += 1;
         } else {
@@ -392,6 +398,7 @@ pub(crate) mod tests {
             jobs: 2,
             quiet: true,
             max_cells,
+            skip_tasks: Vec::new(),
         }
     }
 

@@ -153,13 +153,22 @@ fn print_config_is_documented_and_round_trips() {
 fn bad_configs_and_flags_exit_2_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
-    fs::write(&bad, "[space]\nthreshold = [0.4, 8]\n").unwrap();
+    fs::write(&bad, "[space]\nthreshold = [0.4, -0.8]\n").unwrap();
     assert_usage_error(
         &nstudent(
             &["run", "--config", bad.to_str().unwrap(), "--plan"],
             dir.path(),
         ),
         "threshold",
+    );
+    // Stochastic depth with a model that has no residual blocks would do nothing.
+    fs::write(&bad, "[noise]\nsurvival = 0.8\n").unwrap();
+    assert_usage_error(
+        &nstudent(
+            &["run", "--config", bad.to_str().unwrap(), "--plan"],
+            dir.path(),
+        ),
+        "no residual blocks",
     );
     fs::write(&bad, "outer_fold = 3\n").unwrap();
     assert_usage_error(

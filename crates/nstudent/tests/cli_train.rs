@@ -174,7 +174,7 @@ fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
     let data = write_csv(dir.path());
     let out = dir.path().join("m.safetensors");
     for (flags, needle) in [
-        (vec!["--threshold", "1.5"], "threshold"),
+        (vec!["--threshold", "nan"], "threshold"),
         (vec!["--teacher-factor", "0"], "teacher_factor"),
         (
             vec![

@@ -78,6 +78,9 @@ pub struct Args {
     /// No progress bars or per-cell lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Refuse to start when a task's data is missing, instead of running the other tasks.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// List the cells of a study directory that are still missing.
@@ -210,6 +213,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
         };
         out(plan::describe(&config, &cells, &finished).trim_end());
+        let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
+        if !todo.is_empty() {
+            out(predict_compute(&config, &todo)?.trim_end());
+        }
         if let Some(study) = &existing {
             let (records, todo) = finished_and_todo(study, &cells);
             let (threads, _) = config.resolved_execution();
@@ -222,11 +229,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let study = StudyDir::create(&args.out, &config, args.force).map_err(lift)?;
-    let (threads, jobs) = config.resolved_execution();
     let data_dir = config
         .data_dir()
         .unwrap_or_else(nstudent_data::default_data_dir);
+    let missing_data = missing_data(&config, &data_dir);
+    if args.strict && !missing_data.is_empty() {
+        let (task, why) = &missing_data[0];
+        usage!(
+            "task {task}: its data is missing ({why}){}; fetch it, or drop --strict to run the other tasks",
+            match missing_data.len() {
+                1 => String::new(),
+                n => format!(", and {} more tasks' data too", n - 1),
+            }
+        );
+    }
+    let skipped: Vec<String> = missing_data.iter().map(|(t, _)| t.clone()).collect();
+    if !config.tasks.is_empty() && skipped.len() == config.tasks.len() {
+        let (task, why) = &missing_data[0];
+        usage!(
+            "no task's data is here: task {task}: {why}{}",
+            match missing_data.len() {
+                1 => String::new(),
+                n => format!(" (and {} more tasks)", n - 1),
+            }
+        );
+    }
+    let study = StudyDir::create(&args.out, &config, args.force).map_err(lift)?;
+    for (task, why) in &missing_data {
+        let line = format!("skipping task {task}: its data is missing: {why}");
+        study.log(&line);
+        eprintln!("nstudent: {line}");
+    }
+    let (threads, jobs) = config.resolved_execution();
     let work = NestedCv::new(&config, data_dir).map_err(lift)?;
     if !args.quiet {
         eprintln!(
@@ -242,6 +276,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         jobs,
         quiet: args.quiet,
         max_cells: args.max_cells,
+        skip_tasks: skipped.clone(),
     };
     let summary = nstudent_experiment::run_study(&study, &work, &options).map_err(lift)?;
     if !args.quiet {
@@ -259,15 +294,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         );
     }
-    if summary.study_finished {
+    let (_, missing) = merging::collect(&study).map_err(lift)?;
+    let only_missing_data =
+        !missing.is_empty() && missing.iter().all(|c| skipped.contains(&c.task));
+    if summary.study_finished || (only_missing_data && summary.remaining == 0) {
         let merged = merging::merge(&study, &MergeOptions::default()).map_err(lift)?;
         out(&format!(
             "{}\nresults: {}",
             merging::summary_text(&merged.table, &merged.stats),
             list_written(&merged.written)
         ));
+        if !summary.study_finished {
+            eprintln!(
+                "nstudent: the results hold {} of the {} tasks: {} cells of tasks whose data is missing are not computed (see above); rerun the same command once the data is there",
+                config.tasks.len() - skipped.len(),
+                config.tasks.len(),
+                missing.len()
+            );
+        }
     } else if !args.quiet {
-        let (_, missing) = merging::collect(&study).map_err(lift)?;
         eprintln!(
             "nstudent: {} cells of the study are still missing; `nstudent status {}` lists them, and the last shard to finish merges",
             missing.len(),
@@ -275,6 +320,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The predicted compute of the `todo` cells: the tasks' sizes read from their data, and this
+/// machine's speed measured now (a second per image shape).
+fn predict_compute(
+    config: &StudyConfig,
+    todo: &[nstudent_experiment::Cell],
+) -> anyhow::Result<String> {
+    use nstudent_experiment::estimate;
+    let data_dir = config
+        .data_dir()
+        .unwrap_or_else(nstudent_data::default_data_dir);
+    let sizes = estimate::task_sizes(config, &data_dir);
+    let engine = nstudent_engine::engine_by_name(config.engine.trim())
+        .map_err(|e| lift(nstudent_experiment::Error::from(e)))?;
+    let (threads, jobs) = config.resolved_execution();
+    let mut rates = std::collections::BTreeMap::new();
+    for size in sizes.values() {
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            rates.entry(size.shape.to_string())
+        {
+            slot.insert(estimate::measure_rates(engine.as_ref(), size.shape, jobs).map_err(lift)?);
+        }
+    }
+    Ok(estimate::predict(config, todo, &sizes, &rates).describe(threads, &rates))
+}
+
+/// The tasks of `config` whose data is not in `data_dir` (or at their path), each with the
+/// step that gets it.
+fn missing_data(config: &StudyConfig, data_dir: &std::path::Path) -> Vec<(String, String)> {
+    config
+        .tasks
+        .iter()
+        .filter_map(|t| nstudent_data::tasks::missing_data(t, data_dir).map(|why| (t.clone(), why)))
+        .collect()
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.

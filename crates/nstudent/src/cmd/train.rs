@@ -109,7 +109,7 @@ pub struct Args {
     /// slice (the original study).
     #[arg(long, value_enum)]
     unlabeled: Option<UnlabeledArg>,
-    /// Keep pseudo-labels whose top probability exceeds this, in [0, 1).
+    /// Keep pseudo-labels whose top probability exceeds this (>= 0; 1 or more keeps none).
     #[arg(long)]
     threshold: Option<f32>,
     /// Noisy Student iterations.

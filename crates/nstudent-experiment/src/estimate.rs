@@ -1,0 +1,380 @@
+//! The compute a study needs, predicted before it runs: the images each cell trains on and
+//! predicts (from its task's size and the config), divided by the engine's speed measured on
+//! this machine.
+//!
+//! The prediction is an upper bound of the training work: it counts every unlabeled row as
+//! pseudo-labeled, where a threshold keeps fewer (on hard tasks, far fewer). Once cells have
+//! finished, [`crate::plan::remaining`] estimates what is left from their measured times.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use nstudent_data::ImageShape;
+use nstudent_engine::bench::{infer_rate, train_rate, BenchOptions};
+use nstudent_engine::Engine;
+
+use crate::config::{Algorithm, SearchStrategy, StudyConfig, UnlabeledSchedule};
+use crate::{plan, Result};
+
+/// The work of one cell, in images.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Work {
+    /// Images trained on, summed over epochs and models (one image-epoch each).
+    pub train: f64,
+    /// Images predicted (pseudo-labeling, validation and test), summed over models.
+    pub predict: f64,
+}
+
+impl std::ops::AddAssign for Work {
+    fn add_assign(&mut self, o: Self) {
+        self.train += o.train;
+        self.predict += o.predict;
+    }
+}
+
+/// The labeled and unlabeled rows of a training part of `n` rows.
+fn parts(config: &StudyConfig, n: f64) -> (f64, f64) {
+    let labeled = (config.pseudo.teacher_factor * n).max(1.0).min(n);
+    (labeled, n - labeled)
+}
+
+/// The students of one chain: `students` iterations of `members` models on a training part of
+/// `n` rows, each student scored on `n_val` rows. The first teacher is not included.
+fn chain(
+    config: &StudyConfig,
+    n: f64,
+    students: usize,
+    members: f64,
+    unl_factor: Option<f64>,
+    epochs: f64,
+    n_val: f64,
+) -> Work {
+    let (labeled, pool) = parts(config, n);
+    let mut w = Work::default();
+    let mut used_before = 0.0;
+    for i in 1..=students {
+        let used = match (config.pseudo.unlabeled, unl_factor) {
+            (UnlabeledSchedule::Slice, Some(u)) => (i as f64 * u * n).min(pool),
+            _ => pool,
+        };
+        let predicted = if config.pseudo.relabel || i == 1 {
+            used
+        } else {
+            used - used_before
+        };
+        used_before = used;
+        // An upper bound: every used row passes the threshold.
+        w.train += members * (labeled + used) * epochs;
+        w.predict += members * (predicted + n_val);
+    }
+    w
+}
+
+/// The work of one cell of `algorithm` whose outer training part has `n_train` rows and test
+/// fold `n_test`, at `epochs` per training. Mirrors [`crate::nested::NestedCv`]: the inner
+/// search (teachers trained once per inner fold, one chain of the largest length per
+/// candidate chain), then the refit and the test predictions.
+pub fn cell_work(
+    config: &StudyConfig,
+    algorithm: Algorithm,
+    epochs: usize,
+    n_train: f64,
+    n_test: f64,
+) -> Work {
+    let e = epochs as f64;
+    let (labeled, _) = parts(config, n_train);
+    if algorithm == Algorithm::Baseline {
+        return Work {
+            train: labeled * e,
+            predict: n_test,
+        };
+    }
+    let s = &config.space;
+    let sizes: Vec<usize> = match algorithm {
+        Algorithm::Ensemble => s.ensemble_size.clone(),
+        _ => vec![1],
+    };
+    let max_e = sizes.iter().copied().max().unwrap_or(1) as f64;
+    let max_n = s.num_students.iter().copied().max().unwrap_or(1);
+    let unl = s.unl_factors(config.pseudo.unlabeled);
+    let max_u = unl
+        .iter()
+        .flatten()
+        .copied()
+        .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
+    // The refit (at the largest configuration) and the test fold, predicted by the final
+    // model and by the first teacher (its metrics are recorded).
+    let mut w = Work {
+        train: max_e * labeled * e,
+        predict: 2.0 * max_e * n_test,
+    };
+    w += chain(config, n_train, max_n, max_e, max_u, e, 0.0);
+    if s.only_candidate(algorithm, config.pseudo.unlabeled)
+        .is_some()
+    {
+        return w;
+    }
+    let k = config.inner_folds as f64;
+    if algorithm == Algorithm::Ensemble
+        && s.ensemble_search == crate::config::EnsembleSearch::AfterNoisyStudent
+    {
+        // Noisy Student's search (its whole cell less its refit), then every size on the last
+        // inner fold: the largest teachers once, a chain per size.
+        let ns = cell_work(config, Algorithm::NoisyStudent, epochs, n_train, n_test);
+        let ns_refit = cell_work(
+            &StudyConfig {
+                space: crate::config::SearchSpace {
+                    unl_factor: vec![max_u.unwrap_or(0.0)],
+                    threshold: vec![0.0],
+                    num_students: vec![max_n],
+                    ..s.clone()
+                },
+                ..config.clone()
+            },
+            Algorithm::NoisyStudent,
+            epochs,
+            n_train,
+            n_test,
+        );
+        w.train += ns.train - ns_refit.train;
+        w.predict += ns.predict - ns_refit.predict;
+        let (n_in, n_val) = (n_train * (k - 1.0) / k, n_train / k);
+        let (l_in, _) = parts(config, n_in);
+        w.train += max_e * l_in * e;
+        for &size in &sizes {
+            w += chain(config, n_in, max_n, size as f64, max_u, e, n_val);
+        }
+        return w;
+    }
+    let (n_in, n_val) = (n_train * (k - 1.0) / k, n_train / k);
+    let (l_in, pool_in) = parts(config, n_in);
+    let rungs = match config.search {
+        SearchStrategy::Grid => vec![epochs],
+        SearchStrategy::Halving => {
+            plan::rungs(epochs, config.halving.min_epochs, config.halving.eta)
+        }
+    };
+    let mut chains: Vec<(Option<f64>, f64)> = Vec::new();
+    for &size in &sizes {
+        for &u in &unl {
+            for _ in &s.threshold {
+                chains.push((u, size as f64));
+            }
+        }
+    }
+    for &rung_epochs in &rungs {
+        let re = rung_epochs as f64;
+        let mut inner = Work {
+            train: max_e * l_in * re,
+            predict: max_e * pool_in,
+        };
+        for &(u, members) in &chains {
+            inner += chain(config, n_in, max_n, members, u, re, n_val);
+        }
+        w.train += k * inner.train;
+        w.predict += k * inner.predict;
+        // The chains that go on to the next rung (the largest ones, for a bound).
+        let keep = plan::survivors(chains.len(), config.halving.eta);
+        chains.sort_by(|a, b| b.1.total_cmp(&a.1));
+        chains.truncate(keep);
+    }
+    w
+}
+
+/// Training and prediction images per second of one core of this machine, for one shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    pub train: f64,
+    pub predict: f64,
+}
+
+/// Measures [`Rates`] for `shape` with `engine`: training with `side_by_side` one-thread
+/// models at once (as a study runs its cells), prediction on one thread. About a second.
+pub fn measure_rates(engine: &dyn Engine, shape: ImageShape, side_by_side: usize) -> Result<Rates> {
+    let models = side_by_side.max(1);
+    let o = BenchOptions {
+        threads: 1,
+        repeats: 1,
+        seconds: 0.4,
+        models,
+    };
+    let train = train_rate(engine, shape, 32, &o)? / models as f64;
+    let predict = infer_rate(engine, shape, 256, &o)?;
+    Ok(Rates { train, predict })
+}
+
+/// One task's size: its training split's rows and image shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSize {
+    pub rows: usize,
+    pub shape: ImageShape,
+}
+
+/// The sizes of the tasks of `config` whose data is in `data_dir`, each source read once.
+pub fn task_sizes(config: &StudyConfig, data_dir: &Path) -> BTreeMap<String, TaskSize> {
+    let mut sources: BTreeMap<String, Option<nstudent_data::Dataset>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for spec in &config.tasks {
+        if nstudent_data::tasks::missing_data(spec, data_dir).is_some() {
+            continue;
+        }
+        let Ok(task) = nstudent_data::Task::parse(spec) else {
+            continue;
+        };
+        let data = sources.entry(task.source.clone()).or_insert_with(|| {
+            nstudent_data::open(&task.source, data_dir)
+                .ok()
+                .map(|s| s.train)
+        });
+        let Some(data) = data else { continue };
+        let rows = match &task.classes {
+            None => data.len(),
+            Some(classes) => data.labels.iter().filter(|l| classes.contains(l)).count(),
+        };
+        out.insert(
+            spec.clone(),
+            TaskSize {
+                rows,
+                shape: data.shape,
+            },
+        );
+    }
+    out
+}
+
+/// The predicted compute of a whole study.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prediction {
+    /// Core-seconds per task, for the tasks whose size is known.
+    pub per_task: BTreeMap<String, f64>,
+    /// Tasks whose data is missing: not predicted.
+    pub unknown: Vec<String>,
+}
+
+impl Prediction {
+    pub fn core_seconds(&self) -> f64 {
+        self.per_task.values().sum()
+    }
+
+    /// Lines for `--plan`.
+    pub fn describe(&self, threads: usize, rates: &BTreeMap<String, Rates>) -> String {
+        let mut out = String::new();
+        if self.per_task.is_empty() {
+            let _ = writeln!(
+                out,
+                "predicted compute: unknown, no task's data is here ({}); see `nstudent data list`",
+                self.unknown.join(", ")
+            );
+            return out;
+        }
+        let hours = self.core_seconds() / 3600.0;
+        let _ = writeln!(
+            out,
+            "predicted compute: at most {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (every unlabeled row counted as pseudo-labeled; a threshold keeps fewer)",
+            hours / threads.max(1) as f64
+        );
+        for (task, s) in &self.per_task {
+            let _ = writeln!(out, "  {task:<24} {:>6.2} core-hours", s / 3600.0);
+        }
+        let speeds: Vec<String> = rates
+            .iter()
+            .map(|(shape, r)| {
+                format!(
+                    "{shape}: train {:.0}, predict {:.0} images/s per core",
+                    r.train, r.predict
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "  speeds measured now: {}", speeds.join("; "));
+        if !self.unknown.is_empty() {
+            let _ = writeln!(
+                out,
+                "  not predicted (data missing): {}",
+                self.unknown.join(", ")
+            );
+        }
+        out
+    }
+}
+
+/// Predicts the compute of every cell of `config` among `cells` from the task sizes and the
+/// rates per shape (keyed by `ImageShape`'s display).
+pub fn predict(
+    config: &StudyConfig,
+    cells: &[crate::Cell],
+    sizes: &BTreeMap<String, TaskSize>,
+    rates: &BTreeMap<String, Rates>,
+) -> Prediction {
+    let mut p = Prediction::default();
+    for cell in cells {
+        let Some(size) = sizes.get(&cell.task) else {
+            if !p.unknown.contains(&cell.task) {
+                p.unknown.push(cell.task.clone());
+            }
+            continue;
+        };
+        let Some(r) = rates.get(&size.shape.to_string()) else {
+            continue;
+        };
+        let k = config.outer_folds.max(2);
+        let n = size.rows as f64;
+        let (n_train, n_test) = (n * (k - 1) as f64 / k as f64, n / k as f64);
+        let w = cell_work(
+            config,
+            cell.algorithm,
+            config.epochs_for(&cell.task),
+            n_train,
+            n_test,
+        );
+        *p.per_task.entry(cell.task.clone()).or_default() +=
+            w.train / r.train + w.predict / r.predict;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_hyperparameters_cost_the_refit_alone() {
+        let c = StudyConfig::preset("standard").unwrap();
+        // 1,000 training rows: 100 labeled, 900 unlabeled; 5 epochs; 100 test rows.
+        let b = cell_work(&c, Algorithm::Baseline, 5, 1000.0, 100.0);
+        assert_eq!(
+            b,
+            Work {
+                train: 500.0,
+                predict: 100.0
+            }
+        );
+        let ns = cell_work(&c, Algorithm::NoisyStudent, 5, 1000.0, 100.0);
+        // Teacher 100 x 5, one student on 1,000 rows x 5; the pool and the test fold twice.
+        assert_eq!(
+            ns,
+            Work {
+                train: 500.0 + 5000.0,
+                predict: 900.0 + 200.0
+            }
+        );
+        let e = cell_work(&c, Algorithm::Ensemble, 5, 1000.0, 100.0);
+        assert_eq!(e.train, 2.0 * ns.train);
+        assert_eq!(e.predict, 2.0 * ns.predict);
+    }
+
+    #[test]
+    fn a_search_adds_its_inner_folds() {
+        let mut c = StudyConfig::preset("standard").unwrap();
+        let fixed = cell_work(&c, Algorithm::NoisyStudent, 5, 900.0, 100.0);
+        c.space.threshold = vec![0.5, 0.7];
+        let searched = cell_work(&c, Algorithm::NoisyStudent, 5, 900.0, 100.0);
+        // 3 inner folds of 600 rows: a teacher (60 x 5) and two chains (600 x 5 each).
+        let inner = 3.0 * (60.0 * 5.0 + 2.0 * 600.0 * 5.0);
+        assert!(
+            (searched.train - fixed.train - inner).abs() < 1e-9,
+            "{searched:?}"
+        );
+        assert!(searched.predict > fixed.predict);
+    }
+}
