@@ -250,6 +250,8 @@ pub struct Prediction {
     pub per_task: BTreeMap<String, f64>,
     /// Tasks whose data is missing: not predicted.
     pub unknown: Vec<String>,
+    /// The scaling by finished cells, if any.
+    pub calibration: Option<Calibration>,
 }
 
 impl Prediction {
@@ -269,11 +271,29 @@ impl Prediction {
             return out;
         }
         let hours = self.core_seconds() / 3600.0;
-        let _ = writeln!(
-            out,
-            "predicted compute: at most {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (every unlabeled row counted as pseudo-labeled; a threshold keeps fewer)",
-            hours / threads.max(1) as f64
-        );
+        match self.calibration.as_ref().filter(|c| c.cells > 0) {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "predicted compute: at most {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (every unlabeled row counted as pseudo-labeled; a threshold keeps fewer)",
+                    hours / threads.max(1) as f64
+                );
+            }
+            Some(c) => {
+                let factors: Vec<String> = c
+                    .factors
+                    .iter()
+                    .map(|(a, f)| format!("{a} {f:.2}"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "predicted compute: about {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (the bound calibrated by {} finished cells: measured/predicted = {})",
+                    hours / threads.max(1) as f64,
+                    c.cells,
+                    factors.join(", ")
+                );
+            }
+        }
         for (task, s) in &self.per_task {
             let _ = writeln!(out, "  {task:<24} {:>6.2} core-hours", s / 3600.0);
         }
@@ -298,37 +318,106 @@ impl Prediction {
     }
 }
 
+/// The predicted core-seconds of `cell` (uncalibrated), when its task's size is known.
+pub fn cell_seconds(
+    config: &StudyConfig,
+    cell: &crate::Cell,
+    sizes: &BTreeMap<String, TaskSize>,
+    rates: &BTreeMap<String, Rates>,
+) -> Option<f64> {
+    let size = sizes.get(&cell.task)?;
+    let r = rates.get(&size.shape.to_string())?;
+    let k = config.outer_folds.max(2);
+    let n = size.rows as f64;
+    let (n_train, n_test) = (n * (k - 1) as f64 / k as f64, n / k as f64);
+    let w = cell_work(
+        config,
+        cell.algorithm,
+        config.epochs_for(&cell.task),
+        n_train,
+        n_test,
+    );
+    Some(w.train / r.train + w.predict / r.predict)
+}
+
+/// How the measured core-seconds of finished cells compare with their prediction, per
+/// algorithm: the factor that turns the bound into an estimate for the cells left.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Calibration {
+    /// measured / predicted, per algorithm with a finished cell.
+    pub factors: BTreeMap<Algorithm, f64>,
+    /// Finished cells it is based on.
+    pub cells: usize,
+}
+
+impl Calibration {
+    /// From the finished `records` of a study: each cell's measured wall seconds times the
+    /// threads it used, against its prediction.
+    pub fn from_records(
+        config: &StudyConfig,
+        records: &[crate::CellRecord],
+        sizes: &BTreeMap<String, TaskSize>,
+        rates: &BTreeMap<String, Rates>,
+    ) -> Self {
+        let mut sums: BTreeMap<Algorithm, (f64, f64)> = BTreeMap::new();
+        let mut cells = 0;
+        for r in records {
+            let cell = crate::Cell {
+                index: 0,
+                task: r.task.clone(),
+                fold: r.fold,
+                algorithm: r.algorithm,
+            };
+            let Some(predicted) = cell_seconds(config, &cell, sizes, rates) else {
+                continue;
+            };
+            let e = sums.entry(r.algorithm).or_default();
+            e.0 += r.outcome.cell_seconds * r.threads.max(1) as f64;
+            e.1 += predicted;
+            cells += 1;
+        }
+        let factors = sums
+            .into_iter()
+            .filter(|(_, (_, p))| *p > 0.0)
+            .map(|(a, (m, p))| (a, m / p))
+            .collect();
+        Self { factors, cells }
+    }
+
+    /// The factor of `algorithm`: its own, else the mean of the others, else 1.
+    pub fn factor(&self, algorithm: Algorithm) -> f64 {
+        self.factors.get(&algorithm).copied().unwrap_or_else(|| {
+            if self.factors.is_empty() {
+                1.0
+            } else {
+                self.factors.values().sum::<f64>() / self.factors.len() as f64
+            }
+        })
+    }
+}
+
 /// Predicts the compute of every cell of `config` among `cells` from the task sizes and the
-/// rates per shape (keyed by `ImageShape`'s display).
+/// rates per shape (keyed by `ImageShape`'s display), scaled by `calibration` when given.
 pub fn predict(
     config: &StudyConfig,
     cells: &[crate::Cell],
     sizes: &BTreeMap<String, TaskSize>,
     rates: &BTreeMap<String, Rates>,
+    calibration: Option<&Calibration>,
 ) -> Prediction {
-    let mut p = Prediction::default();
+    let mut p = Prediction {
+        calibration: calibration.cloned(),
+        ..Prediction::default()
+    };
     for cell in cells {
-        let Some(size) = sizes.get(&cell.task) else {
+        let Some(seconds) = cell_seconds(config, cell, sizes, rates) else {
             if !p.unknown.contains(&cell.task) {
                 p.unknown.push(cell.task.clone());
             }
             continue;
         };
-        let Some(r) = rates.get(&size.shape.to_string()) else {
-            continue;
-        };
-        let k = config.outer_folds.max(2);
-        let n = size.rows as f64;
-        let (n_train, n_test) = (n * (k - 1) as f64 / k as f64, n / k as f64);
-        let w = cell_work(
-            config,
-            cell.algorithm,
-            config.epochs_for(&cell.task),
-            n_train,
-            n_test,
-        );
-        *p.per_task.entry(cell.task.clone()).or_default() +=
-            w.train / r.train + w.predict / r.predict;
+        let factor = calibration.map_or(1.0, |c| c.factor(cell.algorithm));
+        *p.per_task.entry(cell.task.clone()).or_default() += seconds * factor;
     }
     p
 }
@@ -376,5 +465,48 @@ mod tests {
             "{searched:?}"
         );
         assert!(searched.predict > fixed.predict);
+    }
+
+    #[test]
+    fn finished_cells_calibrate_the_bound_per_algorithm() {
+        let c = StudyConfig::preset("standard").unwrap();
+        let shape = ImageShape::new(8, 8, 1);
+        let sizes = BTreeMap::from([("t".to_string(), TaskSize { rows: 1000, shape })]);
+        let rates = BTreeMap::from([(
+            shape.to_string(),
+            Rates {
+                train: 1000.0,
+                predict: 10_000.0,
+            },
+        )]);
+        let cell = |fold, algorithm| crate::Cell {
+            index: 0,
+            task: "t".into(),
+            fold,
+            algorithm,
+        };
+        let predicted =
+            cell_seconds(&c, &cell(1, Algorithm::NoisyStudent), &sizes, &rates).unwrap();
+        // 900 training rows of 5 epochs (90 labeled, 810 pool) at 1,000 images/s, and 810 + 2 x
+        // 100 predictions at 10,000/s: 0.45 + 4.5 + 0.101 s.
+        assert!((predicted - 5.051).abs() < 1e-9, "{predicted}");
+        // A finished Noisy Student cell that took half its bound on 2 threads.
+        let mut record = crate::cell::tests_support::record(&cell(1, Algorithm::NoisyStudent), 0.9);
+        record.task = "t".into();
+        record.threads = 2;
+        record.outcome.cell_seconds = predicted / 4.0;
+        let cal = Calibration::from_records(&c, &[record], &sizes, &rates);
+        assert_eq!(cal.cells, 1);
+        assert!((cal.factor(Algorithm::NoisyStudent) - 0.5).abs() < 1e-12);
+        // An algorithm with no finished cell takes the others' factor.
+        assert!((cal.factor(Algorithm::Ensemble) - 0.5).abs() < 1e-12);
+        let todo = [
+            cell(2, Algorithm::NoisyStudent),
+            cell(2, Algorithm::Ensemble),
+        ];
+        let p = predict(&c, &todo, &sizes, &rates, Some(&cal));
+        let ensemble = cell_seconds(&c, &todo[1], &sizes, &rates).unwrap();
+        assert!((p.core_seconds() - 0.5 * (predicted + ensemble)).abs() < 1e-9);
+        assert!(Calibration::default().factor(Algorithm::Baseline) == 1.0);
     }
 }

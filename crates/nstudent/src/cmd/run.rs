@@ -215,7 +215,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out(plan::describe(&config, &cells, &finished).trim_end());
         let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
         if !todo.is_empty() {
-            out(predict_compute(&config, &todo)?.trim_end());
+            let records = existing
+                .as_ref()
+                .map(|s| finished_and_todo(s, &cells).0)
+                .unwrap_or_default();
+            out(predict_compute(&config, &todo, &records)?.trim_end());
         }
         if let Some(study) = &existing {
             let (records, todo) = finished_and_todo(study, &cells);
@@ -323,10 +327,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The predicted compute of the `todo` cells: the tasks' sizes read from their data, and this
-/// machine's speed measured now (a second per image shape).
+/// machine's speed measured now (a second per image shape), calibrated by the finished
+/// `records` when there are some.
 fn predict_compute(
     config: &StudyConfig,
     todo: &[nstudent_experiment::Cell],
+    records: &[nstudent_experiment::CellRecord],
 ) -> anyhow::Result<String> {
     use nstudent_experiment::estimate;
     let data_dir = config
@@ -344,7 +350,12 @@ fn predict_compute(
             slot.insert(estimate::measure_rates(engine.as_ref(), size.shape, jobs).map_err(lift)?);
         }
     }
-    Ok(estimate::predict(config, todo, &sizes, &rates).describe(threads, &rates))
+    let calibration = (!records.is_empty())
+        .then(|| estimate::Calibration::from_records(config, records, &sizes, &rates));
+    Ok(
+        estimate::predict(config, todo, &sizes, &rates, calibration.as_ref())
+            .describe(threads, &rates),
+    )
 }
 
 /// The tasks of `config` whose data is not in `data_dir` (or at their path), each with the
