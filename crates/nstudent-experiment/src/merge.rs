@@ -402,6 +402,7 @@ mod tests {
             quiet: true,
             max_cells: None,
             skip_tasks: Vec::new(),
+            only_cells: None,
         };
         run_study(&s, &fake, &o).unwrap();
         let partial = merge(&s, &MergeOptions { report: false }).unwrap();
@@ -455,6 +456,7 @@ mod tests {
             quiet: true,
             max_cells: None,
             skip_tasks: Vec::new(),
+            only_cells: None,
         };
         run_study(&s, &fake, &o).unwrap();
         let m = merge(&s, &MergeOptions { report: false }).unwrap();

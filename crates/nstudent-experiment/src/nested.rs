@@ -772,6 +772,7 @@ mod tests {
             quiet: true,
             max_cells: Some(1),
             skip_tasks: Vec::new(),
+            only_cells: None,
         };
         let run = |dir: &std::path::Path, fail_at: Option<usize>| {
             let builds = Arc::new(AtomicUsize::new(0));
@@ -929,6 +930,7 @@ mod tests {
             quiet: true,
             max_cells: Some(1),
             skip_tasks: Vec::new(),
+            only_cells: None,
         };
         run_study(study, &work, &options).unwrap();
         let fits = fits.lock().unwrap().clone();
@@ -1099,6 +1101,7 @@ mod tests {
             quiet: true,
             max_cells: None,
             skip_tasks: Vec::new(),
+            only_cells: None,
         };
         run_study(&study, &work, &options).unwrap();
         let cells = crate::plan::cells(&c);

@@ -121,6 +121,23 @@ pub struct RunOptions {
     /// Tasks whose cells this run leaves out (their data is missing); a later run with the
     /// data computes them.
     pub skip_tasks: Vec<String>,
+    /// Only these cells (by index), when set: to recompute chosen cells.
+    pub only_cells: Option<Vec<usize>>,
+}
+
+impl Default for RunOptions {
+    /// Every cell, one at a time on one thread, with progress.
+    fn default() -> Self {
+        Self {
+            shard: Shard::ALL,
+            threads: 1,
+            jobs: 1,
+            quiet: false,
+            max_cells: None,
+            skip_tasks: Vec::new(),
+            only_cells: None,
+        }
+    }
 }
 
 /// What a run did.
@@ -153,10 +170,14 @@ pub fn run_study(
     let cells = crate::plan::cells(&study.config);
     let mut todo = Vec::new();
     let mut skipped = 0;
-    for cell in cells
-        .iter()
-        .filter(|c| options.shard.owns(c.index) && !options.skip_tasks.contains(&c.task))
-    {
+    for cell in cells.iter().filter(|c| {
+        options.shard.owns(c.index)
+            && !options.skip_tasks.contains(&c.task)
+            && options
+                .only_cells
+                .as_ref()
+                .is_none_or(|o| o.contains(&c.index))
+    }) {
         if study.finished(cell)?.is_some() {
             skipped += 1;
         } else {
@@ -399,6 +420,7 @@ pub(crate) mod tests {
             quiet: true,
             max_cells,
             skip_tasks: Vec::new(),
+            only_cells: None,
         }
     }
 

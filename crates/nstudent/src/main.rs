@@ -36,6 +36,8 @@ enum Command {
     Status(cmd::run::StatusArgs),
     /// Build the metrics table of a study directory from its finished cells.
     Merge(cmd::run::MergeArgs),
+    /// Recompute finished cells of a study directory and check they are the same, bit for bit.
+    Verify(cmd::run::VerifyArgs),
     /// Friedman, Nemenyi and Wilcoxon-Holm tests over a metrics table, with a CD diagram.
     Stats(cmd::stats::Args),
     /// Write the HTML report and spreadsheet of a study.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::run(a),
         Command::Status(a) => cmd::run::status(a),
         Command::Merge(a) => cmd::run::merge(a),
+        Command::Verify(a) => cmd::run::verify(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Bench(a) => cmd::bench::run(a),

@@ -321,6 +321,33 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
         );
     }
 
+    // `verify` recomputes finished cells, on another thread count, bit for bit; a tampered
+    // cell file is caught.
+    let verified = nstudent(
+        &["verify", "whole", "--cells", "0,1,2", "--threads", "1"],
+        dir.path(),
+    );
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    assert_eq!(text(&verified.stdout).matches("identical").count(), 3);
+    let cell_file = task_dir.join("1/noisy-student.json");
+    let original = fs::read_to_string(&cell_file).unwrap();
+    let mut tampered: serde_json::Value = serde_json::from_str(&original).unwrap();
+    tampered["metrics"]["accuracy"] = serde_json::json!(0.123);
+    fs::write(&cell_file, tampered.to_string()).unwrap();
+    let caught = nstudent(&["verify", "whole", "--cells", "1"], dir.path());
+    assert_eq!(caught.status.code(), Some(1), "{}", text(&caught.stderr));
+    assert!(
+        text(&caught.stdout).contains("DIFFERENT")
+            && text(&caught.stdout).contains("metrics.accuracy: 0.123"),
+        "{}",
+        text(&caught.stdout)
+    );
+    fs::write(&cell_file, original).unwrap();
+    assert_usage_error(
+        &nstudent(&["verify", "whole", "--cells", "99"], dir.path()),
+        "cells 0-5",
+    );
+
     // Interrupted after 2 cells, then resumed: the same table.
     let first = nstudent(
         &[

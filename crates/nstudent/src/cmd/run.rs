@@ -102,6 +102,35 @@ pub struct MergeArgs {
     pub no_report: bool,
 }
 
+/// Recompute finished cells of a study directory and check they come out bit for bit the same.
+///
+/// Each chosen cell is computed again, with the config recorded in the directory, into a
+/// temporary directory; every field of its cell file must equal the stored one, except the
+/// times and the thread count. Exits 0 when all are identical, 1 when one differs.
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// Results directory of `nstudent run`.
+    #[arg(default_value = "nstudent-results")]
+    pub dir: PathBuf,
+    /// Cells to recompute, by index (as `nstudent status` and the log number them),
+    /// comma-separated. Without it, `--sample` cells are picked.
+    #[arg(long, value_delimiter = ',', value_name = "INDEX")]
+    pub cells: Option<Vec<usize>>,
+    /// How many finished cells to pick (seeded by --seed) when --cells is not given.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub sample: usize,
+    /// Seed of the pick.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where named datasets are read from (default: the directory's config, $NSTUDENT_DATA or
+    /// the platform's data dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Threads in total (a speed setting only).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
 /// Experiment errors keep their exit-code class: user errors exit 2.
 fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
     if e.is_user_error() {
@@ -281,6 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         quiet: args.quiet,
         max_cells: args.max_cells,
         skip_tasks: skipped.clone(),
+        only_cells: None,
     };
     let summary = nstudent_experiment::run_study(&study, &work, &options).map_err(lift)?;
     if !args.quiet {
@@ -459,5 +489,175 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
         merging::summary_text(&merged.table, &merged.stats),
         list_written(&merged.written)
     ));
+    Ok(())
+}
+
+/// The cells `verify` recomputes: the given ones (each must be finished), or a seeded sample of
+/// the finished ones.
+fn cells_to_verify(
+    args: &VerifyArgs,
+    finished: &[nstudent_experiment::Cell],
+    all: usize,
+) -> anyhow::Result<Vec<nstudent_experiment::Cell>> {
+    match &args.cells {
+        Some(wanted) => wanted
+            .iter()
+            .map(|&i| {
+                finished
+                    .iter()
+                    .find(|c| c.index == i)
+                    .cloned()
+                    .ok_or_else(|| {
+                        if i >= all {
+                            anyhow::Error::new(UsageError(format!(
+                                "--cells {i}: the study has cells 0-{}",
+                                all.saturating_sub(1)
+                            )))
+                        } else {
+                            anyhow::Error::new(UsageError(format!(
+                                "--cells {i}: that cell is not finished, so there is nothing to verify"
+                            )))
+                        }
+                    })
+            })
+            .collect(),
+        None => {
+            if finished.is_empty() {
+                usage!("no finished cell to verify in {}", args.dir.display());
+            }
+            // A seeded partial Fisher-Yates shuffle of the finished cells.
+            let mut pool = finished.to_vec();
+            let mut state = args.seed;
+            let n = args.sample.clamp(1, pool.len());
+            for i in 0..n {
+                state = nstudent_experiment::seed::derive(state, &["verify"]);
+                let j = i + (state % (pool.len() - i) as u64) as usize;
+                pool.swap(i, j);
+            }
+            pool.truncate(n);
+            Ok(pool)
+        }
+    }
+}
+
+/// The fields of a cell file that must not change when it is recomputed: all but the times
+/// and the thread count.
+fn comparable(record: &nstudent_experiment::CellRecord) -> anyhow::Result<serde_json::Value> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, _| !k.ends_with("_seconds") && k != "threads");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(record)?;
+    strip(&mut v);
+    Ok(v)
+}
+
+/// The first field where two JSON values differ, as `path: a vs b`.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                first_difference(va, vb, &format!("{path}.{k}"))
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (va, vb))| first_difference(va, vb, &format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{}: {a} vs {b}", path.trim_start_matches('.'))),
+    }
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let study = StudyDir::open(&args.dir).map_err(lift)?;
+    let mut config = study.config.clone();
+    if let Some(d) = &args.data_dir {
+        config.execution.data_dir = d.to_string_lossy().into_owned();
+    }
+    if let Some(t) = args.threads {
+        config.execution.threads = t;
+        config.execution.jobs = 1;
+    }
+    let cells = plan::cells(&config);
+    let (records, _) = finished_and_todo(&study, &cells);
+    let finished: Vec<_> = cells
+        .iter()
+        .filter(|c| {
+            records
+                .iter()
+                .any(|r| r.task == c.task && r.fold == c.fold && r.algorithm == c.algorithm)
+        })
+        .cloned()
+        .collect();
+    let chosen = cells_to_verify(&args, &finished, cells.len())?;
+    let data_dir = config
+        .data_dir()
+        .unwrap_or_else(nstudent_data::default_data_dir);
+    if let Some((task, why)) = missing_data(&config, &data_dir)
+        .into_iter()
+        .find(|(t, _)| chosen.iter().any(|c| &c.task == t))
+    {
+        usage!("task {task}: its data is missing ({why}); pass --data-dir");
+    }
+    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
+    let (threads, _) = config.resolved_execution();
+    let mut differing = 0;
+    for cell in &chosen {
+        let scratch = tempfile::tempdir()?;
+        let fresh = StudyDir::create(scratch.path(), &config, false).map_err(lift)?;
+        let options = RunOptions {
+            threads,
+            jobs: 1,
+            quiet: true,
+            only_cells: Some(vec![cell.index]),
+            ..RunOptions::default()
+        };
+        nstudent_experiment::run_study(&fresh, &work, &options).map_err(lift)?;
+        let stored = study
+            .finished(cell)
+            .map_err(lift)?
+            .ok_or_else(|| anyhow::anyhow!("cell {} vanished while verifying", cell.index))?;
+        let again = fresh
+            .finished(cell)
+            .map_err(lift)?
+            .ok_or_else(|| anyhow::anyhow!("cell {} was not recomputed", cell.index))?;
+        let what = format!(
+            "cell {} ({} fold {} {})",
+            cell.index, cell.task, cell.fold, cell.algorithm
+        );
+        match first_difference(&comparable(&stored)?, &comparable(&again)?, "") {
+            None => out(&format!(
+                "identical  {what}: accuracy {}, {} trainings, recomputed in {:.1} s",
+                again.outcome.metrics.accuracy, again.outcome.trainings, again.outcome.cell_seconds
+            )),
+            Some(diff) => {
+                differing += 1;
+                out(&format!("DIFFERENT  {what}: {diff}"));
+            }
+        }
+    }
+    if differing > 0 {
+        anyhow::bail!(
+            "{differing} of {} recomputed cells differ from {}: another build or CPU family computed them (see README, Reproducibility)",
+            chosen.len(),
+            args.dir.display()
+        );
+    }
     Ok(())
 }
