@@ -195,8 +195,11 @@ pub fn statistics(table: &MetricsTable) -> StudyStats {
     stats
 }
 
-/// Builds `metrics_table.csv`, `stats.json` and (with `options.report`) `report.html` from
-/// the finished cells. Works on a partial study too: the outputs then lack the missing cells.
+/// File name of the accuracy's critical-difference diagram in a results directory.
+pub const CD_FILE: &str = "cd-accuracy.svg";
+
+/// Builds `metrics_table.csv`, `stats.json`, `cd-accuracy.svg` (with 3 algorithms or more) and
+/// (with `options.report`) `report.html` and `metrics_table.xlsx` from the finished cells. Works on a partial study too: the outputs then lack the missing cells.
 pub fn merge(study: &StudyDir, options: &MergeOptions) -> Result<MergeOutcome> {
     let (table, missing) = collect(study)?;
     let mut written = Vec::new();
@@ -214,6 +217,18 @@ pub fn merge(study: &StudyDir, options: &MergeOptions) -> Result<MergeOutcome> {
     let path = study.dir.join("stats.json");
     cell::write_atomic(&path, &json)?;
     written.push(path);
+
+    // The critical-difference diagram of accuracy (it needs 3 algorithms or more).
+    if let Some(accuracy) = stats
+        .analyses
+        .iter()
+        .find(|a| a.metric == "Accuracy" && a.nemenyi.is_some())
+    {
+        let svg = nstudent_stats::cd_diagram::render_svg(accuracy)?;
+        let path = study.dir.join(CD_FILE);
+        cell::write_atomic(&path, svg.as_bytes())?;
+        written.push(path);
+    }
 
     if options.report && !table.rows.is_empty() {
         let path = study.dir.join("report.html");
@@ -438,6 +453,9 @@ mod tests {
             serde_json::from_slice(&std::fs::read(dir.path().join("stats.json")).unwrap()).unwrap();
         assert_eq!(json["analyses"][0]["metric"], "Accuracy");
         assert_eq!(json["analyses"][0]["datasets"], 3);
+        let svg = std::fs::read_to_string(dir.path().join(CD_FILE)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("Baseline"), "{svg}");
+        assert!(m.written.contains(&dir.path().join(CD_FILE)));
         let text = summary_text(&m.table, &m.stats);
         assert!(text.contains("Friedman chi2"), "{text}");
         assert!(text.contains("(3)"), "{text}");
