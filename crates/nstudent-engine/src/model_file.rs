@@ -182,11 +182,19 @@ pub(crate) fn read(path: &Path) -> Result<ModelFile> {
                 ),
             ));
         }
-        let values = view
+        let values: Vec<f32> = view
             .data()
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor {name} holds {bad}: the weights are not finite (a diverged training); retrain the model, e.g. with a lower learning rate"
+                ),
+            ));
+        }
         tensors.insert(
             name,
             TensorData {

@@ -527,6 +527,13 @@ pub fn fold_means(table: &MetricsTable, metric: &str) -> Result<FoldMeans> {
                 row.algorithm, row.dataset, row.fold
             )));
         }
+        if table::BOUNDED.contains(&metric) && !(0.0..=1.0).contains(&value) {
+            return Err(Error::Invalid(format!(
+                "{metric} of {} on \"{}\" fold {} is {value}, outside [0, 1]; give fractions \
+                 (0.87, not 87%)",
+                row.algorithm, row.dataset, row.fold
+            )));
+        }
         let i = datasets.iter().position(|d| *d == row.dataset).unwrap_or(0);
         let j = algorithms
             .iter()
@@ -541,6 +548,14 @@ pub fn fold_means(table: &MetricsTable, metric: &str) -> Result<FoldMeans> {
                 "dataset \"{d}\" has no result for algorithm \"{}\"; every algorithm needs \
                  results on every dataset (finish or remove the missing runs)",
                 algorithms[j]
+            )));
+        }
+        // Means over different folds are not paired: the comparison would be biased.
+        if let Some(j) = counts[i].iter().position(|&c| c != counts[i][0]) {
+            return Err(Error::Invalid(format!(
+                "dataset \"{d}\" has {} folds of \"{}\" but {} of \"{}\"; every algorithm \
+                 needs the same folds (finish or remove the missing runs)",
+                counts[i][0], algorithms[0], counts[i][j], algorithms[j]
             )));
         }
     }
@@ -662,6 +677,7 @@ mod tests {
             ("d1", "A", "0.5"),
             ("d1", "A", "0.7"),
             ("d1", "B", "0.4"),
+            ("d1", "B", "0.4"),
             ("d2", "B", "0.9"),
             ("d2", "A", "0.1"),
         ]);
@@ -719,6 +735,36 @@ mod tests {
         twice.rows[2].fold = 1;
         let e = err(&twice, "Accuracy");
         assert!(e.contains("fold 1 of A on \"d1\" appears twice"), "{e}");
+        let percent = format!("{HEADER}0,d1,A,1,None,87,0.5,0.1,0.5,0.9,0.8,3.0,0.2\n");
+        let e = MetricsTable::from_reader(percent.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: column \"Accuracy\" holds 87, outside [0, 1]"),
+            "{e}"
+        );
+        let negative = format!("{HEADER}0,d1,A,1,None,0.8,0.5,0.1,0.5,0.9,0.8,-3.0,0.2\n");
+        let e = MetricsTable::from_reader(negative.as_bytes(), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"Training Time\" holds -3.0, outside [0, inf)"),
+            "{e}"
+        );
+        // In memory, a bounded metric out of range is refused by the analysis too.
+        let mut big = table(&three);
+        big.rows[0].accuracy = 1.7;
+        let e = err(&big, "Accuracy");
+        assert!(e.contains("is 1.7, outside [0, 1]"), "{e}");
+        let unequal = [
+            ("d1", "A", "0.5"),
+            ("d1", "A", "0.7"),
+            ("d1", "B", "0.6"),
+            ("d2", "A", "0.5"),
+            ("d2", "B", "0.4"),
+        ];
+        let e = err(&table(&unequal), "Accuracy");
+        assert!(e.contains("has 2 folds of \"A\" but 1 of \"B\""), "{e}");
         let e = analyze(&table(&three), "Accuracy", 1.5)
             .unwrap_err()
             .to_string();

@@ -36,6 +36,9 @@ pub const METRICS: [&str; 8] = [
     "Inference Time",
 ];
 
+/// The metrics that are fractions in [0, 1] (the others are times, in seconds, >= 0).
+pub const BOUNDED: [&str; 6] = ["Accuracy", "TPR", "FPR", "Precision", "AUC", "PR-Curve"];
+
 /// The metric column named `name`, ignoring case and treating `-`, `_` and spaces alike
 /// (`accuracy`, `pr_curve`, `training-time` are accepted).
 pub fn metric_name(name: &str) -> Option<&'static str> {
@@ -142,12 +145,27 @@ impl MetricsTable {
             let text = |i: usize| record.get(index[i]).unwrap_or("").trim().to_string();
             let number = |i: usize| -> Result<f64> {
                 let cell = text(i);
-                cell.parse::<f64>().map_err(|_| {
+                let v = cell.parse::<f64>().map_err(|_| {
                     fmt(format!(
                         "line {line}: column \"{}\" holds \"{cell}\", which is not a number",
                         COLUMNS[i]
                     ))
-                })
+                })?;
+                let (lo, hi) = if BOUNDED.contains(&COLUMNS[i]) {
+                    (0.0, 1.0)
+                } else {
+                    (0.0, f64::INFINITY)
+                };
+                // NaN passes here: the analysis names it with its algorithm and fold.
+                if v < lo || v > hi {
+                    return Err(fmt(format!(
+                        "line {line}: column \"{}\" holds {cell}, outside {}; give fractions \
+                         (0.87, not 87%) and times in seconds",
+                        COLUMNS[i],
+                        if hi == 1.0 { "[0, 1]" } else { "[0, inf)" }
+                    )));
+                }
+                Ok(v)
             };
             let fold_text = text(2);
             let fold = fold_text.parse::<usize>().map_err(|_| {

@@ -51,7 +51,8 @@ fn write_csv(dir: &Path) -> PathBuf {
 fn check_probs_csv(path: &Path, rows: usize) {
     let content = std::fs::read_to_string(path).unwrap();
     let mut lines = content.lines();
-    assert_eq!(lines.next().unwrap(), "0,1,2");
+    // Numeric class names are prefixed, so that no reader takes the header for data.
+    assert_eq!(lines.next().unwrap(), "class 0,class 1,class 2");
     let body: Vec<&str> = lines.collect();
     assert_eq!(body.len(), rows);
     for line in body {
@@ -134,7 +135,140 @@ fn train_and_predict_all_three_algorithms() {
             std::fs::read_to_string(&labels).unwrap().lines().count(),
             401
         );
+        // predict's own files score as they are.
+        let run = nstudent(&[
+            "score",
+            "--labels",
+            labels.to_str().unwrap(),
+            "--proba",
+            probs.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(run.status.success(), "{algo}: {}", text(&run.stderr));
+        let scores: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        // The accuracy of the very rows predict wrote, recounted here.
+        let truth: Vec<usize> = std::fs::read_to_string(&labels)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.parse().unwrap())
+            .collect();
+        let right = std::fs::read_to_string(&probs)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .zip(&truth)
+            .filter(|(row, &t)| {
+                let p: Vec<f64> = row.split(',').map(|v| v.parse().unwrap()).collect();
+                let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
+                best == t
+            })
+            .count();
+        assert_eq!(
+            scores["accuracy"].as_f64().unwrap(),
+            right as f64 / truth.len() as f64,
+            "{algo}: {scores}"
+        );
     }
+}
+
+/// 300 12x12 images of 3 classes (a bright quadrant each), as raw MNIST-format IDX files.
+fn write_idx(dir: &Path) -> PathBuf {
+    let (n, side) = (300usize, 12usize);
+    let mut state: u32 = 7;
+    let mut images = vec![0, 0, 8, 3];
+    for d in [n, side, side] {
+        images.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&(n as u32).to_be_bytes());
+    for i in 0..n {
+        let class = i % 3;
+        labels.push(class as u8);
+        for y in 0..side {
+            for x in 0..side {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let q = (y >= side / 2) as usize * 2 + (x >= side / 2) as usize;
+                images.push(if q == class { 150 } else { 0 } + (state >> 26) as u8);
+            }
+        }
+    }
+    let data = dir.join("digits-like");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("train-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(data.join("train-labels-idx1-ubyte"), labels).unwrap();
+    data
+}
+
+#[test]
+fn an_mnist_format_task_goes_from_train_to_predict_to_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_idx(dir.path());
+    let data = data.to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let run = nstudent(&[
+        "train",
+        "--data",
+        data,
+        "--algo",
+        "baseline",
+        "--epochs",
+        "2",
+        "--teacher-factor",
+        "0.5",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let (probs, labels) = (dir.path().join("p.csv"), dir.path().join("l.csv"));
+    let run = nstudent(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data,
+        "--out",
+        probs.to_str().unwrap(),
+        "--labels-out",
+        labels.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let run = nstudent(&[
+        "score",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--proba",
+        probs.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("accuracy"),
+        "{}",
+        text(&run.stdout)
+    );
+
+    // A model whose weights went NaN is refused, and nothing is written.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + header..8 + header + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let broken = dir.path().join("nan.safetensors");
+    std::fs::write(&broken, bytes).unwrap();
+    let out = dir.path().join("nan.csv");
+    let run = nstudent(&[
+        "predict",
+        "--model",
+        broken.to_str().unwrap(),
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("not finite"), "{err}");
+    assert!(!out.exists());
 }
 
 #[test]

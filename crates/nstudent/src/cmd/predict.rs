@@ -16,8 +16,8 @@ pub enum SplitArg {
     Test,
 }
 
-/// Write the class probabilities of a saved model as CSV: a header of class names, then one
-/// row per image.
+/// Write the class probabilities of a saved model as CSV: a header of class names (`class 3`
+/// for a class named by a number), then one row per image.
 #[derive(clap::Args)]
 pub struct Args {
     /// A model file, or an ensemble directory, written by `nstudent train`.
@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &data
             .class_names
             .iter()
-            .map(|n| csv_field(n))
+            .map(|n| header_field(n))
             .collect::<Vec<_>>()
             .join(","),
     );
@@ -106,6 +106,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("{} rows of {k} probabilities written", data.len());
     }
     Ok(())
+}
+
+/// A class name as a header cell. A name that reads as a number (MNIST's `0`..`9`) becomes
+/// `class 0`, so that no reader, `nstudent score` included, takes the header for a row of
+/// probabilities.
+fn header_field(name: &str) -> String {
+    if name.trim().parse::<f64>().is_ok() {
+        csv_field(&format!("class {}", name.trim()))
+    } else {
+        csv_field(name)
+    }
 }
 
 fn csv_field(s: &str) -> String {
