@@ -123,7 +123,38 @@ pub fn split_labeled(
                 .0
         }
     };
-    split_labeled_at(train, rows)
+    let split = split_labeled_at(train, rows)?;
+    if mode == LabeledSplitMode::First {
+        require_every_class(train, &split)?;
+    }
+    Ok(split)
+}
+
+/// The first rows of data stored by class hold few classes: a labeled part that lacks a class
+/// of the data would train a teacher that never predicts it, silently. Refused instead.
+fn require_every_class(train: &Dataset, split: &LabeledSplit) -> Result<()> {
+    let present = train.class_counts();
+    let labeled = split.labeled.class_counts();
+    let missing: Vec<&str> = present
+        .iter()
+        .zip(&labeled)
+        .enumerate()
+        .filter(|(_, (&p, &l))| p > 0 && l == 0)
+        .map(|(c, _)| train.class_names[c].as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = missing.iter().take(5).copied().collect();
+    Err(Error::Invalid(format!(
+        "{}: the labeled part (the first {} rows) holds no image of {} of the {} classes ({}{}): the data is probably stored by class; use the stratified labeled split, or shuffle the data",
+        train.source,
+        split.labeled.len(),
+        missing.len(),
+        present.iter().filter(|&&p| p > 0).count(),
+        shown.join(", "),
+        if missing.len() > shown.len() { ", ..." } else { "" }
+    )))
 }
 
 /// Splits `train` with the given labeled rows (any order; sorted and deduplicated here).
@@ -195,6 +226,26 @@ mod tests {
         for (k, &row) in pool_rows.iter().enumerate() {
             assert_eq!(a.pool.image(k), d.image(row));
         }
+    }
+
+    #[test]
+    fn a_first_rows_split_missing_a_class_is_refused() {
+        // Stored by class: the first 10% are all class 0.
+        let shape = ImageShape::new(2, 2, 1);
+        let labels: Vec<u16> = (0..100).map(|i| (i / 50) as u16).collect();
+        let names = vec!["cat".to_string(), "dog".to_string()];
+        let d = Dataset::new(vec![7; 400], labels, shape, names, "sorted").unwrap();
+        let e = split_labeled(&d, 0.1, LabeledSplitMode::First, 0).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("holds no image of 1 of the 2 classes (dog)")
+                && msg.contains("stratified"),
+            "{msg}"
+        );
+        assert!(e.is_user_error());
+        // The stratified split labels every class.
+        let s = split_labeled(&d, 0.1, LabeledSplitMode::Stratified, 0).unwrap();
+        assert_eq!(s.labeled.class_counts(), vec![5, 5]);
     }
 
     #[test]

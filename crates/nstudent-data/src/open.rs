@@ -77,7 +77,51 @@ pub fn open_with(spec: &str, data_dir: &Path, options: &OpenOptions) -> Result<L
             ..loaded
         });
     }
-    open_source_or_path(spec, data_dir, options)
+    let loaded = open_source_or_path(spec, data_dir, options)?;
+    // IDX and CSV files name no classes: they are numbered 0..=max label. (CIFAR files, image
+    // folders and named sources declare theirs, and may hold a subset.)
+    let numbered = (loaded.format.starts_with("IDX") || loaded.format.starts_with("CSV"))
+        && options.csv.class_names.is_none()
+        && sources::find(spec).is_none();
+    if numbered {
+        require_no_empty_class(&loaded.splits, spec)?;
+    }
+    Ok(loaded)
+}
+
+/// Classes numbered `0..=max label` from the labels: labels such as 200 and 255 would make a
+/// 256-class dataset whose other 254 classes have no image. Refused, naming the labels found
+/// and the two ways out.
+fn require_no_empty_class(splits: &Splits, spec: &str) -> Result<()> {
+    let mut counts = splits.train.class_counts();
+    if let Some(test) = &splits.test {
+        for (c, n) in counts.iter_mut().zip(test.class_counts()) {
+            *c += n;
+        }
+    }
+    let empty = counts.iter().filter(|&&n| n == 0).count();
+    if empty == 0 {
+        return Ok(());
+    }
+    let found: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(c, _)| c.to_string())
+        .collect();
+    let shown = if found.len() > 8 {
+        format!("{}, ...", found[..8].join(", "))
+    } else {
+        found.join(", ")
+    };
+    Err(Error::Invalid(format!(
+        "{spec}: {} of its {} classes (0-{}) have no image; the labels found are {shown}: relabel the data 0-{}, or keep only those classes as a task (`{spec}:{}`)",
+        empty,
+        counts.len(),
+        counts.len() - 1,
+        found.len().saturating_sub(1),
+        found.join(",")
+    )))
 }
 
 pub(crate) fn open_source_or_path(

@@ -110,6 +110,34 @@ fn idx_zero_images() {
 }
 
 #[test]
+fn labels_far_outside_the_classes_are_refused_with_the_labels_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("train-images-idx3-ubyte"),
+        idx_bytes(&[4, 2, 2], &[9; 16]),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("train-labels-idx1-ubyte"),
+        idx_bytes(&[4], &[200, 255, 200, 255]),
+    )
+    .unwrap();
+    let e = fails(tmp.path(), nowhere());
+    check(
+        &e,
+        &[
+            "254 of its 256 classes (0-255) have no image",
+            "200, 255",
+            "relabel",
+        ],
+    );
+    // Kept as a task, the two labels are a 2-class dataset.
+    let spec = format!("{}:200,255", tmp.path().display());
+    let task = open(&spec, nowhere()).unwrap();
+    assert_eq!(task.train.class_counts(), vec![2, 2]);
+}
+
+#[test]
 fn idx_mismatched_image_and_label_counts() {
     let tmp = tempfile::tempdir().unwrap();
     let (images, _, _) = idx_pair(5, 2, 2, 3);

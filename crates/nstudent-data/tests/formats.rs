@@ -46,10 +46,11 @@ fn idx_directory_gzip_and_raw_read_both_splits() {
 #[test]
 fn idx_single_file_finds_its_labels_partner() {
     let tmp = tempfile::tempdir().unwrap();
-    write_idx_dir(tmp.path(), 11, 5, true);
+    // 10 images: every one of the 10 classes (a file alone must hold each class it numbers).
+    write_idx_dir(tmp.path(), 11, 10, true);
     for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
         let s = open(tmp.path().join(name).to_str().unwrap(), no_data_dir()).unwrap();
-        assert_eq!(s.train.len(), 5);
+        assert_eq!(s.train.len(), 10);
         assert!(s.test.is_none());
     }
 }
@@ -57,7 +58,7 @@ fn idx_single_file_finds_its_labels_partner() {
 #[test]
 fn idx_directory_with_only_the_test_split_is_one_split() {
     let tmp = tempfile::tempdir().unwrap();
-    let (images, labels, _) = idx_pair(9, 2, 2, 3);
+    let (images, labels, _) = idx_pair(9, 2, 2, 4);
     std::fs::write(tmp.path().join("t10k-images-idx3-ubyte.gz"), gz(&images)).unwrap();
     std::fs::write(tmp.path().join("t10k-labels-idx1-ubyte.gz"), gz(&labels)).unwrap();
     let s = open(tmp.path().to_str().unwrap(), no_data_dir()).unwrap();
