@@ -144,7 +144,18 @@ pub fn fetch(source: &Source, data_dir: &Path, options: &FetchOptions) -> Result
         )));
     }
     let dir = source.dir(data_dir);
+    let existed = dir.is_dir();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let result = fetch_into(source, &dir, options);
+    if result.is_err() && !existed {
+        // A failed first fetch leaves no empty source folder (which would look like data).
+        // remove_dir only removes an empty folder: a resumable partial download stays.
+        let _ = std::fs::remove_dir(&dir);
+    }
+    result
+}
+
+fn fetch_into(source: &Source, dir: &Path, options: &FetchOptions) -> Result<Vec<Fetched>> {
     let mut out = Vec::new();
     for d in source.downloads {
         let checksum = Checksum::Md5(d.md5.to_string());
@@ -168,7 +179,7 @@ pub fn fetch(source: &Source, data_dir: &Path, options: &FetchOptions) -> Result
                 outcome,
             });
         } else {
-            extract_zip_members(&dest, d.extract, &dir)?;
+            extract_zip_members(&dest, d.extract, dir)?;
             std::fs::remove_file(&dest).map_err(|e| Error::io(&dest, e))?;
             for f in d.outputs() {
                 out.push(Fetched {

@@ -81,9 +81,13 @@ pub(crate) fn write(path: &Path, file: &ModelFile) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot serialise the model: {e}")))?;
     let data = canonical_header(data)?;
     let tmp = tmp_path(path);
-    std::fs::write(&tmp, &data).map_err(|source| Error::Io {
-        path: tmp.clone(),
-        source,
+    std::fs::write(&tmp, &data).map_err(|source| {
+        // A full disk leaves no partial model behind.
+        let _ = std::fs::remove_file(&tmp);
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     std::fs::rename(&tmp, path).map_err(|source| {
         let _ = std::fs::remove_file(&tmp);

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod failure;
+mod outputs;
 
 use std::process::ExitCode;
 

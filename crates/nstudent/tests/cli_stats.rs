@@ -368,3 +368,33 @@ fn stats_rejects_bad_tables_and_flags_with_one_line() {
         &["missing.csv"],
     );
 }
+
+#[test]
+fn a_plot_path_that_cannot_be_written_is_refused_before_the_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = fixture("table_three.csv");
+    let plots = dir.path().join("plots");
+    std::fs::create_dir(&plots).unwrap();
+    // 3. --plot naming a directory (with the right extension): refused, nothing left.
+    let as_dir = plots.join("cd.svg");
+    std::fs::create_dir(&as_dir).unwrap();
+    let o = nstudent(&[
+        "stats",
+        table.to_str().unwrap(),
+        "--plot",
+        as_dir.to_str().unwrap(),
+    ]);
+    assert_user_error(&o, &["--plot", "is a directory"]);
+    let o = nstudent(&[
+        "stats",
+        table.to_str().unwrap(),
+        "--plot",
+        plots.join("no/cd.svg").to_str().unwrap(),
+    ]);
+    assert_user_error(&o, &["--plot", "does not exist"]);
+    let left: Vec<_> = std::fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["cd.svg"], "only the directory itself");
+}

@@ -350,3 +350,103 @@ fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
     ]);
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
 }
+
+/// Every file in `dir`, hidden ones included.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_failed_train_or_predict_leaves_no_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path());
+    let data = data.to_str().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let at = |name: &str| out.join(name).to_str().unwrap().to_string();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train", "--data", data, "--algo", "baseline", "--epochs", "1",
+        ];
+        args.extend(extra);
+        nstudent(&args)
+    };
+    // Exit 2 and a one-line error last on stderr (a training prints its progress before).
+    let refused = |run: &Output, needle: &str| {
+        let err = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        let last = err.trim().lines().last().unwrap_or_default();
+        assert!(last.starts_with("error: ") && last.contains(needle), "{needle}: {err}");
+    };
+
+    // 1. A full disk while saving (the temporary model file is /dev/full): no model, no
+    //    temporary file.
+    std::os::unix::fs::symlink("/dev/full", out.join("m.safetensors.tmp")).unwrap();
+    let run = train(&["--out", &at("m.safetensors")]);
+    refused(&run, "No space left on device");
+    assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
+
+    // 4. and 5. --report naming a directory, or a folder that does not exist: refused before
+    //    training, so no model either.
+    let run = train(&[
+        "--out",
+        &at("m.safetensors"),
+        "--report",
+        out.to_str().unwrap(),
+    ]);
+    refused(&run, "--report");
+    let run = train(&[
+        "--out",
+        &at("m.safetensors"),
+        "--report",
+        &at("no/rep.json"),
+    ]);
+    refused(&run, "does not exist");
+    assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
+
+    // A model to predict with, and its report, written together.
+    let model = dir.path().join("m.safetensors");
+    let run = train(&[
+        "--out",
+        model.to_str().unwrap(),
+        "--report",
+        &at("rep.json"),
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(files_in(&out), ["rep.json"]);
+    std::fs::remove_file(out.join("rep.json")).unwrap();
+
+    // 2. and 6. predict with --out or --labels-out naming a directory or a missing folder:
+    //    refused before predicting; neither file is written, no hidden file is left.
+    let predict = |probs: &str, labels: &str| {
+        nstudent(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data,
+            "--out",
+            probs,
+            "--labels-out",
+            labels,
+        ])
+    };
+    refused(
+        &predict(out.to_str().unwrap(), &at("l.csv")),
+        "is a directory",
+    );
+    refused(
+        &predict(&at("p.csv"), out.to_str().unwrap()),
+        "is a directory",
+    );
+    refused(&predict(&at("p.csv"), &at("no/l.csv")), "does not exist");
+    assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
+    let run = predict(&at("p.csv"), &at("l.csv"));
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(files_in(&out), ["l.csv", "p.csv"]);
+}

@@ -1,9 +1,8 @@
 //! `nstudent predict`: class probabilities of a saved model (single or ensemble) as CSV.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::ValueEnum;
 use nstudent_algo::Model;
 
@@ -44,6 +43,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(out) = &args.out {
+        crate::outputs::check_file("--out", out)?;
+    }
+    if let Some(labels) = &args.labels_out {
+        crate::outputs::check_file("--labels-out", labels)?;
+        if args.out.as_ref() == Some(labels) {
+            usage!(
+                "--out and --labels-out are both {}: give two files",
+                labels.display()
+            );
+        }
+    }
     let data_dir = args
         .data_dir
         .clone()
@@ -86,8 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         csv.push_str(&cells.join(","));
         csv.push('\n');
     }
+    // Both files appear together, or neither.
+    let mut staged = crate::outputs::Staged::default();
     match &args.out {
-        Some(path) => write_atomic(path, csv.as_bytes())?,
+        Some(path) => staged.write(path, csv.as_bytes())?,
         None => {
             let mut out = BufWriter::new(std::io::stdout().lock());
             out.write_all(csv.as_bytes())?;
@@ -100,8 +113,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             text.push_str(&l.to_string());
             text.push('\n');
         }
-        write_atomic(path, text.as_bytes())?;
+        staged.write(path, text.as_bytes())?;
     }
+    staged.commit()?;
     if args.out.is_some() {
         eprintln!("{} rows of {k} probabilities written", data.len());
     }
@@ -125,12 +139,4 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// Writes `bytes` through a temporary file renamed into place: no partial output on failure.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let context = || format!("cannot write {}", path.display());
-    let mut file = atomic_write_file::AtomicWriteFile::open(path).with_context(context)?;
-    std::io::Write::write_all(&mut file, bytes).with_context(context)?;
-    file.commit().with_context(context)
 }

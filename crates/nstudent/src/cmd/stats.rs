@@ -59,6 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 plot.display()
             );
         }
+        crate::outputs::check_file("--plot", plot)?;
     }
     let table = MetricsTable::read(&args.table)?;
     let analysis = compare::analyze(&table, metric, args.alpha)

@@ -226,6 +226,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     check_out(&out, config.members())?;
+    if let Some(report) = &args.report {
+        crate::outputs::check_file("--report", report)?;
+    }
     let engine = nstudent_engine::engine_by_name(&args.engine)?;
     let mut trainer = Trainer::new(engine.as_ref(), config.clone()).map_err(algo_error)?;
     if let Some(e) = &eval {
@@ -244,6 +247,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .train(&train, &mut |e: &Event<'_>| print_event(e))
         .map_err(algo_error)?;
 
+    // The report is staged first, so that the model and the report appear together.
+    let mut staged = crate::outputs::Staged::default();
+    if let Some(path) = &args.report {
+        staged.write(path, report_json(&config, &outcome)?.as_bytes())?;
+    }
     outcome.final_model().save(&out).map_err(algo_error)?;
     if args.save_students {
         if let Some(chain) = &outcome.chain {
@@ -252,9 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     }
-    if let Some(path) = &args.report {
-        write_report(path, &config, &outcome)?;
-    }
+    staged.commit()?;
     println!(
         "done in {:.1} s; model saved to {}{}",
         outcome.seconds,
@@ -473,11 +479,11 @@ fn eval_text(acc: Option<f64>) -> String {
         .unwrap_or_default()
 }
 
-fn write_report(
-    path: &Path,
+/// The run's report: the config, the split, the teacher and every iteration, as JSON.
+fn report_json(
     config: &AlgoConfig,
     outcome: &nstudent_algo::TrainOutcome,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let report = serde_json::json!({
         "config": config,
         "labeled_rows": outcome.labeled_rows,
@@ -488,8 +494,5 @@ fn write_report(
         "stopped_early": outcome.chain.as_ref().and_then(|c| c.stopped_early.clone()),
         "seconds": outcome.seconds,
     });
-    let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
-    std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&report)?.as_bytes())?;
-    file.commit()?;
-    Ok(())
+    Ok(serde_json::to_string_pretty(&report)?)
 }
