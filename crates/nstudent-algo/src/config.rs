@@ -374,6 +374,13 @@ impl AlgoConfig {
             return Ok(());
         }
         self.student.validate("student")?;
+        if self.teacher_factor >= 1.0 {
+            return invalid(format!(
+                "teacher_factor {} labels every row, so {} has no unlabeled data to pseudo-label; use a fraction below 1 (or the baseline)",
+                self.teacher_factor,
+                self.algorithm.name()
+            ));
+        }
         if !(self.unl_factor > 0.0 && self.unl_factor <= 1.0) {
             return invalid(format!("unl_factor {} must be in (0, 1]", self.unl_factor));
         }
@@ -448,6 +455,7 @@ mod tests {
         rejects(|c| c.threshold = -0.1, "threshold");
         rejects(|c| c.teacher_factor = 0.0, "teacher_factor");
         rejects(|c| c.teacher_factor = 1.5, "teacher_factor");
+        rejects(|c| c.teacher_factor = 1.0, "no unlabeled data");
         rejects(|c| c.unl_factor = 0.0, "unl_factor");
         rejects(|c| c.unl_factor = 1.01, "unl_factor");
         rejects(|c| c.ensemble_size = 0, "ensemble_size");

@@ -86,6 +86,12 @@ pub fn open_with(spec: &str, data_dir: &Path, options: &OpenOptions) -> Result<L
     if numbered {
         require_no_empty_class(&loaded.splits, spec)?;
     }
+    if loaded.format.starts_with("CSV") && loaded.splits.train.num_classes() < 2 {
+        return Err(Error::Invalid(format!(
+            "{spec}: every row has the same label ({}), so there is one class and nothing to classify; is the label column right? (--label-column first, last or a column number)",
+            loaded.splits.train.class_names.first().map_or("", String::as_str)
+        )));
+    }
     Ok(loaded)
 }
 

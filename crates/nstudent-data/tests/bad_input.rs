@@ -138,6 +138,23 @@ fn labels_far_outside_the_classes_are_refused_with_the_labels_found() {
 }
 
 #[test]
+fn a_csv_of_one_class_hints_at_the_label_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The label is in the last column, but read from the first: every row's "label" is 0.
+    let path = tmp.path().join("last.csv");
+    std::fs::write(&path, "0,0,0,0,1\n0,0,0,0,2\n0,0,0,0,1\n").unwrap();
+    let options = OpenOptions {
+        csv: CsvOptions {
+            label_column: Some(nstudent_data::LabelColumn::First),
+            ..CsvOptions::default()
+        },
+        ..OpenOptions::default()
+    };
+    let e = open_with(path.to_str().unwrap(), nowhere(), &options).unwrap_err();
+    check(&e, &["one class", "--label-column"]);
+}
+
+#[test]
 fn idx_mismatched_image_and_label_counts() {
     let tmp = tempfile::tempdir().unwrap();
     let (images, _, _) = idx_pair(5, 2, 2, 3);

@@ -516,13 +516,7 @@ impl StudyConfig {
 
     /// Parses a TOML config; missing keys take the `original` preset's values.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
-        let config: Self = toml::from_str(text).map_err(|e| {
-            Error::Config(format!(
-                "{}: {}",
-                origin.display(),
-                e.message().replace('\n', " ")
-            ))
-        })?;
+        let config: Self = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
         config.validate()?;
         Ok(config)
     }
@@ -532,7 +526,9 @@ impl StudyConfig {
         let bad =
             |e: String| Error::Config(format!("{}: {}", origin.display(), e.replace('\n', " ")));
         let overlay: toml::Table =
-            toml::from_str(text).map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+            toml::from_str(text).map_err(|e: toml::de::Error| toml_error(origin, text, &e))?;
+        // The file alone (every key has a default): a type error here has its line.
+        toml::from_str::<Self>(text).map_err(|e| toml_error(origin, text, &e))?;
         let mut merged = toml::Value::try_from(base)
             .map_err(|e| Error::Internal(format!("cannot encode the base config: {e}")))?;
         deep_merge(&mut merged, toml::Value::Table(overlay));
@@ -782,6 +778,53 @@ impl StudyConfig {
     }
 }
 
+/// A TOML syntax or type error as one line naming the file, the line and the key:
+/// `study.toml line 4: outer_folds must be a whole number, got the string "two"`.
+fn toml_error(origin: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let message = readable_type_error(&e.message().replace('\n', " "));
+    let Some(span) = e.span() else {
+        return Error::Config(format!("{}: {message}", origin.display()));
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match key {
+        Some(k) if !message.contains(k) => Error::Config(format!(
+            "{} line {line_no}: {k} {message}",
+            origin.display()
+        )),
+        _ => Error::Config(format!("{} line {line_no}: {message}", origin.display())),
+    }
+}
+
+/// serde's "invalid type: string \"two\", expected usize" as "must be a whole number, got the
+/// string \"two\"".
+fn readable_type_error(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ") else {
+        return message.to_string();
+    };
+    let Some((got, expected)) = rest.split_once(", expected ") else {
+        return message.to_string();
+    };
+    let want = match expected.trim() {
+        "usize" | "u64" | "u32" | "u16" | "u8" | "i64" | "i32" => "a whole number",
+        "f64" | "f32" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a sequence" => "a list, e.g. [1, 2]",
+        "a string" => "a string in quotes",
+        other => other,
+    };
+    format!(
+        "must be {want}, got {}",
+        got.replace("integer", "the integer")
+            .replace("string", "the string")
+    )
+}
+
 /// Overlays `top` on `base`: tables merge key by key, anything else replaces.
 fn deep_merge(base: &mut toml::Value, top: toml::Value) {
     match (base, top) {
@@ -946,7 +989,10 @@ mod tests {
             ("algorithms = [\"teacher\"]", "unknown variant"),
             ("otuer_folds = 3", "unknown field"),
             ("[training]\nepochs = 0", "epochs"),
-            ("seed = \"x\"", "invalid type"),
+            (
+                "seed = \"x\"",
+                "s.toml line 1: seed must be a whole number, got the string \"x\"",
+            ),
             ("[noise]\ndropout = 1.0", "dropout"),
             ("[noise]\nsurvival = 0.8", "no residual blocks"),
             ("[execution]\nthreads = 1\njobs = 2", "execution.jobs"),
@@ -981,7 +1027,17 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("threshhold"), "{e}");
         let e = StudyConfig::from_toml_over("seed = ", Path::new("s.toml"), &quick).unwrap_err();
-        assert!(e.to_string().starts_with("s.toml: "), "{e}");
+        assert!(e.to_string().starts_with("s.toml line 1: "), "{e}");
+        let e = StudyConfig::from_toml_over(
+            "seed = 3\n\n[space]\nthreshold = [0.5]\nnum_students = \"two\"\n",
+            Path::new("study.toml"),
+            &quick,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "study.toml line 5: num_students must be a list, e.g. [1, 2], got the string \"two\""
+        );
     }
 
     #[test]

@@ -43,14 +43,46 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
-/// The whole error chain on one line: "context: cause: root cause".
+/// The whole error chain on one line: "context: cause: root cause". Control characters (a
+/// corrupt archive's binary bytes, quoted by a reader) are escaped, so the terminal shows the
+/// message and nothing else.
 pub fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
-        let text = cause.to_string().replace('\n', " ");
+        let text: String = cause
+            .to_string()
+            .replace('\n', " ")
+            .chars()
+            .flat_map(|c| {
+                let escape = (c.is_control() && c != ' ') || c == '\u{fffd}';
+                let shown: Vec<char> = if escape {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                shown
+            })
+            .collect();
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line_of_printable_text() {
+        let e = anyhow::anyhow!("bad header \u{1b}[2J\u{0}\u{fffd}x\nnext")
+            .context("archive.tar.gz: unreadable");
+        let line = one_line(&e);
+        assert_eq!(
+            line,
+            "archive.tar.gz: unreadable: bad header \\u{1b}[2J\\u{0}\\u{fffd}x next"
+        );
+        assert!(!line.chars().any(|c| c.is_control()));
+    }
 }

@@ -26,20 +26,32 @@ enum Command {
     #[command(subcommand)]
     Data(cmd::data::DataCommand),
     /// Train a model (baseline, Noisy Student or ensemble) and save it.
+    // A negative value (`--threshold -0.1`) reaches validation, which names the range.
+    #[command(allow_negative_numbers = true)]
     Train(cmd::train::Args),
     /// Write class probabilities of a saved model as CSV.
+    // A negative value (`--threshold -0.1`) reaches validation, which names the range.
+    #[command(allow_negative_numbers = true)]
     Predict(cmd::predict::Args),
     /// Score class probabilities against true labels (accuracy, TPR, FPR, precision, AUC, AP).
+    // A negative value (`--threshold -0.1`) reaches validation, which names the range.
+    #[command(allow_negative_numbers = true)]
     Score(cmd::score::Args),
     /// Run the study: nested cross-validation of the algorithms over tasks.
+    // A negative value (`--threshold -0.1`) reaches validation, which names the range.
+    #[command(allow_negative_numbers = true)]
     Run(cmd::run::Args),
     /// List the cells of a study directory that are still missing.
     Status(cmd::run::StatusArgs),
     /// Build the metrics table of a study directory from its finished cells.
     Merge(cmd::run::MergeArgs),
     /// Recompute finished cells of a study directory and check they are the same, bit for bit.
+    // A negative value (`--threshold -0.1`) reaches validation, which names the range.
+    #[command(allow_negative_numbers = true)]
     Verify(cmd::run::VerifyArgs),
     /// Friedman, Nemenyi and Wilcoxon-Holm tests over a metrics table, with a CD diagram.
+    // A negative value (`--threshold -0.1`) reaches validation, which names the range.
+    #[command(allow_negative_numbers = true)]
     Stats(cmd::stats::Args),
     /// Write the HTML report and spreadsheet of a study.
     Report(cmd::report::Args),

@@ -170,6 +170,21 @@ fn bad_configs_and_flags_exit_2_with_one_line() {
         ),
         "no residual blocks",
     );
+    fs::write(&bad, "seed = 2\n\nouter_folds = \"two\"\n").unwrap();
+    assert_usage_error(
+        &nstudent(
+            &["run", "--config", bad.to_str().unwrap(), "--plan"],
+            dir.path(),
+        ),
+        "bad.toml line 3: outer_folds must be a whole number, got the string \"two\"",
+    );
+    let file = dir.path().join("results.txt");
+    fs::write(&file, "notes").unwrap();
+    assert_usage_error(
+        &nstudent(&["run", "--out", file.to_str().unwrap()], dir.path()),
+        "--out names a results directory",
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), "notes");
     fs::write(&bad, "outer_fold = 3\n").unwrap();
     assert_usage_error(
         &nstudent(

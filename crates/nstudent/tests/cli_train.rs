@@ -309,6 +309,10 @@ fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
     let out = dir.path().join("m.safetensors");
     for (flags, needle) in [
         (vec!["--threshold", "nan"], "threshold"),
+        // A negative number is a value, which validation then names.
+        (vec!["--threshold", "-0.1"], "threshold -0.1 must be >= 0"),
+        // Noisy Student with every row labeled is refused before the teacher trains.
+        (vec!["--teacher-factor", "1"], "no unlabeled data"),
         (vec!["--teacher-factor", "0"], "teacher_factor"),
         (
             vec![
@@ -381,7 +385,10 @@ fn a_failed_train_or_predict_leaves_no_file_behind() {
         let err = text(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{err}");
         let last = err.trim().lines().last().unwrap_or_default();
-        assert!(last.starts_with("error: ") && last.contains(needle), "{needle}: {err}");
+        assert!(
+            last.starts_with("error: ") && last.contains(needle),
+            "{needle}: {err}"
+        );
     };
 
     // 1. A full disk while saving (the temporary model file is /dev/full): no model, no

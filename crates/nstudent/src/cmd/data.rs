@@ -40,6 +40,7 @@ pub enum DataCommand {
     /// the 20 tasks of the original study with their sizes.
     List(ListArgs),
     /// Format, image shape, count per split and per class, pixel range of a PATH, NAME or TASK.
+    #[command(allow_negative_numbers = true)]
     Info(InfoArgs),
     /// Download named sources into the data directory (resumable, checksum-verified).
     Fetch(FetchArgs),

@@ -227,6 +227,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out(config.to_commented_toml().trim_end());
         return Ok(());
     }
+    if args.out.exists() && !args.out.is_dir() {
+        usage!(
+            "--out {} is a file; --out names a results directory (new, or of an earlier run to resume)",
+            args.out.display()
+        );
+    }
     let shard = shard_of(&args)?;
     if args.plan {
         let cells: Vec<_> = plan::cells(&config)
