@@ -380,3 +380,27 @@ fn mnist_two_epochs_on_6000_images_exceed_95_percent() {
     println!("MNIST: 2 epochs on {n} images in {fit_s:.1} s, test accuracy {acc:.4}");
     assert!(acc > 0.95, "MNIST test accuracy {acc}");
 }
+
+#[test]
+fn a_small_file_claiming_a_huge_model_is_refused_before_allocating_it() {
+    // A 4096x4096 input makes fc1 about 8.6 billion weights (34 GB): the file holds none.
+    let spec = ModelSpec::cnn(ImageShape::new(4096, 4096, 1), 10);
+    let meta = std::collections::HashMap::from([
+        ("format".to_string(), "nstudent".to_string()),
+        ("spec".to_string(), serde_json::to_string(&spec).unwrap()),
+    ]);
+    let bytes = vec![0u8; 4 * 32 * 9];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![32, 1, 3, 3], &bytes)
+            .unwrap();
+    let data = safetensors::serialize([("conv1.weight", view)], Some(meta)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.safetensors");
+    std::fs::write(&path, data).unwrap();
+    let err = NativeEngine.load(&path).err().expect("refused");
+    assert!(err.is_user_error());
+    assert!(
+        err.to_string().contains("missing tensor conv1.bias"),
+        "{err}"
+    );
+}

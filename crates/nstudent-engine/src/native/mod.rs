@@ -109,13 +109,19 @@ impl NativeClassifier {
     }
 
     /// Loads a model written by [`Classifier::save`].
+    ///
+    /// Every tensor the spec needs is checked against the file before the parameters are
+    /// allocated: a small file whose spec claims a huge model (a 4096x4096 input makes a
+    /// dense layer of billions of weights) is refused, not allocated.
     pub fn load(path: &Path) -> Result<Self> {
         let file = model_file::read(path)?;
-        let mut model = Self::new(&file.spec, 0).map_err(|e| Error::Format {
+        let invalid = |e: Error| Error::Format {
             path: path.to_path_buf(),
             message: format!("invalid model spec: {e}"),
-        })?;
-        for p in &model.plan.params {
+        };
+        file.spec.validate().map_err(invalid)?;
+        let plan = Plan::new(&file.spec);
+        for p in &plan.params {
             let t = file.tensors.get(&p.name).ok_or_else(|| Error::Format {
                 path: path.to_path_buf(),
                 message: format!("missing tensor {}", p.name),
@@ -131,11 +137,18 @@ impl NativeClassifier {
                     ),
                 });
             }
-            let v = p.import_torch(&t.values);
-            model.params[p.offset..p.offset + p.len].copy_from_slice(&v);
         }
-        model.class_names = file.class_names;
-        Ok(model)
+        let mut params = vec![0.0f32; plan.n_params];
+        for p in &plan.params {
+            let v = p.import_torch(&file.tensors[&p.name].values);
+            params[p.offset..p.offset + p.len].copy_from_slice(&v);
+        }
+        Ok(Self {
+            spec: file.spec,
+            plan,
+            params,
+            class_names: file.class_names,
+        })
     }
 
     /// Parameter tensors by PyTorch name, in PyTorch's layout (what [`Classifier::save`] writes).
