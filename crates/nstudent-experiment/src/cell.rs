@@ -214,6 +214,29 @@ pub fn write_record(dir: &Path, cell: &Cell, record: &CellRecord) -> Result<()> 
     write_atomic(&dir.join(cell.relative_path()), &json)
 }
 
+/// Writes a finished cell's file at `path` unless it exists, atomically (a temporary file
+/// linked into place, which fails where a file is): false when one was there.
+pub fn write_record_new(path: &Path, record: &CellRecord) -> Result<bool> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let json = serde_json::to_vec_pretty(record)
+        .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cell-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(&json)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io(path, e.error)),
+    }
+}
+
 /// Reads a cell file; `Ok(None)` when it does not exist.
 pub fn read_record(dir: &Path, cell: &Cell) -> Result<Option<CellRecord>> {
     let path = dir.join(cell.relative_path());

@@ -6,6 +6,7 @@
 //! - [`estimate`]: the compute they need, predicted from the tasks' sizes and measured speed;
 //! - [`cell`]: one (task, fold, algorithm) result and its atomically written file;
 //! - [`checkpoint`]: the inner-search progress of an unfinished cell, to resume long cells;
+//! - [`claim`]: which process computes a cell now, so processes can share a directory;
 //! - [`store`]: the results directory (`study.toml`, cells, log);
 //! - [`shard`]: `--shard I/N` and array-job environments;
 //! - [`runner`]: computing the missing cells, side by side, with progress;
@@ -13,6 +14,7 @@
 
 pub mod cell;
 pub mod checkpoint;
+pub mod claim;
 pub mod config;
 mod error;
 pub mod estimate;

@@ -418,6 +418,8 @@ mod tests {
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,
+            worker: false,
+            claim_timeout: crate::runner::CLAIM_TIMEOUT,
         };
         run_study(&s, &fake, &o).unwrap();
         let partial = merge(&s, &MergeOptions { report: false }).unwrap();
@@ -475,6 +477,8 @@ mod tests {
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,
+            worker: false,
+            claim_timeout: crate::runner::CLAIM_TIMEOUT,
         };
         run_study(&s, &fake, &o).unwrap();
         let m = merge(&s, &MergeOptions { report: false }).unwrap();

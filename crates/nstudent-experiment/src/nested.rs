@@ -212,6 +212,24 @@ fn sorted_by_label(labels: &[u16]) -> bool {
 }
 
 impl CellWork for NestedCv {
+    /// Images trained and predicted (a prediction counted as a fifth of a training step),
+    /// times the pixels of an image: the costliest cells start first.
+    fn cost(&self, cell: &Cell) -> f64 {
+        let Ok(data) = self.dataset(&cell.task) else {
+            return 0.0;
+        };
+        let k = self.config.outer_folds.max(2) as f64;
+        let n = data.len() as f64;
+        let w = crate::estimate::cell_work(
+            &self.config,
+            cell.algorithm,
+            self.config.epochs_for(&cell.task),
+            n * (k - 1.0) / k,
+            n / k,
+        );
+        (w.train + w.predict / 5.0) * data.shape.len() as f64
+    }
+
     fn compute(&self, cell: &Cell, cell_seed: u64, ctx: &CellContext<'_>) -> Result<CellOutcome> {
         let started = Instant::now();
         let c = &self.config;
@@ -773,6 +791,8 @@ mod tests {
             max_cells: Some(1),
             skip_tasks: Vec::new(),
             only_cells: None,
+            worker: false,
+            claim_timeout: crate::runner::CLAIM_TIMEOUT,
         };
         let run = |dir: &std::path::Path, fail_at: Option<usize>| {
             let builds = Arc::new(AtomicUsize::new(0));
@@ -916,8 +936,13 @@ mod tests {
         }
     }
 
-    /// Runs the next unfinished cell of `study` with a recording engine: its trainings.
-    fn run_next_cell(study: &StudyDir, c: &StudyConfig, data: &std::path::Path) -> Vec<Fit> {
+    /// Runs `cell` of `study` with a recording engine: its trainings.
+    fn run_cell(
+        study: &StudyDir,
+        c: &StudyConfig,
+        data: &std::path::Path,
+        cell: &Cell,
+    ) -> Vec<Fit> {
         let fits = Arc::new(Mutex::new(Vec::new()));
         let engine = Recording {
             fits: Arc::clone(&fits),
@@ -928,9 +953,11 @@ mod tests {
             threads: 1,
             jobs: 1,
             quiet: true,
-            max_cells: Some(1),
+            max_cells: None,
             skip_tasks: Vec::new(),
-            only_cells: None,
+            only_cells: Some(vec![cell.index]),
+            worker: false,
+            claim_timeout: crate::runner::CLAIM_TIMEOUT,
         };
         run_study(study, &work, &options).unwrap();
         let fits = fits.lock().unwrap().clone();
@@ -963,8 +990,8 @@ mod tests {
         let run = || {
             let dir = tempfile::tempdir().unwrap();
             let study = StudyDir::create(dir.path(), &c, false).unwrap();
-            let fits = run_next_cell(&study, &c, data.path());
             let cell = &crate::plan::cells(&c)[0];
+            let fits = run_cell(&study, &c, data.path(), cell);
             (fits, study.finished(cell).unwrap().unwrap().outcome)
         };
         let (fits, clean) = run();
@@ -1009,7 +1036,7 @@ mod tests {
             c.algorithms = vec![algorithm];
             let dir = tempfile::tempdir().unwrap();
             let study = StudyDir::create(dir.path(), &c, false).unwrap();
-            let fits = run_next_cell(&study, &c, data.path());
+            let fits = run_cell(&study, &c, data.path(), &crate::plan::cells(&c)[0]);
             let (teachers, students): (Vec<&Fit>, Vec<&Fit>) = fits
                 .iter()
                 .partition(|f| f.dropout == 0.0 && f.augment.is_none());
@@ -1045,7 +1072,7 @@ mod tests {
         // One cell per run, in study order, each with its own record of teachers.
         let mut teachers: HashMap<(usize, Algorithm), Vec<u64>> = HashMap::new();
         for cell in crate::plan::cells(&c) {
-            let fits = run_next_cell(&study, &c, data.path());
+            let fits = run_cell(&study, &c, data.path(), &cell);
             let digests = fits
                 .iter()
                 .filter(|f| f.is_teacher())
@@ -1102,6 +1129,8 @@ mod tests {
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,
+            worker: false,
+            claim_timeout: crate::runner::CLAIM_TIMEOUT,
         };
         run_study(&study, &work, &options).unwrap();
         let cells = crate::plan::cells(&c);

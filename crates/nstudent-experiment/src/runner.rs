@@ -6,16 +6,17 @@
 //! (nested cross-validation with the algorithms) is [`crate::nested::NestedCv`]; tests use a
 //! cheap deterministic function, so that resume, shards and merge are tested in milliseconds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cell::{Cell, CellOutcome, CellRecord};
 use crate::checkpoint::{self, InnerStep, Owner};
+use crate::claim::{Attempt, Claim, ClaimInfo};
 use crate::shard::Shard;
 use crate::store::StudyDir;
 use crate::{seed, Error, Result};
@@ -26,6 +27,13 @@ pub trait CellWork: Sync {
     /// seed) or from the fold, never from which process, shard or attempt computes the cell.
     /// `ctx.threads` is a speed setting only: the result must not depend on it.
     fn compute(&self, cell: &Cell, seed: u64, ctx: &CellContext<'_>) -> Result<CellOutcome>;
+
+    /// The relative cost of `cell` (any unit), so that the costliest cells start first and
+    /// side-by-side runs end together. 0 (the default) keeps the study order.
+    fn cost(&self, cell: &Cell) -> f64 {
+        let _ = cell;
+        0.0
+    }
 }
 
 impl<F> CellWork for F
@@ -123,7 +131,16 @@ pub struct RunOptions {
     pub skip_tasks: Vec<String>,
     /// Only these cells (by index), when set: to recompute chosen cells.
     pub only_cells: Option<Vec<usize>>,
+    /// Keep going until every cell of this shard is finished: wait for the cells that other
+    /// processes hold, and take over those whose holder stops. Without it, cells held
+    /// elsewhere are left to their holders.
+    pub worker: bool,
+    /// A claim whose heartbeat is older than this is stale, and its cell is taken over.
+    pub claim_timeout: Duration,
 }
+
+/// The default [`RunOptions::claim_timeout`]: heartbeats come every 30 s at most.
+pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Default for RunOptions {
     /// Every cell, one at a time on one thread, with progress.
@@ -136,6 +153,8 @@ impl Default for RunOptions {
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,
+            worker: false,
+            claim_timeout: CLAIM_TIMEOUT,
         }
     }
 }
@@ -149,6 +168,9 @@ pub struct RunSummary {
     pub skipped: usize,
     /// Cells of this shard still missing (only with `max_cells`).
     pub remaining: usize,
+    /// Cells of this shard left unfinished because other processes hold them (never with
+    /// `worker`), with who holds them.
+    pub held_elsewhere: Vec<(Cell, crate::claim::ClaimInfo)>,
     /// True when every cell of the study, across all shards, is finished.
     pub study_finished: bool,
 }
@@ -184,6 +206,10 @@ pub fn run_study(
             todo.push(cell.clone());
         }
     }
+    // Longest first, so that the cells side by side (and the processes sharing the
+    // directory) end together; ties keep the study order.
+    let costs: HashMap<usize, f64> = todo.iter().map(|c| (c.index, work.cost(c))).collect();
+    todo.sort_by(|a, b| costs[&b.index].total_cmp(&costs[&a.index]));
     let limit = options.max_cells.unwrap_or(usize::MAX).min(todo.len());
     let jobs = options
         .jobs
@@ -238,97 +264,139 @@ pub fn run_study(
         overall.enable_steady_tick(Duration::from_millis(500));
     }
 
-    let next = AtomicUsize::new(0);
+    let queue: Mutex<VecDeque<Cell>> = Mutex::new(todo.iter().cloned().collect());
+    let elsewhere: Mutex<Vec<(Cell, ClaimInfo)>> = Mutex::new(Vec::new());
+    let holding: Mutex<Vec<Arc<Claim>>> = Mutex::new(Vec::new());
+    let started_cells = AtomicUsize::new(0);
     let computed = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let beat =
+        (options.claim_timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
     std::thread::scope(|scope| {
-        for bar in &bars {
-            let (todo, next, computed, stop, first_error, overall) =
-                (&todo, &next, &computed, &stop, &first_error, &overall);
-            let name_of = &name_of;
-            scope.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= limit {
-                    break;
-                }
-                let cell = &todo[i];
-                let name = name_of(cell);
-                bar.set_message(name.clone());
-                let seed = cell_seed(study.config.seed, cell);
-                let started = Instant::now();
-                let ctx = CellContext {
-                    threads: threads_each,
-                    bar,
-                    stop,
-                    study,
-                    cell: name.clone(),
-                    identity: cell,
-                    owner: Owner {
-                        config_hash: study.hash.clone(),
-                        seed,
-                    },
-                    started,
-                    trainings: AtomicUsize::new(0),
-                };
-                let result = work.compute(cell, seed, &ctx).and_then(|mut outcome| {
-                    if outcome.cell_seconds == 0.0 {
-                        outcome.cell_seconds = started.elapsed().as_secs_f64();
-                    }
-                    let record = CellRecord {
-                        task: cell.task.clone(),
-                        fold: cell.fold,
-                        algorithm: cell.algorithm,
-                        config_hash: study.hash.clone(),
-                        seed,
-                        threads: threads_each,
-                        outcome,
-                    };
-                    study.store(cell, &record)?;
-                    if let Err(e) = checkpoint::remove(&study.dir, cell) {
-                        study.log(&format!("checkpoint: {name}: not removed: {e}"));
-                    }
-                    Ok(record)
-                });
-                match result {
-                    Ok(record) => {
-                        computed.fetch_add(1, Ordering::SeqCst);
-                        let line = format!(
-                            "done: {name} (cell {}): accuracy {:.4}, {} trainings, {:.1} s",
-                            cell.index,
-                            record.outcome.metrics.accuracy,
-                            record.outcome.trainings,
-                            record.outcome.cell_seconds
-                        );
-                        study.log(&line);
-                        if lines {
-                            overall.suspend(|| eprintln!("{line}"));
+        // Heartbeats of the claims this process holds.
+        let (holding_ref, done_ref) = (&holding, &done);
+        scope.spawn(move || {
+            let mut last = Instant::now();
+            while !done_ref.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if last.elapsed() >= beat {
+                    last = Instant::now();
+                    let held: Vec<Arc<Claim>> = lock(holding_ref).clone();
+                    for c in held {
+                        if !c.heartbeat() {
+                            study.log(&format!(
+                                "claim: {} was taken over by another process; the first to finish stores the cell",
+                                c.path().display()
+                            ));
                         }
-                        overall.set_message(format!("last: {name}"));
-                        overall.inc(1);
                     }
-                    Err(e) => {
-                        study.log(&format!("failed: {name}: {e}"));
-                        stop.store(true, Ordering::Relaxed);
-                        let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                        if slot.is_none() {
-                            *slot = Some(match e {
-                                Error::Cell { .. } | Error::Config(_) | Error::Io { .. } => e,
-                                other => Error::Cell {
-                                    cell: cell.to_string(),
-                                    user: other.is_user_error(),
-                                    message: other.to_string(),
-                                },
-                            });
-                        }
+                }
+            }
+        });
+        let handles: Vec<_> = bars
+            .iter()
+            .map(|bar| {
+                let (queue, elsewhere, holding, started_cells, computed, stop, first_error) = (
+                    &queue,
+                    &elsewhere,
+                    &holding,
+                    &started_cells,
+                    &computed,
+                    &stop,
+                    &first_error,
+                );
+                let (overall, name_of) = (&overall, &name_of);
+                scope.spawn(move || loop {
+                    if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                }
-            });
+                    let next = lock(queue).pop_front();
+                    let Some(cell) = next else {
+                        // Nothing left to claim. A plain run leaves the cells held elsewhere
+                        // to their holders; a worker waits, then retries them (a stale claim
+                        // is taken over).
+                        if !options.worker {
+                            break;
+                        }
+                        let waiting: Vec<Cell> = lock(elsewhere)
+                            .drain(..)
+                            .map(|(c, _)| c)
+                            .filter(|c| !matches!(study.finished(c), Ok(Some(_))))
+                            .collect();
+                        if waiting.is_empty() {
+                            break;
+                        }
+                        std::thread::sleep(poll_interval(options.claim_timeout));
+                        lock(queue).extend(waiting);
+                        continue;
+                    };
+                    if started_cells.load(Ordering::SeqCst) >= limit {
+                        break;
+                    }
+                    let claim = match crate::claim::try_claim(
+                        &study.dir,
+                        &cell,
+                        options.claim_timeout,
+                    ) {
+                        Ok(Attempt::Claimed(c)) => Arc::new(c),
+                        Ok(Attempt::Busy { by, .. }) => {
+                            lock(elsewhere).push((cell, by));
+                            continue;
+                        }
+                        Err(e) => {
+                            fail(study, stop, first_error, &cell, &name_of(&cell), e);
+                            break;
+                        }
+                    };
+                    // Another process may have finished it between the listing and the claim.
+                    if matches!(study.finished(&cell), Ok(Some(_))) {
+                        continue;
+                    }
+                    if started_cells.fetch_add(1, Ordering::SeqCst) >= limit {
+                        break;
+                    }
+                    lock(holding).push(Arc::clone(&claim));
+                    let name = name_of(&cell);
+                    let result = compute_cell(study, work, &cell, &name, bar, stop, threads_each);
+                    lock(holding).retain(|c| !Arc::ptr_eq(c, &claim));
+                    drop(claim);
+                    match result {
+                        Ok(Some(record)) => {
+                            computed.fetch_add(1, Ordering::SeqCst);
+                            let line = format!(
+                                "done: {name} (cell {}): accuracy {:.4}, {} trainings, {:.1} s",
+                                cell.index,
+                                record.outcome.metrics.accuracy,
+                                record.outcome.trainings,
+                                record.outcome.cell_seconds
+                            );
+                            study.log(&line);
+                            if lines {
+                                overall.suspend(|| eprintln!("{line}"));
+                            }
+                            overall.set_message(format!("last: {name}"));
+                            overall.inc(1);
+                        }
+                        Ok(None) => {
+                            study.log(&format!(
+                                "done: {name} (cell {}) elsewhere first; this process's result is discarded",
+                                cell.index
+                            ));
+                        }
+                        Err(e) => {
+                            fail(study, stop, first_error, &cell, &name, e);
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            let _ = h.join();
         }
+        done.store(true, Ordering::Relaxed);
     });
     for b in &bars {
         b.finish_and_clear();
@@ -354,12 +422,105 @@ pub fn run_study(
             "not finished"
         }
     ));
+    let held_elsewhere: Vec<(Cell, ClaimInfo)> = elsewhere
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .filter(|(c, _)| !matches!(study.finished(c), Ok(Some(_))))
+        .collect();
+    let unfinished = todo
+        .iter()
+        .filter(|c| !matches!(study.finished(c), Ok(Some(_))))
+        .count();
     Ok(RunSummary {
         computed,
         skipped,
-        remaining: todo.len() - computed,
+        remaining: unfinished - held_elsewhere.len().min(unfinished),
+        held_elsewhere,
         study_finished,
     })
+}
+
+/// Locks a mutex, whatever a panicked holder left.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How long a worker waits before looking again at the cells other processes hold.
+fn poll_interval(claim_timeout: Duration) -> Duration {
+    (claim_timeout / 10).clamp(Duration::from_millis(100), Duration::from_secs(10))
+}
+
+/// Records the first failure and stops the other cells of this process.
+fn fail(
+    study: &StudyDir,
+    stop: &AtomicBool,
+    first_error: &Mutex<Option<Error>>,
+    cell: &Cell,
+    name: &str,
+    e: Error,
+) {
+    study.log(&format!("failed: {name}: {e}"));
+    stop.store(true, Ordering::Relaxed);
+    let mut slot = lock(first_error);
+    if slot.is_none() {
+        *slot = Some(match e {
+            Error::Cell { .. } | Error::Config(_) | Error::Io { .. } => e,
+            other => Error::Cell {
+                cell: cell.to_string(),
+                user: other.is_user_error(),
+                message: other.to_string(),
+            },
+        });
+    }
+}
+
+/// Computes `cell` (this process holds its claim) and stores it; `None` when another process
+/// stored it first (a finished cell is never overwritten).
+fn compute_cell(
+    study: &StudyDir,
+    work: &dyn CellWork,
+    cell: &Cell,
+    name: &str,
+    bar: &ProgressBar,
+    stop: &AtomicBool,
+    threads_each: usize,
+) -> Result<Option<CellRecord>> {
+    bar.set_message(name.to_string());
+    let seed = cell_seed(study.config.seed, cell);
+    let started = Instant::now();
+    let ctx = CellContext {
+        threads: threads_each,
+        bar,
+        stop,
+        study,
+        cell: name.to_string(),
+        identity: cell,
+        owner: Owner {
+            config_hash: study.hash.clone(),
+            seed,
+        },
+        started,
+        trainings: AtomicUsize::new(0),
+    };
+    let mut outcome = work.compute(cell, seed, &ctx)?;
+    if outcome.cell_seconds == 0.0 {
+        outcome.cell_seconds = started.elapsed().as_secs_f64();
+    }
+    let record = CellRecord {
+        task: cell.task.clone(),
+        fold: cell.fold,
+        algorithm: cell.algorithm,
+        config_hash: study.hash.clone(),
+        seed,
+        threads: threads_each,
+        outcome,
+    };
+    let stored = study.store_new(cell, &record)?;
+    if let Err(e) = checkpoint::remove(&study.dir, cell) {
+        study.log(&format!("checkpoint: {name}: not removed: {e}"));
+    }
+    Ok(stored.then_some(record))
 }
 
 #[cfg(test)]
@@ -421,6 +582,8 @@ pub(crate) mod tests {
             max_cells,
             skip_tasks: Vec::new(),
             only_cells: None,
+            worker: false,
+            claim_timeout: CLAIM_TIMEOUT,
         }
     }
 
@@ -467,6 +630,113 @@ pub(crate) mod tests {
         // A third run has nothing to do.
         let third = run_study(&s2, &count, &options(Shard::ALL, None)).unwrap();
         assert_eq!((third.computed, third.skipped), (0, 27));
+    }
+
+    /// The fake cell, slowed a little so that workers interleave, counting computations.
+    fn counted<'a>(
+        counts: &'a Mutex<HashMap<usize, usize>>,
+    ) -> impl Fn(&Cell, u64, &CellContext<'_>) -> Result<CellOutcome> + Sync + 'a {
+        move |cell: &Cell, seed: u64, ctx: &CellContext<'_>| {
+            *lock(counts).entry(cell.index).or_default() += 1;
+            std::thread::sleep(Duration::from_millis(5));
+            fake(cell, seed, ctx)
+        }
+    }
+
+    #[test]
+    fn three_workers_on_one_directory_compute_each_cell_once() {
+        let c = config();
+        let whole = tempfile::tempdir().unwrap();
+        let s = StudyDir::create(whole.path(), &c, false).unwrap();
+        run_study(&s, &fake, &options(Shard::ALL, None)).unwrap();
+        merge(&s, &NO_REPORT).unwrap();
+
+        let shared = tempfile::tempdir().unwrap();
+        let counts = Mutex::new(HashMap::new());
+        let work = counted(&counts);
+        let summaries: Vec<RunSummary> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let s = StudyDir::create(shared.path(), &c, false).unwrap();
+                        let o = RunOptions {
+                            worker: true,
+                            jobs: 1,
+                            threads: 1,
+                            claim_timeout: Duration::from_secs(2),
+                            ..options(Shard::ALL, None)
+                        };
+                        run_study(&s, &work, &o).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        drop(work);
+        let counts = counts.into_inner().unwrap();
+        assert_eq!(counts.len(), 27);
+        assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+        assert_eq!(summaries.iter().map(|s| s.computed).sum::<usize>(), 27);
+        assert!(summaries
+            .iter()
+            .all(|s| s.study_finished && s.held_elsewhere.is_empty()));
+        let s = StudyDir::open(shared.path()).unwrap();
+        merge(&s, &NO_REPORT).unwrap();
+        assert_eq!(table_of(whole.path()), table_of(shared.path()));
+        // No claim is left behind.
+        let claims = crate::plan::cells(&c)
+            .iter()
+            .filter(|cell| crate::claim::path(shared.path(), cell).exists())
+            .count();
+        assert_eq!(claims, 0);
+    }
+
+    #[test]
+    fn a_cell_held_elsewhere_is_left_by_a_run_and_taken_over_by_a_worker_once_stale() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let cells = crate::plan::cells(&c);
+        // Cell 5 is held by a process on another machine, alive for now.
+        let held = &cells[5];
+        let claim = crate::claim::path(dir.path(), held);
+        std::fs::create_dir_all(claim.parent().unwrap()).unwrap();
+        let other = crate::claim::ClaimInfo {
+            host: "node-9".into(),
+            pid: 4242,
+            started: 0,
+            token: 99,
+        };
+        std::fs::write(&claim, serde_json::to_vec(&other).unwrap()).unwrap();
+        let counts = Mutex::new(HashMap::new());
+        let work = counted(&counts);
+        let plain = run_study(&s, &work, &options(Shard::ALL, None)).unwrap();
+        assert_eq!(plain.computed, 26);
+        assert!(!plain.study_finished);
+        assert_eq!(plain.held_elsewhere.len(), 1);
+        assert_eq!(plain.held_elsewhere[0].0.index, 5);
+        assert_eq!(plain.held_elsewhere[0].1, other);
+        assert!(s.finished(held).unwrap().is_none());
+        // A worker waits; once the holder's heartbeat is older than the timeout, it takes the
+        // cell over and finishes the study.
+        let worker = RunOptions {
+            worker: true,
+            claim_timeout: Duration::from_millis(300),
+            ..options(Shard::ALL, None)
+        };
+        // Its last heartbeat: now.
+        std::fs::File::options()
+            .append(true)
+            .open(&claim)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now())
+            .unwrap();
+        let started = Instant::now();
+        let w = run_study(&s, &work, &worker).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        assert_eq!((w.computed, w.study_finished), (1, true));
+        assert!(!claim.exists());
+        assert!(lock(&counts).values().all(|&n| n == 1));
     }
 
     #[test]

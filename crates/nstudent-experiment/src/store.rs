@@ -88,9 +88,24 @@ impl StudyDir {
         Ok(cell::read_record(&self.dir, cell)?.filter(|r| r.config_hash == self.hash))
     }
 
-    /// Stores a finished cell (atomically).
+    /// Stores a finished cell (atomically), replacing any earlier file.
     pub fn store(&self, cell: &Cell, record: &CellRecord) -> Result<()> {
         cell::write_record(&self.dir, cell, record)
+    }
+
+    /// Stores a finished cell (atomically) unless its file exists: a finished cell is never
+    /// overwritten. False when another process stored it first.
+    pub fn store_new(&self, cell: &Cell, record: &CellRecord) -> Result<bool> {
+        let path = self.dir.join(cell.relative_path());
+        if let Ok(Some(existing)) = cell::read_record(&self.dir, cell) {
+            if existing.config_hash == self.hash {
+                return Ok(false);
+            }
+            // A cell file of another config (kept by --force's move, or foreign): replaced.
+            self.store(cell, record)?;
+            return Ok(true);
+        }
+        cell::write_record_new(&path, record)
     }
 
     /// Appends a timestamped line to `DIR/nstudent.log`. Logging never fails the study.

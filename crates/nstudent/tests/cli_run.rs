@@ -363,7 +363,8 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
         "cells 0-5",
     );
 
-    // Interrupted after 2 cells, then resumed: the same table.
+    // Interrupted after 3 cells, then resumed: the same table. The costliest cells start
+    // first: the two ensembles, then Noisy Student (fold 1, the study order among equals).
     let first = nstudent(
         &[
             "run",
@@ -373,7 +374,7 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
             "parts",
             "--quiet",
             "--max-cells",
-            "2",
+            "3",
         ],
         dir.path(),
     );
@@ -383,20 +384,22 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
     let status = nstudent(&["status", "parts"], dir.path());
     let listed = text(&status.stdout);
     assert!(
-        listed.contains("2 of 6 cells finished, 4 missing"),
+        listed.contains("3 of 6 cells finished, 3 missing")
+            && listed.contains("missing  cell     0  tiny  fold 1  baseline")
+            && listed.contains("missing  cell     4  tiny  fold 2  noisy-student"),
         "{listed}"
     );
-    // Fold 2's baseline and Noisy Student are estimated from fold 1's; no ensemble has
-    // finished to estimate the two ensemble cells from.
+    // Fold 2's Noisy Student is estimated from fold 1's; no baseline has finished to
+    // estimate the two baseline cells from.
     assert!(
-        listed.contains("core-hours for 2 cells")
+        listed.contains("core-hours for 1 cells")
             && listed.contains("2 more cells have no finished cell"),
         "{listed}"
     );
     let second = nstudent(&["run", "--config", cfg, "--out", "parts"], dir.path());
     assert!(second.status.success(), "{}", text(&second.stderr));
     assert!(
-        text(&second.stderr).contains("4 cells computed, 2 were already finished"),
+        text(&second.stderr).contains("3 cells computed, 3 were already finished"),
         "{}",
         text(&second.stderr)
     );
@@ -556,4 +559,130 @@ fn a_one_candidate_space_skips_the_inner_search() {
             "{cell}"
         );
     }
+}
+
+#[test]
+fn two_plain_runs_at_once_share_the_directory_and_compute_each_cell_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let cfg = config.to_str().unwrap();
+    let whole = nstudent(
+        &["run", "--config", cfg, "--out", "whole", "--quiet"],
+        dir.path(),
+    );
+    assert!(whole.status.success(), "{}", text(&whole.stderr));
+    let rows = table_without_times(&dir.path().join("whole"));
+
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_nstudent"))
+            .args([
+                "run",
+                "--config",
+                cfg,
+                "--out",
+                "shared",
+                "--quiet",
+                "--threads",
+                "1",
+            ])
+            .current_dir(dir.path())
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    // Whichever finished last merged; merge again to be sure of the final table.
+    let merged = nstudent(&["merge", "shared", "--no-report"], dir.path());
+    assert!(merged.status.success(), "{}", text(&merged.stderr));
+    assert_eq!(table_without_times(&dir.path().join("shared")), rows);
+    let log = fs::read_to_string(dir.path().join("shared/nstudent.log")).unwrap();
+    assert_eq!(log.matches("] done: ").count(), 6, "{log}");
+    assert!(!log.contains("elsewhere first"), "{log}");
+}
+
+#[test]
+fn a_worker_killed_mid_cell_is_taken_over_by_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    // Slow cells: many epochs, one fold's search at a time.
+    let slow = fs::read_to_string(&config)
+        .unwrap()
+        .replace("epochs = 3", "epochs = 40")
+        .replace("threads = 2", "threads = 1");
+    let slow_path = dir.path().join("slow.toml");
+    fs::write(&slow_path, slow).unwrap();
+    let cfg = slow_path.to_str().unwrap();
+    let worker = |out: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nstudent"));
+        c.args([
+            "run",
+            "--config",
+            cfg,
+            "--out",
+            out,
+            "--quiet",
+            "--worker",
+            "--algorithms",
+            "noisy-student",
+        ])
+        .current_dir(dir.path())
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+        c
+    };
+    let mut first = worker("shared").spawn().unwrap();
+    // Kill it -9 once it holds a cell and has checkpointed an inner fold.
+    let cells = dir.path().join("shared/cells");
+    let started = std::time::Instant::now();
+    let found = |ext: &str| {
+        walk(&cells)
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with(ext))
+    };
+    while !(found(".claim") && found(".partial.json")) {
+        assert!(started.elapsed().as_secs() < 120, "no checkpoint came");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first worker ended early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(found(".claim"), "the killed worker leaves its claim");
+    // Another worker (same machine: the dead process's claim is stale at once) resumes it.
+    let second = worker("shared").output().unwrap();
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(!found(".claim") && !found(".partial.json"));
+    let log = fs::read_to_string(dir.path().join("shared/nstudent.log")).unwrap();
+    assert!(
+        log.contains("inner-search steps from the checkpoint"),
+        "{log}"
+    );
+    // The same cells as one uninterrupted worker's.
+    let clean = worker("clean").output().unwrap();
+    assert!(clean.status.success(), "{}", text(&clean.stderr));
+    assert_eq!(
+        table_without_times(&dir.path().join("shared")),
+        table_without_times(&dir.path().join("clean"))
+    );
+}
+
+/// Every file below `dir` (none when it does not exist).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

@@ -81,6 +81,18 @@ pub struct Args {
     /// Refuse to start when a task's data is missing, instead of running the other tasks.
     #[arg(long)]
     pub strict: bool,
+    /// Work until every cell is finished: besides the free cells, wait for the cells other
+    /// processes hold and take over those whose holder stops (its heartbeat is older than
+    /// --claim-timeout). Start any number of workers on one directory, on one machine or on
+    /// many sharing a file system; the last one merges. Without it, cells that another process
+    /// holds are left to it.
+    #[arg(long)]
+    pub worker: bool,
+    /// Seconds without a heartbeat after which a cell's claim is stale and another process
+    /// takes the cell over (resuming it from its checkpoint). Claims of processes that are gone
+    /// from this machine are stale at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub claim_timeout: u64,
 }
 
 /// List the cells of a study directory that are still missing.
@@ -208,6 +220,10 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
 }
 
 fn shard_of(args: &Args) -> anyhow::Result<Shard> {
+    // Workers share every cell: an array job's index does not split them.
+    if args.worker && args.shard.is_none() {
+        return Ok(Shard::ALL);
+    }
     if let Some(s) = &args.shard {
         return Shard::parse(s).map_err(lift);
     }
@@ -317,6 +333,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_cells: args.max_cells,
         skip_tasks: skipped.clone(),
         only_cells: None,
+        worker: args.worker,
+        claim_timeout: std::time::Duration::from_secs(args.claim_timeout.max(1)),
     };
     let summary = nstudent_experiment::run_study(&study, &work, &options).map_err(lift)?;
     if !args.quiet {
@@ -332,6 +350,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             } else {
                 String::new()
             }
+        );
+    }
+    if !summary.held_elsewhere.is_empty() && !args.quiet {
+        let (cell, by) = &summary.held_elsewhere[0];
+        eprintln!(
+            "nstudent: {} cells are being computed by other processes (cell {} by {by}{}); they merge when they finish, or rerun with --worker to wait for them",
+            summary.held_elsewhere.len(),
+            cell.index,
+            if summary.held_elsewhere.len() > 1 { ", ..." } else { "" }
         );
     }
     let (_, missing) = merging::collect(&study).map_err(lift)?;
