@@ -26,5 +26,9 @@ export NSTUDENT_DATA=${NSTUDENT_DATA:-$HOME/nstudent-data}   # run `nstudent dat
 # Every worker must use the same config and seed. The thread count is a speed setting only:
 # workers with different --threads give the same bits. (Without --worker, each array task runs
 # the static shard SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT instead.)
-srun nstudent run --preset original --out "$RESULTS" --worker \
+# The study: a preset, or a config file (CONFIG=study.toml) whose missing keys take the preset's.
+STUDY=(--preset "${PRESET:-original}")
+if [ -n "${CONFIG:-}" ]; then STUDY+=(--config "$CONFIG"); fi
+
+srun nstudent run "${STUDY[@]}" --out "$RESULTS" --worker \
     --threads "$SLURM_CPUS_PER_TASK" --seed 1 --quiet
