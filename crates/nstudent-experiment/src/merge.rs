@@ -63,7 +63,8 @@ pub struct MergeOutcome {
 
 /// The table's "Dataset Name" of a task: the original study's spelling for its tasks
 /// (`mnist:0-4` -> `MNIST 0-4`), the file or folder name for a path
-/// (`../data/digits.csv:0-4` -> `digits 0-4`), the task spec otherwise.
+/// (`../data/digits.csv:0-4` -> `digits 0-4`), a named source's title (`cifar-10-jpeg:0-4` ->
+/// `CIFAR10 (JPEG copy) 0-4`), the task spec otherwise.
 pub fn display_name(task: &str) -> String {
     if let Some(t) = nstudent_data::tasks::original_study()
         .into_iter()
@@ -92,7 +93,12 @@ pub fn display_name(task: &str) -> String {
         "cifar100" => "CIFAR100",
         "az" | "az-handwritten" => "A-Z",
         "emnist-letters" => "EMNIST letters",
-        other => path_stem(other).unwrap_or(other),
+        // Other named sources by their title (`cifar-10-jpeg` -> `CIFAR10 (JPEG copy)`).
+        other => nstudent_data::sources::find(other)
+            .filter(|s| s.name == other)
+            .map(|s| s.title)
+            .or_else(|| path_stem(other))
+            .unwrap_or(other),
     };
     match range {
         Some(r) => format!("{name} {r}"),
@@ -377,6 +383,9 @@ mod tests {
         assert_eq!(display_name("cifar100:30-39"), "CIFAR100 30-39");
         assert_eq!(display_name("fashion-mnist"), "Fashion MNIST");
         assert_eq!(display_name("my-source"), "my-source");
+        assert_eq!(display_name("cifar-10-jpeg:5-9"), "CIFAR10 (JPEG copy) 5-9");
+        assert_eq!(display_name("cifar-10-subset"), "CIFAR10 subset");
+        assert_eq!(display_name("sklearn-digits:0-4"), "Digits 0-4");
         assert_eq!(
             display_name("../shared/datasets/cifar-10-subset"),
             "cifar-10-subset"
