@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What each fix of the original notebook buys: six rungs on Fashion-MNIST and CIFAR10 0-4 (the
-# JPEG copy), each adding one change to the rung before, with fixed hyperparameters (threshold
-# 0.4, the tuned default; 2 students; ensembles of 2) and paired teachers, so every rung's folds
-# start from the same Baseline model.
+# JPEG copy), each adding one change to the rung before, with fixed hyperparameters and paired
+# teachers, so every rung's folds start from the same Baseline model. The hyperparameters are the
+# `standard` preset's, fixed before its results were seen (docs/standard.md): threshold 0.4 (the
+# default chosen on the official test splits by scripts/tune-defaults.sh), 1 student, ensembles
+# of 2, 5 epochs. One student instead of two keeps the ablation within about 80 minutes of this
+# 2-core machine at 5 folds.
 #
 #   1 seed        the notebook's algorithm: no noise, no balancing, slices of 0.2, labels kept
 #   2 +noise      RandAugment (2 ops, magnitude 5) and dropout 0.3 on the student
@@ -36,7 +39,7 @@ inner_folds = 3
 [space]
 unl_factor = [0.2]
 threshold = [0.4]
-num_students = [2]
+num_students = [1]
 ensemble_size = [2]
 [training]
 epochs = 5

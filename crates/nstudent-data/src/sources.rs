@@ -45,6 +45,40 @@ pub struct Source {
     pub manual: Option<&'static str>,
     /// Built into the binary: always present.
     pub embedded: bool,
+    /// The size its publisher states, so that `--plan` can size a study before the data is
+    /// here.
+    pub published: Option<Published>,
+}
+
+/// A source's size as published: its train split's images, its classes and its image shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// Images in the train split.
+    pub train: usize,
+    /// Classes (fine classes for CIFAR-100).
+    pub classes: usize,
+    pub shape: crate::ImageShape,
+}
+
+impl Published {
+    /// The train images of `kept` of its classes, assuming classes of equal size (true for
+    /// CIFAR and Fashion-MNIST, within 10% for MNIST, not for A-Z: a nominal figure).
+    pub fn train_of(&self, kept: usize) -> usize {
+        self.train * kept.min(self.classes) / self.classes.max(1)
+    }
+}
+
+const fn published(
+    train: usize,
+    classes: usize,
+    side: usize,
+    channels: usize,
+) -> Option<Published> {
+    Some(Published {
+        train,
+        classes,
+        shape: crate::ImageShape::new(side, side, channels),
+    })
 }
 
 impl Source {
@@ -157,6 +191,7 @@ pub const SOURCES: &[Source] = &[
         ],
         manual: None,
         embedded: false,
+        published: published(60_000, 10, 28, 1),
     },
     Source {
         name: "fashion-mnist",
@@ -191,6 +226,7 @@ pub const SOURCES: &[Source] = &[
         ],
         manual: None,
         embedded: false,
+        published: published(60_000, 10, 28, 1),
     },
     Source {
         name: "fashion-mnist-10k",
@@ -200,6 +236,7 @@ pub const SOURCES: &[Source] = &[
         downloads: &[],
         manual: None,
         embedded: true,
+        published: published(10_000, 10, 28, 1),
     },
     Source {
         name: "cifar10",
@@ -214,6 +251,7 @@ pub const SOURCES: &[Source] = &[
         }],
         manual: None,
         embedded: false,
+        published: published(50_000, 10, 32, 3),
     },
     Source {
         name: "cifar100",
@@ -228,6 +266,7 @@ pub const SOURCES: &[Source] = &[
         }],
         manual: None,
         embedded: false,
+        published: published(50_000, 100, 32, 3),
     },
     Source {
         name: "cifar-10-jpeg",
@@ -242,6 +281,7 @@ pub const SOURCES: &[Source] = &[
              (`nstudent data fetch cifar10`)",
         ),
         embedded: false,
+        published: published(50_000, 10, 32, 3),
     },
     Source {
         name: "cifar-10-subset",
@@ -256,6 +296,7 @@ pub const SOURCES: &[Source] = &[
              `head -c 3073000 test_batch.bin > test_batch_first1000.bin`",
         ),
         embedded: false,
+        published: published(4_000, 10, 32, 3),
     },
     Source {
         name: "sklearn-digits",
@@ -270,6 +311,7 @@ pub const SOURCES: &[Source] = &[
              prints",
         ),
         embedded: false,
+        published: published(1_797, 10, 8, 1),
     },
     Source {
         name: "az-handwritten",
@@ -283,6 +325,7 @@ pub const SOURCES: &[Source] = &[
              click Download, and unzip `A_Z Handwritten Data.csv` (or keep the downloaded .zip)",
         ),
         embedded: false,
+        published: published(372_450, 26, 28, 1),
     },
     Source {
         name: "emnist-letters",
@@ -302,6 +345,7 @@ pub const SOURCES: &[Source] = &[
         }],
         manual: None,
         embedded: false,
+        published: published(124_800, 26, 28, 1),
     },
 ];
 

@@ -31,6 +31,7 @@ fn toy_source(files: &[(&'static str, &[u8])]) -> &'static Source {
         downloads: Box::leak(downloads.into_boxed_slice()),
         manual: None,
         embedded: false,
+        published: None,
     }))
 }
 

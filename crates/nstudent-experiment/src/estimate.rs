@@ -209,19 +209,25 @@ pub fn measure_rates(engine: &dyn Engine, shape: ImageShape, side_by_side: usize
 pub struct TaskSize {
     pub rows: usize,
     pub shape: ImageShape,
+    /// The size comes from the source's published figures, as its data is not here.
+    pub published: bool,
 }
 
-/// The sizes of the tasks of `config` whose data is in `data_dir`, each source read once.
+/// The sizes of the tasks of `config`: read from the data in `data_dir` (each source read
+/// once), else, for a named source that is missing, from its published size.
 pub fn task_sizes(config: &StudyConfig, data_dir: &Path) -> BTreeMap<String, TaskSize> {
     let mut sources: BTreeMap<String, Option<nstudent_data::Dataset>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for spec in &config.tasks {
-        if nstudent_data::tasks::missing_data(spec, data_dir).is_some() {
-            continue;
-        }
         let Ok(task) = nstudent_data::Task::parse(spec) else {
             continue;
         };
+        if nstudent_data::tasks::missing_data(spec, data_dir).is_some() {
+            if let Some(size) = published_size(&task) {
+                out.insert(spec.clone(), size);
+            }
+            continue;
+        }
         let data = sources.entry(task.source.clone()).or_insert_with(|| {
             nstudent_data::open(&task.source, data_dir)
                 .ok()
@@ -237,10 +243,22 @@ pub fn task_sizes(config: &StudyConfig, data_dir: &Path) -> BTreeMap<String, Tas
             TaskSize {
                 rows,
                 shape: data.shape,
+                published: false,
             },
         );
     }
     out
+}
+
+/// The size of `task` from its source's published figures, if it is a named source.
+fn published_size(task: &nstudent_data::Task) -> Option<TaskSize> {
+    let p = nstudent_data::sources::find(&task.source)?.published?;
+    let kept = task.classes.as_ref().map_or(p.classes, Vec::len);
+    Some(TaskSize {
+        rows: p.train_of(kept),
+        shape: p.shape,
+        published: true,
+    })
 }
 
 /// The predicted compute of a whole study.
@@ -250,6 +268,8 @@ pub struct Prediction {
     pub per_task: BTreeMap<String, f64>,
     /// Tasks whose data is missing: not predicted.
     pub unknown: Vec<String>,
+    /// Tasks predicted from their source's published size, as their data is missing.
+    pub published: Vec<String>,
     /// The scaling by finished cells, if any.
     pub calibration: Option<Calibration>,
 }
@@ -307,6 +327,13 @@ impl Prediction {
             })
             .collect();
         let _ = writeln!(out, "  speeds measured now: {}", speeds.join("; "));
+        if !self.published.is_empty() {
+            let _ = writeln!(
+                out,
+                "  sized from published figures (data missing): {}",
+                self.published.join(", ")
+            );
+        }
         if !self.unknown.is_empty() {
             let _ = writeln!(
                 out,
@@ -416,6 +443,9 @@ pub fn predict(
             }
             continue;
         };
+        if sizes.get(&cell.task).is_some_and(|s| s.published) && !p.published.contains(&cell.task) {
+            p.published.push(cell.task.clone());
+        }
         let factor = calibration.map_or(1.0, |c| c.factor(cell.algorithm));
         *p.per_task.entry(cell.task.clone()).or_default() += seconds * factor;
     }
@@ -471,7 +501,14 @@ mod tests {
     fn finished_cells_calibrate_the_bound_per_algorithm() {
         let c = StudyConfig::preset("standard").unwrap();
         let shape = ImageShape::new(8, 8, 1);
-        let sizes = BTreeMap::from([("t".to_string(), TaskSize { rows: 1000, shape })]);
+        let sizes = BTreeMap::from([(
+            "t".to_string(),
+            TaskSize {
+                rows: 1000,
+                shape,
+                published: false,
+            },
+        )]);
         let rates = BTreeMap::from([(
             shape.to_string(),
             Rates {
@@ -508,5 +545,24 @@ mod tests {
         let ensemble = cell_seconds(&c, &todo[1], &sizes, &rates).unwrap();
         assert!((p.core_seconds() - 0.5 * (predicted + ensemble)).abs() < 1e-9);
         assert!(Calibration::default().factor(Algorithm::Baseline) == 1.0);
+    }
+
+    #[test]
+    fn missing_named_sources_are_sized_from_their_published_figures() {
+        let c = StudyConfig::preset("original").unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let sizes = task_sizes(&c, empty.path());
+        assert_eq!(sizes.len(), 20, "{sizes:?}");
+        assert!(sizes.values().all(|s| s.published));
+        let cifar100 = &sizes["cifar100:0-9"];
+        assert_eq!(cifar100.rows, 5_000);
+        assert_eq!(cifar100.shape, ImageShape::new(32, 32, 3));
+        assert_eq!(sizes["mnist:0-4"].rows, 30_000);
+        assert_eq!(sizes["fashion-mnist"].rows, 60_000);
+        assert_eq!(sizes["az-handwritten:20-25"].rows, 372_450 * 6 / 26);
+        // A path that does not exist has no published size.
+        let mut c = c;
+        c.tasks = vec!["no/such/data.csv".into()];
+        assert!(task_sizes(&c, empty.path()).is_empty());
     }
 }

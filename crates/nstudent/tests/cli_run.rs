@@ -147,6 +147,15 @@ fn print_config_is_documented_and_round_trips() {
         "{original}"
     );
     assert!(original.contains("cifar100 = 2"), "{original}");
+    // `--threads 0` and `--jobs 0` mean what they mean in the config: every core, the default.
+    let zero = nstudent(
+        &["run", "--threads", "0", "--jobs", "0", "--print-config"],
+        dir.path(),
+    );
+    assert!(zero.status.success(), "{}", text(&zero.stderr));
+    let zero = text(&zero.stdout);
+    assert!(zero.contains("threads = 0\n"), "{zero}");
+    assert!(zero.contains("jobs = 0\n"), "{zero}");
 }
 
 #[test]

@@ -135,7 +135,11 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
         };
         writeln!(out, "{:<18} {:<8} {}", s.name, present, s.description)?;
         let origin = if s.manual.is_some() {
-            format!("{} (manual download, Kaggle account)", s.origin())
+            format!(
+                "{} (manual step: `nstudent data fetch {}` says what to do)",
+                s.origin(),
+                s.name
+            )
         } else {
             s.origin()
         };

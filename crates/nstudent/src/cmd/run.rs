@@ -42,11 +42,12 @@ pub struct Args {
     /// Root seed of every random choice.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Threads in total (default: every core). A speed setting only: the results are the same
-    /// bits for any thread count.
+    /// Threads in total; 0 or none uses every core. A speed setting only: the results are the
+    /// same bits for any thread count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Cells trained side by side (default: min(threads, 2)); each gets threads/jobs threads.
+    /// Cells trained side by side; 0 or none picks min(threads, 2). Each gets threads/jobs
+    /// threads.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Training engine (native, or burn when compiled in).
@@ -194,15 +195,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
         c.seed = s;
     }
     if let Some(t) = args.threads {
-        if t == 0 {
-            usage!("--threads must be at least 1 (leave it out to use every core)");
-        }
         c.execution.threads = t;
     }
     if let Some(j) = args.jobs {
-        if j == 0 {
-            usage!("--jobs must be at least 1");
-        }
         c.execution.jobs = j;
     }
     if let Some(e) = &args.engine {
