@@ -671,8 +671,15 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         );
         match first_difference(&comparable(&stored)?, &comparable(&again)?, "") {
             None => out(&format!(
-                "identical  {what}: accuracy {}, {} trainings, recomputed in {:.1} s",
-                again.outcome.metrics.accuracy, again.outcome.trainings, again.outcome.cell_seconds
+                "identical  {what}: accuracy {:.4}, {} training{}, recomputed in {:.1} s",
+                again.outcome.metrics.accuracy,
+                again.outcome.trainings,
+                if again.outcome.trainings == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                again.outcome.cell_seconds
             )),
             Some(diff) => {
                 differing += 1;
