@@ -59,7 +59,21 @@ enum Command {
     Bench(cmd::bench::Args),
 }
 
+/// Rust ignores SIGPIPE, so `print!` to a closed pipe (`nstudent stats t.csv | head -3`)
+/// panics; the default action ends the process quietly instead, as for other Unix tools.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: sets the disposition of one signal to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(c) => cmd::data::run(c),

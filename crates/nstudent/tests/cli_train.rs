@@ -457,3 +457,64 @@ fn a_failed_train_or_predict_leaves_no_file_behind() {
     assert!(run.status.success(), "{}", text(&run.stderr));
     assert_eq!(files_in(&out), ["l.csv", "p.csv"]);
 }
+
+/// The README's CSV options (`--label-column last --max-value 16`) reach `train` and
+/// `predict`, not only `data info`: a digits-like CSV with the label last and values 0-16.
+#[test]
+fn csv_options_reach_train_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = std::fs::read_to_string(write_csv(dir.path())).unwrap();
+    let mut last = String::new();
+    for line in first.lines() {
+        let (label, pixels) = line.split_once(',').unwrap();
+        let scaled: Vec<String> = pixels
+            .split(',')
+            .map(|v| (v.parse::<u32>().unwrap() * 16 / 255).to_string())
+            .collect();
+        last.push_str(&format!("{},{label}\n", scaled.join(",")));
+    }
+    let csv = dir.path().join("digits.csv");
+    std::fs::write(&csv, last).unwrap();
+    let (csv, model) = (csv.to_str().unwrap(), dir.path().join("m.safetensors"));
+    let read = ["--label-column", "last", "--max-value", "16"];
+    let mut args = vec![
+        "train", "--data", csv, "--algo", "baseline", "--epochs", "3",
+    ];
+    args.extend(read);
+    args.extend(["--out", model.to_str().unwrap()]);
+    let out = nstudent(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (proba, labels) = (dir.path().join("p.csv"), dir.path().join("y.csv"));
+    let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--data", csv];
+    args.extend(read);
+    args.extend(["--out", proba.to_str().unwrap()]);
+    args.extend(["--labels-out", labels.to_str().unwrap()]);
+    let out = nstudent(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    check_probs_csv(&proba, 400);
+    let y = std::fs::read_to_string(&labels).unwrap();
+    assert_eq!(
+        y.lines().skip(1).filter(|l| *l == "2").count(),
+        133,
+        "labels read from the last column"
+    );
+    // Read with the defaults, the last pixel column is not a label: the first column is.
+    let out = nstudent(&["predict", "--model", model.to_str().unwrap(), "--data", csv]);
+    assert!(!out.status.success(), "the defaults read another dataset");
+    // A bad value is named.
+    let out = nstudent(&[
+        "train",
+        "--data",
+        csv,
+        "--max-value",
+        "-1",
+        "--out",
+        "x.safetensors",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--max-value -1"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -7,10 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use nstudent_data::fetch::{self, FetchOptions, Outcome};
-use nstudent_data::{
-    sources, tasks, Cifar100Labels, CsvOptions, Dataset, ImageShape, LabelColumn, OpenOptions,
-    Splits,
-};
+use nstudent_data::{sources, tasks, Dataset, Splits};
 
 use crate::failure::usage;
 
@@ -65,25 +62,8 @@ pub struct InfoArgs {
     /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// CSV: the label column, `first`, `last` or a zero-based number [default: from the
-    /// header, else first]
-    #[arg(long, value_name = "COLUMN")]
-    pub label_column: Option<String>,
-    /// CSV: image shape HxW or HxWxC [default: square grey or RGB from the column count]
-    #[arg(long, value_name = "HxWxC")]
-    pub shape: Option<String>,
-    /// CSV: largest pixel value, scaled to 255 (16 for scikit-learn digits, 1 for [0, 1])
-    #[arg(long, value_name = "MAX")]
-    pub max_value: Option<f64>,
-    /// CSV: the first row is a header [default: detected]
-    #[arg(long, conflicts_with = "no_header")]
-    pub header: bool,
-    /// CSV: the first row is data [default: detected]
-    #[arg(long)]
-    pub no_header: bool,
-    /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
-    #[arg(long)]
-    pub coarse: bool,
+    #[command(flatten)]
+    pub read: super::read_args::ReadArgs,
 }
 
 #[derive(clap::Args)]
@@ -198,51 +178,10 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
     emit(&out)
 }
 
-fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
-    let parts: Vec<&str> = text.split(['x', 'X']).collect();
-    let nums: Option<Vec<usize>> = parts.iter().map(|p| p.trim().parse().ok()).collect();
-    match nums.as_deref() {
-        Some(&[h, w]) if h > 0 && w > 0 => Ok(ImageShape::new(h, w, 1)),
-        Some(&[h, w, c]) if h > 0 && w > 0 && (c == 1 || c == 3) => Ok(ImageShape::new(h, w, c)),
-        _ => {
-            usage!("--shape `{text}` is not valid: write HxW or HxWxC with C 1 or 3, e.g. 28x28x1")
-        }
-    }
-}
-
 fn info(args: InfoArgs) -> anyhow::Result<()> {
     let mut out = String::new();
     let dir = data_dir(args.dir);
-    let label_column = match &args.label_column {
-        Some(text) => Some(text.parse::<LabelColumn>()?),
-        None => None,
-    };
-    let shape = args.shape.as_deref().map(parse_shape).transpose()?;
-    if let Some(m) = args.max_value {
-        if !(m > 0.0 && m.is_finite()) {
-            usage!("--max-value {m} must be a positive number (e.g. 16 or 1)");
-        }
-    }
-    let options = OpenOptions {
-        csv: CsvOptions {
-            label_column,
-            shape,
-            max_value: args.max_value,
-            header: if args.header {
-                Some(true)
-            } else if args.no_header {
-                Some(false)
-            } else {
-                None
-            },
-            ..CsvOptions::default()
-        },
-        cifar100_labels: if args.coarse {
-            Cifar100Labels::Coarse
-        } else {
-            Cifar100Labels::Fine
-        },
-    };
+    let options = args.read.open_options()?;
     let loaded = nstudent_data::open_with(&args.spec, &dir, &options)
         .with_context(|| format!("cannot open `{}`", args.spec))?;
     let splits = &loaded.splits;

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod data;
 pub mod predict;
+pub mod read_args;
 pub mod report;
 pub mod run;
 pub mod score;

@@ -25,6 +25,9 @@ pub struct Args {
     /// Data: a source, a task (mnist:0-4) or a path.
     #[arg(long)]
     data: String,
+    /// How --data is read when it is a CSV file or CIFAR-100 (as for `train`).
+    #[command(flatten)]
+    read: super::read_args::ReadArgs,
     /// Which split to predict (default: test when the data has one, else train).
     #[arg(long, value_enum)]
     split: Option<SplitArg>,
@@ -59,7 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(nstudent_data::default_data_dir);
-    let splits = nstudent_data::open(&args.data, &data_dir)?;
+    let splits =
+        nstudent_data::open_with(&args.data, &data_dir, &args.read.open_options()?)?.splits;
     let data = match (args.split, splits.test) {
         (Some(SplitArg::Train), _) | (None, None) => splits.train,
         (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => t,

@@ -20,8 +20,10 @@ pub struct Args {
     /// preset is given). See `--print-config` for every key.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Built-in study: `quick` (the default without --config) or `original` (the original
-    /// study's protocol: 20 tasks, 10 outer folds, 3-fold inner search).
+    /// Built-in study: `quick` (the default without --config, minutes), `standard` (8 tasks, 10
+    /// folds, fixed hyperparameters: hours on 2 cores), `original` (the original study's
+    /// protocol with its mistakes fixed: 20 tasks, 3-fold inner search) or `seed` (the
+    /// original notebook's algorithm as it ran). docs/presets.md says what each one is.
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
     /// Results directory (cells, table, statistics, report, log).

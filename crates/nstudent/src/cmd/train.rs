@@ -74,6 +74,9 @@ pub struct Args {
     /// Where sources are looked up (default: $NSTUDENT_DATA or the platform data directory).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// How --data and --eval are read when they are CSV files or CIFAR-100.
+    #[command(flatten)]
+    read: super::read_args::ReadArgs,
     /// Where to save the model: a safetensors file, or a directory for an ensemble.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -198,7 +201,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(nstudent_data::default_data_dir);
-    let splits = nstudent_data::open(&args.data, &data_dir)?;
+    let read = args.read.open_options()?;
+    let splits = nstudent_data::open_with(&args.data, &data_dir, &read)?.splits;
     let eval = match args.eval.as_deref() {
         None => None,
         Some("test") => match splits.test.clone() {
@@ -209,7 +213,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
         },
         Some(spec) => {
-            let s = nstudent_data::open(spec, &data_dir)?;
+            let s = nstudent_data::open_with(spec, &data_dir, &read)?.splits;
             Some(s.test.unwrap_or(s.train))
         }
     };

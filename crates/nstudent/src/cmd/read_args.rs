@@ -1,0 +1,76 @@
+//! How data given by path is read: the flags `data info`, `train` and `predict` share.
+
+use nstudent_data::{Cifar100Labels, CsvOptions, ImageShape, LabelColumn, OpenOptions};
+
+use crate::failure::usage;
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReadArgs {
+    /// CSV: the label column, `first`, `last` or a zero-based number [default: from the
+    /// header, else first]
+    #[arg(long, value_name = "COLUMN")]
+    pub label_column: Option<String>,
+    /// CSV: image shape HxW or HxWxC [default: square grey or RGB from the column count]
+    #[arg(long, value_name = "HxWxC")]
+    pub shape: Option<String>,
+    /// CSV: largest pixel value, scaled to 255 (16 for scikit-learn digits, 1 for [0, 1])
+    #[arg(long, value_name = "MAX", allow_negative_numbers = true)]
+    pub max_value: Option<f64>,
+    /// CSV: the first row is a header [default: detected]
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// CSV: the first row is data [default: detected]
+    #[arg(long)]
+    pub no_header: bool,
+    /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
+    #[arg(long)]
+    pub coarse: bool,
+}
+
+impl ReadArgs {
+    /// The validated options, or a usage error naming the flag.
+    pub fn open_options(&self) -> anyhow::Result<OpenOptions> {
+        let label_column = match &self.label_column {
+            Some(text) => Some(text.parse::<LabelColumn>()?),
+            None => None,
+        };
+        let shape = self.shape.as_deref().map(parse_shape).transpose()?;
+        if let Some(m) = self.max_value {
+            if !(m > 0.0 && m.is_finite()) {
+                usage!("--max-value {m} must be a positive number (e.g. 16 or 1)");
+            }
+        }
+        Ok(OpenOptions {
+            csv: CsvOptions {
+                label_column,
+                shape,
+                max_value: self.max_value,
+                header: if self.header {
+                    Some(true)
+                } else if self.no_header {
+                    Some(false)
+                } else {
+                    None
+                },
+                ..CsvOptions::default()
+            },
+            cifar100_labels: if self.coarse {
+                Cifar100Labels::Coarse
+            } else {
+                Cifar100Labels::Fine
+            },
+        })
+    }
+}
+
+fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
+    let parts: Vec<&str> = text.split(['x', 'X']).collect();
+    let nums: Option<Vec<usize>> = parts.iter().map(|p| p.trim().parse().ok()).collect();
+    match nums.as_deref() {
+        Some(&[h, w]) if h > 0 && w > 0 => Ok(ImageShape::new(h, w, 1)),
+        Some(&[h, w, c]) if h > 0 && w > 0 && (c == 1 || c == 3) => Ok(ImageShape::new(h, w, c)),
+        _ => {
+            usage!("--shape `{text}` is not valid: write HxW or HxWxC with C 1 or 3, e.g. 28x28x1")
+        }
+    }
+}
