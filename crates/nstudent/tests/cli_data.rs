@@ -347,3 +347,30 @@ fn fetch_refuses_manual_and_unknown_sources() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("built into nstudent"));
 }
+
+/// `nstudent data list | head -1`: once the reader has gone, the process ends quietly on
+/// SIGPIPE, as other Unix tools do, instead of panicking in `print!`.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_ends_the_process_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args(["data", "list"])
+        .current_dir(dir.path())
+        .env("NSTUDENT_DATA", dir.path())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "ended by SIGPIPE: {:?}",
+        out.status
+    );
+}
