@@ -295,7 +295,7 @@ impl Prediction {
             None => {
                 let _ = writeln!(
                     out,
-                    "predicted compute: at most {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (every unlabeled row counted as pseudo-labeled; a threshold keeps fewer)",
+                    "predicted compute: at most {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores, at the speed measured now (every unlabeled row counted as pseudo-labeled, where a threshold keeps fewer; a machine busy with other work is slower)",
                     hours / threads.max(1) as f64
                 );
             }
