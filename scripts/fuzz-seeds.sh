@@ -13,16 +13,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # IDX: the header and first 8 images / labels of MNIST, raw.
-zcat "$data/mnist/train-images-idx3-ubyte.gz" | head -c $((16 + 8 * 784)) > "$work/img"
+head -c $((16 + 8 * 784)) < <(zcat "$data/mnist/train-images-idx3-ubyte.gz") > "$work/img"
 printf '\x00\x00\x08\x03\x00\x00\x00\x08\x00\x00\x00\x1c\x00\x00\x00\x1c' | cat - <(tail -c +17 "$work/img") > seeds/idx/mnist-8-images
-zcat "$data/mnist/train-labels-idx1-ubyte.gz" | head -c 16 > "$work/lab"
+head -c 16 < <(zcat "$data/mnist/train-labels-idx1-ubyte.gz") > "$work/lab"
 printf '\x00\x00\x08\x01\x00\x00\x00\x08' | cat - <(tail -c +9 "$work/lab") > seeds/idx/mnist-8-labels
 # CIFAR: two records of the subset, for each member name (the first byte picks it).
 for w in 0 1 2 3 4; do
   { printf "\\x0$w"; head -c $((2 * 3073)) "$data/cifar-10-subset/data_batch_1_first4000.bin"; } > "seeds/cifar/records-$w"
 done
 # CSV: 20 rows of the digits (label last, 0-16), under a few option bytes.
-zcat "$data/sklearn-digits/digits.csv.gz" | head -20 > "$work/digits.csv"
+head -20 < <(zcat "$data/sklearn-digits/digits.csv.gz") > "$work/digits.csv"
 for flags in 0 2 10 66; do
   { printf "\\x$(printf %02x $flags)"; cat "$work/digits.csv"; } > "seeds/csv/digits-$flags"
 done
@@ -37,11 +37,15 @@ if command -v zip >/dev/null; then
   { printf '\x02'; cat "$work/d.zip"; } > seeds/files/csv-zip
 fi
 # Images: one PNG-less JPEG of the JPEG copy (first byte picks the extension).
-{ printf '\x01'; cat "$(ls "$data"/cifar-10-jpeg/test/cat/* | head -1)"; } > seeds/image/cat-jpg
-# A model file and an ensemble manifest, trained on the embedded data for a moment.
+cats=("$data"/cifar-10-jpeg/test/cat/*)
+{ printf '\x01'; cat "${cats[0]}"; } > seeds/image/cat-jpg
+# A 28x28 model, for predict's CSVs below.
 "$nstudent" train --data fashion-mnist-10k --algo baseline --epochs 1 --teacher-factor 0.01 \
   --out "$work/m.safetensors" >/dev/null 2>&1
-{ printf '\x00'; cat "$work/m.safetensors"; } > seeds/model_file/baseline
+# The fuzzer's inputs are at most 256 KB: an 8x8 model (the digits) fits, a 28x28 one does not.
+"$nstudent" train --data "$data/sklearn-digits/digits.csv.gz" --label-column last --max-value 16 \
+  --algo baseline --epochs 1 --out "$work/d.safetensors" >/dev/null 2>&1
+{ printf '\x00'; cat "$work/d.safetensors"; } > seeds/model_file/baseline-8x8
 printf '\x01{"members": 2}' > seeds/model_file/manifest
 # Study configs: every preset, as printed.
 for p in quick standard original seed; do

@@ -379,3 +379,20 @@ fn missing_path_and_unrecognised_file() {
     std::fs::create_dir(&empty).unwrap();
     check(&fails(&empty, nowhere()), &["empty", "is empty"]);
 }
+
+/// Inputs the fuzzer found (fuzz/regressions/image): a JPEG of under 1 KB that declares a size
+/// whose pixels would take 195 MB is refused before they are allocated.
+#[test]
+fn an_image_declaring_a_huge_size_is_refused_before_decoding() {
+    let jpeg = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/image/jpeg-huge-declared-size");
+    let bytes = std::fs::read(jpeg).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for class in ["a", "b"] {
+        std::fs::create_dir(tmp.path().join(class)).unwrap();
+        // The regression input's first byte picks the extension (fuzz/fuzz_targets/image.rs).
+        std::fs::write(tmp.path().join(class).join("0.jpg"), &bytes[1..]).unwrap();
+    }
+    let e = fails(tmp.path(), nowhere());
+    check(&e, &["0.jpg", "larger than nstudent decodes", "4096x4096"]);
+}

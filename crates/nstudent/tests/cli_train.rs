@@ -269,6 +269,27 @@ fn an_mnist_format_task_goes_from_train_to_predict_to_score() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("not finite"), "{err}");
     assert!(!out.exists());
+
+    // Finite weights that overflow float32 on the way to the logits (found by the model_file
+    // fuzz target): refused the same way, not written as NaN probabilities.
+    let mut bytes = std::fs::read(&model).unwrap();
+    for w in bytes[8 + header..].chunks_exact_mut(4) {
+        w.copy_from_slice(&1e30f32.to_le_bytes());
+    }
+    std::fs::write(&broken, bytes).unwrap();
+    let run = nstudent(&[
+        "predict",
+        "--model",
+        broken.to_str().unwrap(),
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("probabilities are not finite"), "{err}");
+    assert!(!out.exists());
 }
 
 #[test]

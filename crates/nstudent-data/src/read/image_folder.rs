@@ -50,6 +50,23 @@ fn split_dir(root: &Path, names: &[&str]) -> Option<PathBuf> {
 }
 
 /// Reads an image folder; `train/` and `test/` (or `val/`) subfolders become the two splits.
+/// The largest width or height decoded, in pixels. A few hundred bytes of JPEG can declare a
+/// 65,535 x 65,535 image; the study's CNN takes images of tens of pixels, so anything above this
+/// is a mistake or a hostile file, and is refused before its pixels are allocated.
+const MAX_SIDE: u32 = 4096;
+
+/// Decodes one image with bounded allocation: [`MAX_SIDE`] on each side and at most the bytes of
+/// a `MAX_SIDE` x `MAX_SIDE` RGB image (48 MiB) in the decoder's buffers.
+fn decode_image(path: &Path) -> image::ImageResult<DynamicImage> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(u64::from(MAX_SIDE) * u64::from(MAX_SIDE) * 3);
+    let mut reader = image::ImageReader::open(path)?;
+    reader.limits(limits);
+    reader.decode()
+}
+
 pub fn read(root: &Path, source: &str) -> Result<Splits> {
     let train_dir = split_dir(root, &["train", "training"]);
     let test_dir = split_dir(root, &["test", "testing", "val", "valid", "validation"]);
@@ -123,8 +140,15 @@ fn read_classes(root: &Path, classes: Option<&[String]>, source: &str) -> Result
             ));
         }
         for f in files {
-            let img = image::open(&f).map_err(|e| match e {
+            let img = decode_image(&f).map_err(|e| match e {
                 image::ImageError::IoError(io) => Error::io(&f, io),
+                image::ImageError::Limits(_) => Error::format(
+                    &f,
+                    format!(
+                        "the image is larger than nstudent decodes (at most {MAX_SIDE}x{MAX_SIDE} \
+                         pixels): shrink the images first"
+                    ),
+                ),
                 other => Error::format(
                     &f,
                     format!(

@@ -86,6 +86,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let probs = model.predict_proba(data.view()).map_err(algo_error)?;
     let k = model.num_classes();
+    // Finite weights can still overflow float32 on the way to the logits.
+    if let Some(row) = probs.iter().position(|p| !p.is_finite()).map(|i| i / k) {
+        usage!(
+            "{}: the model's probabilities are not finite (image {row} of {}): its weights \
+             overflow float32, as after a diverged training; retrain it, e.g. with a lower \
+             --learning-rate",
+            args.model.display(),
+            args.data
+        );
+    }
     let mut csv = String::with_capacity(probs.len() * 12);
     csv.push_str(
         &data
