@@ -41,6 +41,15 @@ pub enum LabeledSplitMode {
     First,
 }
 
+/// Where the unlabeled pool comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolOrigin {
+    /// The training rows outside the labeled part (the original study).
+    TrainingData,
+    /// A separate unlabeled set (the paper's setting, `train --unlabeled`).
+    Separate,
+}
+
 /// Which unlabeled rows each Noisy Student iteration uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -346,8 +355,16 @@ impl AlgoConfig {
         }
     }
 
-    /// Rejects out-of-range hyperparameters before any training starts.
+    /// Rejects out-of-range hyperparameters before any training starts, for a pool drawn from
+    /// the training data.
     pub fn validate(&self) -> Result<()> {
+        self.validate_for(PoolOrigin::TrainingData)
+    }
+
+    /// [`AlgoConfig::validate`] for a pool of the given origin: with a separate unlabeled set,
+    /// every training row may keep its label (`teacher_factor` 1), and `unl_factor` slices
+    /// that set rather than the training data.
+    pub fn validate_for(&self, origin: PoolOrigin) -> Result<()> {
         if !(self.teacher_factor > 0.0 && self.teacher_factor <= 1.0) {
             return invalid(format!(
                 "teacher_factor {} must be in (0, 1]",
@@ -374,7 +391,7 @@ impl AlgoConfig {
             return Ok(());
         }
         self.student.validate("student")?;
-        if self.teacher_factor >= 1.0 {
+        if self.teacher_factor >= 1.0 && origin == PoolOrigin::TrainingData {
             return invalid(format!(
                 "teacher_factor {} labels every row, so {} has no unlabeled data to pseudo-label; use a fraction below 1 (or the baseline)",
                 self.teacher_factor,
@@ -406,13 +423,24 @@ impl AlgoConfig {
             ));
         }
         if self.unlabeled == UnlabeledSchedule::Slices {
-            let needed = self.teacher_factor + self.num_students as f64 * self.unl_factor;
+            let labeled = match origin {
+                PoolOrigin::TrainingData => self.teacher_factor,
+                PoolOrigin::Separate => 0.0,
+            };
+            let needed = labeled + self.num_students as f64 * self.unl_factor;
             // A little slack so that 0.1 + 3 x 0.3 is not rejected for rounding.
             if needed > 1.0 + 1e-9 {
+                let (sum, data) = match origin {
+                    PoolOrigin::TrainingData => (
+                        format!("teacher_factor {} + ", self.teacher_factor),
+                        "the training data",
+                    ),
+                    PoolOrigin::Separate => (String::new(), "the unlabeled set"),
+                };
                 return invalid(format!(
-                    "teacher_factor {} + num_students {} x unl_factor {} = {needed:.3} exceeds \
-                     the training data; lower num_students or unl_factor, or use --unlabeled all",
-                    self.teacher_factor, self.num_students, self.unl_factor
+                    "{sum}num_students {} x unl_factor {} = {needed:.3} exceeds {data}; lower \
+                     num_students or unl_factor, or use --unlabeled-schedule all",
+                    self.num_students, self.unl_factor
                 ));
             }
         }

@@ -22,7 +22,7 @@ mod train;
 
 pub use config::{
     AlgoConfig, Algorithm, AugmentConfig, Balance, FitConfig, LabelKind, LabeledSplitMode,
-    ModelConfig, UnlabeledSchedule,
+    ModelConfig, PoolOrigin, UnlabeledSchedule,
 };
 pub use error::{Error, Result};
 pub use model::{accuracy, argmax, Model, ENSEMBLE_MANIFEST};

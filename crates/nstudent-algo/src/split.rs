@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use nstudent_data::{Dataset, ImageShape, ImagesRef};
 
-use crate::config::LabeledSplitMode;
+use crate::config::{LabeledSplitMode, PoolOrigin};
 use crate::{Error, Result};
 
 /// Images whose labels the algorithms may not see.
@@ -81,6 +81,31 @@ pub struct LabeledSplit {
     pub pool: UnlabeledPool,
     /// Rows of the training data that form `labeled`, ascending.
     pub labeled_rows: Vec<usize>,
+    /// Where `pool` came from: the training rows outside `labeled`, or a separate set.
+    pub pool_origin: PoolOrigin,
+}
+
+impl LabeledSplit {
+    /// Replaces the pool with a separate unlabeled set, the paper's setting: the training rows
+    /// outside the labeled part are no longer used. The set's images must have the labeled
+    /// data's shape and channels.
+    pub fn with_separate_pool(mut self, images: ImagesRef<'_>, source: &str) -> Result<Self> {
+        if images.shape != self.labeled.shape {
+            return Err(Error::Invalid(format!(
+                "the unlabeled set {source} holds {} images but the labeled data {} holds {}: \
+                 use unlabeled images of the same size and colour mode",
+                images.shape, self.labeled.source, self.labeled.shape
+            )));
+        }
+        if images.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the unlabeled set {source} holds no images"
+            )));
+        }
+        self.pool = UnlabeledPool::from_images(images, self.labeled.num_classes());
+        self.pool_origin = PoolOrigin::Separate;
+        Ok(self)
+    }
 }
 
 /// Splits `train` into a labeled `teacher_factor` fraction and the unlabeled pool.
@@ -186,6 +211,7 @@ pub fn split_labeled_at(train: &Dataset, mut labeled_rows: Vec<usize>) -> Result
             num_classes: train.num_classes(),
         },
         labeled_rows,
+        pool_origin: PoolOrigin::TrainingData,
     })
 }
 

@@ -7,7 +7,7 @@ use nstudent_data::{augment::RandAugment, Dataset, ImagesRef};
 use nstudent_engine::{Classifier, Engine, FitProgress, FitReport, ModelSpec, Targets};
 use serde::Serialize;
 
-use crate::config::{AlgoConfig, Algorithm, Balance, LabelKind, UnlabeledSchedule};
+use crate::config::{AlgoConfig, Algorithm, Balance, LabelKind, PoolOrigin, UnlabeledSchedule};
 use crate::model::Model;
 use crate::pseudo::{balance_classes, pseudo_label, LabelMode, PseudoLabels};
 use crate::split::{split_labeled, LabeledSplit};
@@ -156,6 +156,8 @@ pub struct Trainer<'a> {
     engine: &'a dyn Engine,
     config: AlgoConfig,
     eval: Option<&'a Dataset>,
+    /// A separate unlabeled set and its name, replacing the pool drawn from the training data.
+    unlabeled: Option<(ImagesRef<'a>, &'a str)>,
 }
 
 impl<'a> Trainer<'a> {
@@ -166,6 +168,26 @@ impl<'a> Trainer<'a> {
             engine,
             config,
             eval: None,
+            unlabeled: None,
+        })
+    }
+
+    /// A trainer whose Noisy Student pool is the separate unlabeled set `images` (named
+    /// `source` in messages), the paper's setting, instead of the training rows outside the
+    /// labeled part. `config` is validated for such a pool: `teacher_factor` may be 1, and
+    /// `unl_factor` slices the unlabeled set.
+    pub fn with_unlabeled(
+        engine: &'a dyn Engine,
+        config: AlgoConfig,
+        images: ImagesRef<'a>,
+        source: &'a str,
+    ) -> Result<Self> {
+        config.validate_for(PoolOrigin::Separate)?;
+        Ok(Self {
+            engine,
+            config,
+            eval: None,
+            unlabeled: Some((images, source)),
         })
     }
 
@@ -185,7 +207,11 @@ impl<'a> Trainer<'a> {
     pub fn train(&self, data: &Dataset, observer: &mut dyn Observer) -> Result<TrainOutcome> {
         let start = Instant::now();
         let c = &self.config;
-        let split = split_labeled(data, c.teacher_factor, c.labeled_split, Self::split_seed(c))?;
+        let mut split =
+            split_labeled(data, c.teacher_factor, c.labeled_split, Self::split_seed(c))?;
+        if let Some((images, source)) = self.unlabeled {
+            split = split.with_separate_pool(images, source)?;
+        }
         observer.on_event(&Event::Split {
             labeled: split.labeled.len(),
             unlabeled: split.pool.len(),
@@ -296,7 +322,11 @@ impl<'a> Trainer<'a> {
                 temperature: c.temperature,
             },
         };
-        let total = split.labeled.len() + pool.len();
+        // Slices are fractions of the data they are cut from.
+        let total = match split.pool_origin {
+            PoolOrigin::TrainingData => split.labeled.len() + pool.len(),
+            PoolOrigin::Separate => pool.len(),
+        };
         let slice = match c.unlabeled {
             UnlabeledSchedule::Slices => ((c.unl_factor * total as f64 + 1e-9) as usize).max(1),
             UnlabeledSchedule::All => pool.len(),

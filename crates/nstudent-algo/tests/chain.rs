@@ -419,3 +419,62 @@ fn dyn_clone(engine: &CentroidEngine, model: &Model) -> Box<dyn nstudent_engine:
     model.members()[0].save(&p).unwrap();
     nstudent_engine::Engine::load(engine, &p).unwrap()
 }
+
+#[test]
+fn a_separate_unlabeled_set_replaces_the_pool_and_is_sliced_itself() {
+    let data = bars(200, 3, 60.0, 1);
+    let extra = bars(100, 3, 60.0, 7);
+    let engine = engine();
+    // Every training row labeled: allowed only with a separate set.
+    let all_labeled = AlgoConfig {
+        teacher_factor: 1.0,
+        unl_factor: 0.25,
+        ..config()
+    };
+    let e = Trainer::new(&engine, all_labeled.clone()).err().unwrap();
+    assert!(e.to_string().contains("no unlabeled data"), "{e}");
+    let outcome = Trainer::with_unlabeled(&engine, all_labeled.clone(), extra.view(), "extra")
+        .unwrap()
+        .train(&data, &mut Silent)
+        .unwrap();
+    assert_eq!(outcome.labeled_rows, 200);
+    assert_eq!(outcome.unlabeled_rows, 100);
+    let chain = outcome.chain.as_ref().unwrap();
+    // unl_factor slices the unlabeled set: 25 of its 100 rows per iteration.
+    let used: Vec<usize> = chain.iterations.iter().map(|r| r.unlabeled_rows).collect();
+    assert_eq!(used, vec![25, 50, 75]);
+
+    // With a labeled fraction, the other training rows are not used.
+    let outcome = Trainer::with_unlabeled(&engine, config(), extra.view(), "extra")
+        .unwrap()
+        .train(&data, &mut Silent)
+        .unwrap();
+    assert_eq!((outcome.labeled_rows, outcome.unlabeled_rows), (20, 100));
+
+    // Slices that would need more than the set are refused before training.
+    let too_many = AlgoConfig {
+        unl_factor: 0.5,
+        ..config()
+    };
+    let e = Trainer::with_unlabeled(&engine, too_many, extra.view(), "extra")
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("exceeds the unlabeled set"), "{e}");
+
+    // Another image size is refused, naming both shapes.
+    let small = nstudent_data::ImageShape::new(2, 2, 1);
+    let pixels = vec![0u8; 10 * small.len()];
+    let other = nstudent_data::ImagesRef::new(&pixels, small).unwrap();
+    let e = Trainer::with_unlabeled(&engine, config(), other, "tiny")
+        .unwrap()
+        .train(&data, &mut Silent)
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("tiny")
+            && msg.contains(&small.to_string())
+            && msg.contains(&data.shape.to_string()),
+        "{msg}"
+    );
+    assert!(e.is_user_error());
+}

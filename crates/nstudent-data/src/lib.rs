@@ -12,6 +12,7 @@
 mod dataset;
 mod error;
 mod open;
+mod unlabeled;
 
 pub mod augment;
 pub mod fetch;
@@ -29,3 +30,4 @@ pub use read::cifar::Cifar100Labels;
 pub use read::csv::{CsvOptions, LabelColumn};
 pub use sources::Source;
 pub use tasks::Task;
+pub use unlabeled::{open_unlabeled, UnlabeledImages};

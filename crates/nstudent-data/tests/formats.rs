@@ -426,3 +426,40 @@ fn embedded_default_opens_from_anywhere() {
     assert_eq!(t.train.class_names.len(), 5);
     assert_eq!(t.train.source, "fashion-mnist-10k:0-4");
 }
+
+#[test]
+fn an_unlabeled_set_is_a_flat_image_folder_or_any_dataset_without_its_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A folder of images with no class folders.
+    let flat = tmp.path().join("flat");
+    for (i, v) in [10u8, 20, 30].iter().enumerate() {
+        write_png_grey(&flat.join(format!("{i}.png")), 5, 4, *v);
+    }
+    let u = nstudent_data::open_unlabeled(flat.to_str().unwrap(), tmp.path(), &Default::default())
+        .unwrap();
+    assert_eq!((u.len(), u.shape), (3, ImageShape::new(4, 5, 1)));
+    assert_eq!(&u.pixels[..20], &[10; 20]);
+    assert_eq!(u.view().len(), 3);
+
+    // A labeled image folder: every train image, labels dropped.
+    let classes = tmp.path().join("classes");
+    for c in ["a", "b"] {
+        for i in 0..2 {
+            write_png_grey(&classes.join(c).join(format!("{i}.png")), 5, 4, 7);
+        }
+    }
+    let u =
+        nstudent_data::open_unlabeled(classes.to_str().unwrap(), tmp.path(), &Default::default())
+            .unwrap();
+    assert_eq!((u.len(), u.shape), (4, ImageShape::new(4, 5, 1)));
+
+    // Mixed sizes in the flat folder: the reader's one-line error.
+    write_png_grey(&flat.join("3.png"), 6, 4, 1);
+    let e = nstudent_data::open_unlabeled(flat.to_str().unwrap(), tmp.path(), &Default::default())
+        .unwrap_err();
+    assert!(e.is_user_error());
+    assert!(
+        e.to_string().contains("resize all images to one size"),
+        "{e}"
+    );
+}

@@ -76,7 +76,7 @@ fn train_and_predict_all_three_algorithms() {
         "1",
         "--teacher-factor",
         "0.2",
-        "--unlabeled",
+        "--unlabeled-schedule",
         "slices",
         "--unl-factor",
         "0.3",
@@ -337,7 +337,7 @@ fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
         (vec!["--teacher-factor", "0"], "teacher_factor"),
         (
             vec![
-                "--unlabeled",
+                "--unlabeled-schedule",
                 "slices",
                 "--unl-factor",
                 "0.3",
@@ -538,4 +538,85 @@ fn csv_options_reach_train_and_predict() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn a_separate_unlabeled_set_is_the_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path());
+    // The unlabeled set: the same kind of images, another file; its labels are dropped.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let unlabeled = write_csv(&other);
+    let report = dir.path().join("run.json");
+    let model = dir.path().join("m.safetensors");
+    let run = nstudent(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--unlabeled",
+        unlabeled.to_str().unwrap(),
+        "--algo",
+        "noisy-student",
+        "--teacher-factor",
+        "1",
+        "--epochs",
+        "1",
+        "--num-students",
+        "1",
+        "--threads",
+        "1",
+        "--report",
+        report.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let err = text(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains("unlabeled set:") && err.contains("400 images of 10x10x1"),
+        "{err}"
+    );
+    assert!(err.contains("split: 400 labeled, 400 unlabeled"), "{err}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["labeled_rows"], 400);
+    assert_eq!(json["unlabeled_rows"], 400);
+    assert_eq!(json["unlabeled_set"], unlabeled.to_str().unwrap());
+
+    // Images of another size: exit 2, both shapes named, nothing written.
+    let small = dir.path().join("small.csv");
+    std::fs::write(&small, "0,1,2,3,4\n1,5,6,7,8\n").unwrap();
+    let out = dir.path().join("n.safetensors");
+    let run = nstudent(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--unlabeled",
+        small.to_str().unwrap(),
+        "--algo",
+        "noisy-student",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("2x2x1") && err.contains("10x10x1"), "{err}");
+    assert!(!out.exists());
+
+    // The schedule's old spelling points to its new flag.
+    let run = nstudent(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--unlabeled",
+        "slices",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("--unlabeled-schedule slices"), "{err}");
 }

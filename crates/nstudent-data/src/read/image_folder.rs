@@ -49,7 +49,6 @@ fn split_dir(root: &Path, names: &[&str]) -> Option<PathBuf> {
     })
 }
 
-/// Reads an image folder; `train/` and `test/` (or `val/`) subfolders become the two splits.
 /// The largest width or height decoded, in pixels. A few hundred bytes of JPEG can declare a
 /// 65,535 x 65,535 image; the study's CNN takes images of tens of pixels, so anything above this
 /// is a mistake or a hostile file, and is refused before its pixels are allocated.
@@ -67,6 +66,7 @@ fn decode_image(path: &Path) -> image::ImageResult<DynamicImage> {
     reader.decode()
 }
 
+/// Reads an image folder; `train/` and `test/` (or `val/`) subfolders become the two splits.
 pub fn read(root: &Path, source: &str) -> Result<Splits> {
     let train_dir = split_dir(root, &["train", "training"]);
     let test_dir = split_dir(root, &["test", "testing", "val", "valid", "validation"]);
@@ -140,32 +140,67 @@ fn read_classes(root: &Path, classes: Option<&[String]>, source: &str) -> Result
             ));
         }
         for f in files {
-            let img = decode_image(&f).map_err(|e| match e {
-                image::ImageError::IoError(io) => Error::io(&f, io),
-                image::ImageError::Limits(_) => Error::format(
-                    &f,
-                    format!(
-                        "the image is larger than nstudent decodes (at most {MAX_SIDE}x{MAX_SIDE} \
-                         pixels): shrink the images first"
-                    ),
-                ),
-                other => Error::format(
-                    &f,
-                    format!(
-                        "cannot decode the image ({other}): the file is corrupt or not a PNG/JPEG"
-                    ),
-                ),
-            })?;
+            let img = load(&f)?;
             images.push((f, img));
             labels.push(label as u16);
         }
     }
+    let (pixels, shape) = stack(&images)?;
+    Dataset::new(pixels, labels, shape, class_names, source)
+}
+
+/// True when `dir` holds images itself and no class subfolders: an unlabeled set.
+pub fn is_flat_image_folder(dir: &Path) -> bool {
+    list_files(dir).is_ok_and(|f| f.iter().any(|p| is_image(p))) && !looks_like_image_folder(dir)
+}
+
+/// Reads the images directly inside `dir` (in name order), with no labels: a separate
+/// unlabeled set. Same rules as a class folder: one size, grey when every image is grey.
+pub fn read_unlabeled(dir: &Path) -> Result<(Vec<u8>, ImageShape)> {
+    let files: Vec<PathBuf> = list_files(dir)?
+        .into_iter()
+        .filter(|p| is_image(p))
+        .collect();
+    if files.is_empty() {
+        return Err(Error::format(
+            dir,
+            "holds no images (.png, .jpg): an unlabeled set is a folder of images",
+        ));
+    }
+    let images = files
+        .into_iter()
+        .map(|f| load(&f).map(|img| (f, img)))
+        .collect::<Result<Vec<_>>>()?;
+    stack(&images)
+}
+
+/// Decodes one image file, with a one-line error naming it.
+fn load(f: &Path) -> Result<DynamicImage> {
+    decode_image(f).map_err(|e| match e {
+        image::ImageError::IoError(io) => Error::io(f, io),
+        image::ImageError::Limits(_) => Error::format(
+            f,
+            format!(
+                "the image is larger than nstudent decodes (at most {MAX_SIDE}x{MAX_SIDE} \
+                 pixels): shrink the images first"
+            ),
+        ),
+        other => Error::format(
+            f,
+            format!("cannot decode the image ({other}): the file is corrupt or not a PNG/JPEG"),
+        ),
+    })
+}
+
+/// Stacks decoded images into one `(N, H, W, C)` buffer: grey when every image is grey, else
+/// RGB; every image must have the size of the first.
+fn stack(images: &[(PathBuf, DynamicImage)]) -> Result<(Vec<u8>, ImageShape)> {
     let grey = images.iter().all(|(_, i)| !i.color().has_color());
     let channels = if grey { 1 } else { 3 };
     let (w0, h0) = (images[0].1.width(), images[0].1.height());
     let shape = ImageShape::new(h0 as usize, w0 as usize, channels);
     let mut pixels = Vec::with_capacity(images.len() * shape.len());
-    for (path, img) in &images {
+    for (path, img) in images {
         if img.width() != w0 || img.height() != h0 {
             return Err(Error::format(
                 path,
@@ -183,5 +218,5 @@ fn read_classes(root: &Path, classes: Option<&[String]>, source: &str) -> Result
             pixels.extend_from_slice(img.to_rgb8().as_raw());
         }
     }
-    Dataset::new(pixels, labels, shape, class_names, source)
+    Ok((pixels, shape))
 }

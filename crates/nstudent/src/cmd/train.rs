@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::{
-    AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, Stage, Trainer,
+    AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, PoolOrigin, Stage, Trainer,
     UnlabeledSchedule,
 };
 use nstudent_engine::Arch;
@@ -105,13 +105,19 @@ pub struct Args {
     /// original study).
     #[arg(long, value_enum)]
     labeled_split: Option<SplitArg>,
-    /// Fraction of the training data each iteration adds (slice schedule), in (0, 1].
+    /// A separate unlabeled set, as the paper trains with: a source, a task, a path, or a
+    /// folder of images with no class folders; any labels it has are dropped. Without it, the
+    /// pool is the training rows outside the labeled part.
+    #[arg(long, value_name = "SOURCE|PATH")]
+    unlabeled: Option<String>,
+    /// Fraction each iteration adds under the slice schedule, in (0, 1]: of the training data,
+    /// or of the --unlabeled set.
     #[arg(long)]
     unl_factor: Option<f64>,
     /// Unlabeled rows per iteration: the whole pool (paper, default) or the next --unl-factor
     /// slice (the original study).
     #[arg(long, value_enum)]
-    unlabeled: Option<UnlabeledArg>,
+    unlabeled_schedule: Option<UnlabeledArg>,
     /// Keep pseudo-labels whose top probability exceeds this (>= 0; 1 or more keeps none).
     #[arg(long)]
     threshold: Option<f32>,
@@ -188,6 +194,22 @@ pub struct Args {
     seed: Option<u64>,
 }
 
+/// Opens `--unlabeled`. `slices` and `all` were the schedule's values before the flag named a
+/// set: when no such data exists, the message points to `--unlabeled-schedule`.
+fn open_unlabeled_set(
+    spec: &str,
+    data_dir: &Path,
+    read: &nstudent_data::OpenOptions,
+) -> anyhow::Result<nstudent_data::UnlabeledImages> {
+    if matches!(spec, "slices" | "all") && !Path::new(spec).exists() {
+        usage!(
+            "--unlabeled names an unlabeled set (a source or a path); the schedule is now \
+             --unlabeled-schedule {spec}"
+        );
+    }
+    Ok(nstudent_data::open_unlabeled(spec, data_dir, read)?)
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = config(&args)?;
     if args.print_config {
@@ -229,12 +251,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    let unlabeled = match args.unlabeled.as_deref() {
+        None => None,
+        Some(spec) => Some(open_unlabeled_set(spec, &data_dir, &read)?),
+    };
     check_out(&out, config.members())?;
     if let Some(report) = &args.report {
         crate::outputs::check_file("--report", report)?;
     }
     let engine = nstudent_engine::engine_by_name(&args.engine)?;
-    let mut trainer = Trainer::new(engine.as_ref(), config.clone()).map_err(algo_error)?;
+    let mut trainer = match &unlabeled {
+        None => Trainer::new(engine.as_ref(), config.clone()),
+        Some(u) => Trainer::with_unlabeled(engine.as_ref(), config.clone(), u.view(), &u.source),
+    }
+    .map_err(algo_error)?;
     if let Some(e) = &eval {
         trainer = trainer.eval(e);
     }
@@ -247,6 +277,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train.num_classes(),
         config.seed
     );
+    if let Some(u) = &unlabeled {
+        eprintln!(
+            "unlabeled set: {} ({} images of {}; its labels, if any, are dropped)",
+            u.source,
+            u.len(),
+            u.shape
+        );
+    }
     let outcome = trainer
         .train(&train, &mut |e: &Event<'_>| print_event(e))
         .map_err(algo_error)?;
@@ -254,7 +292,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The report is staged first, so that the model and the report appear together.
     let mut staged = crate::outputs::Staged::default();
     if let Some(path) = &args.report {
-        staged.write(path, report_json(&config, &outcome)?.as_bytes())?;
+        staged.write(path, report_json(&config, &outcome, args.unlabeled.as_deref())?.as_bytes())?;
     }
     outcome.final_model().save(&out).map_err(algo_error)?;
     if args.save_students {
@@ -298,7 +336,7 @@ fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
         };
     }
     set(&mut c.unl_factor, a.unl_factor);
-    if let Some(v) = a.unlabeled {
+    if let Some(v) = a.unlabeled_schedule {
         c.unlabeled = match v {
             UnlabeledArg::Slices => UnlabeledSchedule::Slices,
             UnlabeledArg::All => UnlabeledSchedule::All,
@@ -355,7 +393,11 @@ fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
         c.fit.parallel_members = false;
     }
     set(&mut c.seed, a.seed);
-    c.validate().map_err(algo_error)?;
+    let origin = match a.unlabeled {
+        Some(_) => PoolOrigin::Separate,
+        None => PoolOrigin::TrainingData,
+    };
+    c.validate_for(origin).map_err(algo_error)?;
     Ok(c)
 }
 
@@ -487,9 +529,12 @@ fn eval_text(acc: Option<f64>) -> String {
 fn report_json(
     config: &AlgoConfig,
     outcome: &nstudent_algo::TrainOutcome,
+    unlabeled_set: Option<&str>,
 ) -> anyhow::Result<String> {
     let report = serde_json::json!({
         "config": config,
+        // The separate unlabeled set, or null for the training rows outside the labeled part.
+        "unlabeled_set": unlabeled_set,
         "labeled_rows": outcome.labeled_rows,
         "unlabeled_rows": outcome.unlabeled_rows,
         "teacher_seconds": outcome.teacher_seconds,
