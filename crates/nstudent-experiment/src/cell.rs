@@ -152,6 +152,10 @@ pub struct CellOutcome {
     pub cell_seconds: f64,
     pub train_size: usize,
     pub test_size: usize,
+    /// Images of the separate unlabeled set every fold pseudo-labeled (`[data] unlabeled`);
+    /// `None` when the pool was the training part's other rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlabeled_size: Option<usize>,
     /// Anything the user should know (e.g. "no pseudo-label passed the threshold").
     pub notes: Vec<String>,
 }
@@ -297,6 +301,7 @@ pub(crate) mod tests_support {
                 cell_seconds: 2.0,
                 train_size: 90,
                 test_size: 10,
+                unlabeled_size: None,
                 notes: vec![],
             },
         }

@@ -225,6 +225,25 @@ pub struct Execution {
     pub data_dir: String,
 }
 
+/// Data beyond the tasks. Written (and hashed) only when something is set, so that configs
+/// from before this table keep their hash and their finished cells.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// A separate unlabeled set (a source, a task or a path; a folder of images with no class
+    /// folders too) that every fold of every task pseudo-labels instead of the rows of its
+    /// training part outside the labeled part. Its labels, if any, are dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unlabeled: Option<String>,
+}
+
+impl DataConfig {
+    /// True when nothing is set: the table is then left out of the config and its hash.
+    pub fn is_empty(&self) -> bool {
+        self.unlabeled.is_none()
+    }
+}
+
 /// A whole study. Every field has a default; see [`StudyConfig::to_commented_toml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -241,6 +260,8 @@ pub struct StudyConfig {
     pub training: Training,
     pub noise: Noise,
     pub pseudo: PseudoLabels,
+    #[serde(skip_serializing_if = "DataConfig::is_empty")]
+    pub data: DataConfig,
     pub execution: Execution,
 }
 
@@ -283,6 +304,8 @@ const DOCS: &[(&str, &str)] = &[
     ("pseudo.temperature", "Softmax temperature of soft pseudo-labels."),
     ("pseudo.balance", "\"paper\": balance pseudo-labeled classes to the mean count; \"none\"."),
     ("pseudo.relabel", "Each new teacher relabels all unlabeled rows used so far (the paper)."),
+    ("data", "Data beyond the tasks; written only when set."),
+    ("data.unlabeled", "A separate unlabeled set for every task (a source, a task, a path, or a folder of images without class folders); its labels are dropped. Cross-validation splits only the task's data; every fold pseudo-labels this whole set."),
     ("execution", "How the work runs on this machine; not part of the config hash."),
     ("execution.threads", "Threads in total; 0 uses every core."),
     ("execution.jobs", "Cells trained side by side (each with threads/jobs threads); 0 picks min(threads, 2)."),
@@ -369,6 +392,7 @@ impl Default for StudyConfig {
             training: Training::default(),
             noise: Noise::default(),
             pseudo: PseudoLabels::default(),
+            data: DataConfig::default(),
             execution: Execution::default(),
         }
     }
@@ -1038,6 +1062,24 @@ mod tests {
             e.to_string(),
             "study.toml line 5: num_students must be a list, e.g. [1, 2], got the string \"two\""
         );
+    }
+
+    #[test]
+    fn an_empty_data_table_keeps_the_hash_of_configs_from_before_it() {
+        // The hash of the committed standard study (docs/results/standard/study.toml).
+        let standard = StudyConfig::preset("standard").unwrap();
+        assert_eq!(standard.hash(), "5baeb1c99ebad726");
+        assert!(!standard.to_commented_toml().contains("[data]"));
+        let mut with_set = standard.clone();
+        with_set.data.unlabeled = Some("mnist".into());
+        assert_ne!(with_set.hash(), standard.hash());
+        let text = with_set.to_commented_toml();
+        assert!(
+            text.contains("[data]") && text.contains("unlabeled = \"mnist\""),
+            "{text}"
+        );
+        let back = StudyConfig::from_toml(&text, Path::new("s.toml")).unwrap();
+        assert_eq!(back, with_set);
     }
 
     #[test]

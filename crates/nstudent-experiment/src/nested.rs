@@ -25,7 +25,7 @@ use nstudent_algo::{
     Stage, Trainer,
 };
 use nstudent_data::split::KFold;
-use nstudent_data::Dataset;
+use nstudent_data::{Dataset, UnlabeledImages};
 use nstudent_engine::Engine;
 
 use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, TeacherRecord};
@@ -40,6 +40,8 @@ pub struct NestedCv {
     engine: Box<dyn Engine>,
     data_dir: PathBuf,
     datasets: Mutex<HashMap<String, Arc<Dataset>>>,
+    /// The study's separate unlabeled set (`[data] unlabeled`), read once when first needed.
+    unlabeled: Mutex<Option<Arc<UnlabeledImages>>>,
 }
 
 impl NestedCv {
@@ -55,6 +57,7 @@ impl NestedCv {
             engine,
             data_dir,
             datasets: Mutex::new(HashMap::new()),
+            unlabeled: Mutex::new(None),
         }
     }
 
@@ -75,6 +78,53 @@ impl NestedCv {
         let data = Arc::new(train);
         cache.insert(task.to_string(), Arc::clone(&data));
         Ok(data)
+    }
+
+    /// The study's separate unlabeled set, or `None` when the pool is each training part's
+    /// rows outside the labeled part; loaded once per process.
+    pub fn unlabeled_set(&self) -> Result<Option<Arc<UnlabeledImages>>> {
+        let Some(spec) = self.config.data.unlabeled.as_deref() else {
+            return Ok(None);
+        };
+        let mut cached = self.unlabeled.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.is_none() {
+            let set = nstudent_data::open_unlabeled(spec, &self.data_dir, &Default::default())?;
+            *cached = Some(Arc::new(set));
+        }
+        Ok(cached.clone())
+    }
+
+    /// The labeled part of `train` per `cfg`, and the pool: the other rows of `train`, or the
+    /// separate unlabeled `set`.
+    fn split(
+        &self,
+        train: &Dataset,
+        cfg: &AlgoConfig,
+        set: Option<&UnlabeledImages>,
+    ) -> Result<LabeledSplit> {
+        let split = split_labeled(
+            train,
+            cfg.teacher_factor,
+            cfg.labeled_split,
+            Trainer::split_seed(cfg),
+        )?;
+        Ok(match set {
+            Some(u) => split.with_separate_pool(u.view(), &u.source)?,
+            None => split,
+        })
+    }
+
+    /// A trainer for `cfg`, validated for the pool it will see: the separate unlabeled `set`
+    /// when there is one.
+    fn trainer<'t>(
+        &'t self,
+        cfg: AlgoConfig,
+        set: Option<&'t UnlabeledImages>,
+    ) -> Result<Trainer<'t>> {
+        Ok(match set {
+            Some(u) => Trainer::with_unlabeled(self.engine.as_ref(), cfg, u.view(), &u.source)?,
+            None => Trainer::new(self.engine.as_ref(), cfg)?,
+        })
     }
 
     /// The algorithms' config for `algorithm` on `task` with the given threads and seeds (the
@@ -240,6 +290,7 @@ impl CellWork for NestedCv {
         })?;
         let train = data.subset(&fold.train)?;
         let test = data.subset(&fold.test)?;
+        let set = self.unlabeled_set()?;
         let mut notes = Vec::new();
         let mut trainings = 0;
 
@@ -279,7 +330,7 @@ impl CellWork for NestedCv {
             cfg.num_students = h.num_students;
             cfg.ensemble_size = h.ensemble_size;
         }
-        let trainer = Trainer::new(self.engine.as_ref(), cfg)?;
+        let trainer = self.trainer(cfg, set.as_deref())?;
         let mut obs = observer(
             ctx,
             format!("{} fold {} refit", cell.algorithm, cell.fold),
@@ -320,6 +371,7 @@ impl CellWork for NestedCv {
             cell_seconds: started.elapsed().as_secs_f64(),
             train_size: train.len(),
             test_size: test.len(),
+            unlabeled_size: set.as_ref().map(|u| u.len()),
             notes,
         })
     }
@@ -360,6 +412,7 @@ impl NestedCv {
         notes: &mut Vec<String>,
     ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize)> {
         let c = &self.config;
+        let set = self.unlabeled_set()?;
         let ns_cell = Cell {
             algorithm: Algorithm::NoisyStudent,
             ..cell.clone()
@@ -396,12 +449,7 @@ impl NestedCv {
         sizes.sort_unstable();
         sizes.dedup();
         cfg.ensemble_size = sizes.last().copied().unwrap_or(1);
-        let split = split_labeled(
-            &inner_train,
-            cfg.teacher_factor,
-            cfg.labeled_split,
-            Trainer::split_seed(&cfg),
-        )?;
+        let split = self.split(&inner_train, &cfg, set.as_deref())?;
         let label = format!(
             "{} fold {} ensemble size, inner {}/{}",
             cell.algorithm,
@@ -412,7 +460,8 @@ impl NestedCv {
         let epochs = cfg.fit.epochs;
         let teacher = {
             let mut obs = observer(ctx, label.clone(), epochs);
-            Trainer::new(self.engine.as_ref(), cfg.clone())?.teacher(&split.labeled, &mut obs)?
+            self.trainer(cfg.clone(), set.as_deref())?
+                .teacher(&split.labeled, &mut obs)?
         };
         trainings += teacher.len();
         let mut members = teacher.into_members();
@@ -423,7 +472,8 @@ impl NestedCv {
             let mut cc = cfg.clone();
             cc.ensemble_size = e;
             let mut obs = observer(ctx, format!("{label} e{e}"), epochs);
-            let chain = Trainer::new(self.engine.as_ref(), cc)?
+            let chain = self
+                .trainer(cc, set.as_deref())?
                 .noisy_student(&split, &teacher_e, None, &mut obs)?;
             trainings += e * chain.students.len();
             if let Some(why) = &chain.stopped_early {
@@ -474,6 +524,7 @@ impl NestedCv {
         notes: &mut Vec<String>,
     ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize)> {
         let c = &self.config;
+        let set = self.unlabeled_set()?;
         let s = &c.space;
         let sizes: Vec<usize> = match algorithm {
             Algorithm::Ensemble => {
@@ -552,12 +603,7 @@ impl NestedCv {
                     inner_teacher_seed,
                 );
                 cfg.fit.epochs = epochs;
-                let split: LabeledSplit = split_labeled(
-                    &inner_train,
-                    cfg.teacher_factor,
-                    cfg.labeled_split,
-                    Trainer::split_seed(&cfg),
-                )?;
+                let split: LabeledSplit = self.split(&inner_train, &cfg, set.as_deref())?;
                 // The largest teacher ensemble needed by the surviving chains, trained once.
                 let max_e = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
                 cfg.ensemble_size = max_e;
@@ -571,7 +617,7 @@ impl NestedCv {
                 );
                 let teacher = {
                     let mut obs = observer(ctx, label.clone(), epochs);
-                    Trainer::new(self.engine.as_ref(), cfg.clone())?
+                    self.trainer(cfg.clone(), set.as_deref())?
                         .teacher(&split.labeled, &mut obs)?
                 };
                 trainings += teacher.len();
@@ -609,7 +655,7 @@ impl NestedCv {
                         cc.unl_factor = ch.unl_factor.unwrap_or(cc.unl_factor);
                         cc.threshold = ch.threshold as f32;
                         cc.ensemble_size = e;
-                        let trainer = Trainer::new(self.engine.as_ref(), cc)?;
+                        let trainer = self.trainer(cc, set.as_deref())?;
                         let mut obs = observer(
                             ctx,
                             format!(
@@ -855,6 +901,8 @@ mod tests {
     /// One training as the engine saw it.
     #[derive(Debug, Clone, PartialEq)]
     struct Fit {
+        /// Training images.
+        images: usize,
         dropout: f32,
         augment: Option<nstudent_data::augment::RandAugment>,
         /// FNV-1a over the bits of the trained model's probabilities on its training images.
@@ -917,6 +965,7 @@ mod tests {
                 (h ^ u64::from(p.to_bits())).wrapping_mul(0x0000_0100_0000_01b3)
             });
             self.fits.lock().unwrap().push(Fit {
+                images: images.len(),
                 dropout: self.inner.spec().dropout,
                 augment: options.augment.clone(),
                 digest,
@@ -979,6 +1028,42 @@ mod tests {
         c.training.epochs_by_source.clear();
         c.pseudo.teacher_factor = 0.3;
         c
+    }
+
+    #[test]
+    fn every_fold_pseudo_labels_the_separate_unlabeled_set_and_records_its_size() {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = searched_config(data.path());
+        c.algorithms = vec![Algorithm::NoisyStudent];
+        // Threshold 0 keeps every pseudo-label, whatever the one-epoch teacher's confidence.
+        c.space.threshold = vec![0.0, 0.7];
+        c.pseudo.unlabeled = config::UnlabeledSchedule::All;
+        let other = data.path().join("unlabeled");
+        std::fs::create_dir(&other).unwrap();
+        c.data.unlabeled = Some(tiny_task(&other));
+        let dir = tempfile::tempdir().unwrap();
+        let study = StudyDir::create(dir.path(), &c, false).unwrap();
+        for cell in crate::plan::cells(&c) {
+            let fits = run_cell(&study, &c, data.path(), &cell);
+            let outcome = study.finished(&cell).unwrap().unwrap().outcome;
+            assert_eq!(outcome.unlabeled_size, Some(240));
+            // Cross-validation splits only the task: 120 training rows, 36 of them labeled.
+            assert_eq!(outcome.train_size, 120);
+            let teachers: Vec<usize> = fits
+                .iter()
+                .filter(|f| f.is_teacher())
+                .map(|f| f.images)
+                .collect();
+            assert!(teachers.iter().all(|&n| n <= 36), "{teachers:?}");
+            // Students see pseudo-labels from the 240-image set: more images than the 120 of
+            // a training part could give.
+            let most = fits
+                .iter()
+                .filter(|f| !f.is_teacher())
+                .map(|f| f.images)
+                .max();
+            assert!(most.unwrap() > 120, "{fits:?}");
+        }
     }
 
     #[test]

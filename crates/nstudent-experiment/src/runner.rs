@@ -562,6 +562,7 @@ pub(crate) mod tests {
             cell_seconds: 0.01,
             train_size: 100,
             test_size: 10,
+            unlabeled_size: None,
             notes: vec![],
         })
     }

@@ -695,3 +695,59 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_study_with_a_separate_unlabeled_set_records_it_in_every_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let set = dir.path().join("set");
+    fs::create_dir(&set).unwrap();
+    let set_dir = tiny_task(&set);
+    let base = fs::read_to_string(&config).unwrap();
+
+    // A set that cannot be read: exit 2 before any results directory exists.
+    let broken = dir.path().join("broken.toml");
+    fs::write(
+        &broken,
+        format!("{base}[data]\nunlabeled = \"no-such-set.csv\"\n"),
+    )
+    .unwrap();
+    let out = nstudent(
+        &["run", "--config", "broken.toml", "--out", "r0", "--quiet"],
+        dir.path(),
+    );
+    assert_usage_error(&out, "no-such-set.csv");
+    assert!(!dir.path().join("r0").exists());
+
+    let with_set = dir.path().join("set.toml");
+    let spec = set_dir.to_string_lossy().replace('\\', "/");
+    fs::write(&with_set, format!("{base}[data]\nunlabeled = \"{spec}\"\n")).unwrap();
+    let out = nstudent(
+        &[
+            "run",
+            "--config",
+            "set.toml",
+            "--out",
+            "r1",
+            "--algorithms",
+            "noisy-student",
+            "--max-cells",
+            "1",
+        ],
+        dir.path(),
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("unlabeled set") && err.contains("every fold pseudo-labels it"),
+        "{err}"
+    );
+    let study_toml = fs::read_to_string(dir.path().join("r1/study.toml")).unwrap();
+    assert!(study_toml.contains("[data]"), "{study_toml}");
+    let cells: Vec<PathBuf> = walk(&dir.path().join("r1/cells"));
+    assert_eq!(cells.len(), 1, "{cells:?}");
+    let cell: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&cells[0]).unwrap()).unwrap();
+    // tiny_task writes 400 images.
+    assert_eq!(cell["unlabeled_size"], 400, "{cell}");
+}

@@ -306,6 +306,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         );
     }
+    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
+    // A separate unlabeled set that cannot be read fails here, before the results directory.
+    if let Some(set) = work.unlabeled_set().map_err(lift)? {
+        if !args.quiet {
+            eprintln!(
+                "nstudent: unlabeled set {}: {} images of {}; every fold pseudo-labels it",
+                set.source,
+                set.len(),
+                set.shape
+            );
+        }
+    }
     let study = StudyDir::create(&args.out, &config, args.force).map_err(lift)?;
     for (task, why) in &missing_data {
         let line = format!("skipping task {task}: its data is missing: {why}");
@@ -313,7 +325,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("nstudent: {line}");
     }
     let (threads, jobs) = config.resolved_execution();
-    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
     if !args.quiet {
         eprintln!(
             "nstudent: study {} -> {} (config hash {}, shard {shard}, {threads} threads, {jobs} cells side by side)",

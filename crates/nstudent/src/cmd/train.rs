@@ -292,7 +292,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The report is staged first, so that the model and the report appear together.
     let mut staged = crate::outputs::Staged::default();
     if let Some(path) = &args.report {
-        staged.write(path, report_json(&config, &outcome, args.unlabeled.as_deref())?.as_bytes())?;
+        staged.write(
+            path,
+            report_json(&config, &outcome, args.unlabeled.as_deref())?.as_bytes(),
+        )?;
     }
     outcome.final_model().save(&out).map_err(algo_error)?;
     if args.save_students {
