@@ -207,7 +207,7 @@ pub mod image {
             std::fs::create_dir(dir.path().join(class)).unwrap();
             std::fs::write(dir.path().join(class).join(format!("0.{ext}")), bytes).unwrap();
         }
-        if let Ok(splits) = nstudent_data::read::image_folder::read(dir.path(), "fuzz") {
+        if let Ok(splits) = nstudent_data::read::image_folder::read(dir.path(), "fuzz", &Default::default()) {
             let d = &splits.train;
             assert_eq!(d.len(), 2);
             assert_eq!(d.images.len(), 2 * d.shape.len());

@@ -28,6 +28,19 @@ impl ImageShape {
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Parses `HxW` (grey) or `HxWxC` with C 1 or 3, as `--shape` and `[data] shape` take it.
+    pub fn parse(text: &str) -> Option<Self> {
+        let nums: Option<Vec<usize>> = text
+            .split(['x', 'X'])
+            .map(|p| p.trim().parse().ok())
+            .collect();
+        match *nums.as_deref()? {
+            [h, w] if h > 0 && w > 0 => Some(Self::new(h, w, 1)),
+            [h, w, c] if h > 0 && w > 0 && (c == 1 || c == 3) => Some(Self::new(h, w, c)),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ImageShape {

@@ -11,6 +11,7 @@
 
 mod dataset;
 mod error;
+mod image_options;
 mod open;
 mod unlabeled;
 
@@ -23,6 +24,7 @@ pub mod tasks;
 
 pub use dataset::{Dataset, ImageShape, ImagesRef};
 pub use error::{Error, Result};
+pub use image_options::{parse_size, Colour, ImageOptions};
 pub use open::{
     default_data_dir, embedded_default, open, open_source, open_with, Loaded, OpenOptions, Splits,
 };

@@ -4,6 +4,7 @@
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use crate::image_options::ImageOptions;
 use crate::read::cifar::{self, Cifar100Labels, CifarKind};
 use crate::read::csv::{self, CsvOptions, LabelColumn};
 use crate::read::idx::{self, PairOptions};
@@ -20,6 +21,9 @@ pub struct Splits {
     pub test: Option<Dataset>,
 }
 
+/// The format name of image folders in [`Loaded::format`].
+const IMAGE_FOLDER: &str = "image folder";
+
 /// Options for formats that cannot describe themselves.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OpenOptions {
@@ -27,6 +31,8 @@ pub struct OpenOptions {
     pub csv: CsvOptions,
     /// Fine (default) or coarse labels for CIFAR-100.
     pub cifar100_labels: Cifar100Labels,
+    /// Resizing and colour conversion of every image, whatever the format.
+    pub image: ImageOptions,
 }
 
 /// A dataset together with how it was read, for `nstudent data info`.
@@ -64,6 +70,21 @@ pub fn open(spec: &str, data_dir: &Path) -> Result<Splits> {
 ///
 /// Names win over paths: write `./mnist` for a folder called `mnist`.
 pub fn open_with(spec: &str, data_dir: &Path, options: &OpenOptions) -> Result<Loaded> {
+    let mut loaded = open_as_stored(spec, data_dir, options)?;
+    // Image folders resize and convert each file as it is decoded (their sizes may differ).
+    if !options.image.is_identity() && loaded.format != IMAGE_FOLDER {
+        loaded.splits.train = options.image.apply(loaded.splits.train)?;
+        loaded.splits.test = loaded
+            .splits
+            .test
+            .map(|t| options.image.apply(t))
+            .transpose()?;
+    }
+    Ok(loaded)
+}
+
+/// [`open_with`] before the image options of formats other than image folders.
+fn open_as_stored(spec: &str, data_dir: &Path, options: &OpenOptions) -> Result<Loaded> {
     let is_task = spec.rsplit_once(':').is_some_and(|(_, c)| {
         !c.is_empty()
             && c.chars()
@@ -526,8 +547,8 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     }
     if image_folder::looks_like_image_folder(dir) {
         return Ok(Loaded {
-            splits: image_folder::read(dir, source)?,
-            format: "image folder".into(),
+            splits: image_folder::read(dir, source, &options.image)?,
+            format: IMAGE_FOLDER.into(),
             location,
         });
     }
@@ -541,8 +562,8 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     if !subdirs.is_empty() && files.is_empty() {
         // Class folders without images: let the image-folder reader say which one.
         return Ok(Loaded {
-            splits: image_folder::read(dir, source)?,
-            format: "image folder".into(),
+            splits: image_folder::read(dir, source, &options.image)?,
+            format: IMAGE_FOLDER.into(),
             location,
         });
     }

@@ -44,7 +44,7 @@ pub fn open_unlabeled(
 ) -> Result<UnlabeledImages> {
     let path = Path::new(spec);
     let (pixels, shape) = if path.is_dir() && image_folder::is_flat_image_folder(path) {
-        image_folder::read_unlabeled(path)?
+        image_folder::read_unlabeled(path, &options.image)?
     } else {
         let train = open_with(spec, data_dir, options)?.splits.train;
         (train.images, train.shape)

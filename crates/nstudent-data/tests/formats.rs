@@ -463,3 +463,38 @@ fn an_unlabeled_set_is_a_flat_image_folder_or_any_dataset_without_its_labels() {
         "{e}"
     );
 }
+
+#[test]
+fn resize_and_colour_options_make_mixed_image_folders_one_dataset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mixed");
+    write_png_grey(&root.join("a/0.png"), 8, 6, 50);
+    write_png_rgb(&root.join("b/0.png"), 12, 10, [200, 10, 10]);
+    let spec = root.to_str().unwrap();
+    // As stored: two sizes, refused with the flag that fixes it.
+    let e = open(spec, tmp.path()).unwrap_err();
+    assert!(e.to_string().contains("--resize WxH"), "{e}");
+    let mut options = OpenOptions::default();
+    options.image.resize = Some((16, 12));
+    let d = open_with(spec, tmp.path(), &options).unwrap().splits.train;
+    // One colour image makes the whole folder RGB, at 16 wide by 12 high.
+    assert_eq!(d.shape, ImageShape::new(12, 16, 3));
+    options.image.colour = Some(nstudent_data::Colour::Grey);
+    let d = open_with(spec, tmp.path(), &options).unwrap().splits.train;
+    assert_eq!(d.shape, ImageShape::new(12, 16, 1));
+    assert_eq!(d.image(0)[0], 50, "a uniform grey image keeps its value");
+
+    // Other formats are converted after reading: an IDX pair to 4x4 RGB.
+    let idx = tmp.path().join("idx");
+    write_idx_dir(&idx, 40, 20, false);
+    let options = OpenOptions {
+        image: nstudent_data::ImageOptions {
+            resize: Some((4, 4)),
+            colour: Some(nstudent_data::Colour::Rgb),
+        },
+        ..OpenOptions::default()
+    };
+    let d = open_with(idx.to_str().unwrap(), tmp.path(), &options).unwrap();
+    assert_eq!(d.splits.train.shape, ImageShape::new(4, 4, 3));
+    assert_eq!(d.splits.test.unwrap().shape, ImageShape::new(4, 4, 3));
+}

@@ -225,8 +225,9 @@ pub struct Execution {
     pub data_dir: String,
 }
 
-/// Data beyond the tasks. Written (and hashed) only when something is set, so that configs
-/// from before this table keep their hash and their finished cells.
+/// Data beyond the tasks, and how tasks given by path are read. Written (and hashed) only
+/// when something is set, so that configs from before this table keep their hash and their
+/// finished cells.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
@@ -235,12 +236,95 @@ pub struct DataConfig {
     /// training part outside the labeled part. Its labels, if any, are dropped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unlabeled: Option<String>,
+    /// CSV: the label column, "first", "last" or a zero-based number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    /// CSV: the image shape, "HxW" or "HxWxC".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<String>,
+    /// CSV: the largest pixel value, scaled to 255.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<f64>,
+    /// CSV: whether the first row is a header (detected when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<bool>,
+    /// Every image resized to "WxH" pixels (width x height).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resize: Option<String>,
+    /// Every image converted to "grey" or "rgb".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour: Option<ColourMode>,
+}
+
+/// `[data] colour`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColourMode {
+    Grey,
+    Rgb,
 }
 
 impl DataConfig {
     /// True when nothing is set: the table is then left out of the config and its hash.
     pub fn is_empty(&self) -> bool {
-        self.unlabeled.is_none()
+        *self == Self::default()
+    }
+
+    /// How the tasks and the unlabeled set are read; an error names the key that is wrong.
+    pub fn open_options(&self) -> Result<nstudent_data::OpenOptions> {
+        let bad = |key: &str, value: &str, form: &str| {
+            Error::Config(format!(
+                "data.{key} = \"{value}\" is not valid: write {form}"
+            ))
+        };
+        let label_column = self
+            .label_column
+            .as_deref()
+            .map(|t| {
+                t.parse::<nstudent_data::LabelColumn>()
+                    .map_err(|_| bad("label_column", t, "\"first\", \"last\" or a column number"))
+            })
+            .transpose()?;
+        let shape = self
+            .shape
+            .as_deref()
+            .map(|t| {
+                nstudent_data::ImageShape::parse(t)
+                    .ok_or_else(|| bad("shape", t, "HxW or HxWxC with C 1 or 3, e.g. \"28x28x1\""))
+            })
+            .transpose()?;
+        if let Some(m) = self.max_value {
+            if !(m > 0.0 && m.is_finite()) {
+                return Err(Error::Config(format!(
+                    "data.max_value = {m} must be a positive number (e.g. 16 or 1)"
+                )));
+            }
+        }
+        let resize = self
+            .resize
+            .as_deref()
+            .map(|t| {
+                nstudent_data::parse_size(t)
+                    .ok_or_else(|| bad("resize", t, "WIDTHxHEIGHT, each 1 to 4096, e.g. \"32x32\""))
+            })
+            .transpose()?;
+        Ok(nstudent_data::OpenOptions {
+            csv: nstudent_data::CsvOptions {
+                label_column,
+                shape,
+                max_value: self.max_value,
+                header: self.header,
+                ..Default::default()
+            },
+            image: nstudent_data::ImageOptions {
+                resize,
+                colour: self.colour.map(|c| match c {
+                    ColourMode::Grey => nstudent_data::Colour::Grey,
+                    ColourMode::Rgb => nstudent_data::Colour::Rgb,
+                }),
+            },
+            ..Default::default()
+        })
     }
 }
 
@@ -304,7 +388,13 @@ const DOCS: &[(&str, &str)] = &[
     ("pseudo.temperature", "Softmax temperature of soft pseudo-labels."),
     ("pseudo.balance", "\"paper\": balance pseudo-labeled classes to the mean count; \"none\"."),
     ("pseudo.relabel", "Each new teacher relabels all unlabeled rows used so far (the paper)."),
-    ("data", "Data beyond the tasks; written only when set."),
+    ("data", "Data beyond the tasks, and how tasks given by path are read; written only when set."),
+    ("data.label_column", "CSV: the label column, \"first\", \"last\" or a zero-based number."),
+    ("data.shape", "CSV: the image shape, \"HxW\" or \"HxWxC\"."),
+    ("data.max_value", "CSV: the largest pixel value, scaled to 255 (16 for scikit-learn's digits)."),
+    ("data.header", "CSV: whether the first row is a header (detected when absent)."),
+    ("data.resize", "Every image resized to \"WxH\" pixels (width x height), bilinear."),
+    ("data.colour", "Every image converted to \"grey\" or \"rgb\"."),
     ("data.unlabeled", "A separate unlabeled set for every task (a source, a task, a path, or a folder of images without class folders); its labels are dropped. Cross-validation splits only the task's data; every fold pseudo-labels this whole set."),
     ("execution", "How the work runs on this machine; not part of the config hash."),
     ("execution.threads", "Threads in total; 0 uses every core."),
@@ -584,6 +674,7 @@ impl StudyConfig {
     /// Checks every value is usable; the message names the key and the allowed range.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
+        self.data.open_options()?;
         if self.tasks.is_empty() {
             return bad(
                 "tasks is empty; list at least one task, e.g. tasks = [\"mnist:0-4\"]".into(),

@@ -71,7 +71,10 @@ impl NestedCv {
         if let Some(d) = cache.get(task) {
             return Ok(Arc::clone(d));
         }
-        let mut train = nstudent_data::open(task, &self.data_dir)?.train;
+        let options = self.config.data.open_options()?;
+        let mut train = nstudent_data::open_with(task, &self.data_dir, &options)?
+            .splits
+            .train;
         if sorted_by_label(&train.labels) {
             train = train.shuffled(self.config.seed);
         }
@@ -88,7 +91,8 @@ impl NestedCv {
         };
         let mut cached = self.unlabeled.lock().unwrap_or_else(|p| p.into_inner());
         if cached.is_none() {
-            let set = nstudent_data::open_unlabeled(spec, &self.data_dir, &Default::default())?;
+            let options = self.config.data.open_options()?;
+            let set = nstudent_data::open_unlabeled(spec, &self.data_dir, &options)?;
             *cached = Some(Arc::new(set));
         }
         Ok(cached.clone())

@@ -28,7 +28,7 @@ enum Command {
     /// Train a model (baseline, Noisy Student or ensemble) and save it.
     // A negative value (`--threshold -0.1`) reaches validation, which names the range.
     #[command(allow_negative_numbers = true)]
-    Train(cmd::train::Args),
+    Train(Box<cmd::train::Args>),
     /// Write class probabilities of a saved model as CSV.
     // A negative value (`--threshold -0.1`) reaches validation, which names the range.
     #[command(allow_negative_numbers = true)]
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(c) => cmd::data::run(c),
-        Command::Train(a) => cmd::train::run(a),
+        Command::Train(a) => cmd::train::run(*a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Run(a) => cmd::run::run(a),

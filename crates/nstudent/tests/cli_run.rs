@@ -751,3 +751,68 @@ fn a_study_with_a_separate_unlabeled_set_records_it_in_every_cell() {
     // tiny_task writes 400 images.
     assert_eq!(cell["unlabeled_size"], 400, "{cell}");
 }
+
+#[test]
+fn the_data_table_reads_csv_tasks_and_resizes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // A CSV task with its label in the last column and pixels 0-16: the tiny task's images,
+    // scaled down.
+    let idx = tiny_task(dir.path());
+    let images = fs::read(idx.join("train-images-idx3-ubyte")).unwrap();
+    let labels = fs::read(idx.join("train-labels-idx1-ubyte")).unwrap();
+    let mut csv = String::new();
+    for (i, label) in labels[8..].iter().enumerate() {
+        let px = &images[16 + i * 144..16 + (i + 1) * 144];
+        let cells: Vec<String> = px
+            .iter()
+            .map(|p| (u32::from(*p) * 16 / 255).to_string())
+            .collect();
+        csv.push_str(&format!("{},{label}\n", cells.join(",")));
+    }
+    fs::write(dir.path().join("last.csv"), csv).unwrap();
+    let base = r#"seed = 4
+tasks = ["last.csv"]
+algorithms = ["baseline"]
+outer_folds = 2
+[training]
+epochs = 1
+batch_size = 8
+epochs_by_source = {}
+"#;
+    let write = |name: &str, data: &str| {
+        fs::write(dir.path().join(name), format!("{base}[data]\n{data}")).unwrap();
+    };
+    write(
+        "ok.toml",
+        "label_column = \"last\"\nmax_value = 16\nresize = \"6x6\"\ncolour = \"rgb\"\n",
+    );
+    let out = nstudent(
+        &["run", "--config", "ok.toml", "--out", "r", "--quiet"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let study = fs::read_to_string(dir.path().join("r/study.toml")).unwrap();
+    assert!(
+        study.contains("label_column = \"last\"") && study.contains("resize = \"6x6\""),
+        "{study}"
+    );
+    let table = fs::read_to_string(dir.path().join("r/metrics_table.csv")).unwrap();
+    assert_eq!(table.lines().count(), 3, "{table}");
+
+    // Read with the defaults, the first column (a pixel) would be the label: refused.
+    fs::write(dir.path().join("plain.toml"), base).unwrap();
+    let out = nstudent(
+        &["run", "--config", "plain.toml", "--out", "p", "--quiet"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+
+    // A value that does not parse names its key, before anything runs.
+    write("bad.toml", "resize = \"6\"\n");
+    let out = nstudent(
+        &["run", "--config", "bad.toml", "--out", "b", "--quiet"],
+        dir.path(),
+    );
+    assert_usage_error(&out, "data.resize");
+    assert!(!dir.path().join("b").exists());
+}

@@ -620,3 +620,64 @@ fn a_separate_unlabeled_set_is_the_pool() {
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(err.contains("--unlabeled-schedule slices"), "{err}");
 }
+
+#[test]
+fn resize_and_colour_flags_reach_train_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path());
+    let data = data.to_str().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let flags = ["--resize", "12x8", "--rgb"];
+    let mut args = vec![
+        "train",
+        "--data",
+        data,
+        "--algo",
+        "baseline",
+        "--epochs",
+        "1",
+        "--out",
+        model.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let run = nstudent(&args);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("8x12x3"),
+        "{}",
+        text(&run.stderr)
+    );
+    // The model takes 8x12 RGB images: the data as stored (10x10 grey) does not fit.
+    let probs = dir.path().join("p.csv");
+    let predict = |extra: &[&str]| {
+        let mut a = vec![
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data,
+            "--out",
+            probs.to_str().unwrap(),
+        ];
+        a.extend(extra);
+        nstudent(&a)
+    };
+    let run = predict(&[]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("10x10x1"),
+        "{}",
+        text(&run.stderr)
+    );
+    let run = predict(&flags);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    check_probs_csv(&probs, 400);
+    // A size that is not WxH: exit 2 naming the flag.
+    let run = predict(&["--resize", "12"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        text(&run.stderr).contains("--resize"),
+        "{}",
+        text(&run.stderr)
+    );
+}

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use image::DynamicImage;
 
 use super::file_name;
+use crate::image_options::{Colour, ImageOptions};
 use crate::open::{list_dirs, list_files};
 use crate::{Dataset, Error, ImageShape, Result, Splits};
 
@@ -67,13 +68,13 @@ fn decode_image(path: &Path) -> image::ImageResult<DynamicImage> {
 }
 
 /// Reads an image folder; `train/` and `test/` (or `val/`) subfolders become the two splits.
-pub fn read(root: &Path, source: &str) -> Result<Splits> {
+pub fn read(root: &Path, source: &str, options: &ImageOptions) -> Result<Splits> {
     let train_dir = split_dir(root, &["train", "training"]);
     let test_dir = split_dir(root, &["test", "testing", "val", "valid", "validation"]);
     match (train_dir, test_dir) {
         (Some(train_dir), Some(test_dir)) => {
-            let train = read_classes(&train_dir, None, source)?;
-            let test = read_classes(&test_dir, Some(&train.class_names), source)?;
+            let train = read_classes(&train_dir, None, source, options)?;
+            let test = read_classes(&test_dir, Some(&train.class_names), source, options)?;
             if test.shape != train.shape {
                 return Err(Error::format(
                     &test_dir,
@@ -89,7 +90,7 @@ pub fn read(root: &Path, source: &str) -> Result<Splits> {
             })
         }
         _ => Ok(Splits {
-            train: read_classes(root, None, source)?,
+            train: read_classes(root, None, source, options)?,
             test: None,
         }),
     }
@@ -97,7 +98,12 @@ pub fn read(root: &Path, source: &str) -> Result<Splits> {
 
 /// Reads one split: one subfolder per class. With `classes` (the train split's), every folder
 /// must be one of those classes and labels follow their order.
-fn read_classes(root: &Path, classes: Option<&[String]>, source: &str) -> Result<Dataset> {
+fn read_classes(
+    root: &Path,
+    classes: Option<&[String]>,
+    source: &str,
+    options: &ImageOptions,
+) -> Result<Dataset> {
     let dirs = list_dirs(root)?;
     if dirs.is_empty() {
         let loose = list_files(root)?.iter().any(|p| is_image(p));
@@ -140,12 +146,12 @@ fn read_classes(root: &Path, classes: Option<&[String]>, source: &str) -> Result
             ));
         }
         for f in files {
-            let img = load(&f)?;
+            let img = options.resize_image(load(&f)?);
             images.push((f, img));
             labels.push(label as u16);
         }
     }
-    let (pixels, shape) = stack(&images)?;
+    let (pixels, shape) = stack(&images, options.colour)?;
     Dataset::new(pixels, labels, shape, class_names, source)
 }
 
@@ -156,7 +162,7 @@ pub fn is_flat_image_folder(dir: &Path) -> bool {
 
 /// Reads the images directly inside `dir` (in name order), with no labels: a separate
 /// unlabeled set. Same rules as a class folder: one size, grey when every image is grey.
-pub fn read_unlabeled(dir: &Path) -> Result<(Vec<u8>, ImageShape)> {
+pub fn read_unlabeled(dir: &Path, options: &ImageOptions) -> Result<(Vec<u8>, ImageShape)> {
     let files: Vec<PathBuf> = list_files(dir)?
         .into_iter()
         .filter(|p| is_image(p))
@@ -169,9 +175,9 @@ pub fn read_unlabeled(dir: &Path) -> Result<(Vec<u8>, ImageShape)> {
     }
     let images = files
         .into_iter()
-        .map(|f| load(&f).map(|img| (f, img)))
+        .map(|f| load(&f).map(|img| (f, options.resize_image(img))))
         .collect::<Result<Vec<_>>>()?;
-    stack(&images)
+    stack(&images, options.colour)
 }
 
 /// Decodes one image file, with a one-line error naming it.
@@ -192,10 +198,16 @@ fn load(f: &Path) -> Result<DynamicImage> {
     })
 }
 
-/// Stacks decoded images into one `(N, H, W, C)` buffer: grey when every image is grey, else
-/// RGB; every image must have the size of the first.
-fn stack(images: &[(PathBuf, DynamicImage)]) -> Result<(Vec<u8>, ImageShape)> {
-    let grey = images.iter().all(|(_, i)| !i.color().has_color());
+/// Stacks decoded images into one `(N, H, W, C)` buffer in `colour`, or by default grey when
+/// every image is grey, else RGB; every image must have the size of the first.
+fn stack(
+    images: &[(PathBuf, DynamicImage)],
+    colour: Option<Colour>,
+) -> Result<(Vec<u8>, ImageShape)> {
+    let grey = match colour {
+        Some(c) => c == Colour::Grey,
+        None => images.iter().all(|(_, i)| !i.color().has_color()),
+    };
     let channels = if grey { 1 } else { 3 };
     let (w0, h0) = (images[0].1.width(), images[0].1.height());
     let shape = ImageShape::new(h0 as usize, w0 as usize, channels);
@@ -205,7 +217,8 @@ fn stack(images: &[(PathBuf, DynamicImage)]) -> Result<(Vec<u8>, ImageShape)> {
             return Err(Error::format(
                 path,
                 format!(
-                    "is {}x{} (width x height) but {} is {w0}x{h0}: resize all images to one size",
+                    "is {}x{} (width x height) but {} is {w0}x{h0}: resize all images to one size \
+                     (--resize WxH)",
                     img.width(),
                     img.height(),
                     images[0].0.display()

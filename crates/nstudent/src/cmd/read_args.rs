@@ -1,6 +1,8 @@
 //! How data given by path is read: the flags `data info`, `train` and `predict` share.
 
-use nstudent_data::{Cifar100Labels, CsvOptions, ImageShape, LabelColumn, OpenOptions};
+use nstudent_data::{
+    Cifar100Labels, Colour, CsvOptions, ImageOptions, ImageShape, LabelColumn, OpenOptions,
+};
 
 use crate::failure::usage;
 
@@ -25,6 +27,16 @@ pub struct ReadArgs {
     /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
     #[arg(long)]
     pub coarse: bool,
+    /// Resize every image to WIDTHxHEIGHT pixels (bilinear), e.g. for a folder of images of
+    /// mixed sizes
+    #[arg(long, value_name = "WxH")]
+    pub resize: Option<String>,
+    /// Convert every image to one grey channel
+    #[arg(long, conflicts_with = "rgb")]
+    pub grayscale: bool,
+    /// Convert every image to three RGB channels
+    #[arg(long)]
+    pub rgb: bool,
 }
 
 impl ReadArgs {
@@ -59,18 +71,34 @@ impl ReadArgs {
             } else {
                 Cifar100Labels::Fine
             },
+            image: ImageOptions {
+                resize: self.resize.as_deref().map(parse_resize).transpose()?,
+                colour: if self.grayscale {
+                    Some(Colour::Grey)
+                } else if self.rgb {
+                    Some(Colour::Rgb)
+                } else {
+                    None
+                },
+            },
         })
     }
 }
 
 fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
-    let parts: Vec<&str> = text.split(['x', 'X']).collect();
-    let nums: Option<Vec<usize>> = parts.iter().map(|p| p.trim().parse().ok()).collect();
-    match nums.as_deref() {
-        Some(&[h, w]) if h > 0 && w > 0 => Ok(ImageShape::new(h, w, 1)),
-        Some(&[h, w, c]) if h > 0 && w > 0 && (c == 1 || c == 3) => Ok(ImageShape::new(h, w, c)),
-        _ => {
+    match ImageShape::parse(text) {
+        Some(shape) => Ok(shape),
+        None => {
             usage!("--shape `{text}` is not valid: write HxW or HxWxC with C 1 or 3, e.g. 28x28x1")
         }
+    }
+}
+
+fn parse_resize(text: &str) -> anyhow::Result<(u32, u32)> {
+    match nstudent_data::parse_size(text) {
+        Some(size) => Ok(size),
+        None => usage!(
+            "--resize `{text}` is not valid: write WIDTHxHEIGHT in pixels, each 1 to 4096, e.g. 32x32"
+        ),
     }
 }
