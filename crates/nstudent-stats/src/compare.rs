@@ -577,11 +577,25 @@ pub fn fold_means(table: &MetricsTable, metric: &str) -> Result<FoldMeans> {
 /// 2 datasets or fewer than 2 algorithms. With 2 algorithms only the Wilcoxon test is run.
 pub fn analyze(table: &MetricsTable, metric: &str, alpha: f64) -> Result<Analysis> {
     check_alpha(alpha)?;
+    let means = fold_means(table, metric)?;
+    analyze_means(means, metric, table::lower_is_better(metric), alpha)
+}
+
+/// All tests on a score matrix, whichever table it came from (nstudent's, or a wide or long
+/// table of another tool, see [`crate::layouts`]). `metric` names the values in the output;
+/// `lower` is true when smaller values are better.
+pub fn analyze_means(
+    fold_means: FoldMeans,
+    metric: &str,
+    lower: bool,
+    alpha: f64,
+) -> Result<Analysis> {
+    check_alpha(alpha)?;
     let FoldMeans {
         datasets: dataset_names,
         algorithms,
         means,
-    } = fold_means(table, metric)?;
+    } = fold_means;
     let (n, k) = (dataset_names.len(), algorithms.len());
     if k < 2 {
         return Err(Error::Invalid(format!(
@@ -597,7 +611,6 @@ pub fn analyze(table: &MetricsTable, metric: &str, alpha: f64) -> Result<Analysi
             dataset_names[0]
         )));
     }
-    let lower = table::lower_is_better(metric);
     let ranks = mean_ranks(&means, lower)?;
     let (friedman_result, id, nem) = if k >= 3 {
         let f = friedman(&means)?;

@@ -1,4 +1,5 @@
-//! An [`Analysis`] as aligned plain text or as markdown tables, for terminals and notes.
+//! An [`Analysis`] as aligned plain text or as markdown tables, for terminals and notes, or as
+//! a LaTeX table for a paper.
 
 use crate::compare::Analysis;
 
@@ -246,6 +247,95 @@ pub fn markdown(a: &Analysis) -> String {
     out
 }
 
+/// LaTeX's special characters escaped, for names in a table.
+fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A table ready for a paper (booktabs): the metric per dataset and algorithm (mean over
+/// folds, the best in bold), the mean ranks, and the omnibus test in the caption.
+pub fn latex(a: &Analysis) -> String {
+    let k = a.algorithms.len();
+    let mut out = String::from("% nstudent stats; needs \\usepackage{booktabs}\n");
+    out.push_str("\\begin{table}[t]\n\\centering\n");
+    let test = match &a.friedman {
+        Some(f) => format!(
+            " Friedman $\\chi^2_{{{}}} = {:.2}$, $p = {}$",
+            f.df,
+            f.statistic,
+            format_p(f.p_value)
+        ),
+        None => String::new(),
+    };
+    let cd = a
+        .nemenyi
+        .as_ref()
+        .map(|n| {
+            format!(
+                "; Nemenyi critical difference {:.2} at $\\alpha = {}$",
+                n.critical_difference, a.alpha
+            )
+        })
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "\\caption{{{} of {k} algorithms on {} datasets (mean over folds; best in bold; rank 1 is \
+         best).{test}{cd}.}}\n",
+        latex_escape(&a.metric),
+        a.datasets
+    ));
+    out.push_str(&format!(
+        "\\begin{{tabular}}{{l{}}}\n\\toprule\n",
+        "r".repeat(k)
+    ));
+    let names: Vec<String> = a.algorithms.iter().map(|n| latex_escape(n)).collect();
+    out.push_str(&format!(
+        "Dataset & {} \\\\\n\\midrule\n",
+        names.join(" & ")
+    ));
+    for (dataset, row) in a.dataset_names.iter().zip(&a.means) {
+        let best = if a.lower_is_better {
+            row.iter().copied().fold(f64::INFINITY, f64::min)
+        } else {
+            row.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        };
+        let cells: Vec<String> = row
+            .iter()
+            .map(|&v| {
+                let text = format!("{v:.4}");
+                if v == best {
+                    format!("\\textbf{{{text}}}")
+                } else {
+                    text
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} & {} \\\\\n",
+            latex_escape(dataset),
+            cells.join(" & ")
+        ));
+    }
+    let ranks: Vec<String> = (0..k).map(|j| format!("{:.2}", a.rank(j))).collect();
+    out.push_str(&format!(
+        "\\midrule\nMean rank & {} \\\\\n\\bottomrule\n\\end{{tabular}}\n\\end{{table}}\n",
+        ranks.join(" & ")
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +383,31 @@ mod tests {
         let out = markdown(&sample());
         assert!(out.contains("| Noisy \\| Student |"), "{out}");
         assert!(out.contains("|---|---:|---:|"), "{out}");
+    }
+
+    #[test]
+    fn latex_is_a_booktabs_table_with_the_best_in_bold_and_names_escaped() {
+        let out = latex(&sample());
+        assert!(
+            out.contains("\\begin{tabular}{lrrr}") && out.contains("\\bottomrule"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Dataset & Baseline & Noisy | Student & Ensemble \\\\"),
+            "{out}"
+        );
+        // t0: Ensemble 0.65 is best; t4: Noisy Student 0.64 is.
+        assert!(
+            out.contains("t0 & 0.5000 & 0.6000 & \\textbf{0.6500} \\\\"),
+            "{out}"
+        );
+        assert!(
+            out.contains("t4 & 0.5400 & \\textbf{0.6400} & 0.6100 \\\\"),
+            "{out}"
+        );
+        assert!(out.contains("Mean rank & 3.00 & "), "{out}");
+        assert!(out.contains("Friedman $\\chi^2_{2} = "), "{out}");
+        assert_eq!(latex_escape("a_b & 50%"), "a\\_b \\& 50\\%");
     }
 
     #[test]

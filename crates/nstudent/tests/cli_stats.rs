@@ -398,3 +398,85 @@ fn a_plot_path_that_cannot_be_written_is_refused_before_the_analysis() {
         .collect();
     assert_eq!(left, ["cd.svg"], "only the directory itself");
 }
+
+#[test]
+fn stats_reads_wide_and_long_tables_and_writes_latex() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wide = write(
+        d,
+        "wide.csv",
+        "dataset,A,B,C\nd1,0.5,0.6,0.7\nd2,0.4,0.6,0.5\nd3,0.3,0.35,0.5\nd4,0.8,0.9,0.85\nd5,0.7,0.75,0.8\n",
+    );
+    // The same numbers as a long table with two folds per pair (each fold = the mean).
+    let mut text = String::from("task,method,fold,score\n");
+    for (t, row) in [
+        ("d1", [0.5, 0.6, 0.7]),
+        ("d2", [0.4, 0.6, 0.5]),
+        ("d3", [0.3, 0.35, 0.5]),
+        ("d4", [0.8, 0.9, 0.85]),
+        ("d5", [0.7, 0.75, 0.8]),
+    ] {
+        for (m, v) in ["A", "B", "C"].iter().zip(row) {
+            for f in 1..=2 {
+                text.push_str(&format!("{t},{m},{f},{v}\n"));
+            }
+        }
+    }
+    let long = write(d, "long.csv", &text);
+    let w = nstudent(&["stats", &wide, "--format", "json"]);
+    assert!(w.status.success(), "{}", stderr(&w));
+    let l = nstudent(&[
+        "stats",
+        &long,
+        "--dataset-col",
+        "task",
+        "--algorithm-col",
+        "method",
+        "--value-col",
+        "score",
+        "--fold-col",
+        "fold",
+        "--format",
+        "json",
+    ]);
+    assert!(l.status.success(), "{}", stderr(&l));
+    let (w, l) = (json(&w), json(&l));
+    for key in [
+        "mean_ranks",
+        "friedman",
+        "iman_davenport",
+        "nemenyi",
+        "wilcoxon_holm",
+    ] {
+        assert_eq!(w[key], l[key], "{key}");
+    }
+    assert_eq!(w["metric"], "Accuracy");
+    assert_eq!(l["metric"], "score");
+
+    let tex = nstudent(&["stats", &wide, "--format", "latex"]);
+    let out = stdout(&tex);
+    assert!(out.contains("\\begin{tabular}{lrrr}"), "{out}");
+    assert!(
+        out.contains("d1 & 0.5000 & 0.6000 & \\textbf{0.7000} \\\\"),
+        "{out}"
+    );
+
+    // Lower is better reverses the ranks.
+    let low = nstudent(&["stats", &wide, "--lower-is-better", "--format", "json"]);
+    let low = json(&low);
+    assert_eq!(low["mean_ranks"]["A"].as_f64(), Some(1.0), "{low}");
+
+    // A long table without --value-col, and nstudent-only flags mixed up: one-line errors.
+    assert_user_error(
+        &nstudent(&["stats", &long, "--layout", "long"]),
+        &["--value-col"],
+    );
+    assert_user_error(
+        &nstudent(&["stats", &long, "--value-col", "score"]),
+        &[
+            "no column \"dataset\" (--dataset-col)",
+            "task, method, fold, score",
+        ],
+    );
+}

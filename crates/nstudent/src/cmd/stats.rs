@@ -4,25 +4,61 @@
 use std::path::PathBuf;
 
 use nstudent_stats::table::{self, MetricsTable};
-use nstudent_stats::{cd_diagram, compare, render};
+use nstudent_stats::{cd_diagram, compare, layouts, render};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Markdown,
     Json,
+    /// A booktabs table for a paper.
+    Latex,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// nstudent's table when it has its columns; long when --value-col is given; else wide.
+    Auto,
+    /// nstudent's metrics table (Dataset Name, Algorithm Name, Cross Validation, ...).
+    Nstudent,
+    /// A dataset column, then one column per algorithm, one row per dataset (as autorank
+    /// and scikit-posthocs take).
+    Wide,
+    /// One value per row, in the columns --dataset-col, --algorithm-col, --value-col and
+    /// optionally --fold-col.
+    Long,
 }
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Metrics table (CSV in the study's layout: Dataset Name, Algorithm Name, Cross
-    /// Validation [1-10], ..., one row per task, algorithm and fold).
+    /// Results table: nstudent's metrics table, or another tool's wide or long CSV (see
+    /// --layout).
     #[arg(value_name = "TABLE.csv")]
     pub table: PathBuf,
     /// Metric column to compare, averaged over folds: Accuracy, TPR, FPR, Precision, AUC,
-    /// PR-Curve, Training Time or Inference Time (case and -/_ do not matter).
+    /// PR-Curve, Training Time or Inference Time (case and -/_ do not matter). For a wide
+    /// table, the name its values are reported under.
     #[arg(long, default_value = "Accuracy")]
     pub metric: String,
+    /// How the table is laid out.
+    #[arg(long, value_enum, default_value_t = Layout::Auto)]
+    pub layout: Layout,
+    /// Long tables: the column naming the dataset.
+    #[arg(long, value_name = "COLUMN", default_value = "dataset")]
+    pub dataset_col: String,
+    /// Long tables: the column naming the algorithm.
+    #[arg(long, value_name = "COLUMN", default_value = "algorithm")]
+    pub algorithm_col: String,
+    /// Long tables: the column of values compared (its name is the metric's in the output).
+    #[arg(long, value_name = "COLUMN")]
+    pub value_col: Option<String>,
+    /// Long tables: the fold column; each pair's folds are averaged. Without it, one row per
+    /// dataset and algorithm.
+    #[arg(long, value_name = "COLUMN")]
+    pub fold_col: Option<String>,
+    /// Wide and long tables: smaller values are better (errors, times).
+    #[arg(long)]
+    pub lower_is_better: bool,
     /// Significance level of the critical difference and of the marks in the output.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -35,13 +71,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let Some(metric) = table::metric_name(&args.metric) else {
-        crate::failure::usage!(
-            "unknown metric \"{}\"; choose one of: {}",
-            args.metric,
-            table::METRICS.join(", ")
-        );
-    };
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         crate::failure::usage!(
             "--alpha must be between 0 and 1 (exclusive), got {}",
@@ -61,9 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         crate::outputs::check_file("--plot", plot)?;
     }
-    let table = MetricsTable::read(&args.table)?;
-    let analysis = compare::analyze(&table, metric, args.alpha)
-        .map_err(|e| anyhow::Error::new(e).context(format!("{}", args.table.display())))?;
+    let analysis = analysis(&args)?;
     if let Some(plot) = &args.plot {
         if analysis.nemenyi.is_none() {
             crate::failure::usage!(
@@ -83,6 +110,85 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Format::Text => print!("{}", render::text(&analysis)),
         Format::Markdown => print!("{}", render::markdown(&analysis)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
+        Format::Latex => print!("{}", render::latex(&analysis)),
     }
     Ok(())
+}
+
+/// The layout of the table: as given, or guessed from its header and the flags.
+fn layout(args: &Args) -> anyhow::Result<Layout> {
+    if args.layout != Layout::Auto {
+        return Ok(args.layout);
+    }
+    if args.value_col.is_some() {
+        return Ok(Layout::Long);
+    }
+    let io = |source| nstudent_stats::Error::Io {
+        path: args.table.clone(),
+        source,
+    };
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(std::fs::File::open(&args.table).map_err(io)?),
+        &mut first,
+    )
+    .map_err(io)?;
+    Ok(
+        if first.contains("Dataset Name") && first.contains("Algorithm Name") {
+            Layout::Nstudent
+        } else {
+            Layout::Wide
+        },
+    )
+}
+
+/// Reads the table in its layout and runs the tests.
+fn analysis(args: &Args) -> anyhow::Result<compare::Analysis> {
+    let metric_of_table = || match table::metric_name(&args.metric) {
+        Some(m) => Ok(m),
+        None => crate::failure::usage!(
+            "unknown metric \"{}\"; choose one of: {}",
+            args.metric,
+            table::METRICS.join(", ")
+        ),
+    };
+    // The tests' errors say what is wrong with the numbers; the file is named here.
+    let in_table = |e: nstudent_stats::Error| {
+        anyhow::Error::new(e).context(format!("{}", args.table.display()))
+    };
+    Ok(match layout(args)? {
+        Layout::Nstudent | Layout::Auto => {
+            if args.value_col.is_some() || args.fold_col.is_some() || args.lower_is_better {
+                crate::failure::usage!(
+                    "--value-col, --fold-col and --lower-is-better are for wide and long \
+                     tables; nstudent's table names its metric with --metric"
+                );
+            }
+            let metric = metric_of_table()?;
+            let table = MetricsTable::read(&args.table)?;
+            compare::analyze(&table, metric, args.alpha).map_err(in_table)?
+        }
+        Layout::Wide => {
+            let means = layouts::read_wide(&args.table)?;
+            let name = table::metric_name(&args.metric).unwrap_or(&args.metric);
+            compare::analyze_means(means, name, args.lower_is_better, args.alpha)
+                .map_err(in_table)?
+        }
+        Layout::Long => {
+            let Some(value) = args.value_col.clone() else {
+                crate::failure::usage!(
+                    "--layout long needs --value-col, the column of values to compare"
+                );
+            };
+            let columns = layouts::LongColumns {
+                dataset: args.dataset_col.clone(),
+                algorithm: args.algorithm_col.clone(),
+                value: value.clone(),
+                fold: args.fold_col.clone(),
+            };
+            let means = layouts::read_long(&args.table, &columns)?;
+            compare::analyze_means(means, &value, args.lower_is_better, args.alpha)
+                .map_err(in_table)?
+        }
+    })
 }
