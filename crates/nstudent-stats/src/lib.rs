@@ -6,6 +6,7 @@
 //! - [`table`]: the study's metrics table (the original study's CSV layout).
 //! - [`compare`]: Friedman, Iman-Davenport, Nemenyi, Wilcoxon-Holm over a metrics table
 //!   ([`compare::analyze`]), as SciPy and scikit-posthocs compute them.
+//! - [`effect`]: effect sizes, magnitudes and confidence intervals, as autorank chooses them.
 //! - [`layouts`]: wide and long result tables of other tools, as the same score matrix.
 //! - [`cd_diagram`]: the critical-difference diagram of an analysis, as SVG or PNG.
 //! - [`render`]: an analysis as aligned text or markdown tables.
@@ -14,6 +15,7 @@
 pub mod cd_diagram;
 pub mod compare;
 pub mod dist;
+pub mod effect;
 mod error;
 pub mod layouts;
 pub mod metrics;

@@ -2,6 +2,7 @@
 //! a LaTeX table for a paper.
 
 use crate::compare::Analysis;
+use crate::effect::{EffectSize, Effects};
 
 /// A p-value with 4 decimals, or in scientific notation below 0.001.
 pub fn format_p(p: f64) -> String {
@@ -245,6 +246,77 @@ pub fn markdown(a: &Analysis) -> String {
     ));
     out.push_str(&wilcoxon_table(a).markdown());
     out
+}
+
+/// The effect sizes and intervals of [`crate::effect::effects`], as tables: a heading line and
+/// the two tables, in text (`markdown` false) or markdown.
+pub fn effects(e: &Effects, alpha: f64, markdown: bool) -> String {
+    let k = e.intervals.len();
+    let method = match e.method {
+        EffectSize::CohenD => "Cohen's d",
+        EffectSize::AkinshinGamma => "Akinshin's gamma",
+        EffectSize::CliffDelta => "Cliff's delta",
+    };
+    let normality = if e.all_normal {
+        "every algorithm's scores pass"
+    } else {
+        "not every algorithm's scores pass"
+    };
+    let pairs = Table {
+        header: vec!["a".into(), "b".into(), method.into(), "magnitude".into()],
+        rows: e
+            .pairs
+            .iter()
+            .map(|p| {
+                vec![
+                    p.a.clone(),
+                    p.b.clone(),
+                    format_stat(p.value),
+                    format!("{:?}", p.magnitude).to_lowercase(),
+                ]
+            })
+            .collect(),
+    };
+    let centre = if e.all_normal { "mean" } else { "median" };
+    let level = 100.0 * (1.0 - alpha / k as f64);
+    let intervals = Table {
+        header: vec![
+            "algorithm".into(),
+            centre.into(),
+            format!("{level:.1}% CI low"),
+            "high".into(),
+        ],
+        rows: e
+            .intervals
+            .iter()
+            .map(|i| {
+                vec![
+                    i.algorithm.clone(),
+                    format!("{:.4}", i.centre),
+                    format!("{:.4}", i.lower),
+                    format!("{:.4}", i.upper),
+                ]
+            })
+            .collect(),
+    };
+    let head = format!(
+        "Effect sizes: {method} (a over b), chosen as autorank does: Shapiro-Wilk at {:.4} \
+         (alpha / {k}): {normality}.",
+        e.normality_alpha
+    );
+    let ci = format!(
+        "Confidence intervals of each algorithm's {centre} over datasets, at {level:.1}% \
+         (1 - alpha / {k}, as autorank):"
+    );
+    if markdown {
+        format!(
+            "\n### Effect sizes\n\n{head}\n\n{}\n{ci}\n\n{}",
+            pairs.markdown(),
+            intervals.markdown()
+        )
+    } else {
+        format!("\n{head}\n{}\n{ci}\n{}", pairs.text(), intervals.text())
+    }
 }
 
 /// LaTeX's special characters escaped, for names in a table.

@@ -177,6 +177,7 @@ fn stats_json_has_the_documented_shape_and_values() {
             [
                 "algorithms",
                 "datasets",
+                "effects",
                 "friedman",
                 "iman_davenport",
                 "mean_ranks",

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use nstudent_stats::effect::{self, EffectSize};
 use nstudent_stats::table::{self, MetricsTable};
 use nstudent_stats::{cd_diagram, compare, layouts, render};
 
@@ -13,6 +14,14 @@ pub enum Format {
     Json,
     /// A booktabs table for a paper.
     Latex,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EffectArg {
+    Auto,
+    CohenD,
+    AkinshinGamma,
+    CliffDelta,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,6 +68,10 @@ pub struct Args {
     /// Wide and long tables: smaller values are better (errors, times).
     #[arg(long)]
     pub lower_is_better: bool,
+    /// Effect size of every pair: as autorank chooses (Cohen's d when every algorithm's
+    /// scores pass Shapiro-Wilk, else Akinshin's gamma), or the one named.
+    #[arg(long, value_enum, default_value_t = EffectArg::Auto)]
+    pub effect_size: EffectArg,
     /// Significance level of the critical difference and of the marks in the output.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -106,10 +119,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             plot.display()
         );
     }
+    let method = match args.effect_size {
+        EffectArg::Auto => None,
+        EffectArg::CohenD => Some(EffectSize::CohenD),
+        EffectArg::AkinshinGamma => Some(EffectSize::AkinshinGamma),
+        EffectArg::CliffDelta => Some(EffectSize::CliffDelta),
+    };
+    let effects = effect::effects(&analysis.means, &analysis.algorithms, args.alpha, method)?;
     match args.format {
-        Format::Text => print!("{}", render::text(&analysis)),
-        Format::Markdown => print!("{}", render::markdown(&analysis)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&analysis)?),
+        Format::Text => print!(
+            "{}{}",
+            render::text(&analysis),
+            render::effects(&effects, args.alpha, false)
+        ),
+        Format::Markdown => print!(
+            "{}{}",
+            render::markdown(&analysis),
+            render::effects(&effects, args.alpha, true)
+        ),
+        Format::Json => {
+            /// The analysis's keys in their order, then the effect sizes.
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                #[serde(flatten)]
+                analysis: &'a compare::Analysis,
+                effects: &'a effect::Effects,
+            }
+            let output = Output {
+                analysis: &analysis,
+                effects: &effects,
+            };
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
         Format::Latex => print!("{}", render::latex(&analysis)),
     }
     Ok(())
