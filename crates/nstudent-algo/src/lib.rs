@@ -15,6 +15,7 @@
 
 mod config;
 mod error;
+mod metrics_log;
 mod model;
 mod pseudo;
 mod split;
@@ -25,6 +26,7 @@ pub use config::{
     ModelConfig, PoolOrigin, UnlabeledSchedule,
 };
 pub use error::{Error, Result};
+pub use metrics_log::{pseudo_label_quality, MetricsLog};
 pub use model::{accuracy, argmax, Model, ENSEMBLE_MANIFEST};
 pub use pseudo::{balance_classes, mean_per_class, pseudo_label, LabelMode, PseudoLabels};
 pub use split::{split_labeled, split_labeled_at, LabeledSplit, UnlabeledPool};

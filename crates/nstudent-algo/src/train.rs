@@ -14,7 +14,7 @@ use crate::split::{split_labeled, LabeledSplit};
 use crate::{Error, Result};
 
 /// Which model generation a training belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Stage {
     /// The first teacher (or teacher ensemble): the baseline.
     Teacher,
@@ -26,7 +26,15 @@ pub enum Stage {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// The training data was split.
-    Split { labeled: usize, unlabeled: usize },
+    Split {
+        labeled: usize,
+        unlabeled: usize,
+        /// Rows of the training data that keep their labels, ascending; with a pool drawn
+        /// from the training data, the pool is the other rows, in order.
+        labeled_rows: &'a [usize],
+        /// Where the pool came from.
+        pool_origin: PoolOrigin,
+    },
     /// A batch of member `member` (0-based) of `stage` finished.
     Fit {
         stage: Stage,
@@ -39,10 +47,13 @@ pub enum Event<'a> {
         seconds: f64,
         eval_accuracy: Option<f64>,
     },
-    /// A Noisy Student iteration finished; `student` is its (ensemble) model.
+    /// A Noisy Student iteration finished; `student` is its (ensemble) model. `kept` are the
+    /// pseudo-labels that passed the threshold (pool rows, before balancing), for diagnostics
+    /// an observer computes outside training.
     Iteration {
         report: &'a IterationReport,
         student: &'a Model,
+        kept: &'a PseudoLabels,
     },
     /// The chain stopped before `num_students` iterations.
     Stopped { message: &'a str },
@@ -215,6 +226,8 @@ impl<'a> Trainer<'a> {
         observer.on_event(&Event::Split {
             labeled: split.labeled.len(),
             unlabeled: split.pool.len(),
+            labeled_rows: &split.labeled_rows,
+            pool_origin: split.pool_origin,
         });
         let teacher_start = Instant::now();
         let teacher = self.teacher(&split.labeled, observer)?;
@@ -420,6 +433,7 @@ impl<'a> Trainer<'a> {
             observer.on_event(&Event::Iteration {
                 report: &report,
                 student: &student,
+                kept: &current,
             });
             iterations.push(report);
             students.push(student);

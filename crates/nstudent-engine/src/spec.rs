@@ -155,6 +155,15 @@ pub struct FitProgress {
     pub batches_per_epoch: usize,
     /// Mean cross-entropy of the last batch, in nats.
     pub loss: f32,
+    /// Images of this epoch trained so far.
+    pub images: usize,
+    /// Images in one epoch.
+    pub epoch_images: usize,
+    /// On an epoch's last batch, the epoch's mean cross-entropy over its images (what
+    /// [`FitReport::epoch_losses`] will hold); `None` on the other batches.
+    pub epoch_loss: Option<f32>,
+    /// Seconds since this training started.
+    pub seconds: f64,
 }
 
 /// What a finished training measured.

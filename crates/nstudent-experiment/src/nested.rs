@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use nstudent_algo::{
-    split_labeled, AlgoConfig, AugmentConfig, Event, FitConfig, LabeledSplit, Model, ModelConfig,
-    Stage, Trainer,
+    split_labeled, AlgoConfig, AugmentConfig, Event, FitConfig, LabeledSplit, MetricsLog, Model,
+    ModelConfig, Observer, Stage, Trainer,
 };
 use nstudent_data::split::KFold;
 use nstudent_data::{Dataset, UnlabeledImages};
@@ -340,7 +340,17 @@ impl CellWork for NestedCv {
             format!("{} fold {} refit", cell.algorithm, cell.fold),
             trainer.config().fit.epochs,
         );
-        let outcome = trainer.train(&train, &mut obs)?;
+        let mut context = serde_json::Map::new();
+        context.insert("task".into(), cell.task.clone().into());
+        context.insert("fold".into(), cell.fold.into());
+        context.insert("algorithm".into(), cell.algorithm.to_string().into());
+        context.insert("phase".into(), "refit".into());
+        let mut log = MetricsLog::new(context).with_train_labels(&train.labels);
+        let outcome = trainer.train(&train, &mut |e: &Event<'_>| {
+            obs(e);
+            log.on_event(e);
+        })?;
+        ctx.record_metrics(log.lines());
         trainings += trainer.config().members()
             * (1 + outcome.chain.as_ref().map_or(0, |ch| ch.students.len()));
         if let Some(ch) = &outcome.chain {

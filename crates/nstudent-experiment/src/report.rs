@@ -38,6 +38,9 @@ pub fn write(study: &StudyDir, table: &MetricsTable, path: &Path) -> Result<Vec<
             config_text: std::fs::read_to_string(study.dir.join(STUDY_FILE)).ok(),
             config_hash: Some(study.hash.clone()),
             inner_search: (!search.is_empty()).then_some(serde_json::Value::Array(search)),
+            pseudo_labels: std::fs::read_to_string(study.dir.join(crate::store::METRICS_FILE))
+                .map(|text| nstudent_report::pseudo_label_rows(&text))
+                .unwrap_or_default(),
         },
         ..ReportOptions::default()
     };

@@ -80,6 +80,11 @@ impl CellContext<'_> {
         self.bar.set_position(0);
     }
 
+    /// Appends one training's metric lines to the study's `metrics.jsonl`.
+    pub fn record_metrics(&self, lines: &[String]) {
+        self.study.append_metrics(lines);
+    }
+
     /// Reports `done` steps of the training in progress.
     pub fn step(&self, done: u64) {
         self.bar.set_position(done);

@@ -13,6 +13,9 @@ use crate::{Error, Result};
 pub const STUDY_FILE: &str = "study.toml";
 /// File name of the log inside a results directory.
 pub const LOG_FILE: &str = "nstudent.log";
+/// One JSON line per epoch and per Noisy Student iteration of every refit (see
+/// `nstudent_algo::MetricsLog`), with the cell's task, fold and algorithm.
+pub const METRICS_FILE: &str = "metrics.jsonl";
 const HASH_PREFIX: &str = "# config-hash: ";
 
 /// An opened results directory, bound to one config.
@@ -109,6 +112,20 @@ impl StudyDir {
     }
 
     /// Appends a timestamped line to `DIR/nstudent.log`. Logging never fails the study.
+    /// Appends the JSON lines of one training to `metrics.jsonl` ([`METRICS_FILE`]), in one
+    /// write, so that cells and workers writing at once do not interleave their lines.
+    pub fn append_metrics(&self, lines: &[String]) {
+        if lines.is_empty() {
+            return;
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        let path = self.dir.join(METRICS_FILE);
+        if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+
     pub fn log(&self, line: &str) {
         let path = self.dir.join(LOG_FILE);
         if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {

@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             config_hash: Some("sample-0000".to_string()),
             inner_search: None,
+            pseudo_labels: Vec::new(),
         },
         ..ReportOptions::default()
     };

@@ -122,6 +122,10 @@ pub fn document(
     if has_hyper {
         nav.push(("hyperparameters", "Hyperparameters"));
     }
+    let has_pseudo = !options.context.pseudo_labels.is_empty();
+    if has_pseudo {
+        nav.push(("pseudo-labels", "Pseudo-labels"));
+    }
     if has_context {
         nav.push(("study", "Study configuration"));
     }
@@ -144,6 +148,9 @@ pub fn document(
     time_section(&mut h, summary)?;
     if has_hyper {
         hyperparameter_section(&mut h, summary);
+    }
+    if has_pseudo {
+        pseudo_label_section(&mut h, &options.context.pseudo_labels)?;
     }
     if has_context {
         context_section(&mut h, &options.context);
@@ -522,6 +529,38 @@ fn hyperparameter_section(h: &mut String, summary: &Summary) {
         }
     }
     h.push_str("</tbody></table>\n</details>\n</section>\n");
+}
+
+/// Pseudo-label accuracy and the share kept per iteration of every refit (`metrics.jsonl`).
+fn pseudo_label_section(h: &mut String, rows: &[crate::PseudoLabelRow]) -> Result<()> {
+    h.push_str(
+        "<section id=\"pseudo-labels\">\n<h2>Pseudo-labels per iteration</h2>\n<p>From \
+         <code>metrics.jsonl</code>: each refit's Noisy Student iterations, averaged over the \
+         folds. <em>Accuracy</em> compares the kept pseudo-labels with the pool's true labels, \
+         a diagnostic computed after training that never reaches it; <em>share</em> is the \
+         part of the used pool above the threshold.</p>\n",
+    );
+    h.push_str(&crate::pseudo::chart(rows)?);
+    h.push_str(
+        "\n<table>\n<thead><tr><th>task</th><th>algorithm</th><th>iteration</th>\
+         <th>folds</th><th>kept</th><th>share</th><th>accuracy</th></tr></thead>\n<tbody>\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.3}</td>\
+             <td>{}</td></tr>",
+            esc(&r.task),
+            esc(&r.algorithm),
+            r.iteration,
+            r.folds,
+            r.kept,
+            r.share,
+            r.accuracy.map_or("–".to_string(), |a| format!("{a:.4}"))
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+    Ok(())
 }
 
 fn context_section(h: &mut String, context: &StudyContext) {

@@ -22,6 +22,7 @@ mod comparison;
 mod error;
 mod format;
 mod html;
+mod pseudo;
 mod summary;
 mod xlsx;
 
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 use nstudent_stats::table::{MetricsTable, METRICS};
 
 pub use error::{Error, Result};
+pub use pseudo::{rows as pseudo_label_rows, PseudoLabelRow};
 pub use xlsx::{METRICS_SHEET, SUMMARY_SHEET};
 
 /// File name of the spreadsheet written next to the HTML report.
@@ -74,12 +76,18 @@ pub struct StudyContext {
     /// objects (e.g. `{"task":..,"fold":..,"algorithm":..,"config":..,"val_accuracy":..}`),
     /// otherwise as indented JSON.
     pub inner_search: Option<serde_json::Value>,
+    /// Pseudo-labels of every refit iteration, averaged over folds (see
+    /// [`pseudo_label_rows`]): a chart and a table when not empty.
+    pub pseudo_labels: Vec<PseudoLabelRow>,
 }
 
 impl StudyContext {
     /// True when there is nothing to show.
     pub fn is_empty(&self) -> bool {
-        self.config_text.is_none() && self.config_hash.is_none() && self.inner_search.is_none()
+        self.config_text.is_none()
+            && self.config_hash.is_none()
+            && self.inner_search.is_none()
+            && self.pseudo_labels.is_empty()
     }
 }
 

@@ -181,6 +181,7 @@ fn escapes_text_from_the_table() {
             config_text: Some("name = \"</pre><script>\"".to_string()),
             config_hash: None,
             inner_search: Some(serde_json::json!([{"cell": "<u>x</u>", "score": 0.5}])),
+            pseudo_labels: Vec::new(),
         },
         ..ReportOptions::default()
     };
@@ -271,6 +272,11 @@ fn shows_the_study_context() {
                 {"task": "task 0", "fold": 1, "config": "threshold: 0.8", "val_accuracy": 0.91234},
                 {"task": "task 0", "fold": 2, "config": "threshold: 0.7", "val_accuracy": 0.9}
             ])),
+            pseudo_labels: nstudent_report::pseudo_label_rows(concat!(
+                r#"{"event":"iteration","phase":"refit","task":"task 0","algorithm":"noisy-student","iteration":1,"kept":900,"share_above_threshold":0.9,"pseudo_label_accuracy":0.8}"#,
+                "\n",
+                r#"{"event":"iteration","phase":"refit","task":"task 0","algorithm":"noisy-student","iteration":2,"kept":950,"share_above_threshold":0.95,"pseudo_label_accuracy":0.75}"#,
+            )),
         },
         ..ReportOptions::default()
     };
@@ -281,6 +287,11 @@ fn shows_the_study_context() {
     assert!(html.contains("Inner-search scores (2 entries)"));
     assert!(html.contains("<th>val_accuracy</th>"));
     assert!(html.contains(">0.9123</td>"));
+    // metrics.jsonl's iterations: a chart and a table.
+    assert!(html.contains("<section id=\"pseudo-labels\">"));
+    assert!(html.contains("<a href=\"#pseudo-labels\">"));
+    assert!(html.contains("task 0 · noisy-student"));
+    assert!(html.contains("<td>2</td><td>1</td><td>950</td><td>0.950</td><td>0.7500</td>"));
 }
 
 fn read_sheet(path: &Path, name: &str) -> Vec<Vec<Data>> {

@@ -750,6 +750,25 @@ fn a_study_with_a_separate_unlabeled_set_records_it_in_every_cell() {
         serde_json::from_str(&fs::read_to_string(&cells[0]).unwrap()).unwrap();
     // tiny_task writes 400 images.
     assert_eq!(cell["unlabeled_size"], 400, "{cell}");
+
+    // The refit's metric lines, with the cell's identity; a separate set's labels are not
+    // known, so no pseudo-label accuracy.
+    let metrics = fs::read_to_string(dir.path().join("r1/metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let iteration = lines
+        .iter()
+        .find(|l| l["event"] == "iteration")
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert_eq!(iteration["phase"], "refit");
+    assert_eq!(iteration["task"], cell["task"]);
+    assert_eq!(iteration["algorithm"], "noisy-student");
+    assert!(iteration["pseudo_label_accuracy"].is_null(), "{iteration}");
+    assert!(lines
+        .iter()
+        .any(|l| l["event"] == "epoch" && l["stage"] == "teacher"));
 }
 
 #[test]

@@ -681,3 +681,78 @@ fn resize_and_colour_flags_reach_train_and_predict() {
         text(&run.stderr)
     );
 }
+
+#[test]
+fn metrics_lines_watch_training_and_never_change_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_csv(dir.path());
+    let train = |out: &Path, metrics: Option<&Path>| {
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--algo",
+            "noisy-student",
+            "--epochs",
+            "2",
+            "--num-students",
+            "2",
+            "--threshold",
+            "0.5",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(m) = metrics {
+            args.extend(["--metrics", m.to_str().unwrap()]);
+        }
+        let run = nstudent(&args);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+    };
+    let (with, without) = (
+        dir.path().join("a.safetensors"),
+        dir.path().join("b.safetensors"),
+    );
+    let metrics = dir.path().join("m.jsonl");
+    train(&with, Some(&metrics));
+    train(&without, None);
+    // The diagnostic reads the pool's true labels after the fact: the model is the same, bit
+    // for bit.
+    assert_eq!(
+        std::fs::read(&with).unwrap(),
+        std::fs::read(&without).unwrap()
+    );
+
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&metrics)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let epochs: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "epoch").collect();
+    // 2 epochs of the teacher and of each of the 2 students.
+    assert_eq!(epochs.len(), 6, "{lines:?}");
+    for e in &epochs {
+        assert!(e["loss"].as_f64().unwrap() > 0.0, "{e}");
+        assert!(e["images_per_second"].as_f64().unwrap() > 0.0, "{e}");
+        assert!(e["elapsed_seconds"].as_f64().unwrap() > 0.0, "{e}");
+    }
+    let iterations: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["event"] == "iteration").collect();
+    assert_eq!(iterations.len(), 2);
+    for it in iterations {
+        let kept: u64 = it["kept_per_class"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(it["kept"].as_u64(), Some(kept));
+        let share = it["share_above_threshold"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{it}");
+        // The pool is the CSV's rows outside the labeled 10%: their labels are known.
+        let accuracy = it["pseudo_label_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy), "{it}");
+        assert_eq!(it["pseudo_label_precision"].as_array().unwrap().len(), 3);
+    }
+}

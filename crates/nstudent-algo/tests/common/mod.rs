@@ -78,6 +78,10 @@ impl Classifier for Centroid {
             batch: 1,
             batches_per_epoch: 1,
             loss: 0.0,
+            images: images.len(),
+            epoch_images: images.len(),
+            epoch_loss: Some(0.0),
+            seconds: 0.0,
         });
         Ok(FitReport {
             epoch_losses: vec![0.0],

@@ -310,6 +310,7 @@ impl BurnClassifier {
         options: &FitOptions,
         progress: &mut dyn FnMut(FitProgress),
     ) -> Result<(Net, Vec<f32>)> {
+        let started = Instant::now();
         let n = images.len();
         let k = self.spec.num_classes;
         let shape = self.spec.input;
@@ -381,6 +382,10 @@ impl BurnClassifier {
                     batch: bi + 1,
                     batches_per_epoch: batches,
                     loss,
+                    images: ((bi + 1) * batch).min(n),
+                    epoch_images: n,
+                    epoch_loss: (bi + 1 == batches).then(|| (epoch_loss / n as f64) as f32),
+                    seconds: started.elapsed().as_secs_f64(),
                 });
             }
             epoch_losses.push((epoch_loss / n as f64) as f32);

@@ -494,6 +494,10 @@ impl Classifier for NativeClassifier {
                     batch: bi + 1,
                     batches_per_epoch: batches,
                     loss,
+                    images: ((bi + 1) * batch).min(n),
+                    epoch_images: n,
+                    epoch_loss: (bi + 1 == batches).then(|| (epoch_loss / n as f64) as f32),
+                    seconds: started.elapsed().as_secs_f64(),
                 });
             }
             epoch_losses.push((epoch_loss / n as f64) as f32);

@@ -127,6 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config_text: results_dir
             .map(|d| d.join(CONFIG_NAME))
             .and_then(|p| std::fs::read_to_string(p).ok()),
+        pseudo_labels: results_dir
+            .map(|d| d.join(nstudent_experiment::store::METRICS_FILE))
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|text| nstudent_report::pseudo_label_rows(&text))
+            .unwrap_or_default(),
         ..StudyContext::default()
     };
     let options = ReportOptions {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::{
-    AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, PoolOrigin, Stage, Trainer,
-    UnlabeledSchedule,
+    AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, MetricsLog, Observer,
+    PoolOrigin, Stage, Trainer, UnlabeledSchedule,
 };
 use nstudent_engine::Arch;
 
@@ -86,6 +86,12 @@ pub struct Args {
     /// Write the run's reports (split, teacher, every iteration) as JSON to this file.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Write one JSON line per epoch (loss, images per second, elapsed time) and per Noisy
+    /// Student iteration (pseudo-labels kept per class, the share above the threshold, and,
+    /// for a pool drawn from --data, the pseudo-labels' accuracy and per-class precision: a
+    /// diagnostic that never reaches training) to this file.
+    #[arg(long, value_name = "FILE")]
+    metrics: Option<PathBuf>,
     /// TOML file with any of the knobs below (see --print-config).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -259,6 +265,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(report) = &args.report {
         crate::outputs::check_file("--report", report)?;
     }
+    if let Some(metrics) = &args.metrics {
+        crate::outputs::check_file("--metrics", metrics)?;
+    }
     let engine = nstudent_engine::engine_by_name(&args.engine)?;
     let mut trainer = match &unlabeled {
         None => Trainer::new(engine.as_ref(), config.clone()),
@@ -285,8 +294,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             u.shape
         );
     }
+    let mut log = MetricsLog::new(Default::default()).with_train_labels(&train.labels);
     let outcome = trainer
-        .train(&train, &mut |e: &Event<'_>| print_event(e))
+        .train(&train, &mut |e: &Event<'_>| {
+            print_event(e);
+            if args.metrics.is_some() {
+                log.on_event(e);
+            }
+        })
         .map_err(algo_error)?;
 
     // The report is staged first, so that the model and the report appear together.
@@ -296,6 +311,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             path,
             report_json(&config, &outcome, args.unlabeled.as_deref())?.as_bytes(),
         )?;
+    }
+    if let Some(path) = &args.metrics {
+        let mut text = log.lines().join("\n");
+        text.push('\n');
+        staged.write(path, text.as_bytes())?;
     }
     outcome.final_model().save(&out).map_err(algo_error)?;
     if args.save_students {
@@ -465,7 +485,9 @@ fn student_path(out: &Path, i: usize) -> PathBuf {
 
 fn print_event(e: &Event<'_>) {
     match e {
-        Event::Split { labeled, unlabeled } => {
+        Event::Split {
+            labeled, unlabeled, ..
+        } => {
             eprintln!("split: {labeled} labeled, {unlabeled} unlabeled (labels hidden)");
         }
         Event::Fit {
