@@ -109,7 +109,7 @@ fn draw(
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .margin(12)
-        .margin_right(300)
+        .margin_right(24)
         .x_label_area_size(44)
         .y_label_area_size(56)
         .build_cartesian_2d(0.5f64..max_it + 0.5, 0f64..1.0)?;
@@ -148,9 +148,11 @@ fn draw(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        // Accuracies and shares sit high; the bottom of the chart is usually free.
+        .position(SeriesLabelPosition::LowerRight)
         .margin(4)
         .label_font(("sans-serif", 15.0))
+        .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.3))
         .draw()?;
     root.present()?;
