@@ -39,7 +39,7 @@ fn significance(p: f64, alpha: f64) -> &'static str {
     }
 }
 
-fn analysis_html(an: &Analysis) -> TestsHtml {
+pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
     let mut h = String::new();
     let k = an.algorithms.len();
     let alpha = an.alpha;

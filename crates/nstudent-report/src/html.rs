@@ -84,6 +84,141 @@ pub struct TestsHtml {
     pub finding: Option<String>,
 }
 
+/// The page for another tool's table (wide or long): the scores per dataset, the statistical
+/// comparison and the effect sizes, with the study report's style. There are no folds, times
+/// or hyperparameters to show.
+pub fn comparison_document(
+    analysis: &nstudent_stats::compare::Analysis,
+    effects: &nstudent_stats::effect::Effects,
+    title: &str,
+    source: Option<&str>,
+) -> String {
+    let tests = crate::comparison::analysis_html(analysis);
+    let mut h = String::with_capacity(64 * 1024);
+    let title = esc(title);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"nstudent {version}\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<main>\n<header>\n<h1>{title}</h1>\n",
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    let mut sub = vec![format!("nstudent {} comparison", env!("CARGO_PKG_VERSION"))];
+    if let Some(source) = source {
+        sub.push(format!("table <code>{}</code>", esc(source)));
+    }
+    let _ = writeln!(h, "<p>{}</p>\n</header>", sub.join(" · "));
+    h.push_str(
+        "<nav><a href=\"#summary\">Summary</a><a href=\"#scores\">Scores</a>\
+         <a href=\"#tests\">Statistical tests</a><a href=\"#effects\">Effect sizes</a></nav>\n",
+    );
+    if let Some(finding) = &tests.finding {
+        let _ = writeln!(
+            h,
+            "<section id=\"summary\">\n<h2>Summary</h2>\n<p>{finding}</p>\n</section>"
+        );
+    }
+    // Scores: datasets x algorithms, the best of each dataset in bold.
+    let _ = write!(
+        h,
+        "<section id=\"scores\">\n<h2>{} per dataset</h2>\n<table><thead><tr><th>Dataset</th>",
+        esc(&analysis.metric)
+    );
+    for a in &analysis.algorithms {
+        let _ = write!(h, "<th class=\"num\">{}</th>", esc(a));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for (d, row) in analysis.dataset_names.iter().zip(&analysis.means) {
+        let best = crate::summary::best_of(row, analysis.lower_is_better);
+        let _ = write!(h, "<tr><td>{}</td>", esc(d));
+        for (a, v) in row.iter().enumerate() {
+            let text = format::metric_value(&analysis.metric, *v);
+            if best.contains(&a) {
+                let _ = write!(h, "<td class=\"num\"><b>{text}</b></td>");
+            } else {
+                let _ = write!(h, "<td class=\"num\">{text}</td>");
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+    let _ = write!(
+        h,
+        "<section id=\"tests\">\n<h2>Statistical comparison ({})</h2>\n{}</section>\n",
+        esc(&analysis.metric),
+        tests.body
+    );
+    effects_section(&mut h, effects, analysis.alpha);
+    let _ = write!(
+        h,
+        "<footer>Written by nstudent {}. Tests follow Demšar (2006), <cite>Statistical \
+         comparisons of classifiers over multiple data sets</cite>, JMLR 7; effect sizes and \
+         intervals follow autorank (Herbold, 2020).</footer>\n</main>\n<script>{SCRIPT}</script>\n\
+         </body>\n</html>\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    h
+}
+
+/// Every pair's effect size with its magnitude, and each algorithm's confidence interval.
+fn effects_section(h: &mut String, e: &nstudent_stats::effect::Effects, alpha: f64) {
+    use nstudent_stats::effect::EffectSize;
+    let method = match e.method {
+        EffectSize::CohenD => "Cohen's d",
+        EffectSize::AkinshinGamma => "Akinshin's gamma",
+        EffectSize::CliffDelta => "Cliff's delta",
+    };
+    let k = e.intervals.len();
+    let _ = writeln!(
+        h,
+        "<section id=\"effects\">\n<h2>Effect sizes</h2>\n<p class=\"note\">{method} of \
+         every pair (a over b), chosen as autorank does: Shapiro-Wilk at α / {k} = {:.4} on each \
+         algorithm's scores; {}.</p>",
+        e.normality_alpha,
+        if e.all_normal {
+            "all pass, so Cohen's d and intervals of the mean"
+        } else {
+            "not all pass, so a non-parametric effect size and intervals of the median"
+        }
+    );
+    h.push_str(
+        "<table><thead><tr><th>a</th><th>b</th><th class=\"num\">Effect size</th>\
+         <th>Magnitude</th></tr></thead><tbody>\n",
+    );
+    for p in &e.pairs {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&p.a),
+            esc(&p.b),
+            format::number(p.value),
+            format!("{:?}", p.magnitude).to_lowercase()
+        );
+    }
+    h.push_str("</tbody></table>\n");
+    let level = 100.0 * (1.0 - alpha / k as f64);
+    let _ = writeln!(
+        h,
+        "<table><caption>{level:.1}% confidence intervals (1 − α / {k})</caption><thead><tr>\
+         <th>Algorithm</th><th class=\"num\">{}</th><th class=\"num\">Low</th>\
+         <th class=\"num\">High</th></tr></thead><tbody>",
+        if e.all_normal { "Mean" } else { "Median" }
+    );
+    for i in &e.intervals {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{:.4}</td><td class=\"num\">{:.4}</td>\
+             <td class=\"num\">{:.4}</td></tr>",
+            esc(&i.algorithm),
+            i.centre,
+            i.lower,
+            i.upper
+        );
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
 pub fn document(
     table: &MetricsTable,
     summary: &Summary,

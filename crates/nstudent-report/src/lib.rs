@@ -129,6 +129,18 @@ pub fn render_html(table: &MetricsTable, options: &ReportOptions) -> Result<Stri
     html::document(table, &summary, options, &tests)
 }
 
+/// The comparison page of another tool's table (wide or long, see
+/// `nstudent_stats::layouts`): scores per dataset, the statistical tests, the critical
+/// difference diagram, effect sizes and intervals.
+pub fn render_comparison_html(
+    analysis: &nstudent_stats::compare::Analysis,
+    effects: &nstudent_stats::effect::Effects,
+    title: &str,
+    source: Option<&str>,
+) -> String {
+    html::comparison_document(analysis, effects, title, source)
+}
+
 /// The spreadsheet as xlsx bytes: sheet [`METRICS_SHEET`] the raw table, sheet
 /// [`SUMMARY_SHEET`] the mean and std of every metric per task and algorithm.
 pub fn render_xlsx(table: &MetricsTable) -> Result<Vec<u8>> {

@@ -151,3 +151,55 @@ fn bad_inputs_fail_with_one_line_and_exit_2_leaving_nothing() {
     assert_eq!(entries(d), vec!["bad.csv", "empty.csv", "results"]);
     assert_eq!(entries(&empty_dir), vec!["cells"]);
 }
+
+#[test]
+fn another_tools_wide_or_long_table_gets_a_comparison_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(
+        &wide,
+        "dataset,A,B,C\nd1,0.5,0.6,0.7\nd2,0.4,0.6,0.5\nd3,0.3,0.35,0.5\nd4,0.8,0.9,0.85\nd5,0.7,0.75,0.8\n",
+    )
+    .unwrap();
+    let out = nstudent(&[std::ffi::OsStr::new("report"), wide.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    for needle in [
+        "<h2>Accuracy per dataset</h2>",
+        "<td class=\"num\"><b>0.7000</b></td>",
+        "Friedman",
+        "<svg",
+        "<section id=\"effects\">",
+        "Cohen's d",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    // No spreadsheet: there are no folds or times to put in one.
+    assert!(!dir.path().join("metrics_table.xlsx").exists());
+
+    let long = dir.path().join("long.csv");
+    std::fs::write(
+        &long,
+        "task,method,err\nd1,A,0.5\nd1,B,0.4\nd2,A,0.3\nd2,B,0.35\nd3,A,0.2\nd3,B,0.1\n",
+    )
+    .unwrap();
+    let page = dir.path().join("long.html");
+    let words = [
+        "report",
+        long.to_str().unwrap(),
+        "--dataset-col",
+        "task",
+        "--algorithm-col",
+        "method",
+        "--value-col",
+        "err",
+        "--lower-is-better",
+        "--out",
+        page.to_str().unwrap(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
+    let out = nstudent(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h2>err per dataset</h2>") && html.contains("lower is better"));
+}

@@ -8,4 +8,5 @@ pub mod report;
 pub mod run;
 pub mod score;
 pub mod stats;
+pub mod table_args;
 pub mod train;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use nstudent_report::{write_report, ReportOptions, StudyContext};
 use nstudent_stats::table::{self, MetricsTable};
 
+use super::table_args::Layout;
 use crate::failure::{usage, UsageError};
 
 /// Name of the metrics table in a study's results directory.
@@ -31,9 +32,19 @@ pub struct Args {
     /// Significance level of the tests and of the critical difference.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
+    /// Another tool's table (wide or long) gives a comparison page: scores per dataset, the
+    /// tests, the critical-difference diagram and the effect sizes.
+    #[command(flatten)]
+    pub how: super::table_args::TableArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.input.is_file() {
+        let layout = args.how.layout(&args.input)?;
+        if matches!(layout, Layout::Wide | Layout::Long) {
+            return comparison_page(&args);
+        }
+    }
     let Some(metric) = table::metric_name(&args.metric) else {
         usage!(
             "unknown metric \"{}\"; choose one of: {}",
@@ -150,5 +161,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     println!("report: {}", files.html.display());
     println!("spreadsheet: {}", files.xlsx.display());
+    Ok(())
+}
+
+/// The comparison page of a wide or long table, written next to it (or to --out).
+fn comparison_page(args: &Args) -> anyhow::Result<()> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        usage!(
+            "--alpha must be between 0 and 1 (exclusive), got {}",
+            args.alpha
+        );
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        args.input
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join("report.html")
+    });
+    crate::outputs::check_file("--out", &out)?;
+    let analysis = args.how.analysis(&args.input, &args.metric, args.alpha)?;
+    let effects = args.how.effects(&analysis)?;
+    let title = args.title.clone().unwrap_or_else(|| {
+        format!(
+            "{} of {} algorithms on {} datasets",
+            analysis.metric,
+            analysis.algorithms.len(),
+            analysis.datasets
+        )
+    });
+    // The tests section draws the critical-difference diagram where the tests allow one.
+    let html = nstudent_report::render_comparison_html(
+        &analysis,
+        &effects,
+        &title,
+        Some(&args.input.display().to_string()),
+    );
+    let mut staged = crate::outputs::Staged::default();
+    staged.write(&out, html.as_bytes())?;
+    staged.commit()?;
+    println!("report: {}", out.display());
     Ok(())
 }
