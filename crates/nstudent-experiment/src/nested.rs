@@ -214,14 +214,55 @@ fn test_metrics(model: &Model, test: &Dataset) -> Result<CellMetrics> {
     Ok(CellMetrics::from(&s))
 }
 
-/// Progress of one training shown on the cell's bar.
-fn observer<'a>(
+/// The observer of one training of a cell: it drives the progress bar and the study log, and
+/// collects the training's metric lines (`nstudent_algo::MetricsLog`, with the cell's task,
+/// fold, algorithm, `phase` "refit" or "inner" and the progress `label`), which are appended to
+/// the study's `metrics.jsonl` when the observer is dropped. `train_labels` are the labels of
+/// the data the training split; `split`, for a caller that splits it itself (the inner
+/// search), gives the pool's rows so that pseudo-label accuracy can be computed.
+struct Watch<'a> {
     ctx: &'a CellContext<'a>,
     label: String,
     epochs: usize,
-) -> impl FnMut(&Event<'_>) + 'a {
-    let mut current: Option<Stage> = None;
-    move |event| {
+    current: Option<Stage>,
+    log: MetricsLog,
+}
+
+fn observer<'a>(
+    ctx: &'a CellContext<'a>,
+    cell: &Cell,
+    phase: &str,
+    label: String,
+    epochs: usize,
+    train_labels: &[u16],
+    split: Option<&LabeledSplit>,
+) -> Watch<'a> {
+    let mut context = serde_json::Map::new();
+    context.insert("task".into(), cell.task.clone().into());
+    context.insert("fold".into(), cell.fold.into());
+    context.insert("algorithm".into(), cell.algorithm.to_string().into());
+    context.insert("phase".into(), phase.into());
+    context.insert("label".into(), label.clone().into());
+    let mut log = MetricsLog::new(context).with_train_labels(train_labels);
+    if let Some(split) = split {
+        log.on_event(&Event::Split {
+            labeled: split.labeled.len(),
+            unlabeled: split.pool.len(),
+            labeled_rows: &split.labeled_rows,
+            pool_origin: split.pool_origin,
+        });
+    }
+    Watch {
+        ctx,
+        label,
+        epochs,
+        current: None,
+        log,
+    }
+}
+
+impl Observer for Watch<'_> {
+    fn on_event(&mut self, event: &Event<'_>) {
         if let Event::Fit {
             stage,
             member: 0,
@@ -229,16 +270,27 @@ fn observer<'a>(
         } = event
         {
             let steps_per_epoch = progress.batches_per_epoch as u64;
-            if current != Some(*stage) {
-                current = Some(*stage);
+            if self.current != Some(*stage) {
+                self.current = Some(*stage);
                 let what = match stage {
                     Stage::Teacher => "teacher".to_string(),
                     Stage::Student { iteration } => format!("student {iteration}"),
                 };
-                ctx.start_training(&format!("{label} {what}"), epochs as u64 * steps_per_epoch);
+                self.ctx.start_training(
+                    &format!("{} {what}", self.label),
+                    self.epochs as u64 * steps_per_epoch,
+                );
             }
-            ctx.step(progress.epoch as u64 * steps_per_epoch + progress.batch as u64);
+            self.ctx
+                .step(progress.epoch as u64 * steps_per_epoch + progress.batch as u64);
         }
+        self.log.on_event(event);
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        self.ctx.record_metrics(self.log.lines());
     }
 }
 
@@ -337,20 +389,15 @@ impl CellWork for NestedCv {
         let trainer = self.trainer(cfg, set.as_deref())?;
         let mut obs = observer(
             ctx,
+            cell,
+            "refit",
             format!("{} fold {} refit", cell.algorithm, cell.fold),
             trainer.config().fit.epochs,
+            &train.labels,
+            None,
         );
-        let mut context = serde_json::Map::new();
-        context.insert("task".into(), cell.task.clone().into());
-        context.insert("fold".into(), cell.fold.into());
-        context.insert("algorithm".into(), cell.algorithm.to_string().into());
-        context.insert("phase".into(), "refit".into());
-        let mut log = MetricsLog::new(context).with_train_labels(&train.labels);
-        let outcome = trainer.train(&train, &mut |e: &Event<'_>| {
-            obs(e);
-            log.on_event(e);
-        })?;
-        ctx.record_metrics(log.lines());
+        let outcome = trainer.train(&train, &mut obs)?;
+        drop(obs);
         trainings += trainer.config().members()
             * (1 + outcome.chain.as_ref().map_or(0, |ch| ch.students.len()));
         if let Some(ch) = &outcome.chain {
@@ -473,7 +520,15 @@ impl NestedCv {
         );
         let epochs = cfg.fit.epochs;
         let teacher = {
-            let mut obs = observer(ctx, label.clone(), epochs);
+            let mut obs = observer(
+                ctx,
+                cell,
+                "inner",
+                label.clone(),
+                epochs,
+                &inner_train.labels,
+                Some(&split),
+            );
             self.trainer(cfg.clone(), set.as_deref())?
                 .teacher(&split.labeled, &mut obs)?
         };
@@ -485,7 +540,15 @@ impl NestedCv {
             let teacher_e = Model::ensemble(members)?;
             let mut cc = cfg.clone();
             cc.ensemble_size = e;
-            let mut obs = observer(ctx, format!("{label} e{e}"), epochs);
+            let mut obs = observer(
+                ctx,
+                cell,
+                "inner",
+                format!("{label} e{e}"),
+                epochs,
+                &inner_train.labels,
+                Some(&split),
+            );
             let chain = self
                 .trainer(cc, set.as_deref())?
                 .noisy_student(&split, &teacher_e, None, &mut obs)?;
@@ -630,7 +693,15 @@ impl NestedCv {
                     inner.len()
                 );
                 let teacher = {
-                    let mut obs = observer(ctx, label.clone(), epochs);
+                    let mut obs = observer(
+                        ctx,
+                        cell,
+                        "inner",
+                        label.clone(),
+                        epochs,
+                        &inner_train.labels,
+                        Some(&split),
+                    );
                     self.trainer(cfg.clone(), set.as_deref())?
                         .teacher(&split.labeled, &mut obs)?
                 };
@@ -672,6 +743,8 @@ impl NestedCv {
                         let trainer = self.trainer(cc, set.as_deref())?;
                         let mut obs = observer(
                             ctx,
+                            cell,
+                            "inner",
                             format!(
                                 "{label} u{} t{} e{e}",
                                 ch.unl_factor
@@ -679,6 +752,8 @@ impl NestedCv {
                                 ch.threshold
                             ),
                             epochs,
+                            &inner_train.labels,
+                            Some(&split),
                         );
                         let chain =
                             trainer.noisy_student(&split, &teacher_e, Some(&probs), &mut obs)?;
