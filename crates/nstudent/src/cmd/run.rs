@@ -309,6 +309,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let work = NestedCv::new(&config, data_dir).map_err(lift)?;
     // A separate unlabeled set that cannot be read fails here, before the results directory.
     if let Some(set) = work.unlabeled_set().map_err(lift)? {
+        // Its images must fit every task's model: checked here, not in the first cell.
+        for task in config
+            .tasks
+            .iter()
+            .filter(|t| !missing_data.iter().any(|(m, _)| m == *t))
+        {
+            let data = work.dataset(task).map_err(lift)?;
+            if data.shape != set.shape {
+                usage!(
+                    "[data] unlabeled = \"{}\" holds {} images but task {task} holds {}: use \
+                     unlabeled images of the tasks' size and colour mode (or [data] resize and \
+                     colour)",
+                    set.source,
+                    set.shape,
+                    data.shape
+                );
+            }
+        }
         if !args.quiet {
             eprintln!(
                 "nstudent: unlabeled set {}: {} images of {}; every fold pseudo-labels it",
