@@ -84,6 +84,24 @@ pub struct TestsHtml {
     pub finding: Option<String>,
 }
 
+/// The page's head, its style and its header: the title, and what wrote it from which table.
+fn page_head(h: &mut String, title: &str, kind: &str, source: Option<&str>) {
+    let title = esc(title);
+    let version = env!("CARGO_PKG_VERSION");
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"nstudent {version}\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<main>\n<header>\n<h1>{title}</h1>\n",
+    );
+    let mut sub = vec![format!("nstudent {version} {kind}")];
+    if let Some(source) = source {
+        sub.push(format!("table <code>{}</code>", esc(source)));
+    }
+    let _ = writeln!(h, "<p>{}</p>\n</header>", sub.join(" · "));
+}
+
 /// The page for another tool's table (wide or long): the scores per dataset, the statistical
 /// comparison and the effect sizes, with the study report's style. There are no folds, times
 /// or hyperparameters to show.
@@ -95,20 +113,7 @@ pub fn comparison_document(
 ) -> String {
     let tests = crate::comparison::analysis_html(analysis);
     let mut h = String::with_capacity(64 * 1024);
-    let title = esc(title);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"nstudent {version}\">\n<title>{title}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<main>\n<header>\n<h1>{title}</h1>\n",
-        version = env!("CARGO_PKG_VERSION"),
-    );
-    let mut sub = vec![format!("nstudent {} comparison", env!("CARGO_PKG_VERSION"))];
-    if let Some(source) = source {
-        sub.push(format!("table <code>{}</code>", esc(source)));
-    }
-    let _ = writeln!(h, "<p>{}</p>\n</header>", sub.join(" · "));
+    page_head(&mut h, title, "comparison", source);
     h.push_str(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#scores\">Scores</a>\
          <a href=\"#tests\">Statistical tests</a><a href=\"#effects\">Effect sizes</a></nav>\n",
@@ -226,23 +231,12 @@ pub fn document(
     tests: &TestsHtml,
 ) -> Result<String> {
     let mut h = String::with_capacity(256 * 1024);
-    let title = esc(&options.title);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"nstudent {version}\">\n<title>{title}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<main>\n<header>\n<h1>{title}</h1>\n",
-        version = env!("CARGO_PKG_VERSION"),
+    page_head(
+        &mut h,
+        &options.title,
+        "study report",
+        options.source.as_deref(),
     );
-    let mut sub = vec![format!(
-        "nstudent {} study report",
-        env!("CARGO_PKG_VERSION")
-    )];
-    if let Some(source) = &options.source {
-        sub.push(format!("table <code>{}</code>", esc(source)));
-    }
-    let _ = writeln!(h, "<p>{}</p>\n</header>", sub.join(" · "));
 
     let has_hyper = summary.has_hyperparameters();
     let has_context = !options.context.is_empty();

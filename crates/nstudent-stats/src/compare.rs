@@ -542,6 +542,18 @@ pub fn fold_means(table: &MetricsTable, metric: &str) -> Result<FoldMeans> {
         sums[i][j] += value;
         counts[i][j] += 1;
     }
+    paired_means(datasets, algorithms, &sums, &counts)
+}
+
+/// The means `sums / counts` per (dataset, algorithm), after checking that every algorithm has
+/// values on every dataset and the same number of them (means over different folds would not
+/// be paired).
+pub(crate) fn paired_means(
+    datasets: Vec<String>,
+    algorithms: Vec<String>,
+    sums: &[Vec<f64>],
+    counts: &[Vec<usize>],
+) -> Result<FoldMeans> {
     for (i, d) in datasets.iter().enumerate() {
         if let Some(j) = counts[i].iter().position(|&c| c == 0) {
             return Err(Error::Invalid(format!(
@@ -561,7 +573,7 @@ pub fn fold_means(table: &MetricsTable, metric: &str) -> Result<FoldMeans> {
     }
     let means = sums
         .iter()
-        .zip(&counts)
+        .zip(counts)
         .map(|(s, c)| s.iter().zip(c).map(|(s, &c)| s / c as f64).collect())
         .collect();
     Ok(FoldMeans {

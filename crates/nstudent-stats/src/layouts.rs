@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::compare::FoldMeans;
+use crate::compare::{paired_means, FoldMeans};
 use crate::{Error, Result};
 
 /// The columns of a long table, by header name.
@@ -133,32 +133,7 @@ pub fn read_long(path: &Path, columns: &LongColumns) -> Result<FoldMeans> {
         sums[i][j] += value;
         counts[i][j] += 1;
     }
-    for (i, dataset) in datasets.iter().enumerate() {
-        if let Some(j) = counts[i].iter().position(|&c| c == 0) {
-            return Err(fmt(format!(
-                "dataset \"{dataset}\" has no value for algorithm \"{}\"; every algorithm \
-                 needs results on every dataset",
-                algorithms[j]
-            )));
-        }
-        if let Some(j) = counts[i].iter().position(|&c| c != counts[i][0]) {
-            return Err(fmt(format!(
-                "dataset \"{dataset}\" has {} folds of \"{}\" but {} of \"{}\"; every \
-                 algorithm needs the same folds",
-                counts[i][0], algorithms[0], counts[i][j], algorithms[j]
-            )));
-        }
-    }
-    let means = sums
-        .iter()
-        .zip(&counts)
-        .map(|(s, c)| s.iter().zip(c).map(|(s, &c)| s / c as f64).collect())
-        .collect();
-    Ok(FoldMeans {
-        datasets,
-        algorithms,
-        means,
-    })
+    paired_means(datasets, algorithms, &sums, &counts).map_err(|e| fmt(e.to_string()))
 }
 
 fn open(path: &Path) -> Result<csv::Reader<std::fs::File>> {

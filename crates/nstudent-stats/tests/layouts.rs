@@ -106,7 +106,7 @@ fn bad_wide_and_long_tables_say_what_is_wrong() {
     let long = write(dir.path(), "l.csv", "d,a,v\nx,A,0.5\nx,A,0.6\n");
     assert!(err(long, Some(&columns)).contains("--fold-col"));
     let long = write(dir.path(), "l2.csv", "d,a,v\nx,A,0.5\nx,B,0.6\ny,A,0.1\n");
-    assert!(err(long, Some(&columns)).contains("\"y\" has no value for algorithm \"B\""));
+    assert!(err(long, Some(&columns)).contains("\"y\" has no result for algorithm \"B\""));
     let long = write(dir.path(), "l3.csv", "d,alg,v\nx,A,0.5\n");
     let e = err(long, Some(&columns));
     assert!(

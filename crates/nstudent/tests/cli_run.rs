@@ -721,13 +721,21 @@ fn a_study_with_a_separate_unlabeled_set_records_it_in_every_cell() {
 
     // A set of another image size: exit 2 naming both shapes, before any directory exists.
     fs::write(dir.path().join("small.csv"), "0,1,2,3,4\n1,5,6,7,8\n").unwrap();
-    fs::write(&broken, format!("{base}[data]\nunlabeled = \"small.csv\"\n")).unwrap();
+    fs::write(
+        &broken,
+        format!("{base}[data]\nunlabeled = \"small.csv\"\n"),
+    )
+    .unwrap();
     let out = nstudent(
         &["run", "--config", "broken.toml", "--out", "r0", "--quiet"],
         dir.path(),
     );
     assert_usage_error(&out, "2x2x1");
-    assert!(text(&out.stderr).contains("12x12x1"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("12x12x1"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!dir.path().join("r0").exists());
 
     let with_set = dir.path().join("set.toml");
