@@ -8,7 +8,7 @@ set -euo pipefail
 nstudent=$(realpath "${1:-target/release/nstudent}")
 data=$(realpath "${2:-../shared/datasets}")
 cd "$(dirname "$0")/../fuzz"
-rm -rf seeds && mkdir -p seeds/{idx,cifar,csv,files,image,model_file,study_toml,cell_json,metrics_table,score_csv}
+rm -rf seeds && mkdir -p seeds/{idx,cifar,csv,files,image,model_file,study_toml,cell_json,metrics_table,score_csv,layouts}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -59,4 +59,7 @@ cp "$(find "$work/r/cells" -name '*.json' | head -1)" seeds/cell_json/cell.json
 cp "$work/r2/metrics_table.csv" seeds/metrics_table/table.csv
 "$nstudent" predict --model "$work/m.safetensors" --data fashion-mnist-10k --out "$work/p.csv" --labels-out "$work/y.csv" >/dev/null 2>&1
 { head -6 "$work/y.csv"; printf '\x00'; head -6 "$work/p.csv"; } > seeds/score_csv/predict-output
+# Other tools' tables: a wide one (first byte even) and a long one with folds (first byte 3).
+printf '\x00dataset,A,B,C\nd1,0.5,0.6,0.7\nd2,0.4,0.6,0.5\nd3,0.3,0.35,0.5\nd4,0.8,0.9,0.85\n' > seeds/layouts/wide
+printf '\x03dataset,algorithm,fold,value\nd1,A,1,0.5\nd1,A,2,0.6\nd1,B,1,0.7\nd1,B,2,0.4\nd2,A,1,0.1\nd2,A,2,0.2\nd2,B,1,0.3\nd2,B,2,0.9\nd3,A,1,0.5\nd3,A,2,0.5\nd3,B,1,0.6\nd3,B,2,0.6\n' > seeds/layouts/long-folds
 du -sh seeds

@@ -62,6 +62,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("cell_json", cell_json::run),
     ("metrics_table", metrics_table::run),
     ("score_csv", score_csv::run),
+    ("layouts", layouts::run),
 ];
 
 pub mod idx {
@@ -207,7 +208,9 @@ pub mod image {
             std::fs::create_dir(dir.path().join(class)).unwrap();
             std::fs::write(dir.path().join(class).join(format!("0.{ext}")), bytes).unwrap();
         }
-        if let Ok(splits) = nstudent_data::read::image_folder::read(dir.path(), "fuzz", &Default::default()) {
+        if let Ok(splits) =
+            nstudent_data::read::image_folder::read(dir.path(), "fuzz", &Default::default())
+        {
             let d = &splits.train;
             assert_eq!(d.len(), 2);
             assert_eq!(d.images.len(), 2 * d.shape.len());
@@ -371,6 +374,43 @@ pub mod score_csv {
             if y.len() * p.num_classes == p.values.len() {
                 let _ = nstudent_stats::metrics::score(&y, &p.values, p.num_classes);
             }
+        }
+    }
+}
+
+pub mod layouts {
+    //! Other tools' wide and long result tables: any bytes read or fail with an error, never
+    //! panic; an accepted table's analysis and effect sizes either run or say why not.
+    use nstudent_stats::layouts::{read_long, read_wide, LongColumns};
+    use nstudent_stats::{compare, effect};
+
+    /// One input; panics where the parser breaks its contract.
+    pub fn run(data: &[u8]) {
+        let Some((&which, bytes)) = data.split_first() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, bytes).unwrap();
+        let means = if which & 1 == 0 {
+            read_wide(&path)
+        } else {
+            let columns = LongColumns {
+                dataset: "dataset".into(),
+                algorithm: "algorithm".into(),
+                value: "value".into(),
+                fold: (which & 2 != 0).then(|| "fold".into()),
+            };
+            read_long(&path, &columns)
+        };
+        let Ok(means) = means else { return };
+        assert_eq!(means.means.len(), means.datasets.len());
+        assert!(means
+            .means
+            .iter()
+            .all(|r| r.len() == means.algorithms.len()));
+        if let Ok(analysis) = compare::analyze_means(means, "value", which & 4 != 0, 0.05) {
+            let _ = effect::effects(&analysis.means, &analysis.algorithms, 0.05, None);
         }
     }
 }

@@ -609,6 +609,12 @@ pub fn analyze_means(
         means,
     } = fold_means;
     let (n, k) = (dataset_names.len(), algorithms.len());
+    if n == 0 || k == 0 {
+        return Err(Error::Invalid(
+            "the table has no results: it needs a row per dataset (wide) or per value (long)"
+                .into(),
+        ));
+    }
     if k < 2 {
         return Err(Error::Invalid(format!(
             "the table has only one algorithm (\"{}\"); comparing needs at least 2 (Wilcoxon) \

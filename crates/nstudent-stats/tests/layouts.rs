@@ -107,6 +107,17 @@ fn bad_wide_and_long_tables_say_what_is_wrong() {
     assert!(err(long, Some(&columns)).contains("--fold-col"));
     let long = write(dir.path(), "l2.csv", "d,a,v\nx,A,0.5\nx,B,0.6\ny,A,0.1\n");
     assert!(err(long, Some(&columns)).contains("\"y\" has no result for algorithm \"B\""));
+    // Headers without rows: an error, not a panic (found by hand).
+    for (name, text) in [("h.csv", "d,A,B\n"), ("h2.csv", "d,a,v\n")] {
+        let path = write(dir.path(), name, text);
+        let means = if name == "h.csv" {
+            read_wide(&path).unwrap()
+        } else {
+            read_long(&path, &columns).unwrap()
+        };
+        let e = analyze_means(means, "Accuracy", false, 0.05).unwrap_err();
+        assert!(e.to_string().contains("no results"), "{e}");
+    }
     let long = write(dir.path(), "l3.csv", "d,alg,v\nx,A,0.5\n");
     let e = err(long, Some(&columns));
     assert!(
