@@ -31,11 +31,7 @@ pub fn read_wide(path: &Path) -> Result<FoldMeans> {
         path: path.to_path_buf(),
         message,
     };
-    let mut reader = open(path)?;
-    let headers = reader
-        .headers()
-        .map_err(|e| fmt(format!("cannot read the header: {e}")))?
-        .clone();
+    let (mut reader, headers) = open(path)?;
     let algorithms: Vec<String> = headers
         .iter()
         .skip(1)
@@ -76,11 +72,7 @@ pub fn read_long(path: &Path, columns: &LongColumns) -> Result<FoldMeans> {
         path: path.to_path_buf(),
         message,
     };
-    let mut reader = open(path)?;
-    let headers = reader
-        .headers()
-        .map_err(|e| fmt(format!("cannot read the header: {e}")))?
-        .clone();
+    let (mut reader, headers) = open(path)?;
     let find = |name: &str, flag: &str| {
         headers
             .iter()
@@ -136,12 +128,21 @@ pub fn read_long(path: &Path, columns: &LongColumns) -> Result<FoldMeans> {
     paired_means(datasets, algorithms, &sums, &counts).map_err(|e| fmt(e.to_string()))
 }
 
-fn open(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+/// A CSV reader of `path` and its header row.
+fn open(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
     let file = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(csv::ReaderBuilder::new().flexible(false).from_reader(file))
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            message: format!("cannot read the header: {e}"),
+        })?
+        .clone();
+    Ok((reader, headers))
 }
 
 /// A finite number, or an error naming where the cell is.

@@ -22,6 +22,14 @@ fn is_image(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// The image files directly inside `dir`, in name order.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(list_files(dir)?
+        .into_iter()
+        .filter(|p| is_image(p))
+        .collect())
+}
+
 /// True when `dir` looks like an image folder: subfolders holding images.
 pub fn looks_like_image_folder(dir: &Path) -> bool {
     let Ok(dirs) = list_dirs(dir) else {
@@ -135,10 +143,7 @@ fn read_classes(
                 ),
             ));
         };
-        let files: Vec<PathBuf> = list_files(dir)?
-            .into_iter()
-            .filter(|p| is_image(p))
-            .collect();
+        let files = image_files(dir)?;
         if files.is_empty() {
             return Err(Error::format(
                 dir,
@@ -163,10 +168,7 @@ pub fn is_flat_image_folder(dir: &Path) -> bool {
 /// Reads the images directly inside `dir` (in name order), with no labels: a separate
 /// unlabeled set. Same rules as a class folder: one size, grey when every image is grey.
 pub fn read_unlabeled(dir: &Path, options: &ImageOptions) -> Result<(Vec<u8>, ImageShape)> {
-    let files: Vec<PathBuf> = list_files(dir)?
-        .into_iter()
-        .filter(|p| is_image(p))
-        .collect();
+    let files = image_files(dir)?;
     if files.is_empty() {
         return Err(Error::format(
             dir,
