@@ -1,13 +1,27 @@
 //! Every knob of the three algorithms in one serde struct, so a study can keep it in TOML.
 
 use nstudent_data::{augment::RandAugment, ImageShape};
-use nstudent_engine::{Arch, FitOptions, ModelSpec};
+use nstudent_engine::{Arch, FitOptions, ModelSpec, Threads};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// Which algorithm [`crate::train`] runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+/// Which algorithm [`crate::train`] runs; the one declaration of the three algorithms, used
+/// by `train --algo`, the study's `algorithms` and every result table.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Default,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Algorithm {
     /// The teacher alone: the CNN trained on the labeled part.
@@ -20,7 +34,13 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// The name used on the command line and in result tables.
+    pub const ALL: [Algorithm; 3] = [
+        Algorithm::Baseline,
+        Algorithm::NoisyStudent,
+        Algorithm::Ensemble,
+    ];
+
+    /// The name used on the command line, in config files and in cell file names.
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Baseline => "baseline",
@@ -28,10 +48,32 @@ impl Algorithm {
             Algorithm::Ensemble => "ensemble",
         }
     }
+
+    /// The name in the metrics table's "Algorithm Name" column.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Algorithm::Baseline => "Baseline",
+            Algorithm::NoisyStudent => "Noisy Student",
+            Algorithm::Ensemble => "Ensemble Noisy Student",
+        }
+    }
+
+    /// Parses a config / command-line name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name.trim())
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// How the labeled part of the training data is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum LabeledSplitMode {
     /// A seeded sample with the same fraction of every class.
@@ -51,11 +93,16 @@ pub enum PoolOrigin {
 }
 
 /// Which unlabeled rows each Noisy Student iteration uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum UnlabeledSchedule {
     /// Iteration i adds the next `unl_factor` slice of the pool (the original study's schedule).
-    Slices,
+    /// Written `slice`; `slices`, an earlier name, is still read.
+    #[serde(alias = "slices")]
+    #[value(alias = "slices")]
+    Slice,
     /// Every iteration uses the whole pool (the paper's). The default: on Fashion-MNIST with 10%
     /// labels and 5 epochs, noised students beat the baseline on every seed measured with it,
     /// but not with 0.2 slices, where the few extra steps do not outweigh the noise.
@@ -64,7 +111,9 @@ pub enum UnlabeledSchedule {
 }
 
 /// Form of the pseudo-labels the students learn from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum LabelKind {
     /// The teacher's argmax class (the original study).
@@ -75,7 +124,9 @@ pub enum LabelKind {
 }
 
 /// Class balancing of the pseudo-labeled rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Balance {
     /// Duplicate rare classes and keep the most confident rows of common ones, up to a target
@@ -94,10 +145,10 @@ pub struct ModelConfig {
     /// Multiplier on every layer's channels and units (1.0 = the original 32/64/128).
     pub width: f32,
     /// Dropout before the classifier, in [0, 1); 0 disables it.
-    pub dropout: f32,
+    pub dropout: f64,
     /// Stochastic depth survival probability of the last residual block, in (0, 1]; 1 disables
     /// it. Only architectures with residual blocks (`res-cnn`) use it.
-    pub survival: f32,
+    pub survival: f64,
 }
 
 impl ModelConfig {
@@ -129,8 +180,8 @@ impl ModelConfig {
             input,
             num_classes,
             width: self.width,
-            dropout: self.dropout,
-            survival: self.survival,
+            dropout: self.dropout as f32,
+            survival: self.survival as f32,
         }
     }
 
@@ -172,7 +223,7 @@ pub struct AugmentConfig {
     /// Operations per image.
     pub num_ops: usize,
     /// Strength of each operation on RandAugment's 0-30 scale.
-    pub magnitude: f32,
+    pub magnitude: f64,
     /// Horizontal flips; unset means on for colour images and off for grey ones (digits,
     /// letters and clothing are not mirror-symmetric classes).
     pub horizontal_flip: Option<bool>,
@@ -194,7 +245,7 @@ impl AugmentConfig {
     pub fn for_shape(&self, shape: ImageShape) -> Option<RandAugment> {
         self.enabled.then(|| RandAugment {
             num_ops: self.num_ops,
-            magnitude: self.magnitude,
+            magnitude: self.magnitude as f32,
             horizontal_flip: self.horizontal_flip.unwrap_or(shape.channels == 3),
         })
     }
@@ -208,12 +259,7 @@ pub struct FitConfig {
     /// Images per gradient step.
     pub batch_size: usize,
     /// Adam step size.
-    pub learning_rate: f32,
-    /// Worker threads per training; 0 uses all cores.
-    pub threads: usize,
-    /// Train the members of an ensemble side by side, one thread each, instead of one after
-    /// the other with `threads` threads each (faster for small models on few cores).
-    pub parallel_members: bool,
+    pub learning_rate: f64,
 }
 
 impl Default for FitConfig {
@@ -222,19 +268,17 @@ impl Default for FitConfig {
             epochs: 5,
             batch_size: 32,
             learning_rate: 1e-3,
-            threads: 0,
-            parallel_members: true,
         }
     }
 }
 
 impl FitConfig {
-    /// Engine options for one training with `seed`.
-    pub fn options(&self, seed: u64, augment: Option<RandAugment>, threads: usize) -> FitOptions {
+    /// Engine options for one training with `seed` on `threads` threads.
+    pub fn options(&self, seed: u64, augment: Option<RandAugment>, threads: Threads) -> FitOptions {
         FitOptions {
             epochs: self.epochs,
             batch_size: self.batch_size,
-            learning_rate: self.learning_rate,
+            learning_rate: self.learning_rate as f32,
             seed,
             augment,
             threads,
@@ -258,12 +302,12 @@ pub struct AlgoConfig {
     /// A pseudo-label is kept when the teacher's top probability exceeds this (strictly), >= 0.
     /// A threshold of 1 or more keeps none: the student trains on the labeled rows alone, as
     /// the original notebook's typed threshold 8 did.
-    pub threshold: f32,
+    pub threshold: f64,
     /// Noisy Student iterations; every iteration's student is returned.
     pub num_students: usize,
     pub labels: LabelKind,
     /// Soft labels are `p^(1/T)` renormalised: T < 1 sharpens, T > 1 flattens; must be > 0.
-    pub temperature: f32,
+    pub temperature: f64,
     pub balance: Balance,
     /// Pseudo-labeled rows per class after balancing; unset means the mean count per class of
     /// the rows that passed the threshold.
@@ -422,7 +466,7 @@ impl AlgoConfig {
                 self.augment.magnitude
             ));
         }
-        if self.unlabeled == UnlabeledSchedule::Slices {
+        if self.unlabeled == UnlabeledSchedule::Slice {
             let labeled = match origin {
                 PoolOrigin::TrainingData => self.teacher_factor,
                 PoolOrigin::Separate => 0.0,
@@ -479,7 +523,7 @@ mod tests {
 
     #[test]
     fn out_of_range_hyperparameters_are_rejected() {
-        rejects(|c| c.threshold = f32::NAN, "threshold");
+        rejects(|c| c.threshold = f64::NAN, "threshold");
         rejects(|c| c.threshold = -0.1, "threshold");
         rejects(|c| c.teacher_factor = 0.0, "teacher_factor");
         rejects(|c| c.teacher_factor = 1.5, "teacher_factor");
@@ -499,7 +543,7 @@ mod tests {
         rejects(|c| c.fit.epochs = 0, "epochs");
         rejects(
             |c| {
-                c.unlabeled = UnlabeledSchedule::Slices;
+                c.unlabeled = UnlabeledSchedule::Slice;
                 c.num_students = 5;
                 c.unl_factor = 0.2;
             },
@@ -512,7 +556,7 @@ mod tests {
         let mut c = AlgoConfig {
             num_students: 5,
             unl_factor: 0.2,
-            unlabeled: UnlabeledSchedule::Slices,
+            unlabeled: UnlabeledSchedule::Slice,
             ..AlgoConfig::default()
         };
         assert!(c.validate().is_err());
@@ -522,7 +566,7 @@ mod tests {
         let c = AlgoConfig {
             num_students: 3,
             unl_factor: 0.3,
-            unlabeled: UnlabeledSchedule::Slices,
+            unlabeled: UnlabeledSchedule::Slice,
             ..AlgoConfig::default()
         };
         c.validate().unwrap();

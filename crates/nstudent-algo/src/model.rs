@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use nstudent_data::{Dataset, ImagesRef};
 use nstudent_engine::{Classifier, Engine, ModelSpec};
+use nstudent_stats::metrics::argmax;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -254,20 +255,6 @@ pub fn accuracy(probs: &[f32], labels: &[u16], num_classes: usize) -> f64 {
         .filter(|(p, &l)| argmax(p) == usize::from(l))
         .count();
     correct as f64 / labels.len() as f64
-}
-
-/// Index of the largest value (first one on ties).
-pub fn argmax(p: &[f32]) -> usize {
-    p.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (c, &v)| {
-            if v > best.1 {
-                (c, v)
-            } else {
-                best
-            }
-        })
-        .0
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {

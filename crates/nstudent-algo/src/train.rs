@@ -4,7 +4,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use nstudent_data::{augment::RandAugment, Dataset, ImagesRef};
-use nstudent_engine::{Classifier, Engine, FitProgress, FitReport, ModelSpec, Targets};
+use nstudent_engine::{Classifier, Engine, FitProgress, FitReport, ModelSpec, Targets, Threads};
 use serde::Serialize;
 
 use crate::config::{AlgoConfig, Algorithm, Balance, LabelKind, PoolOrigin, UnlabeledSchedule};
@@ -166,6 +166,10 @@ impl TrainOutcome {
 pub struct Trainer<'a> {
     engine: &'a dyn Engine,
     config: AlgoConfig,
+    /// The thread budget of this trainer's work, ensemble members included.
+    threads: Threads,
+    /// Whether ensemble members may train side by side (within `threads`).
+    members_side_by_side: bool,
     eval: Option<&'a Dataset>,
     /// A separate unlabeled set and its name, replacing the pool drawn from the training data.
     unlabeled: Option<(ImagesRef<'a>, &'a str)>,
@@ -178,6 +182,8 @@ impl<'a> Trainer<'a> {
         Ok(Self {
             engine,
             config,
+            threads: Threads::all_cores(),
+            members_side_by_side: true,
             eval: None,
             unlabeled: None,
         })
@@ -197,9 +203,26 @@ impl<'a> Trainer<'a> {
         Ok(Self {
             engine,
             config,
+            threads: Threads::all_cores(),
+            members_side_by_side: true,
             eval: None,
             unlabeled: Some((images, source)),
         })
+    }
+
+    /// The thread budget of every training (every core unless set). An ensemble's members
+    /// share it: as many train side by side as it has threads, each with an equal part. The
+    /// results are the same bits whatever the budget.
+    pub fn threads(mut self, threads: Threads) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Trains an ensemble's members one after the other, each with the whole thread budget,
+    /// instead of side by side.
+    pub fn members_one_by_one(mut self) -> Self {
+        self.members_side_by_side = false;
+        self
     }
 
     /// Measures every teacher and student on `data` (reported in events and reports; the
@@ -332,7 +355,7 @@ impl<'a> Trainer<'a> {
         let mode = match c.labels {
             LabelKind::Hard => LabelMode::Hard,
             LabelKind::Soft => LabelMode::Soft {
-                temperature: c.temperature,
+                temperature: c.temperature as f32,
             },
         };
         // Slices are fractions of the data they are cut from.
@@ -341,7 +364,7 @@ impl<'a> Trainer<'a> {
             PoolOrigin::Separate => pool.len(),
         };
         let slice = match c.unlabeled {
-            UnlabeledSchedule::Slices => ((c.unl_factor * total as f64 + 1e-9) as usize).max(1),
+            UnlabeledSchedule::Slice => ((c.unl_factor * total as f64 + 1e-9) as usize).max(1),
             UnlabeledSchedule::All => pool.len(),
         };
         let spec = c.student.spec(split.labeled.shape, k);
@@ -358,7 +381,7 @@ impl<'a> Trainer<'a> {
         for iteration in 1..=c.num_students {
             let start = Instant::now();
             let (first_new, used) = match c.unlabeled {
-                UnlabeledSchedule::Slices => {
+                UnlabeledSchedule::Slice => {
                     ((iteration - 1) * slice, (iteration * slice).min(pool.len()))
                 }
                 UnlabeledSchedule::All => (0, pool.len()),
@@ -383,7 +406,7 @@ impl<'a> Trainer<'a> {
                 (1, Some(p)) => p[predict_from * k..used * k].to_vec(),
                 _ => teacher_now.predict_proba(pool.rows(predict_from..used))?,
             };
-            let fresh = pseudo_label(&probs, k, c.threshold, mode)?;
+            let fresh = pseudo_label(&probs, k, c.threshold as f32, mode)?;
             if relabel {
                 current = fresh;
                 current.rows.iter_mut().for_each(|r| *r += predict_from);
@@ -449,8 +472,9 @@ impl<'a> Trainer<'a> {
         self.eval.map(|d| model.accuracy(d)).transpose()
     }
 
-    /// Builds and fits one model per seed: side by side with one thread each when the config
-    /// allows and there are several, else one after the other.
+    /// Builds and fits one model per seed. Members train side by side within the thread
+    /// budget (as many at once as it has threads, each with an equal part) unless
+    /// [`Trainer::members_one_by_one`] was asked for; the models are the same either way.
     #[allow(clippy::too_many_arguments)]
     fn train_members(
         &self,
@@ -464,61 +488,62 @@ impl<'a> Trainer<'a> {
     ) -> Result<(Model, Vec<FitReport>)> {
         let fit = &self.config.fit;
         let engine = self.engine;
-        let train_one = |seed: u64, threads: usize, progress: &mut dyn FnMut(FitProgress)| {
+        let train_one = |seed: u64, threads: Threads, progress: &mut dyn FnMut(FitProgress)| {
             let mut model = engine.build(spec, seed)?;
             let options = fit.options(mix(seed, 1, 1), augment.clone(), threads);
             let report = model.fit(images, targets, &options, progress)?;
             Ok::<_, Error>((model, report))
         };
-        let results: Vec<Result<(Box<dyn Classifier>, FitReport)>> =
-            if seeds.len() > 1 && fit.parallel_members {
-                let (tx, rx) = mpsc::channel::<(usize, FitProgress)>();
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = seeds
-                        .iter()
-                        .enumerate()
-                        .map(|(member, &seed)| {
-                            let tx = tx.clone();
-                            let train_one = &train_one;
-                            scope.spawn(move || {
-                                train_one(seed, 1, &mut |p| {
-                                    let _ = tx.send((member, p));
-                                })
-                            })
-                        })
-                        .collect();
-                    drop(tx);
-                    for (member, progress) in rx {
-                        observer.on_event(&Event::Fit {
-                            stage,
-                            member,
-                            progress,
-                        });
-                    }
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(Error::Internal("a training thread panicked".into()))
-                            })
-                        })
-                        .collect()
-                })
-            } else {
-                seeds
+        let (side_by_side, threads_each) = match self.members_side_by_side {
+            true => self.threads.share(seeds.len()),
+            false => (1, self.threads),
+        };
+        let mut results: Vec<Result<(Box<dyn Classifier>, FitReport)>> =
+            Vec::with_capacity(seeds.len());
+        for (wave, wave_seeds) in seeds.chunks(side_by_side).enumerate() {
+            let first_member = wave * side_by_side;
+            if wave_seeds.len() == 1 {
+                let member = first_member;
+                results.push(train_one(wave_seeds[0], threads_each, &mut |progress| {
+                    observer.on_event(&Event::Fit {
+                        stage,
+                        member,
+                        progress,
+                    })
+                }));
+                continue;
+            }
+            let (tx, rx) = mpsc::channel::<(usize, FitProgress)>();
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = wave_seeds
                     .iter()
                     .enumerate()
-                    .map(|(member, &seed)| {
-                        train_one(seed, fit.threads, &mut |progress| {
-                            observer.on_event(&Event::Fit {
-                                stage,
-                                member,
-                                progress,
+                    .map(|(i, &seed)| {
+                        let tx = tx.clone();
+                        let train_one = &train_one;
+                        let member = first_member + i;
+                        scope.spawn(move || {
+                            train_one(seed, threads_each, &mut |p| {
+                                let _ = tx.send((member, p));
                             })
                         })
                     })
-                    .collect()
-            };
+                    .collect();
+                drop(tx);
+                for (member, progress) in rx {
+                    observer.on_event(&Event::Fit {
+                        stage,
+                        member,
+                        progress,
+                    });
+                }
+                results.extend(handles.into_iter().map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Internal("a training thread panicked".into()))
+                    })
+                }));
+            });
+        }
         let mut members = Vec::with_capacity(seeds.len());
         let mut reports = Vec::with_capacity(seeds.len());
         for r in results {

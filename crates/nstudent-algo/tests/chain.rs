@@ -7,7 +7,10 @@ use nstudent_algo::{
     split_labeled, split_labeled_at, AlgoConfig, Algorithm, Event, LabelKind, LabeledSplitMode,
     Model, Silent, Stage, Trainer, UnlabeledSchedule,
 };
-use nstudent_data::Dataset;
+use nstudent_data::{Dataset, ImagesRef};
+use nstudent_engine::{
+    Classifier, Engine, FitOptions, FitProgress, FitReport, ModelSpec, Targets, Threads,
+};
 
 fn engine() -> CentroidEngine {
     CentroidEngine { scale: 20.0 }
@@ -18,7 +21,7 @@ fn config() -> AlgoConfig {
         labeled_split: LabeledSplitMode::First,
         teacher_factor: 0.1,
         unl_factor: 0.2,
-        unlabeled: UnlabeledSchedule::Slices,
+        unlabeled: UnlabeledSchedule::Slice,
         num_students: 3,
         threshold: 0.5,
         ..AlgoConfig::default()
@@ -341,22 +344,25 @@ fn ensembles_have_ensemble_size_members_and_save_and_load() {
         .iter()
         .all(|r| r.eval_accuracy.is_some() && r.fit.len() == 3));
 
-    // Members side by side or one after the other: the same models.
-    let sequential = AlgoConfig {
-        fit: nstudent_algo::FitConfig {
-            parallel_members: false,
-            ..c.fit.clone()
-        },
-        ..c
-    };
-    let again = Trainer::new(&engine, sequential)
-        .unwrap()
-        .train(&data, &mut Silent)
-        .unwrap();
-    assert_eq!(
-        bits(again.final_model(), &data),
-        bits(outcome.final_model(), &data)
-    );
+    // Members side by side (in waves of 2 on 2 threads, all 3 on 3) or one after the other:
+    // the same models.
+    for trainer in [
+        Trainer::new(&engine, c.clone())
+            .unwrap()
+            .members_one_by_one(),
+        Trainer::new(&engine, c.clone())
+            .unwrap()
+            .threads(Threads::resolve(2)),
+        Trainer::new(&engine, c.clone())
+            .unwrap()
+            .threads(Threads::resolve(3)),
+    ] {
+        let again = trainer.train(&data, &mut Silent).unwrap();
+        assert_eq!(
+            bits(again.final_model(), &data),
+            bits(outcome.final_model(), &data)
+        );
+    }
 
     // The ensemble averages its members.
     let model = outcome.final_model();
@@ -477,4 +483,107 @@ fn a_separate_unlabeled_set_replaces_the_pool_and_is_sliced_itself() {
         "{msg}"
     );
     assert!(e.is_user_error());
+}
+
+/// Wraps the centroid engine to record, for every training, the threads it was given, and the
+/// most trainings that ran at once.
+struct Budgeted {
+    inner: CentroidEngine,
+    log: std::sync::Arc<BudgetLog>,
+}
+
+#[derive(Default)]
+struct BudgetLog {
+    running: std::sync::atomic::AtomicUsize,
+    most_at_once: std::sync::atomic::AtomicUsize,
+    threads: std::sync::Mutex<Vec<usize>>,
+}
+
+struct BudgetedModel {
+    inner: Box<dyn Classifier>,
+    log: std::sync::Arc<BudgetLog>,
+}
+
+impl Engine for Budgeted {
+    fn name(&self) -> &'static str {
+        "budgeted"
+    }
+    fn build(&self, spec: &ModelSpec, seed: u64) -> nstudent_engine::Result<Box<dyn Classifier>> {
+        Ok(Box::new(BudgetedModel {
+            inner: self.inner.build(spec, seed)?,
+            log: self.log.clone(),
+        }))
+    }
+    fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
+        self.inner.load(path)
+    }
+}
+
+impl Classifier for BudgetedModel {
+    fn spec(&self) -> &ModelSpec {
+        self.inner.spec()
+    }
+    fn fit(
+        &mut self,
+        images: ImagesRef<'_>,
+        targets: Targets<'_>,
+        options: &FitOptions,
+        progress: &mut dyn FnMut(FitProgress),
+    ) -> nstudent_engine::Result<FitReport> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.log.running.fetch_add(1, SeqCst) + 1;
+        self.log.most_at_once.fetch_max(now, SeqCst);
+        self.log.threads.lock().unwrap().push(options.threads.get());
+        // Long enough for side-by-side members to overlap.
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let report = self.inner.fit(images, targets, options, progress);
+        self.log.running.fetch_sub(1, SeqCst);
+        report
+    }
+    fn predict_proba(&self, images: ImagesRef<'_>) -> nstudent_engine::Result<Vec<f32>> {
+        self.inner.predict_proba(images)
+    }
+    fn save(&self, path: &std::path::Path) -> nstudent_engine::Result<()> {
+        self.inner.save(path)
+    }
+}
+
+#[test]
+fn ensemble_members_share_the_thread_budget_without_exceeding_it() {
+    let data = bars(120, 3, 80.0, 6);
+    let c = AlgoConfig {
+        algorithm: Algorithm::Ensemble,
+        ensemble_size: 3,
+        num_students: 1,
+        ..config()
+    };
+    // (budget, one by one) -> (most trainings at once, threads of each training)
+    for (budget, one_by_one, at_once, each) in [
+        (1, false, 1, 1),
+        (2, false, 2, 1),
+        (4, false, 3, 1),
+        (6, false, 3, 2),
+        (4, true, 1, 4),
+    ] {
+        let engine = Budgeted {
+            inner: engine(),
+            log: Default::default(),
+        };
+        let mut trainer = Trainer::new(&engine, c.clone())
+            .unwrap()
+            .threads(Threads::resolve(budget));
+        if one_by_one {
+            trainer = trainer.members_one_by_one();
+        }
+        trainer.train(&data, &mut Silent).unwrap();
+        let log = &engine.log;
+        let threads = log.threads.lock().unwrap().clone();
+        assert_eq!(threads.len(), 6, "3 teachers and 3 students");
+        assert!(threads.iter().all(|&t| t == each), "{budget}: {threads:?}");
+        assert_eq!(
+            log.most_at_once.load(std::sync::atomic::Ordering::SeqCst),
+            at_once,
+            "budget {budget}"
+        );
+    }
 }

@@ -4,7 +4,7 @@ use nstudent_algo::{
     AlgoConfig, Algorithm, LabeledSplitMode, Model, Silent, Trainer, UnlabeledSchedule,
 };
 use nstudent_data::{Dataset, ImageShape};
-use nstudent_engine::NativeEngine;
+use nstudent_engine::{NativeEngine, Threads};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -63,7 +63,6 @@ fn config(algorithm: Algorithm) -> AlgoConfig {
         seed: 3,
         ..AlgoConfig::default()
     };
-    c.fit.threads = 1;
     c.augment.magnitude = 5.0;
     c
 }
@@ -76,11 +75,13 @@ fn noisy_student_beats_the_baseline_on_a_generated_task() {
     let test = shapes(1000, 2);
     let engine = NativeEngine;
     let base = Trainer::new(&engine, config(Algorithm::Baseline))
+        .map(|t| t.threads(Threads::ONE))
         .unwrap()
         .train(&train, &mut Silent)
         .unwrap();
     let base_acc = base.final_model().accuracy(&test).unwrap();
     let ns = Trainer::new(&engine, config(Algorithm::NoisyStudent))
+        .map(|t| t.threads(Threads::ONE))
         .unwrap()
         .eval(&test)
         .train(&train, &mut Silent)
@@ -113,7 +114,6 @@ fn scrambled_pool_labels_give_bit_identical_native_models() {
         threshold: 0.0,
         fit: nstudent_algo::FitConfig {
             epochs: 1,
-            threads: 1,
             ..Default::default()
         },
         ..config(Algorithm::NoisyStudent)
@@ -123,7 +123,7 @@ fn scrambled_pool_labels_give_bit_identical_native_models() {
         *l = 3 - *l;
     }
     let engine = NativeEngine;
-    let trainer = Trainer::new(&engine, c).unwrap();
+    let trainer = Trainer::new(&engine, c).unwrap().threads(Threads::ONE);
     let a = trainer.train(&data, &mut Silent).unwrap();
     let kept: usize = a.chain.as_ref().unwrap().iterations[0]
         .kept_per_class

@@ -44,7 +44,7 @@ fn main() {
                 let options = FitOptions {
                     epochs: 1,
                     seed: epoch as u64,
-                    threads: 1,
+                    threads: nstudent_engine::Threads::ONE,
                     ..FitOptions::default()
                 };
                 let t = Instant::now();

@@ -54,7 +54,7 @@ fn main() {
         let opts = nstudent_engine::FitOptions {
             epochs: 1,
             batch_size: batch,
-            threads,
+            threads: nstudent_engine::Threads::resolve(threads),
             ..Default::default()
         };
         let r = nstudent_engine::Classifier::fit(
@@ -125,7 +125,7 @@ fn main() {
         return;
     }
     let options = BenchOptions {
-        threads: arg(0, 2.0) as usize,
+        threads: nstudent_engine::Threads::resolve(arg(0, 2.0) as usize),
         models: arg(1, 1.0) as usize,
         seconds: arg(2, 1.0),
         repeats: 3,

@@ -10,13 +10,13 @@ use nstudent_data::{ImageShape, ImagesRef};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{Engine, Error, FitOptions, ModelSpec, Result, Targets};
+use crate::{Engine, Error, FitOptions, ModelSpec, Result, Targets, Threads};
 
 /// How to run the benchmark.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
-    /// Threads for one training (0 = all cores).
-    pub threads: usize,
+    /// Threads for one training.
+    pub threads: Threads,
     /// Timed runs per figure; the median is reported.
     pub repeats: usize,
     /// Approximate seconds per timed training run.
@@ -29,7 +29,7 @@ pub struct BenchOptions {
 impl Default for BenchOptions {
     fn default() -> Self {
         Self {
-            threads: 0,
+            threads: Threads::all_cores(),
             repeats: 3,
             seconds: 1.0,
             models: 1,
@@ -122,7 +122,7 @@ pub fn infer_rate(
     let (px, _) = random_images(shape, batch, 3);
     let images = ImagesRef::new(&px, shape)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(o.threads)
+        .num_threads(o.threads.get())
         .build()
         .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
     pool.install(|| -> Result<f64> {

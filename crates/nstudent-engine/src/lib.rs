@@ -69,7 +69,7 @@ pub use burn_engine::{BurnBackend, BurnClassifier, BurnEngine, DEVICE_ENV as BUR
 pub use error::{Error, Result};
 pub use model_file::TensorData;
 pub use native::{LayerTime, NativeClassifier, NativeEngine};
-pub use spec::{Arch, FitOptions, FitProgress, FitReport, ModelSpec, Targets};
+pub use spec::{Arch, FitOptions, FitProgress, FitReport, ModelSpec, Targets, Threads};
 
 use std::path::Path;
 

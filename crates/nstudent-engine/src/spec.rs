@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// Model families of the study.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
     /// The original study's CNN: Conv32-Pool-Conv64-Pool-Dense128-Dense k (widths times `width`).
@@ -128,8 +128,8 @@ pub struct FitOptions {
     pub seed: u64,
     /// Input noise; `None` trains on the clean images.
     pub augment: Option<RandAugment>,
-    /// Worker threads for this training; 0 uses all cores.
-    pub threads: usize,
+    /// Worker threads for this training.
+    pub threads: Threads,
 }
 
 impl Default for FitOptions {
@@ -140,7 +140,7 @@ impl Default for FitOptions {
             learning_rate: 1e-3,
             seed: 0,
             augment: None,
-            threads: 0,
+            threads: Threads::all_cores(),
         }
     }
 }
@@ -173,4 +173,69 @@ pub struct FitReport {
     pub epoch_losses: Vec<f32>,
     /// Wall time of the whole fit, in seconds.
     pub seconds: f64,
+}
+
+/// A thread budget: how many threads a piece of work may use, never zero.
+///
+/// What users type (`--threads`, `execution.threads`) allows 0 for "every core"; it becomes a
+/// `Threads` once, where it is read ([`Threads::resolve`]), so that 0 means the same on every
+/// command and nothing below asks the machine again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Threads(std::num::NonZeroUsize);
+
+impl Threads {
+    /// One thread.
+    pub const ONE: Threads = Threads(std::num::NonZeroUsize::MIN);
+
+    /// `n` threads, or `None` for 0.
+    pub fn new(n: usize) -> Option<Self> {
+        std::num::NonZeroUsize::new(n).map(Self)
+    }
+
+    /// `requested` threads, 0 meaning every core of this machine.
+    pub fn resolve(requested: usize) -> Self {
+        Self::new(requested).unwrap_or_else(Self::all_cores)
+    }
+
+    /// Every core of this machine (1 when it cannot be told).
+    pub fn all_cores() -> Self {
+        Self(std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN))
+    }
+
+    pub fn get(self) -> usize {
+        self.0.get()
+    }
+
+    /// This budget shared by `parts` pieces of work that may run side by side: how many run at
+    /// once (at most the budget, at least 1) and the threads each of them gets.
+    pub fn share(self, parts: usize) -> (usize, Threads) {
+        let side_by_side = parts.clamp(1, self.get());
+        let each = Self::new(self.get() / side_by_side).unwrap_or(Self::ONE);
+        (side_by_side, each)
+    }
+}
+
+impl std::fmt::Display for Threads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod thread_tests {
+    use super::Threads;
+
+    #[test]
+    fn zero_means_every_core_and_a_budget_is_shared_without_exceeding_it() {
+        assert_eq!(Threads::resolve(0), Threads::all_cores());
+        assert_eq!(Threads::resolve(3).get(), 3);
+        assert!(Threads::new(0).is_none());
+        let four = Threads::resolve(4);
+        assert_eq!(four.share(2), (2, Threads::resolve(2)));
+        assert_eq!(four.share(3), (3, Threads::ONE));
+        assert_eq!(four.share(8), (4, Threads::ONE));
+        assert_eq!(four.share(0), (1, four));
+        assert_eq!(Threads::ONE.share(3), (1, Threads::ONE));
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use nstudent_data::{augment::RandAugment, ImageShape, ImagesRef};
 use nstudent_engine::{
     engine_by_name, Arch, BurnBackend, BurnEngine, Classifier, Engine, Error, FitOptions,
-    ModelSpec, NativeClassifier, NativeEngine, Targets,
+    ModelSpec, NativeClassifier, NativeEngine, Targets, Threads,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -274,7 +274,7 @@ fn options(epochs: usize, seed: u64) -> FitOptions {
         learning_rate: 1e-3,
         seed,
         augment: None,
-        threads: 1,
+        threads: Threads::ONE,
     }
 }
 
@@ -393,7 +393,7 @@ fn burn_training_is_reproducible_for_a_seed() {
     let mut spec = ModelSpec::cnn(SHAPE, 4);
     spec.dropout = 0.2;
     let mut opts = options(1, 7);
-    opts.threads = 2;
+    opts.threads = Threads::resolve(2);
     opts.augment = Some(RandAugment {
         num_ops: 2,
         magnitude: 9.0,

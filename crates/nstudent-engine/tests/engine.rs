@@ -4,7 +4,7 @@
 use nstudent_data::{augment::RandAugment, ImageShape, ImagesRef};
 use nstudent_engine::{
     engine_by_name, load_spec, Arch, Classifier, Engine, Error, FitOptions, ModelSpec,
-    NativeEngine, Targets,
+    NativeEngine, Targets, Threads,
 };
 
 mod common;
@@ -18,7 +18,7 @@ fn options(epochs: usize, threads: usize) -> FitOptions {
         learning_rate: 1e-3,
         seed: 7,
         augment: None,
-        threads,
+        threads: Threads::resolve(threads),
     }
 }
 
@@ -149,10 +149,10 @@ fn training_is_reproducible_for_a_seed_whatever_the_thread_count() {
     ];
     for (spec, threads, batch) in cases {
         let mut o = opts.clone();
-        o.threads = threads;
+        o.threads = Threads::resolve(threads);
         o.batch_size = batch;
         let mut reference = opts.clone();
-        reference.threads = 2;
+        reference.threads = Threads::resolve(2);
         reference.batch_size = batch;
         let a = train(spec, &o, &px, &labels);
         let b = train(spec, &reference, &px, &labels);

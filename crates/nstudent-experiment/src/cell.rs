@@ -29,7 +29,7 @@ impl Cell {
         Path::new("cells")
             .join(path_component(&self.task))
             .join(self.fold.to_string())
-            .join(format!("{}.json", self.algorithm.key()))
+            .join(format!("{}.json", self.algorithm.name()))
     }
 }
 
@@ -65,6 +65,14 @@ pub struct Hyperparameters {
 }
 
 impl Hyperparameters {
+    /// The base `cfg` with this candidate's values applied.
+    pub fn apply(&self, cfg: &mut nstudent_algo::AlgoConfig) {
+        cfg.unl_factor = self.unl_factor.unwrap_or(cfg.unl_factor);
+        cfg.threshold = self.threshold;
+        cfg.num_students = self.num_students;
+        cfg.ensemble_size = self.ensemble_size;
+    }
+
     /// The text of the table's "Hyper-Parameters Values" column, as the original study wrote it.
     pub fn table_text(&self, algorithm: Algorithm) -> String {
         let unl_factor = self

@@ -10,54 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
-/// One of the three algorithms the study compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Algorithm {
-    /// The CNN trained on the labeled fraction only.
-    Baseline,
-    /// A chain of noised students, each taught by the previous model.
-    NoisyStudent,
-    /// Ensembles of teachers and students (the original study's "improved" algorithm).
-    Ensemble,
-}
-
-impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [
-        Algorithm::Baseline,
-        Algorithm::NoisyStudent,
-        Algorithm::Ensemble,
-    ];
-
-    /// The name used in config files and cell file names.
-    pub fn key(self) -> &'static str {
-        match self {
-            Algorithm::Baseline => "baseline",
-            Algorithm::NoisyStudent => "noisy-student",
-            Algorithm::Ensemble => "ensemble",
-        }
-    }
-
-    /// The name in the metrics table's "Algorithm Name" column.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Algorithm::Baseline => "Baseline",
-            Algorithm::NoisyStudent => "Noisy Student",
-            Algorithm::Ensemble => "Ensemble Noisy Student",
-        }
-    }
-
-    /// Parses a config / CLI name.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.key() == name.trim())
-    }
-}
-
-impl std::fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.key())
-    }
-}
+// The algorithms and the pseudo-labelling choices are declared once, in nstudent-algo; the
+// study's TOML uses their names.
+pub use nstudent_algo::{Algorithm, Balance, LabelKind, LabeledSplitMode, UnlabeledSchedule};
 
 /// How the inner search visits its candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,46 +22,6 @@ pub enum SearchStrategy {
     Grid,
     /// Successive halving: all candidates on a fraction of the epochs, the best `1/eta` go on.
     Halving,
-}
-
-/// Which labeled rows the baseline gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LabeledSplit {
-    /// A seeded stratified sample of `teacher_factor` of the training part.
-    Stratified,
-    /// The first `teacher_factor` of the training part (the original study).
-    First,
-}
-
-/// Which unlabeled rows a student iteration sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UnlabeledSchedule {
-    /// Iteration i takes the i-th `unl_factor` slice of the pool (the original study).
-    Slice,
-    /// Every iteration sees the whole pool (the paper).
-    All,
-}
-
-/// How pseudo-labels are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LabelKind {
-    /// The teacher's argmax class.
-    Hard,
-    /// The teacher's probability vector.
-    Soft,
-}
-
-/// Class balancing of the pseudo-labeled rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Balance {
-    /// Duplicate rare classes and keep the most confident rows of frequent ones (the paper).
-    Paper,
-    /// Keep the rows as filtered.
-    None,
 }
 
 /// How the ensemble's hyperparameters are searched.
@@ -207,7 +122,7 @@ pub struct Noise {
 #[serde(deny_unknown_fields, default)]
 pub struct PseudoLabels {
     pub teacher_factor: f64,
-    pub labeled_split: LabeledSplit,
+    pub labeled_split: LabeledSplitMode,
     pub unlabeled: UnlabeledSchedule,
     pub labels: LabelKind,
     pub temperature: f64,
@@ -456,7 +371,7 @@ impl Default for PseudoLabels {
     fn default() -> Self {
         Self {
             teacher_factor: 0.1,
-            labeled_split: LabeledSplit::First,
+            labeled_split: LabeledSplitMode::First,
             unlabeled: UnlabeledSchedule::Slice,
             labels: LabelKind::Hard,
             temperature: 1.0,
@@ -592,7 +507,7 @@ impl StudyConfig {
                 ..Noise::default()
             },
             pseudo: PseudoLabels {
-                labeled_split: LabeledSplit::Stratified,
+                labeled_split: LabeledSplitMode::Stratified,
                 unlabeled: UnlabeledSchedule::All,
                 ..PseudoLabels::default()
             },
@@ -618,7 +533,7 @@ impl StudyConfig {
                 ..Noise::default()
             },
             pseudo: PseudoLabels {
-                labeled_split: LabeledSplit::First,
+                labeled_split: LabeledSplitMode::First,
                 unlabeled: UnlabeledSchedule::Slice,
                 balance: Balance::None,
                 relabel: false,
@@ -832,6 +747,44 @@ impl StudyConfig {
         Ok(())
     }
 
+    /// The algorithm config this study trains `algorithm` with on `task`: the base that every
+    /// candidate of the search, and the refit, change only in their searched values and
+    /// seeds. Teachers are clean; students carry the `[noise]`.
+    pub fn algo_config(&self, task: &str, algorithm: Algorithm) -> nstudent_algo::AlgoConfig {
+        let (t, n, p) = (&self.training, &self.noise, &self.pseudo);
+        let model = |dropout: f64, survival: f64| nstudent_algo::ModelConfig {
+            arch: t.arch,
+            width: t.width,
+            dropout,
+            survival,
+        };
+        nstudent_algo::AlgoConfig {
+            algorithm,
+            teacher_factor: p.teacher_factor,
+            labeled_split: p.labeled_split,
+            unlabeled: p.unlabeled,
+            labels: p.labels,
+            temperature: p.temperature,
+            balance: p.balance,
+            balance_target: None,
+            relabel: p.relabel,
+            teacher: model(0.0, 1.0),
+            student: model(n.dropout, n.survival),
+            augment: nstudent_algo::AugmentConfig {
+                enabled: n.augment,
+                num_ops: n.augment_ops,
+                magnitude: n.augment_magnitude,
+                horizontal_flip: None,
+            },
+            fit: nstudent_algo::FitConfig {
+                epochs: self.epochs_for(task),
+                batch_size: t.batch_size,
+                learning_rate: t.learning_rate,
+            },
+            ..nstudent_algo::AlgoConfig::default()
+        }
+    }
+
     /// Epochs of every training on `task` (its source is the part before `:`).
     pub fn epochs_for(&self, task: &str) -> usize {
         let source = task.split(':').next().unwrap_or(task).trim();
@@ -842,20 +795,15 @@ impl StudyConfig {
             .unwrap_or(self.training.epochs)
     }
 
-    /// The threads in total and the cells run side by side, resolved against this machine.
-    pub fn resolved_execution(&self) -> (usize, usize) {
-        let threads = if self.execution.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            self.execution.threads
+    /// The threads in total (0 resolved to every core of this machine) and the cells run side
+    /// by side (0 resolved to min(threads, 2); never more than the threads).
+    pub fn resolved_execution(&self) -> (nstudent_engine::Threads, usize) {
+        let threads = nstudent_engine::Threads::resolve(self.execution.threads);
+        let jobs = match self.execution.jobs {
+            0 => 2,
+            j => j,
         };
-        let jobs = if self.execution.jobs == 0 {
-            threads.min(2)
-        } else {
-            self.execution.jobs.min(threads)
-        }
-        .max(1);
-        (threads, jobs)
+        (threads, threads.share(jobs).0)
     }
 
     /// The data directory setting, if any.

@@ -194,7 +194,7 @@ pub struct Rates {
 pub fn measure_rates(engine: &dyn Engine, shape: ImageShape, side_by_side: usize) -> Result<Rates> {
     let models = side_by_side.max(1);
     let o = BenchOptions {
-        threads: 1,
+        threads: nstudent_engine::Threads::ONE,
         repeats: 1,
         seconds: 0.4,
         models,

@@ -356,18 +356,15 @@ pub fn summary_text(table: &MetricsTable, stats: &StudyStats) -> String {
     out
 }
 
+/// Mean and sample sd; the sd of a single value is 0 (NaN for none).
 fn mean_sd(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
+    use nstudent_stats::describe::{mean, sample_std};
+    let sd = match v.len() {
+        0 => f64::NAN,
+        1 => 0.0,
+        _ => sample_std(v),
     };
-    (m, var.sqrt())
+    (mean(v), sd)
 }
 
 #[cfg(test)]
@@ -421,7 +418,7 @@ mod tests {
         let s = StudyDir::create(dir.path(), &c, false).unwrap();
         let o = RunOptions {
             shard: Shard::new(1, 2).unwrap(),
-            threads: 1,
+            threads: nstudent_engine::Threads::ONE,
             jobs: 1,
             quiet: true,
             max_cells: None,
@@ -480,7 +477,7 @@ mod tests {
         let s = StudyDir::create(dir.path(), &c, false).unwrap();
         let o = RunOptions {
             shard: Shard::ALL,
-            threads: 1,
+            threads: nstudent_engine::Threads::ONE,
             jobs: 1,
             quiet: true,
             max_cells: None,

@@ -21,16 +21,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use nstudent_algo::{
-    split_labeled, AlgoConfig, AugmentConfig, Event, FitConfig, LabeledSplit, MetricsLog, Model,
-    ModelConfig, Observer, Stage, Trainer,
+    split_labeled, AlgoConfig, Event, LabeledSplit, MetricsLog, Model, Observer, Stage, Trainer,
 };
 use nstudent_data::split::KFold;
 use nstudent_data::{Dataset, UnlabeledImages};
-use nstudent_engine::Engine;
+use nstudent_engine::{Engine, Threads};
 
 use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, TeacherRecord};
 use crate::checkpoint::{ChainScores, InnerStep};
-use crate::config::{self, Algorithm, EnsembleSearch, SearchStrategy, StudyConfig};
+use crate::config::{Algorithm, EnsembleSearch, SearchStrategy, StudyConfig};
 use crate::runner::{CellContext, CellWork};
 use crate::{plan, seed, Error, Result};
 
@@ -124,78 +123,28 @@ impl NestedCv {
         &'t self,
         cfg: AlgoConfig,
         set: Option<&'t UnlabeledImages>,
+        threads: Threads,
     ) -> Result<Trainer<'t>> {
-        Ok(match set {
+        let trainer = match set {
             Some(u) => Trainer::with_unlabeled(self.engine.as_ref(), cfg, u.view(), &u.source)?,
             None => Trainer::new(self.engine.as_ref(), cfg)?,
-        })
+        };
+        Ok(trainer.threads(threads))
     }
 
-    /// The algorithms' config for `algorithm` on `task` with the given threads and seeds (the
-    /// students' `seed`, and the `teacher_seed` of the labeled split and first teachers).
+    /// The algorithm config of `algorithm` on `task` ([`StudyConfig::algo_config`]) with the
+    /// students' `seed` and the `teacher_seed` of the labeled split and first teachers.
     fn algo_config(
         &self,
         task: &str,
         algorithm: Algorithm,
-        threads: usize,
         seed: u64,
         teacher_seed: u64,
     ) -> AlgoConfig {
-        let c = &self.config;
         AlgoConfig {
-            algorithm: match algorithm {
-                Algorithm::Baseline => nstudent_algo::Algorithm::Baseline,
-                Algorithm::NoisyStudent => nstudent_algo::Algorithm::NoisyStudent,
-                Algorithm::Ensemble => nstudent_algo::Algorithm::Ensemble,
-            },
-            teacher_factor: c.pseudo.teacher_factor,
-            labeled_split: match c.pseudo.labeled_split {
-                config::LabeledSplit::First => nstudent_algo::LabeledSplitMode::First,
-                config::LabeledSplit::Stratified => nstudent_algo::LabeledSplitMode::Stratified,
-            },
-            unlabeled: match c.pseudo.unlabeled {
-                config::UnlabeledSchedule::Slice => nstudent_algo::UnlabeledSchedule::Slices,
-                config::UnlabeledSchedule::All => nstudent_algo::UnlabeledSchedule::All,
-            },
-            labels: match c.pseudo.labels {
-                config::LabelKind::Hard => nstudent_algo::LabelKind::Hard,
-                config::LabelKind::Soft => nstudent_algo::LabelKind::Soft,
-            },
-            temperature: c.pseudo.temperature as f32,
-            balance: match c.pseudo.balance {
-                config::Balance::Paper => nstudent_algo::Balance::Paper,
-                config::Balance::None => nstudent_algo::Balance::None,
-            },
-            balance_target: None,
-            relabel: c.pseudo.relabel,
-            teacher: ModelConfig {
-                arch: c.training.arch,
-                width: c.training.width,
-                dropout: 0.0,
-                survival: 1.0,
-            },
-            student: ModelConfig {
-                arch: c.training.arch,
-                width: c.training.width,
-                dropout: c.noise.dropout as f32,
-                survival: c.noise.survival as f32,
-            },
-            augment: AugmentConfig {
-                enabled: c.noise.augment,
-                num_ops: c.noise.augment_ops,
-                magnitude: c.noise.augment_magnitude as f32,
-                horizontal_flip: None,
-            },
-            fit: FitConfig {
-                epochs: c.epochs_for(task),
-                batch_size: c.training.batch_size,
-                learning_rate: c.training.learning_rate as f32,
-                threads,
-                parallel_members: threads >= 2,
-            },
             seed,
             teacher_seed: Some(teacher_seed),
-            ..AlgoConfig::default()
+            ..self.config.algo_config(task, algorithm)
         }
     }
 }
@@ -302,6 +251,15 @@ struct Chain {
     ensemble_size: usize,
 }
 
+impl Chain {
+    /// Sets the chain's values in `cfg` (its number of students is the search's longest).
+    fn apply(&self, cfg: &mut AlgoConfig) {
+        cfg.unl_factor = self.unl_factor.unwrap_or(cfg.unl_factor);
+        cfg.threshold = self.threshold;
+        cfg.ensemble_size = self.ensemble_size;
+    }
+}
+
 /// True when `step` scored exactly `chains`, in order (a checkpoint of the same search).
 fn same_chains(step: &InnerStep, chains: &[Chain]) -> bool {
     step.chains.len() == chains.len()
@@ -373,20 +331,11 @@ impl CellWork for NestedCv {
         let refit_seed = seed::derive(cell_seed, &["refit"]);
         let teacher_seed =
             seed::derive(fold_teacher_seed(c.seed, &cell.task, cell.fold), &["refit"]);
-        let mut cfg = self.algo_config(
-            &cell.task,
-            cell.algorithm,
-            ctx.threads,
-            refit_seed,
-            teacher_seed,
-        );
+        let mut cfg = self.algo_config(&cell.task, cell.algorithm, refit_seed, teacher_seed);
         if let Some(h) = chosen {
-            cfg.unl_factor = h.unl_factor.unwrap_or(cfg.unl_factor);
-            cfg.threshold = h.threshold as f32;
-            cfg.num_students = h.num_students;
-            cfg.ensemble_size = h.ensemble_size;
+            h.apply(&mut cfg);
         }
-        let trainer = self.trainer(cfg, set.as_deref())?;
+        let trainer = self.trainer(cfg, set.as_deref(), ctx.threads)?;
         let mut obs = observer(
             ctx,
             cell,
@@ -496,20 +445,15 @@ impl NestedCv {
             &["inner", &j.to_string()],
         );
         let student_seed = seed::derive(cell_seed, &["ensemble-size"]);
-        let mut cfg = self.algo_config(
-            &cell.task,
-            Algorithm::Ensemble,
-            ctx.threads,
-            student_seed,
-            teacher_seed,
-        );
-        cfg.unl_factor = ns_best.unl_factor.unwrap_or(cfg.unl_factor);
-        cfg.threshold = ns_best.threshold as f32;
-        cfg.num_students = ns_best.num_students;
+        let mut cfg = self.algo_config(&cell.task, Algorithm::Ensemble, student_seed, teacher_seed);
         let mut sizes = c.space.ensemble_size.clone();
         sizes.sort_unstable();
         sizes.dedup();
-        cfg.ensemble_size = sizes.last().copied().unwrap_or(1);
+        Hyperparameters {
+            ensemble_size: sizes.last().copied().unwrap_or(1),
+            ..ns_best
+        }
+        .apply(&mut cfg);
         let split = self.split(&inner_train, &cfg, set.as_deref())?;
         let label = format!(
             "{} fold {} ensemble size, inner {}/{}",
@@ -529,7 +473,7 @@ impl NestedCv {
                 &inner_train.labels,
                 Some(&split),
             );
-            self.trainer(cfg.clone(), set.as_deref())?
+            self.trainer(cfg.clone(), set.as_deref(), ctx.threads)?
                 .teacher(&split.labeled, &mut obs)?
         };
         trainings += teacher.len();
@@ -550,7 +494,7 @@ impl NestedCv {
                 Some(&split),
             );
             let chain = self
-                .trainer(cc, set.as_deref())?
+                .trainer(cc, set.as_deref(), ctx.threads)?
                 .noisy_student(&split, &teacher_e, None, &mut obs)?;
             trainings += e * chain.students.len();
             if let Some(why) = &chain.stopped_early {
@@ -672,13 +616,8 @@ impl NestedCv {
                     fold_teacher_seed(c.seed, &cell.task, cell.fold),
                     &["inner", &j.to_string()],
                 );
-                let mut cfg = self.algo_config(
-                    &cell.task,
-                    algorithm,
-                    ctx.threads,
-                    inner_seed,
-                    inner_teacher_seed,
-                );
+                let mut cfg =
+                    self.algo_config(&cell.task, algorithm, inner_seed, inner_teacher_seed);
                 cfg.fit.epochs = epochs;
                 let split: LabeledSplit = self.split(&inner_train, &cfg, set.as_deref())?;
                 // The largest teacher ensemble needed by the surviving chains, trained once.
@@ -702,7 +641,7 @@ impl NestedCv {
                         &inner_train.labels,
                         Some(&split),
                     );
-                    self.trainer(cfg.clone(), set.as_deref())?
+                    self.trainer(cfg.clone(), set.as_deref(), ctx.threads)?
                         .teacher(&split.labeled, &mut obs)?
                 };
                 trainings += teacher.len();
@@ -737,10 +676,8 @@ impl NestedCv {
                             ));
                         }
                         let mut cc = cfg.clone();
-                        cc.unl_factor = ch.unl_factor.unwrap_or(cc.unl_factor);
-                        cc.threshold = ch.threshold as f32;
-                        cc.ensemble_size = e;
-                        let trainer = self.trainer(cc, set.as_deref())?;
+                        ch.apply(&mut cc);
+                        let trainer = self.trainer(cc, set.as_deref(), ctx.threads)?;
                         let mut obs = observer(
                             ctx,
                             cell,
@@ -920,7 +857,7 @@ mod tests {
         c.pseudo.teacher_factor = 0.3;
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: 1,
+            threads: nstudent_engine::Threads::ONE,
             jobs: 1,
             quiet: true,
             max_cells: Some(1),
@@ -1088,7 +1025,7 @@ mod tests {
         let work = NestedCv::with_engine(c, Box::new(engine), data.to_path_buf());
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: 1,
+            threads: nstudent_engine::Threads::ONE,
             jobs: 1,
             quiet: true,
             max_cells: None,
@@ -1126,7 +1063,7 @@ mod tests {
         c.algorithms = vec![Algorithm::NoisyStudent];
         // Threshold 0 keeps every pseudo-label, whatever the one-epoch teacher's confidence.
         c.space.threshold = vec![0.0, 0.7];
-        c.pseudo.unlabeled = config::UnlabeledSchedule::All;
+        c.pseudo.unlabeled = crate::config::UnlabeledSchedule::All;
         let other = data.path().join("unlabeled");
         std::fs::create_dir(&other).unwrap();
         c.data.unlabeled = Some(tiny_task(&other));
@@ -1297,7 +1234,7 @@ mod tests {
         let work = NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: 1,
+            threads: nstudent_engine::Threads::ONE,
             jobs: 1,
             quiet: true,
             max_cells: None,

@@ -151,7 +151,7 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
             c.index,
             c.task,
             c.fold,
-            c.algorithm.key(),
+            c.algorithm.name(),
         );
         total += trainings(config, c.algorithm);
     }
@@ -173,7 +173,7 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
         let _ = writeln!(
             out,
             "  {:<14} {:>8} / {:>8}",
-            a.key(),
+            a.name(),
             t.nstudent,
             t.original
         );

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nstudent_engine::Threads;
 
 use crate::cell::{Cell, CellOutcome, CellRecord};
 use crate::checkpoint::{self, InnerStep, Owner};
@@ -49,7 +50,7 @@ where
 /// the training in progress, and the study log.
 pub struct CellContext<'a> {
     /// Threads for each training of the cell.
-    pub threads: usize,
+    pub threads: Threads,
     bar: &'a ProgressBar,
     stop: &'a AtomicBool,
     /// The study directory whose log records every training started, so that a long cell
@@ -124,7 +125,7 @@ impl CellContext<'_> {
 pub struct RunOptions {
     pub shard: Shard,
     /// Threads in total.
-    pub threads: usize,
+    pub threads: Threads,
     /// Cells computed side by side; each training gets `threads / jobs` threads.
     pub jobs: usize,
     /// No progress bars and no per-cell lines.
@@ -152,7 +153,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         Self {
             shard: Shard::ALL,
-            threads: 1,
+            threads: Threads::ONE,
             jobs: 1,
             quiet: false,
             max_cells: None,
@@ -184,7 +185,7 @@ pub struct RunSummary {
 pub fn cell_seed(study_seed: u64, cell: &Cell) -> u64 {
     seed::derive(
         study_seed,
-        &[&cell.task, &cell.fold.to_string(), cell.algorithm.key()],
+        &[&cell.task, &cell.fold.to_string(), cell.algorithm.name()],
     )
 }
 
@@ -216,11 +217,7 @@ pub fn run_study(
     let costs: HashMap<usize, f64> = todo.iter().map(|c| (c.index, work.cost(c))).collect();
     todo.sort_by(|a, b| costs[&b.index].total_cmp(&costs[&a.index]));
     let limit = options.max_cells.unwrap_or(usize::MAX).min(todo.len());
-    let jobs = options
-        .jobs
-        .clamp(1, options.threads.max(1))
-        .min(limit.max(1));
-    let threads_each = (options.threads / jobs).max(1);
+    let (jobs, threads_each) = options.threads.share(options.jobs.min(limit.max(1)));
     // Progress and log lines name a task as the table does (`digits 0-4`, not its full path).
     let names: HashMap<&str, String> = study
         .config
@@ -489,7 +486,7 @@ fn compute_cell(
     name: &str,
     bar: &ProgressBar,
     stop: &AtomicBool,
-    threads_each: usize,
+    threads_each: Threads,
 ) -> Result<Option<CellRecord>> {
     bar.set_message(name.to_string());
     let seed = cell_seed(study.config.seed, cell);
@@ -518,7 +515,7 @@ fn compute_cell(
         algorithm: cell.algorithm,
         config_hash: study.hash.clone(),
         seed,
-        threads: threads_each,
+        threads: threads_each.get(),
         outcome,
     };
     let stored = study.store_new(cell, &record)?;
@@ -582,7 +579,7 @@ pub(crate) mod tests {
     fn options(shard: Shard, max_cells: Option<usize>) -> RunOptions {
         RunOptions {
             shard,
-            threads: 2,
+            threads: nstudent_engine::Threads::resolve(2),
             jobs: 2,
             quiet: true,
             max_cells,
@@ -668,7 +665,7 @@ pub(crate) mod tests {
                         let o = RunOptions {
                             worker: true,
                             jobs: 1,
-                            threads: 1,
+                            threads: nstudent_engine::Threads::ONE,
                             claim_timeout: Duration::from_secs(2),
                             ..options(Shard::ALL, None)
                         };

@@ -2,21 +2,7 @@
 
 use std::fmt::Write;
 
-/// Escapes text for HTML element content and double- or single-quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use nstudent_stats::markup::escape as esc;
 
 /// True for the table's time columns (seconds).
 pub fn is_time(metric: &str) -> bool {
@@ -108,14 +94,6 @@ pub fn duration(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<b a=\"1\">&'</b>"),
-            "&lt;b a=&quot;1&quot;&gt;&amp;&#39;&lt;/b&gt;"
-        );
-    }
 
     #[test]
     fn formats_numbers() {

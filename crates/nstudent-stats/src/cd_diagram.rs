@@ -19,22 +19,6 @@ const AXIS_Y: f64 = 64.0;
 const MARGIN: f64 = 16.0;
 const AXIS_WIDTH: f64 = 420.0;
 
-/// Escapes text for SVG content and attribute values.
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Approximate width in pixels of `text` at the diagram's font size (sans-serif).
 fn text_width(text: &str) -> f64 {
     text.chars().count() as f64 * FONT * 0.6
@@ -106,7 +90,7 @@ pub fn render_svg(analysis: &Analysis) -> Result<String> {
     let _ = writeln!(
         s,
         r#"<title>Critical-difference diagram of {} (Nemenyi, alpha = {}, {} datasets)</title>"#,
-        xml(&analysis.metric),
+        crate::markup::escape(&analysis.metric),
         analysis.alpha,
         analysis.datasets
     );
@@ -199,7 +183,7 @@ pub fn render_svg(analysis: &Analysis) -> Result<String> {
         r##"<text x="{:.1}" y="{}" text-anchor="end" fill="#555">{} · mean rank (1 = best) · α = {}</text>"##,
         x1 + right_width,
         cd_y - 7.0,
-        xml(&analysis.metric),
+        crate::markup::escape(&analysis.metric),
         analysis.alpha
     );
     for (row, &i) in left.iter().enumerate() {
@@ -208,7 +192,7 @@ pub fn render_svg(analysis: &Analysis) -> Result<String> {
             s,
             r#"<text x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
             MARGIN + left_width - 14.0,
-            xml(&label(i))
+            crate::markup::escape(&label(i))
         );
     }
     for (row, &i) in right.iter().rev().enumerate() {
@@ -217,7 +201,7 @@ pub fn render_svg(analysis: &Analysis) -> Result<String> {
             s,
             r#"<text x="{:.1}" y="{y:.1}" text-anchor="start">{}</text>"#,
             x1 + 14.0,
-            xml(&label(i))
+            crate::markup::escape(&label(i))
         );
     }
     let _ = writeln!(s, "</g>\n</svg>");

@@ -13,6 +13,7 @@
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
+use crate::describe::{mean, sample_variance};
 use crate::dist::normal_sf;
 use crate::{Error, Result};
 
@@ -163,16 +164,6 @@ pub fn magnitude(method: EffectSize, value: f64) -> Magnitude {
     }
 }
 
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
-/// Sample variance (n - 1 in the denominator).
-fn variance(x: &[f64]) -> f64 {
-    let m = mean(x);
-    x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() as f64 - 1.0)
-}
-
 /// The median, the mean of the middle two for an even count (as NumPy).
 fn median(x: &[f64]) -> f64 {
     let mut s = x.to_vec();
@@ -199,7 +190,7 @@ fn pooled(x: &[f64], y: &[f64], spread_x: f64, spread_y: f64) -> f64 {
 
 /// Cohen's d with the pooled standard deviation.
 pub fn cohen_d(x: &[f64], y: &[f64]) -> f64 {
-    let s = pooled(x, y, variance(x).sqrt(), variance(y).sqrt());
+    let s = pooled(x, y, sample_variance(x).sqrt(), sample_variance(y).sqrt());
     (mean(x) - mean(y)) / s
 }
 
@@ -229,7 +220,7 @@ pub fn confidence_interval(x: &[f64], alpha: f64, normal: bool) -> (f64, f64, f6
     let n = x.len() as f64;
     if normal {
         let m = mean(x);
-        let sem = (variance(x) / n).sqrt();
+        let sem = (sample_variance(x) / n).sqrt();
         let t = StudentsT::new(0.0, 1.0, n - 1.0)
             .map(|d| d.inverse_cdf(1.0 - alpha / 2.0))
             .unwrap_or(f64::NAN);

@@ -14,10 +14,12 @@
 
 pub mod cd_diagram;
 pub mod compare;
+pub mod describe;
 pub mod dist;
 pub mod effect;
 mod error;
 pub mod layouts;
+pub mod markup;
 pub mod metrics;
 pub mod predictions;
 pub mod render;

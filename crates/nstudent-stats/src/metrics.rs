@@ -139,8 +139,9 @@ pub fn score(labels: &[u16], proba: &[f32], num_classes: usize) -> Result<Scores
     })
 }
 
-/// Index of the largest value, the first one on ties (as `numpy.argmax`).
-fn argmax(row: &[f32]) -> usize {
+/// Index of the largest value, the first one on ties (as `numpy.argmax`): the predicted class
+/// of a row of probabilities, for every metric and every accuracy nstudent reports.
+pub fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in row.iter().enumerate() {
         if v > row[best] {

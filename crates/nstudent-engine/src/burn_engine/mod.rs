@@ -21,7 +21,7 @@
 //!   with `c = sqrt(1 - b2^t) / (1 - b1^t)`, which is PyTorch's form
 //!   `p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)` rearranged: the same step
 //!   up to rounding, as in the native engine.
-//! - [`FitOptions::threads`] sizes the CPU thread pool of the flex backend (0 = all cores);
+//! - [`FitOptions::threads`] sizes the CPU thread pool of the flex backend;
 //!   GPU backends ignore it. With a seed and thread count, flex training is deterministic.
 //!
 //! Model files are the native engine's (PyTorch layout; burn's linear weights are the
@@ -417,10 +417,10 @@ impl Classifier for BurnClassifier {
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
-        let (net, epoch_losses) = match (self.backend, options.threads) {
-            (BurnBackend::Flex, threads) if threads > 0 => {
+        let (net, epoch_losses) = match self.backend {
+            BurnBackend::Flex => {
                 let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
+                    .num_threads(options.threads.get())
                     .build()
                     .map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))?;
                 // Training runs on the pool (so flex's kernels use its threads); progress

@@ -20,6 +20,7 @@ use crate::checks;
 use crate::model_file::{self, ModelFile, TensorData};
 use crate::{
     Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec, Result, Targets,
+    Threads,
 };
 use kernels::{adam_step, adam_step_sum, AdamConfig, BatchTargets};
 use net::{NoiseKind, Plan, StepNoise, Worker};
@@ -207,15 +208,10 @@ impl NativeClassifier {
         checks::targets(&self.spec, targets, n)
     }
 
-    /// Worker threads for a training run: `threads` (0 = all cores), never more than the
-    /// chunks of a batch (more would have nothing to do).
-    fn worker_count(threads: usize, chunks: usize) -> usize {
-        let t = if threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            threads
-        };
-        t.clamp(1, chunks.max(1))
+    /// Worker threads for a training run: `threads`, never more than the chunks of a batch
+    /// (more would have nothing to do).
+    fn worker_count(threads: Threads, chunks: usize) -> usize {
+        threads.get().clamp(1, chunks.max(1))
     }
 }
 

@@ -69,11 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (r > 0.0).then(|| v / r)
     };
     let engine = engine_by_name(&args.engine)?;
-    let threads = if args.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        args.threads
-    };
+    let threads = nstudent_engine::Threads::resolve(args.threads);
     let options = BenchOptions {
         threads,
         repeats: args.repeats,
@@ -116,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         obj.insert("engine".into(), engine.name().into());
-        obj.insert("threads".into(), threads.into());
+        obj.insert("threads".into(), threads.get().into());
         obj.insert("models".into(), args.models.into());
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
     }

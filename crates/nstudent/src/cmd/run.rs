@@ -272,7 +272,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(study) = &existing {
             let (records, todo) = finished_and_todo(study, &cells);
             let (threads, _) = config.resolved_execution();
-            if let Some(line) = plan::remaining(&todo, &records).describe(threads) {
+            if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
                 out(&line);
             }
         }
@@ -443,7 +443,7 @@ fn predict_compute(
         .then(|| estimate::Calibration::from_records(config, records, &sizes, &rates));
     Ok(
         estimate::predict(config, todo, &sizes, &rates, calibration.as_ref())
-            .describe(threads, &rates),
+            .describe(threads.get(), &rates),
     )
 }
 
@@ -500,7 +500,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
     }
     let (records, todo) = finished_and_todo(&study, &cells);
     let (threads, _) = study.config.resolved_execution();
-    if let Some(line) = plan::remaining(&todo, &records).describe(threads) {
+    if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
         out(&line);
     }
     Ok(())

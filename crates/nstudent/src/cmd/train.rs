@@ -8,46 +8,9 @@ use nstudent_algo::{
     AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, MetricsLog, Observer,
     PoolOrigin, Stage, Trainer, UnlabeledSchedule,
 };
-use nstudent_engine::Arch;
+use nstudent_engine::{Arch, Threads};
 
 use crate::failure::{usage, UsageError};
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum AlgoArg {
-    Baseline,
-    NoisyStudent,
-    Ensemble,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum SplitArg {
-    Stratified,
-    First,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum UnlabeledArg {
-    Slices,
-    All,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum LabelsArg {
-    Hard,
-    Soft,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum BalanceArg {
-    Paper,
-    None,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ArchArg {
-    Cnn,
-    ResCnn,
-}
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum FlipArg {
@@ -100,7 +63,7 @@ pub struct Args {
     print_config: bool,
 
     #[arg(long, value_enum)]
-    algo: Option<AlgoArg>,
+    algo: Option<Algorithm>,
     /// Training engine.
     #[arg(long, default_value = "native")]
     engine: String,
@@ -110,7 +73,7 @@ pub struct Args {
     /// How the labeled part is chosen: a seeded stratified sample, or the first rows (as the
     /// original study).
     #[arg(long, value_enum)]
-    labeled_split: Option<SplitArg>,
+    labeled_split: Option<LabeledSplitMode>,
     /// A separate unlabeled set, as the paper trains with: a source, a task, a path, or a
     /// folder of images with no class folders; any labels it has are dropped. Without it, the
     /// pool is the training rows outside the labeled part.
@@ -123,22 +86,22 @@ pub struct Args {
     /// Unlabeled rows per iteration: the whole pool (paper, default) or the next --unl-factor
     /// slice (the original study).
     #[arg(long, value_enum)]
-    unlabeled_schedule: Option<UnlabeledArg>,
+    unlabeled_schedule: Option<UnlabeledSchedule>,
     /// Keep pseudo-labels whose top probability exceeds this (>= 0; 1 or more keeps none).
     #[arg(long)]
-    threshold: Option<f32>,
+    threshold: Option<f64>,
     /// Noisy Student iterations.
     #[arg(long)]
     num_students: Option<usize>,
     /// Pseudo-labels: argmax class or probability vector.
     #[arg(long, value_enum)]
-    labels: Option<LabelsArg>,
+    labels: Option<LabelKind>,
     /// Temperature of soft pseudo-labels (< 1 sharpens), > 0.
     #[arg(long)]
-    temperature: Option<f32>,
+    temperature: Option<f64>,
     /// Class balancing of pseudo-labels.
     #[arg(long, value_enum)]
-    balance: Option<BalanceArg>,
+    balance: Option<Balance>,
     /// Pseudo-labeled rows per class after balancing (default: the mean kept per class).
     #[arg(long)]
     balance_target: Option<usize>,
@@ -150,22 +113,22 @@ pub struct Args {
     ensemble_size: Option<usize>,
     /// Teacher (baseline) architecture.
     #[arg(long, value_enum)]
-    arch: Option<ArchArg>,
+    arch: Option<Arch>,
     /// Teacher width multiplier.
     #[arg(long)]
     width: Option<f32>,
     /// Student architecture (res-cnn enables stochastic depth).
     #[arg(long, value_enum)]
-    student_arch: Option<ArchArg>,
+    student_arch: Option<Arch>,
     /// Student width multiplier (> 1 for a larger student).
     #[arg(long)]
     student_width: Option<f32>,
     /// Student dropout before the classifier, in [0, 1); 0 disables it.
     #[arg(long)]
-    dropout: Option<f32>,
+    dropout: Option<f64>,
     /// Student stochastic depth survival at the last block, in (0, 1]; 1 disables it.
     #[arg(long)]
-    survival: Option<f32>,
+    survival: Option<f64>,
     /// Student input noise (RandAugment) on or off.
     #[arg(long, value_name = "BOOL")]
     augment: Option<bool>,
@@ -174,7 +137,7 @@ pub struct Args {
     augment_ops: Option<usize>,
     /// RandAugment magnitude, 0-30.
     #[arg(long)]
-    magnitude: Option<f32>,
+    magnitude: Option<f64>,
     /// Horizontal flips in augmentation.
     #[arg(long, value_enum)]
     flip: Option<FlipArg>,
@@ -189,11 +152,13 @@ pub struct Args {
     batch: Option<usize>,
     /// Adam learning rate.
     #[arg(long)]
-    lr: Option<f32>,
-    /// Threads per training (0 = all cores).
+    lr: Option<f64>,
+    /// Threads in total, shared by an ensemble's members; 0 or none uses every core. A speed
+    /// setting only: the model is the same bits for any thread count.
     #[arg(long)]
     threads: Option<usize>,
-    /// Train ensemble members one after the other instead of side by side.
+    /// Train ensemble members one after the other, each with every thread, instead of side
+    /// by side.
     #[arg(long)]
     sequential_members: bool,
     #[arg(long)]
@@ -273,7 +238,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => Trainer::new(engine.as_ref(), config.clone()),
         Some(u) => Trainer::with_unlabeled(engine.as_ref(), config.clone(), u.view(), &u.source),
     }
-    .map_err(algo_error)?;
+    .map_err(algo_error)?
+    .threads(Threads::resolve(args.threads.unwrap_or(0)));
+    if args.sequential_members {
+        trainer = trainer.members_one_by_one();
+    }
     if let Some(e) = &eval {
         trainer = trainer.eval(e);
     }
@@ -344,54 +313,24 @@ fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
         Some(p) => AlgoConfig::from_toml_file(p).map_err(algo_error)?,
         None => AlgoConfig::default(),
     };
-    if let Some(v) = a.algo {
-        c.algorithm = match v {
-            AlgoArg::Baseline => Algorithm::Baseline,
-            AlgoArg::NoisyStudent => Algorithm::NoisyStudent,
-            AlgoArg::Ensemble => Algorithm::Ensemble,
-        };
-    }
+    set(&mut c.algorithm, a.algo);
     set(&mut c.teacher_factor, a.teacher_factor);
-    if let Some(v) = a.labeled_split {
-        c.labeled_split = match v {
-            SplitArg::Stratified => LabeledSplitMode::Stratified,
-            SplitArg::First => LabeledSplitMode::First,
-        };
-    }
+    set(&mut c.labeled_split, a.labeled_split);
     set(&mut c.unl_factor, a.unl_factor);
-    if let Some(v) = a.unlabeled_schedule {
-        c.unlabeled = match v {
-            UnlabeledArg::Slices => UnlabeledSchedule::Slices,
-            UnlabeledArg::All => UnlabeledSchedule::All,
-        };
-    }
+    set(&mut c.unlabeled, a.unlabeled_schedule);
     set(&mut c.threshold, a.threshold);
     set(&mut c.num_students, a.num_students);
-    if let Some(v) = a.labels {
-        c.labels = match v {
-            LabelsArg::Hard => LabelKind::Hard,
-            LabelsArg::Soft => LabelKind::Soft,
-        };
-    }
+    set(&mut c.labels, a.labels);
     set(&mut c.temperature, a.temperature);
-    if let Some(v) = a.balance {
-        c.balance = match v {
-            BalanceArg::Paper => Balance::Paper,
-            BalanceArg::None => Balance::None,
-        };
-    }
+    set(&mut c.balance, a.balance);
     if a.balance_target.is_some() {
         c.balance_target = a.balance_target;
     }
     set(&mut c.relabel, a.relabel);
     set(&mut c.ensemble_size, a.ensemble_size);
-    if let Some(v) = a.arch {
-        c.teacher.arch = arch(v);
-    }
+    set(&mut c.teacher.arch, a.arch);
     set(&mut c.teacher.width, a.width);
-    if let Some(v) = a.student_arch {
-        c.student.arch = arch(v);
-    }
+    set(&mut c.student.arch, a.student_arch);
     set(&mut c.student.width, a.student_width);
     set(&mut c.student.dropout, a.dropout);
     set(&mut c.student.survival, a.survival);
@@ -411,10 +350,6 @@ fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
     set(&mut c.fit.epochs, a.epochs);
     set(&mut c.fit.batch_size, a.batch);
     set(&mut c.fit.learning_rate, a.lr);
-    set(&mut c.fit.threads, a.threads);
-    if a.sequential_members {
-        c.fit.parallel_members = false;
-    }
     set(&mut c.seed, a.seed);
     let origin = match a.unlabeled {
         Some(_) => PoolOrigin::Separate,
@@ -427,13 +362,6 @@ fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
 fn set<T>(field: &mut T, value: Option<T>) {
     if let Some(v) = value {
         *field = v;
-    }
-}
-
-fn arch(a: ArchArg) -> Arch {
-    match a {
-        ArchArg::Cnn => Arch::Cnn,
-        ArchArg::ResCnn => Arch::ResCnn,
     }
 }
 
