@@ -1,32 +1,32 @@
-//! Datasets for nstudent.
+//! Datasets for nstudent: reading them from disk, naming them, and downloading them.
 //!
-//! Everything the study trains on is held as a [`Dataset`]: `u8` pixels in `(N, H, W, C)` order
-//! (channels last, as the original distribution formats and image files store them), one `u16`
-//! label per image, and class names. Conversion to `f32` happens once, inside the engine, where
-//! the model needs it.
+//! The types everything trains on ([`Dataset`], [`ImageShape`], [`ImagesRef`], [`Splits`],
+//! [`split`], [`augment`], [`Error`]) live in `nstudent-core`, which does no I/O, and are
+//! re-exported here.
 //!
 //! [`open`] turns what a user types (a path, a source name such as `mnist`, or a task such as
-//! `cifar100:30-39`) into [`Splits`]; [`fetch`] downloads named sources; [`split`] makes
-//! cross-validation folds; [`tasks`] lists the study's tasks.
+//! `cifar100:30-39`) into [`Splits`]; [`read`] holds the format readers; [`sources`] names the
+//! datasets nstudent knows; [`tasks`] lists the study's tasks; `fetch` (cargo feature `fetch`,
+//! on by default) downloads named sources.
+//!
+//! Modules depend one way: [`read`], [`sources`] and [`tasks`] know nothing of [`open`], which
+//! builds on them; `fetch` builds on [`sources`] and [`read`], [`open_unlabeled`] on [`open`].
 
-mod dataset;
-mod error;
 mod image_options;
 mod open;
 mod unlabeled;
 
-pub mod augment;
+#[cfg(feature = "fetch")]
 pub mod fetch;
 pub mod read;
 pub mod sources;
-pub mod split;
 pub mod tasks;
 
-pub use dataset::{Dataset, ImageShape, ImagesRef};
-pub use error::{Error, Result};
+pub use nstudent_core::{augment, split, Dataset, Error, ImageShape, ImagesRef, Result, Splits};
+
 pub use image_options::{parse_size, Colour, ImageOptions};
 pub use open::{
-    default_data_dir, embedded_default, open, open_source, open_with, Loaded, OpenOptions, Splits,
+    default_data_dir, embedded_default, open, open_source, open_with, Loaded, OpenOptions,
 };
 pub use read::cifar::Cifar100Labels;
 pub use read::csv::{CsvOptions, LabelColumn};

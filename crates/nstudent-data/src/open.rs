@@ -8,18 +8,10 @@ use crate::image_options::ImageOptions;
 use crate::read::cifar::{self, Cifar100Labels, CifarKind};
 use crate::read::csv::{self, CsvOptions, LabelColumn};
 use crate::read::idx::{self, PairOptions};
-use crate::read::{file_name, gunzip, image_folder};
+use crate::read::{file_name, gunzip, image_folder, list_dirs, list_files};
 use crate::sources::{self, Source};
 use crate::tasks::Task;
-use crate::{Dataset, Error, ImageShape, Result};
-
-/// The splits of a dataset as distributed. `test` is `None` when the data has one split only
-/// (the embedded default, a single file, a CSV without a test file).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Splits {
-    pub train: Dataset,
-    pub test: Option<Dataset>,
-}
+use crate::{Dataset, Error, ImageShape, Result, Splits};
 
 /// The format name of image folders in [`Loaded::format`].
 const IMAGE_FOLDER: &str = "image folder";
@@ -114,6 +106,14 @@ fn open_as_stored(spec: &str, data_dir: &Path, options: &OpenOptions) -> Result<
         )));
     }
     Ok(loaded)
+}
+
+impl Task {
+    /// Opens the task's data (train and test splits of the source, restricted to its classes).
+    pub fn open(&self, data_dir: &Path) -> Result<Splits> {
+        let splits = open_source_or_path(&self.source, data_dir, &Default::default())?.splits;
+        self.apply(&splits)
+    }
 }
 
 /// Classes numbered `0..=max label` from the labels: labels such as 200 and 255 would make a
@@ -272,40 +272,6 @@ impl Hints {
             transpose: self.transpose,
         }
     }
-}
-
-/// Files of a directory in name order: hidden files and partial downloads left out.
-pub(crate) fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    list(dir, false)
-}
-
-/// Subdirectories of a directory in name order, hidden ones left out.
-pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
-    list(dir, true)
-}
-
-fn list(dir: &Path, dirs: bool) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        let name = file_name(&path);
-        if name.starts_with('.') || name.ends_with(".part") {
-            continue;
-        }
-        if path.is_dir() == dirs && (dirs || path.is_file()) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// True when `dir` exists and holds anything a reader might use.
-pub(crate) fn has_data_files(dir: &Path) -> bool {
-    dir.is_dir()
-        && (list_files(dir).map(|f| !f.is_empty()).unwrap_or(false)
-            || list_dirs(dir).map(|d| !d.is_empty()).unwrap_or(false))
 }
 
 fn lower_name(path: &Path) -> String {

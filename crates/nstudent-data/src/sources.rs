@@ -100,9 +100,9 @@ impl Source {
                 .iter()
                 .flat_map(|d| d.outputs())
                 .all(|f| dir.join(f).is_file())
-                || crate::open::has_data_files(&dir);
+                || crate::read::has_data_files(&dir);
         }
-        crate::open::has_data_files(&dir)
+        crate::read::has_data_files(&dir)
     }
 
     /// Where the data comes from, in one line.

@@ -12,7 +12,7 @@ use crate::{sources, Dataset, Error, Result, Splits};
 pub struct Task {
     /// Display name, as in the study's tables ("MNIST 0-4").
     pub name: String,
-    /// What to pass to [`crate::open`] to get it ("mnist:0-4").
+    /// What to pass to [`crate::open()`] to get it ("mnist:0-4").
     pub spec: String,
     /// The source name (canonical) or the path of the data.
     pub source: String,
@@ -113,13 +113,6 @@ impl Task {
     /// Number of classes of the task, when it names them.
     pub fn num_classes(&self) -> Option<usize> {
         self.classes.as_ref().map(Vec::len)
-    }
-
-    /// Opens the task's data (train and test splits of the source, restricted to its classes).
-    pub fn open(&self, data_dir: &Path) -> Result<Splits> {
-        let splits =
-            crate::open::open_source_or_path(&self.source, data_dir, &Default::default())?.splits;
-        self.apply(&splits)
     }
 
     /// Restricts both splits to the task's classes.

@@ -1,5 +1,6 @@
 //! Downloads against a local HTTP server started by the test: success, resume, checksum
-//! mismatch, errors.
+//! mismatch, errors. Only with the `fetch` feature (on by default).
+#![cfg(feature = "fetch")]
 
 mod common;
 

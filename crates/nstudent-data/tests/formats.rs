@@ -346,6 +346,46 @@ fn csv_directory_with_train_and_test_files() {
 }
 
 #[test]
+fn csv_quoted_fields_may_hold_the_delimiter() {
+    // Header names holding the delimiter inside quotes (as pandas writes them), a doubled
+    // quote, quoted numbers, and the label column found by its quoted name.
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("quoted.csv");
+    std::fs::write(
+        &plain,
+        "\"pixel,1\",\"pixel,2\",\"say \"\"px\"\"\",pixel4,\"label\"\r\n\
+         1,2,\"3\",4,0\r\n\
+         \"9\", 8 ,7,\"6\",1\r\n",
+    )
+    .unwrap();
+    let s = open(plain.to_str().unwrap(), no_data_dir()).unwrap().train;
+    assert_eq!(s.shape, ImageShape::new(2, 2, 1));
+    assert_eq!(s.labels, [0, 1]);
+    assert_eq!(s.image(0), &[1, 2, 3, 4]);
+    assert_eq!(s.image(1), &[9, 8, 7, 6]);
+    // The same with another delimiter, given as an option; commas are then plain text.
+    let semi = tmp.path().join("semi.csv");
+    std::fs::write(
+        &semi,
+        "\"label\";\"a;b\";\"c,d\";e;f\n0;1;2;3;4\n1;5;6;7;\"8\"\n",
+    )
+    .unwrap();
+    let options = OpenOptions {
+        csv: CsvOptions {
+            delimiter: b';',
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let s = open_with(semi.to_str().unwrap(), no_data_dir(), &options)
+        .unwrap()
+        .splits
+        .train;
+    assert_eq!(s.labels, [0, 1]);
+    assert_eq!(s.image(1), &[5, 6, 7, 8]);
+}
+
+#[test]
 fn image_folder_grey_and_rgb_with_splits() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("shapes");

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use nstudent_data::{ImageShape, ImagesRef};
+use nstudent_core::{ImageShape, ImagesRef};
 use nstudent_engine::{Classifier, FitOptions, ModelSpec, NativeClassifier, Targets};
 
 fn main() {

@@ -3,7 +3,7 @@
 //! prints the same keys as `nstudent bench --json`;
 //! `... -- profile [BATCH] [H W C]` prints the per-layer time of a one-thread training step.
 
-use nstudent_data::ImageShape;
+use nstudent_core::ImageShape;
 use nstudent_engine::bench::{run_benchmark, BenchOptions};
 use nstudent_engine::{ModelSpec, NativeClassifier, NativeEngine};
 
@@ -59,7 +59,7 @@ fn main() {
         };
         let r = nstudent_engine::Classifier::fit(
             &mut model,
-            nstudent_data::ImagesRef::new(&px, shape).unwrap(),
+            nstudent_core::ImagesRef::new(&px, shape).unwrap(),
             nstudent_engine::Targets::Hard(&labels),
             &opts,
             &mut |_| {},
@@ -81,7 +81,7 @@ fn main() {
         let px: Vec<u8> = (0..64 * shape.len()).map(|i| (i * 7 % 251) as u8).collect();
         let labels: Vec<u16> = (0..64).map(|i| (i % 10) as u16).collect();
         let mut model = NativeClassifier::new(&spec, 1).expect("model");
-        let view = nstudent_data::ImagesRef::new(&px, shape).unwrap();
+        let view = nstudent_core::ImagesRef::new(&px, shape).unwrap();
         let opts = nstudent_engine::FitOptions {
             epochs: 2,
             ..Default::default()
@@ -95,7 +95,7 @@ fn main() {
         )
         .unwrap();
         nstudent_engine::Classifier::save(&model, std::path::Path::new(&args[1])).unwrap();
-        let first = nstudent_data::ImagesRef::new(&px[..4 * shape.len()], shape).unwrap();
+        let first = nstudent_core::ImagesRef::new(&px[..4 * shape.len()], shape).unwrap();
         let probs = nstudent_engine::Classifier::predict_proba(&model, first).unwrap();
         println!(
             "{}",
@@ -113,7 +113,7 @@ fn main() {
         );
         let px: Vec<u8> = (0..n * shape.len()).map(|i| (i * 7 % 251) as u8).collect();
         let model = NativeClassifier::new(&ModelSpec::cnn(shape, 10), 1).expect("model");
-        let view = nstudent_data::ImagesRef::new(&px, shape).unwrap();
+        let view = nstudent_core::ImagesRef::new(&px, shape).unwrap();
         let t = std::time::Instant::now();
         for _ in 0..reps {
             nstudent_engine::Classifier::predict_proba(&model, view).unwrap();

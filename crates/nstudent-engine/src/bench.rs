@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use nstudent_data::{ImageShape, ImagesRef};
+use nstudent_core::{ImageShape, ImagesRef};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -1,7 +1,7 @@
 //! Input validation shared by every engine, so that the same bad input gives the same
 //! [`Error::Invalid`] whichever engine runs it.
 
-use nstudent_data::ImagesRef;
+use nstudent_core::ImagesRef;
 
 use crate::{Error, FitOptions, ModelSpec, Result, Targets};
 

@@ -19,7 +19,7 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
-    Data(#[from] nstudent_data::Error),
+    Data(#[from] nstudent_core::Error),
     #[error("internal error: {0}")]
     Internal(String),
 }

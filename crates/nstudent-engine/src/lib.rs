@@ -73,7 +73,7 @@ pub use spec::{Arch, FitOptions, FitProgress, FitReport, ModelSpec, Targets, Thr
 
 use std::path::Path;
 
-use nstudent_data::ImagesRef;
+use nstudent_core::ImagesRef;
 
 /// A trainable image classifier.
 pub trait Classifier: Send + Sync {

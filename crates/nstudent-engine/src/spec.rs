@@ -1,4 +1,4 @@
-use nstudent_data::{augment::RandAugment, ImageShape};
+use nstudent_core::{augment::RandAugment, ImageShape};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};

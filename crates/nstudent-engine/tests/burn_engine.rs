@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use nstudent_data::{augment::RandAugment, ImageShape, ImagesRef};
+use nstudent_core::{augment::RandAugment, ImageShape, ImagesRef};
 use nstudent_engine::{
     engine_by_name, Arch, BurnBackend, BurnEngine, Classifier, Engine, Error, FitOptions,
     ModelSpec, NativeClassifier, NativeEngine, Targets, Threads,

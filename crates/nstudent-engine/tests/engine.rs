@@ -1,7 +1,7 @@
 //! The engine interface end to end: training learns, is reproducible, validates its input,
 //! and models survive a save/load round trip.
 
-use nstudent_data::{augment::RandAugment, ImageShape, ImagesRef};
+use nstudent_core::{augment::RandAugment, ImageShape, ImagesRef};
 use nstudent_engine::{
     engine_by_name, load_spec, Arch, Classifier, Engine, Error, FitOptions, ModelSpec,
     NativeEngine, Targets, Threads,

@@ -288,7 +288,7 @@ pub fn decode(
 /// Reads the CIFAR files of a directory into members.
 pub fn members_of_dir(dir: &Path) -> Result<Vec<Member>> {
     let mut out = Vec::new();
-    for path in super::super::open::list_files(dir)? {
+    for path in super::list_files(dir)? {
         let name = file_name(&path);
         if is_cifar_member(&name) {
             out.push(Member {

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 use image::DynamicImage;
 
-use super::file_name;
+use super::{file_name, list_dirs, list_files};
 use crate::image_options::{Colour, ImageOptions};
-use crate::open::{list_dirs, list_files};
 use crate::{Dataset, Error, ImageShape, Result, Splits};
 
 /// File extensions read as images.

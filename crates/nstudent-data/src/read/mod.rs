@@ -9,7 +9,7 @@ pub mod idx;
 pub mod image_folder;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
@@ -62,6 +62,40 @@ pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// Files of a directory in name order: hidden files and partial downloads left out.
+pub(crate) fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    list(dir, false)
+}
+
+/// Subdirectories of a directory in name order, hidden ones left out.
+pub(crate) fn list_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    list(dir, true)
+}
+
+fn list(dir: &Path, dirs: bool) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let name = file_name(&path);
+        if name.starts_with('.') || name.ends_with(".part") {
+            continue;
+        }
+        if path.is_dir() == dirs && (dirs || path.is_file()) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// True when `dir` exists and holds anything a reader might use.
+pub(crate) fn has_data_files(dir: &Path) -> bool {
+    dir.is_dir()
+        && (list_files(dir).map(|f| !f.is_empty()).unwrap_or(false)
+            || list_dirs(dir).map(|d| !d.is_empty()).unwrap_or(false))
 }
 
 /// Class names "0", "1", ... for sources whose labels are plain numbers.

@@ -38,7 +38,7 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
-use nstudent_data::{ImageShape, ImagesRef};
+use nstudent_core::{ImageShape, ImagesRef};
 
 use crate::model_file::{self, ModelFile};
 use crate::native::{augment_rng, shuffle, BatchNoise};

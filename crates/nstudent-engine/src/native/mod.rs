@@ -11,7 +11,7 @@ mod tests;
 use std::path::Path;
 use std::time::Instant;
 
-use nstudent_data::ImagesRef;
+use nstudent_core::ImagesRef;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use nstudent_data::ImageShape;
+use nstudent_core::ImageShape;
 use safetensors::{Dtype, SafeTensors};
 
 use super::kernels::*;
@@ -390,7 +390,7 @@ fn check_model(file: &str, spec: ModelSpec) {
         }
     }
     // Eval-mode probabilities through the public API.
-    let images = nstudent_data::ImagesRef::new(&pixels, spec.input).unwrap();
+    let images = nstudent_core::ImagesRef::new(&pixels, spec.input).unwrap();
     let probs = model.predict_proba(images).unwrap();
     assert_close(&format!("{file} eval probs"), &probs, f.get("eval_probs"));
 }

@@ -1,6 +1,6 @@
 //! Test data shared by the engine test binaries.
 
-use nstudent_data::{ImageShape, ImagesRef};
+use nstudent_core::{ImageShape, ImagesRef};
 use nstudent_engine::Classifier;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -186,6 +186,14 @@ impl Dataset {
     }
 }
 
+/// The splits of a dataset as distributed. `test` is `None` when the data has one split only
+/// (the embedded default, a single file, a CSV without a test file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Splits {
+    pub train: Dataset,
+    pub test: Option<Dataset>,
+}
+
 /// Borrowed `u8` images in `(N, H, W, C)` order, without labels.
 #[derive(Debug, Clone, Copy)]
 pub struct ImagesRef<'a> {
