@@ -124,6 +124,38 @@ pub trait Engine: Send + Sync {
 /// Names accepted by [`engine_by_name`].
 pub const ENGINE_NAMES: &[&str] = &["native", "burn"];
 
+/// An engine as `--engine` names it. `burn` is a value in every build, so that a build without
+/// the `burn` feature answers `--engine burn` by saying how to rebuild (from [`EngineName::engine`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+pub enum EngineName {
+    /// The CPU engine built into nstudent.
+    #[default]
+    Native,
+    /// burn (needs a build with `--features burn`, `cuda` or `wgpu`).
+    Burn,
+}
+
+impl EngineName {
+    /// The name [`engine_by_name`] takes (one of [`ENGINE_NAMES`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineName::Native => ENGINE_NAMES[0],
+            EngineName::Burn => ENGINE_NAMES[1],
+        }
+    }
+
+    /// The engine, or why this build does not have it.
+    pub fn engine(self) -> Result<Box<dyn Engine>> {
+        engine_by_name(self.name())
+    }
+}
+
+impl std::fmt::Display for EngineName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The engine called `name` (as given to `--engine`).
 pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
     match name {

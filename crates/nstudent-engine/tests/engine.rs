@@ -307,6 +307,26 @@ fn engines_by_name() {
     assert_eq!(engine_by_name("burn").unwrap().name(), "burn");
 }
 
+#[test]
+fn engine_names_are_the_names_engine_by_name_takes() {
+    use clap::ValueEnum;
+    use nstudent_engine::{EngineName, ENGINE_NAMES};
+    let names: Vec<&str> = EngineName::value_variants()
+        .iter()
+        .map(|e| e.name())
+        .collect();
+    assert_eq!(names, ENGINE_NAMES);
+    for e in EngineName::value_variants() {
+        assert_eq!(e.to_possible_value().unwrap().get_name(), e.name());
+    }
+    assert_eq!(EngineName::Native.engine().unwrap().name(), "native");
+    #[cfg(not(feature = "burn"))]
+    {
+        let err = EngineName::Burn.engine().err().unwrap();
+        assert!(err.is_user_error() && err.to_string().contains("--features burn"));
+    }
+}
+
 /// Reads an IDX file (gzip) into (dims, bytes).
 fn read_idx(path: &std::path::Path) -> Option<(Vec<usize>, Vec<u8>)> {
     use std::io::Read;

@@ -36,6 +36,39 @@ pub const METRICS: [&str; 8] = [
     "Inference Time",
 ];
 
+/// A metric column, as `--metric` takes it: `--help` lists the values, and case, `-`, `_` and
+/// spaces do not matter (`Accuracy`, `pr_curve`, `training time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Metric {
+    Accuracy,
+    Tpr,
+    Fpr,
+    Precision,
+    Auc,
+    #[value(alias = "pr_curve", alias = "pr curve")]
+    PrCurve,
+    #[value(alias = "training_time", alias = "training time")]
+    TrainingTime,
+    #[value(alias = "inference_time", alias = "inference time")]
+    InferenceTime,
+}
+
+impl Metric {
+    /// The column name in the metrics table (one of [`METRICS`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => METRICS[0],
+            Metric::Tpr => METRICS[1],
+            Metric::Fpr => METRICS[2],
+            Metric::Precision => METRICS[3],
+            Metric::Auc => METRICS[4],
+            Metric::PrCurve => METRICS[5],
+            Metric::TrainingTime => METRICS[6],
+            Metric::InferenceTime => METRICS[7],
+        }
+    }
+}
+
 /// The metrics that are fractions in [0, 1] (the others are times, in seconds, >= 0).
 pub const BOUNDED: [&str; 6] = ["Accuracy", "TPR", "FPR", "Precision", "AUC", "PR-Curve"];
 
@@ -247,6 +280,23 @@ mod tests {
 0,MNIST 0-4,Baseline,1,None,0.98,0.97,0.005,0.97,0.999,0.998,4.2,0.3
 1,MNIST 0-4,Noisy Student,1,\"unl_factor: 0.2, threshold: 0.8, num_of_students: 2\",0.99,0.98,0.004,0.98,0.999,0.999,21.5,0.3
 ";
+
+    #[test]
+    fn the_metric_enum_names_every_metric_column_in_order() {
+        use clap::ValueEnum;
+        let names: Vec<&str> = Metric::value_variants().iter().map(|m| m.name()).collect();
+        assert_eq!(names, METRICS);
+        for m in Metric::value_variants() {
+            // Every loose spelling `metric_name` accepts is a value `--metric` accepts.
+            for spelling in [
+                m.name().to_string(),
+                m.name().replace(' ', "-"),
+                m.name().replace(['-', ' '], "_"),
+            ] {
+                assert_eq!(Metric::from_str(&spelling, true), Ok(*m), "{spelling}");
+            }
+        }
+    }
 
     #[test]
     fn finds_metric_columns_by_loose_names() {

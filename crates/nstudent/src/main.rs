@@ -6,7 +6,7 @@ mod outputs;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Noisy Student self-training studies on small image datasets.
 ///
@@ -57,6 +57,32 @@ enum Command {
     Report(cmd::report::Args),
     /// Measure training and inference speed of the engine on this machine.
     Bench(cmd::bench::Args),
+    /// Print a shell completion script (e.g. `nstudent completions bash > ~/.local/share/bash-completion/completions/nstudent`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// The shells `nstudent completions` writes a script for.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// Writes the completion script of `shell` to stdout.
+fn completions(shell: Shell) -> anyhow::Result<()> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "nstudent", &mut script);
+    cmd::format::write_stdout(&String::from_utf8(script)?)
 }
 
 /// Rust ignores SIGPIPE, so `print!` to a closed pipe (`nstudent stats t.csv | head -3`)
@@ -87,6 +113,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => cmd::stats::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

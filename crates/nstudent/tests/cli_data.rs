@@ -144,7 +144,13 @@ fn info_bad_inputs_exit_2_with_one_line() {
     assert_user_error(&o, &["10, 11, 12"]);
     let empty = tmp.path().join("data");
     let o = nstudent(
-        &["data", "info", "mnist", "--dir", empty.to_str().unwrap()],
+        &[
+            "data",
+            "info",
+            "mnist",
+            "--data-dir",
+            empty.to_str().unwrap(),
+        ],
         tmp.path(),
         &[],
     );
@@ -163,6 +169,7 @@ fn info_bad_inputs_exit_2_with_one_line() {
     let o = nstudent(&["data", "info", "data_batch_1.bin"], tmp.path(), &[]);
     assert_user_error(&o, &["data_batch_1.bin", "3073-byte records"]);
     let o = nstudent(
+        // `--dir`, the old name of `--data-dir`, still works.
         &["data", "info", "az:0-4", "--dir", empty.to_str().unwrap()],
         tmp.path(),
         &[],
@@ -190,7 +197,7 @@ fn list_shows_sources_and_the_twenty_tasks_with_sizes_when_present() {
     write_idx(&tmp.path().join("mnist"), "train", 100);
     write_idx(&tmp.path().join("mnist"), "t10k", 20);
     let o = nstudent(
-        &["data", "list", "--dir", tmp.path().to_str().unwrap()],
+        &["data", "list", "--data-dir", tmp.path().to_str().unwrap()],
         tmp.path(),
         &[],
     );
@@ -234,6 +241,125 @@ fn list_shows_sources_and_the_twenty_tasks_with_sizes_when_present() {
             .any(|l| l.starts_with("mnist ") && l.contains(" yes ")),
         "{out}"
     );
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("one JSON document on stdout")
+}
+
+#[test]
+fn list_and_info_print_one_json_document_with_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_idx(&tmp.path().join("mnist"), "train", 100);
+    write_idx(&tmp.path().join("mnist"), "t10k", 20);
+    let dir = tmp.path().to_str().unwrap();
+    let list = json(&nstudent(
+        &["data", "list", "--data-dir", dir, "--format", "json"],
+        tmp.path(),
+        &[],
+    ));
+    assert_eq!(list["data_dir"], dir);
+    let sources = list["sources"].as_array().unwrap();
+    let source = |name: &str| sources.iter().find(|s| s["name"] == name).unwrap().clone();
+    assert_eq!(source("fashion-mnist-10k")["embedded"], true);
+    assert_eq!(source("fashion-mnist-10k")["present"], true);
+    assert_eq!(source("mnist")["present"], true);
+    assert_eq!(source("cifar10")["present"], false);
+    let tasks = list["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 20);
+    let task = |name: &str| tasks.iter().find(|t| t["name"] == name).unwrap().clone();
+    // As the text table: classes 0-4 of 100 train images labelled i % 10 hold 50; test 10.
+    let mnist = task("MNIST 0-4");
+    assert_eq!(mnist["spec"], "mnist:0-4");
+    assert_eq!(mnist["classes"], 5);
+    assert_eq!(mnist["train"], 50);
+    assert_eq!(mnist["test"], 10);
+    assert_eq!(mnist["error"], false);
+    let cifar = task("CIFAR10 0-4");
+    assert_eq!(cifar["present"], false);
+    assert!(cifar["train"].is_null() && cifar["test"].is_null());
+    assert_eq!(list["unreadable"].as_array().unwrap().len(), 0);
+    // --no-sizes: present, not counted.
+    let quick = json(&nstudent(
+        &[
+            "data",
+            "list",
+            "--data-dir",
+            dir,
+            "--no-sizes",
+            "--format",
+            "json",
+        ],
+        tmp.path(),
+        &[],
+    ));
+    let mnist = quick["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "MNIST 0-4")
+        .unwrap();
+    assert_eq!(mnist["present"], true);
+    assert!(mnist["train"].is_null());
+
+    let info = json(&nstudent(
+        &["data", "info", "fashion-mnist-10k", "--format", "json"],
+        tmp.path(),
+        &[],
+    ));
+    assert_eq!(info["dataset"], "fashion-mnist-10k");
+    assert_eq!(info["format"], "IDX (gzip)");
+    assert_eq!(info["image"]["height"], 28);
+    assert_eq!(info["image"]["width"], 28);
+    assert_eq!(info["image"]["channels"], 1);
+    assert_eq!(info["num_classes"], 10);
+    assert_eq!(info["images"]["train"], 10000);
+    assert_eq!(info["images"]["total"], 10000);
+    assert!(info["images"].get("test").is_none());
+    assert_eq!(info["pixels"]["min"], 0);
+    assert_eq!(info["pixels"]["max"], 255);
+    // The text shows the mean rounded: "mean 73.1".
+    let mean = info["pixels"]["mean"].as_f64().unwrap();
+    let text = stdout(&nstudent(
+        &["data", "info", "fashion-mnist-10k"],
+        tmp.path(),
+        &[],
+    ));
+    assert!(
+        text.contains(&format!("mean {mean:.1}")),
+        "{mean} vs {text}"
+    );
+    let classes = info["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 10);
+    assert_eq!(classes[9]["label"], 9);
+    assert_eq!(classes[9]["class"], "Ankle boot");
+    assert_eq!(classes[9]["train"], 1000);
+    // A split with a test set counts it per class too.
+    let info = json(&nstudent(
+        &[
+            "data",
+            "info",
+            "mnist:0-4",
+            "--data-dir",
+            dir,
+            "--format",
+            "json",
+        ],
+        tmp.path(),
+        &[],
+    ));
+    assert_eq!(info["images"]["test"], 10);
+    assert_eq!(info["images"]["total"], 60);
+    assert_eq!(info["classes"][0]["test"], 2);
+    assert_eq!(info["classes"][0]["train"], 10);
+    let o = nstudent(&["data", "list", "--format", "yaml"], tmp.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 /// Serves `files` over HTTP on 127.0.0.1 from a thread; returns the base URL.
@@ -291,7 +417,7 @@ fn fetch_with_a_bad_mirror_file_leaves_nothing_and_exits_2() {
             "data",
             "fetch",
             "mnist",
-            "--dir",
+            "--data-dir",
             data.to_str().unwrap(),
             "--mirror",
             &base,
@@ -310,7 +436,13 @@ fn fetch_with_a_bad_mirror_file_leaves_nothing_and_exits_2() {
     );
     // The mirror can also come from the environment; a missing file is an HTTP error.
     let o = nstudent(
-        &["data", "fetch", "cifar10", "--dir", data.to_str().unwrap()],
+        &[
+            "data",
+            "fetch",
+            "cifar10",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
         tmp.path(),
         &[("NSTUDENT_MIRROR", &base)],
     );
@@ -322,13 +454,13 @@ fn fetch_refuses_manual_and_unknown_sources() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_str().unwrap();
     let o = nstudent(
-        &["data", "fetch", "az-handwritten", "--dir", dir],
+        &["data", "fetch", "az-handwritten", "--data-dir", dir],
         tmp.path(),
         &[],
     );
     assert_user_error(&o, &["Kaggle", "A_Z Handwritten Data.csv"]);
     let o = nstudent(
-        &["data", "fetch", "mnist", "imagenet", "--dir", dir],
+        &["data", "fetch", "mnist", "imagenet", "--data-dir", dir],
         tmp.path(),
         &[],
     );
@@ -340,7 +472,7 @@ fn fetch_refuses_manual_and_unknown_sources() {
     let o = nstudent(&["data", "fetch"], tmp.path(), &[]);
     assert_eq!(o.status.code(), Some(2));
     let o = nstudent(
-        &["data", "fetch", "fashion-mnist-10k", "--dir", dir],
+        &["data", "fetch", "fashion-mnist-10k", "--data-dir", dir],
         tmp.path(),
         &[],
     );

@@ -145,7 +145,11 @@ fn bad_inputs_fail_with_one_line_and_exit_2_leaving_nothing() {
         "speed".as_ref(),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown metric"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid value 'speed' for '--metric <METRIC>'"),
+        "{}",
+        stderr(&out)
+    );
 
     // Nothing was written anywhere: only the inputs remain.
     assert_eq!(entries(d), vec!["bad.csv", "empty.csv", "results"]);

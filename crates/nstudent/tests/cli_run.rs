@@ -202,10 +202,32 @@ fn bad_configs_and_flags_exit_2_with_one_line() {
         ),
         "unknown field",
     );
-    assert_usage_error(
-        &nstudent(&["run", "--preset", "huge", "--plan"], dir.path()),
-        "unknown preset",
+    // clap checks --preset and --engine: exit 2, the values, the nearest one for a typo.
+    let typo = nstudent(&["run", "--preset", "quik", "--plan"], dir.path());
+    assert_eq!(typo.status.code(), Some(2));
+    let err = text(&typo.stderr);
+    assert!(
+        err.starts_with("error: invalid value 'quik' for '--preset <PRESET>'")
+            && err.contains("[possible values: quick, standard, original, seed]")
+            && err.contains("a similar value exists: 'quick'"),
+        "{err}"
     );
+    let typo = nstudent(&["run", "--engine", "nativ", "--plan"], dir.path());
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        text(&typo.stderr).contains("[possible values: native, burn]"),
+        "{}",
+        text(&typo.stderr)
+    );
+    #[cfg(not(feature = "burn"))]
+    assert_usage_error(
+        &nstudent(&["run", "--engine", "burn", "--plan"], dir.path()),
+        "rebuild with `--features burn`",
+    );
+    // --format is --plan's.
+    let alone = nstudent(&["run", "--format", "json"], dir.path());
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(text(&alone.stderr).contains("--plan"));
     assert_usage_error(
         &nstudent(&["run", "--folds", "1", "--plan"], dir.path()),
         "outer_folds",
@@ -239,6 +261,22 @@ fn plan_counts_trainings_against_the_original_protocol() {
         "{s}"
     );
     assert!(s.contains("167800") && s.contains("489400"), "{s}");
+    let out = nstudent(
+        &["run", "--preset", "original", "--plan", "--format", "json"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["total_cells"], 600);
+    assert_eq!(p["cells"].as_array().unwrap().len(), 600);
+    assert_eq!(p["done_cells"], 0);
+    assert_eq!(p["tasks"], 20);
+    assert_eq!(p["outer_folds"], 10);
+    assert_eq!(p["algorithms"], 3);
+    assert_eq!(p["trainings"]["nstudent"], 167800);
+    assert_eq!(p["trainings"]["original"], 489400);
+    assert_eq!(p["trainings_per_cell"]["baseline"]["original"], 1);
+    assert!(p["remaining"].is_null());
     let shard = nstudent(
         &["run", "--preset", "original", "--plan", "--shard", "1/4"],
         dir.path(),
@@ -405,6 +443,47 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
             && listed.contains("2 more cells have no finished cell"),
         "{listed}"
     );
+    // The same as one JSON document.
+    let status = nstudent(&["status", "parts", "--format", "json"], dir.path());
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["dir"], "parts");
+    assert_eq!(s["total_cells"], 6);
+    assert_eq!(s["finished_cells"], 3);
+    assert_eq!(s["missing_cells"], 3);
+    assert_eq!(
+        s["missing"][0],
+        serde_json::json!({"index": 0, "task": "tiny", "fold": 1, "algorithm": "baseline"})
+    );
+    assert_eq!(s["missing"][2]["index"], 4);
+    assert_eq!(s["missing"][2]["algorithm"], "noisy-student");
+    assert_eq!(s["remaining"]["estimated_cells"], 1);
+    assert_eq!(s["remaining"]["unknown_cells"], 2);
+    assert!(s["remaining"]["core_seconds"].as_f64().unwrap() > 0.0);
+    assert!(listed.contains(&format!(
+        "(config hash {})",
+        s["config_hash"].as_str().unwrap()
+    )));
+    // `run --plan` of the same directory: which cells are done, and what is left.
+    let plan = nstudent(
+        &[
+            "run", "--config", cfg, "--out", "parts", "--plan", "--format", "json",
+        ],
+        dir.path(),
+    );
+    assert!(plan.status.success(), "{}", text(&plan.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(p["total_cells"], 6);
+    assert_eq!(p["done_cells"], 3);
+    assert_eq!(p["todo_cells"], 3);
+    let cells = p["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 6);
+    assert_eq!(cells[0]["done"], false);
+    assert_eq!(cells[2]["algorithm"], "ensemble");
+    assert_eq!(cells[2]["done"], true);
+    assert_eq!(p["remaining"], s["remaining"]);
+    assert!(p["predicted"]["core_seconds"].as_f64().unwrap() > 0.0);
+    assert!(p["shard"].is_null());
     let second = nstudent(&["run", "--config", cfg, "--out", "parts"], dir.path());
     assert!(second.status.success(), "{}", text(&second.stderr));
     assert!(
@@ -859,4 +938,47 @@ epochs_by_source = {}
     );
     assert_usage_error(&out, "data.resize");
     assert!(!dir.path().join("b").exists());
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = nstudent(&["completions", "bash"], dir.path());
+    assert!(bash.status.success(), "{}", text(&bash.stderr));
+    let script = text(&bash.stdout);
+    assert!(script.contains("_nstudent()"), "{script}");
+    for sub in [
+        "data",
+        "train",
+        "predict",
+        "score",
+        "run",
+        "status",
+        "merge",
+        "verify",
+        "stats",
+        "report",
+        "bench",
+        "completions",
+    ] {
+        assert!(
+            script.contains(&format!("nstudent,{sub})")),
+            "no `{sub}` in the bash script"
+        );
+    }
+    // The values of the value enums are completed.
+    assert!(script.contains("quick standard original seed"), "{script}");
+    for shell in ["zsh", "fish"] {
+        let out = nstudent(&["completions", shell], dir.path());
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("nstudent"));
+    }
+    let bad = nstudent(&["completions", "tcsh"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("[possible values: bash, zsh, fish]"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert!(bad.stdout.is_empty());
 }

@@ -349,9 +349,24 @@ fn stats_rejects_bad_tables_and_flags_with_one_line() {
             + &row("t1", "C", "0.7")),
     );
     assert_user_error(&nstudent(&["stats", &one]), &["only one dataset"]);
-    assert_user_error(
-        &nstudent(&["stats", &good_path, "--metric", "recall"]),
-        &["unknown metric \"recall\""],
+    // clap checks --metric: exit 2, the values, and the nearest one for a typo.
+    let o = nstudent(&["stats", &good_path, "--metric", "recall"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: invalid value 'recall' for '--metric <METRIC>'")
+            && stderr(&o).contains(
+                "[possible values: accuracy, tpr, fpr, precision, auc, pr-curve, training-time, \
+                 inference-time]"
+            ),
+        "{}",
+        stderr(&o)
+    );
+    let o = nstudent(&["stats", &good_path, "--metric", "acuracy"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("a similar value exists: 'accuracy'"),
+        "{}",
+        stderr(&o)
     );
     assert_user_error(
         &nstudent(&["stats", &good_path, "--alpha", "0"]),

@@ -756,3 +756,45 @@ fn metrics_lines_watch_training_and_never_change_the_model() {
         assert_eq!(it["pseudo_label_precision"].as_array().unwrap().len(), 3);
     }
 }
+
+#[test]
+fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
+    let args = [
+        "bench",
+        "--threads",
+        "1",
+        "--repeats",
+        "1",
+        "--seconds",
+        "0.01",
+    ];
+    for flag in [&["--format", "json"][..], &["--json"][..]] {
+        let out = nstudent(&[&args[..], flag].concat());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["engine"], "native");
+        assert_eq!(v["threads"], 1);
+        assert_eq!(v["models"], 1);
+        for key in ["train_28x28x1_b32", "infer_32x32x3_b1024"] {
+            let rate = v[key].as_f64().unwrap_or(-1.0);
+            assert!(rate > 0.0, "{key}: {v}");
+        }
+    }
+    let out = nstudent(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.starts_with("engine native, 1 thread(s) per model")
+            && table.contains("train_28x28x1_b32"),
+        "{table}"
+    );
+    // A build without the burn engine says how to get it: one line, exit 2.
+    #[cfg(not(feature = "burn"))]
+    {
+        let out = nstudent(&["bench", "--engine", "burn", "--format", "json"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("--features burn"), "{err}");
+    }
+}

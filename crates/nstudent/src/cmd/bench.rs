@@ -3,22 +3,26 @@
 use std::io::Write;
 
 use nstudent_engine::bench::{run_benchmark, BenchOptions};
-use nstudent_engine::engine_by_name;
 
+use super::format::Format;
 use crate::failure::usage;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Print one JSON object (keys train_28x28x1_b32, ..., infer_32x32x3_b1024) instead of a table.
-    #[arg(long)]
+    /// `json`: one JSON object (keys train_28x28x1_b32, ..., infer_32x32x3_b1024, images/s)
+    /// instead of a table.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// The same as `--format json` (kept for existing scripts).
+    #[arg(long, hide = true)]
     json: bool,
     /// Threads per training (0 = all cores). Compare with
     /// `python bench/pytorch_reference.py --threads N`.
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Engine to measure.
-    #[arg(long, default_value = "native")]
-    engine: String,
+    #[arg(long, value_enum, default_value_t)]
+    engine: nstudent_engine::EngineName,
     /// Timed runs per figure (the median is reported).
     #[arg(long, default_value_t = 3)]
     repeats: usize,
@@ -68,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let r = reference.as_ref()?.get(key)?.as_f64()?;
         (r > 0.0).then(|| v / r)
     };
-    let engine = engine_by_name(&args.engine)?;
+    let engine = args.engine.engine()?;
     let threads = nstudent_engine::Threads::resolve(args.threads);
     let options = BenchOptions {
         threads,
@@ -76,8 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seconds: args.seconds,
         models: args.models,
     };
+    let json = args.json || args.format == Format::Json;
     let mut stdout = std::io::stdout().lock();
-    if !args.json {
+    if !json {
         writeln!(
             stdout,
             "engine {}, {threads} thread(s) per model, {} model(s) side by side (images/s)",
@@ -85,7 +90,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.models
         )?;
     }
-    let json = args.json;
     let figures = run_benchmark(engine.as_ref(), &options, &mut |f| {
         if !json {
             let mut line = format!("{:24} {:10.1}", f.key, f.images_per_second);

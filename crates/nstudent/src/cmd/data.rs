@@ -1,6 +1,6 @@
 //! `nstudent data`: list, inspect and download datasets.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,20 +9,9 @@ use anyhow::Context;
 use nstudent_data::fetch::{self, FetchOptions, Outcome};
 use nstudent_data::{sources, tasks, Dataset, Splits};
 
+// A closed pipe (`nstudent data list | head`) ends the output quietly.
+use super::format::{print_json, write_stdout as emit, Format};
 use crate::failure::usage;
-
-/// Writes to stdout; a closed pipe (`nstudent data list | head`) ends the output quietly.
-fn emit(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
-}
 
 /// `println!` through [`emit`].
 macro_rules! emitln {
@@ -46,11 +35,15 @@ pub enum DataCommand {
 #[derive(clap::Args)]
 pub struct ListArgs {
     /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    // `--dir` was its name before every command called it `--data-dir`.
+    #[arg(long, value_name = "DIR", alias = "dir")]
+    pub data_dir: Option<PathBuf>,
     /// Do not open present sources to count the tasks' images (faster).
     #[arg(long)]
     pub no_sizes: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(clap::Args)]
@@ -60,10 +53,14 @@ pub struct InfoArgs {
     #[arg(value_name = "PATH|NAME|TASK")]
     pub spec: String,
     /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    // `--dir` was its name before every command called it `--data-dir`.
+    #[arg(long, value_name = "DIR", alias = "dir")]
+    pub data_dir: Option<PathBuf>,
     #[command(flatten)]
     pub read: super::read_args::ReadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(clap::Args)]
@@ -72,8 +69,9 @@ pub struct FetchArgs {
     #[arg(value_name = "NAME", required = true)]
     pub names: Vec<String>,
     /// Data directory [default: $NSTUDENT_DATA, else $XDG_DATA_HOME/nstudent]
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    // `--dir` was its name before every command called it `--data-dir`.
+    #[arg(long, value_name = "DIR", alias = "dir")]
+    pub data_dir: Option<PathBuf>,
     /// Base URL of a mirror holding MIRROR/<source>/<file>, instead of the official locations.
     #[arg(long, value_name = "URL", env = "NSTUDENT_MIRROR")]
     pub mirror: Option<String>,
@@ -91,13 +89,101 @@ fn data_dir(dir: Option<PathBuf>) -> PathBuf {
     dir.unwrap_or_else(nstudent_data::default_data_dir)
 }
 
+/// The images of one task of the original study, as `data list` counts them.
+enum TaskSizes {
+    /// Its source is not in the data directory.
+    Missing,
+    /// Not counted (`--no-sizes`).
+    NotCounted,
+    /// Its source could not be read, or the task not made from it.
+    Error,
+    Counted {
+        train: usize,
+        test: Option<usize>,
+    },
+}
+
 fn list(args: ListArgs) -> anyhow::Result<()> {
+    let dir = data_dir(args.data_dir);
+    let mut cache: BTreeMap<String, Result<Splits, String>> = BTreeMap::new();
+    let tasks: Vec<(tasks::Task, TaskSizes)> = tasks::original_study()
+        .into_iter()
+        .map(|task| {
+            let source = sources::find(&task.source);
+            let present = source.is_some_and(|s| s.is_present(&dir));
+            let sizes = if !present {
+                TaskSizes::Missing
+            } else if args.no_sizes {
+                TaskSizes::NotCounted
+            } else {
+                let loaded = cache.entry(task.source.clone()).or_insert_with(|| {
+                    nstudent_data::open(&task.source, &dir).map_err(|e| e.to_string())
+                });
+                match loaded.as_ref().map(|splits| task.apply(splits)) {
+                    Ok(Ok(t)) => TaskSizes::Counted {
+                        train: t.train.len(),
+                        test: t.test.map(|d| d.len()),
+                    },
+                    _ => TaskSizes::Error,
+                }
+            };
+            (task, sizes)
+        })
+        .collect();
+    let unreadable: Vec<(&String, &String)> = cache
+        .iter()
+        .filter_map(|(source, r)| r.as_ref().err().map(|e| (source, e)))
+        .collect();
+    if args.format == Format::Json {
+        let sources: Vec<serde_json::Value> = sources::SOURCES
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name,
+                    "title": s.title,
+                    "description": s.description,
+                    "origin": s.origin(),
+                    "embedded": s.embedded,
+                    "present": s.is_present(&dir),
+                    "manual": s.manual.is_some(),
+                })
+            })
+            .collect();
+        let tasks: Vec<serde_json::Value> = tasks
+            .iter()
+            .map(|(task, sizes)| {
+                let (train, test) = match sizes {
+                    TaskSizes::Counted { train, test } => (Some(*train), *test),
+                    _ => (None, None),
+                };
+                serde_json::json!({
+                    "name": task.name,
+                    "spec": task.spec,
+                    "source": task.source,
+                    "classes": task.num_classes(),
+                    "present": !matches!(sizes, TaskSizes::Missing),
+                    "train": train,
+                    "test": test,
+                    "error": matches!(sizes, TaskSizes::Error),
+                })
+            })
+            .collect();
+        let unreadable: Vec<serde_json::Value> = unreadable
+            .iter()
+            .map(|(source, error)| serde_json::json!({"source": source, "error": error}))
+            .collect();
+        return print_json(&serde_json::json!({
+            "data_dir": dir.display().to_string(),
+            "sources": sources,
+            "tasks": tasks,
+            "unreadable": unreadable,
+        }));
+    }
     let mut out = String::new();
-    let dir = data_dir(args.dir);
     writeln!(out, "Data directory: {}", dir.display())?;
     writeln!(
         out,
-        "  (change it with --dir or NSTUDENT_DATA; get a source with `nstudent data fetch NAME`)"
+        "  (change it with --data-dir or NSTUDENT_DATA; get a source with `nstudent data fetch NAME`)"
     )?;
     writeln!(out)?;
     writeln!(
@@ -135,34 +221,19 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
         "{:<16} {:<22} {:>7} {:>8} {:>8}",
         "TASK", "SPEC", "CLASSES", "TRAIN", "TEST"
     )?;
-    let mut cache: HashMap<String, Result<Splits, String>> = HashMap::new();
-    for task in tasks::original_study() {
+    for (task, sizes) in &tasks {
         let classes = task
             .num_classes()
             .map(|k| k.to_string())
             .unwrap_or_else(|| "all".into());
-        let source = sources::find(&task.source);
-        let present = source.is_some_and(|s| s.is_present(&dir));
-        let (train, test) = if !present {
-            ("-".to_string(), "missing".to_string())
-        } else if args.no_sizes {
-            ("?".to_string(), "?".to_string())
-        } else {
-            let loaded = cache.entry(task.source.clone()).or_insert_with(|| {
-                nstudent_data::open(&task.source, &dir).map_err(|e| e.to_string())
-            });
-            match loaded {
-                Ok(splits) => match task.apply(splits) {
-                    Ok(t) => (
-                        t.train.len().to_string(),
-                        t.test
-                            .map(|d| d.len().to_string())
-                            .unwrap_or_else(|| "-".into()),
-                    ),
-                    Err(_) => ("error".into(), "-".into()),
-                },
-                Err(_) => ("error".into(), "-".into()),
-            }
+        let (train, test) = match sizes {
+            TaskSizes::Missing => ("-".to_string(), "missing".to_string()),
+            TaskSizes::NotCounted => ("?".to_string(), "?".to_string()),
+            TaskSizes::Error => ("error".into(), "-".into()),
+            TaskSizes::Counted { train, test } => (
+                train.to_string(),
+                test.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+            ),
         };
         writeln!(
             out,
@@ -170,17 +241,14 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
             task.name, task.spec, classes, train, test
         )?;
     }
-    for (source, result) in &cache {
-        if let Err(e) = result {
-            writeln!(out, "\nnote: cannot read {source}: {e}")?;
-        }
+    for (source, e) in &unreadable {
+        writeln!(out, "\nnote: cannot read {source}: {e}")?;
     }
     emit(&out)
 }
 
 fn info(args: InfoArgs) -> anyhow::Result<()> {
-    let mut out = String::new();
-    let dir = data_dir(args.dir);
+    let dir = data_dir(args.data_dir);
     let options = args.read.open_options()?;
     let loaded = nstudent_data::open_with(&args.spec, &dir, &options)
         .with_context(|| format!("cannot open `{}`", args.spec))?;
@@ -191,30 +259,11 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         3 => "RGB",
         _ => "channels",
     };
-    writeln!(out, "{:<10} {}", "dataset", args.spec)?;
-    writeln!(out, "{:<10} {}", "location", loaded.location)?;
-    writeln!(out, "{:<10} {}", "format", loaded.format)?;
-    writeln!(
-        out,
-        "{:<10} {} ({colour}, height x width x channels)",
-        "image", train.shape
-    )?;
-    writeln!(out, "{:<10} {}", "classes", train.num_classes())?;
     let mut parts: Vec<(&str, &Dataset)> = vec![("train", train)];
     if let Some(test) = &splits.test {
         parts.push(("test", test));
     }
-    let counts: Vec<String> = parts
-        .iter()
-        .map(|(n, d)| format!("{n} {}", d.len()))
-        .collect();
     let total: usize = parts.iter().map(|(_, d)| d.len()).sum();
-    writeln!(
-        out,
-        "{:<10} {} (total {total})",
-        "images",
-        counts.join(", ")
-    )?;
     let (mut min, mut max, mut sum, mut n) = (u8::MAX, u8::MIN, 0u64, 0u64);
     for (_, d) in &parts {
         for &p in &d.images {
@@ -225,6 +274,65 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         n += d.images.len() as u64;
     }
     let mean = if n > 0 { sum as f64 / n as f64 } else { 0.0 };
+    let per_split: Vec<Vec<usize>> = parts.iter().map(|(_, d)| d.class_counts()).collect();
+    if args.format == Format::Json {
+        let mut images = serde_json::Map::new();
+        for (name, d) in &parts {
+            images.insert((*name).into(), d.len().into());
+        }
+        images.insert("total".into(), total.into());
+        let classes: Vec<serde_json::Value> = train
+            .class_names
+            .iter()
+            .enumerate()
+            .map(|(label, class)| {
+                let mut row = serde_json::Map::new();
+                row.insert("label".into(), label.into());
+                row.insert("class".into(), class.as_str().into());
+                for ((name, _), counts) in parts.iter().zip(&per_split) {
+                    row.insert(
+                        (*name).into(),
+                        counts.get(label).copied().unwrap_or(0).into(),
+                    );
+                }
+                serde_json::Value::Object(row)
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "dataset": args.spec,
+            "location": loaded.location,
+            "format": loaded.format,
+            "image": {
+                "height": train.shape.height,
+                "width": train.shape.width,
+                "channels": train.shape.channels,
+            },
+            "num_classes": train.num_classes(),
+            "images": images,
+            "pixels": {"min": min, "max": max, "mean": mean},
+            "classes": classes,
+        }));
+    }
+    let mut out = String::new();
+    writeln!(out, "{:<10} {}", "dataset", args.spec)?;
+    writeln!(out, "{:<10} {}", "location", loaded.location)?;
+    writeln!(out, "{:<10} {}", "format", loaded.format)?;
+    writeln!(
+        out,
+        "{:<10} {} ({colour}, height x width x channels)",
+        "image", train.shape
+    )?;
+    writeln!(out, "{:<10} {}", "classes", train.num_classes())?;
+    let counts: Vec<String> = parts
+        .iter()
+        .map(|(n, d)| format!("{n} {}", d.len()))
+        .collect();
+    writeln!(
+        out,
+        "{:<10} {} (total {total})",
+        "images",
+        counts.join(", ")
+    )?;
     writeln!(out, "{:<10} {min}-{max} (u8), mean {mean:.1}", "pixels")?;
     writeln!(out)?;
     let width = train
@@ -239,7 +347,6 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         write!(out, " {name:>8}")?;
     }
     writeln!(out)?;
-    let per_split: Vec<Vec<usize>> = parts.iter().map(|(_, d)| d.class_counts()).collect();
     for (label, class) in train.class_names.iter().enumerate() {
         write!(out, "{label:>5}  {class:<width$}")?;
         for counts in &per_split {
@@ -251,7 +358,7 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
 }
 
 fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {
-    let dir = data_dir(args.dir);
+    let dir = data_dir(args.data_dir);
     let mut chosen: Vec<&'static nstudent_data::Source> = Vec::new();
     for name in &args.names {
         if name == "all" {

@@ -2,11 +2,13 @@
 
 pub mod bench;
 pub mod data;
+pub mod format;
 pub mod predict;
 pub mod read_args;
 pub mod report;
 pub mod run;
 pub mod score;
 pub mod stats;
+pub mod study_json;
 pub mod table_args;
 pub mod train;

@@ -41,8 +41,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Engine that loads the model.
-    #[arg(long, default_value = "native")]
-    engine: String,
+    #[arg(long, value_enum, default_value_t)]
+    engine: nstudent_engine::EngineName,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             usage!("{} has no test split; use --split train", args.data)
         }
     };
-    let engine = nstudent_engine::engine_by_name(&args.engine)?;
+    let engine = args.engine.engine()?;
     let model = Model::load(engine.as_ref(), &args.model).map_err(algo_error)?;
     if model.num_classes() != data.num_classes() || model.spec().input != data.shape {
         usage!(

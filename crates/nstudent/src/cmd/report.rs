@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use nstudent_report::{write_report, ReportOptions, StudyContext};
-use nstudent_stats::table::{self, MetricsTable};
+use nstudent_stats::table::{Metric, MetricsTable};
 
 use super::table_args::Layout;
 use crate::failure::{usage, UsageError};
@@ -25,10 +25,9 @@ pub struct Args {
     /// Title of the report [default: "nstudent study: " and the directory's name].
     #[arg(long)]
     pub title: Option<String>,
-    /// Metric the statistical tests compare: Accuracy, TPR, FPR, Precision, AUC, PR-Curve,
-    /// Training Time or Inference Time.
-    #[arg(long, default_value = "Accuracy")]
-    pub metric: String,
+    /// Metric the statistical tests compare (case and -/_ do not matter).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Metric::Accuracy)]
+    pub metric: Metric,
     /// Significance level of the tests and of the critical difference.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
@@ -45,13 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return comparison_page(&args);
         }
     }
-    let Some(metric) = table::metric_name(&args.metric) else {
-        usage!(
-            "unknown metric \"{}\"; choose one of: {}",
-            args.metric,
-            table::METRICS.join(", ")
-        );
-    };
+    let metric = args.metric.name();
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         usage!(
             "--alpha must be between 0 and 1 (exclusive), got {}",
@@ -179,7 +172,7 @@ fn comparison_page(args: &Args) -> anyhow::Result<()> {
             .join("report.html")
     });
     crate::outputs::check_file("--out", &out)?;
-    let analysis = args.how.analysis(&args.input, &args.metric, args.alpha)?;
+    let analysis = args.how.analysis(&args.input, args.metric, args.alpha)?;
     let effects = args.how.effects(&analysis)?;
     let title = args.title.clone().unwrap_or_else(|| {
         format!(

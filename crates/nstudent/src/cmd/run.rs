@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 
 use nstudent_experiment::{
-    config::{Algorithm, StudyConfig, PRESETS},
-    merge as merging, plan, MergeOptions, NestedCv, RunOptions, Shard, StudyDir,
+    config::{Algorithm, StudyConfig},
+    merge as merging, plan, MergeOptions, NestedCv, Preset, RunOptions, Shard, StudyDir,
 };
 
+use super::format::{print_json, Format};
+use super::study_json;
 use crate::failure::{usage, UsageError};
 
 /// Run the study: nested cross-validation of the algorithms over tasks.
@@ -20,12 +22,10 @@ pub struct Args {
     /// preset is given). See `--print-config` for every key.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Built-in study: `quick` (the default without --config, minutes), `standard` (8 tasks, 10
-    /// folds, fixed hyperparameters: hours on 2 cores), `original` (the original study's
-    /// protocol with its mistakes fixed: 20 tasks, 3-fold inner search) or `seed` (the
-    /// original notebook's algorithm as it ran). docs/presets.md says what each one is.
-    #[arg(long, value_name = "NAME")]
-    pub preset: Option<String>,
+    /// Built-in study; `quick` is the default without --config. docs/presets.md says what each
+    /// one is.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// Results directory (cells, table, statistics, report, log).
     #[arg(long, value_name = "DIR", default_value = "nstudent-results")]
     pub out: PathBuf,
@@ -52,9 +52,9 @@ pub struct Args {
     /// threads.
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Training engine (native, or burn when compiled in).
-    #[arg(long)]
-    pub engine: Option<String>,
+    /// Training engine (burn only when compiled in).
+    #[arg(long, value_enum)]
+    pub engine: Option<nstudent_engine::EngineName>,
     /// Where named datasets are read from (default: $NSTUDENT_DATA or the platform's data dir).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -69,6 +69,9 @@ pub struct Args {
     /// Print the cells and the model trainings they need (vs the original protocol), then exit.
     #[arg(long)]
     pub plan: bool,
+    /// Output format of --plan.
+    #[arg(long, value_enum, default_value_t, requires = "plan")]
+    pub format: Format,
     /// Print the resolved config as TOML, every key documented, then exit.
     #[arg(long)]
     pub print_config: bool,
@@ -104,6 +107,9 @@ pub struct StatusArgs {
     /// Results directory of `nstudent run`.
     #[arg(default_value = "nstudent-results")]
     pub dir: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Build the metrics table, statistics and report of a study directory from its cells.
@@ -157,12 +163,12 @@ fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
 
 /// The config the arguments describe, validated.
 pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
-    let preset = match (&args.preset, &args.config) {
-        (Some(p), _) => p.clone(),
-        (None, Some(_)) => "original".to_string(),
-        (None, None) => PRESETS[0].to_string(),
+    let preset = match (args.preset, &args.config) {
+        (Some(p), _) => p,
+        (None, Some(_)) => Preset::Original,
+        (None, None) => Preset::Quick,
     };
-    let base = StudyConfig::preset(&preset).map_err(lift)?;
+    let base = preset.config().map_err(lift)?;
     let mut c = match &args.config {
         Some(path) => StudyConfig::read_over(path, &base).map_err(lift)?,
         None => base,
@@ -202,8 +208,8 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
     if let Some(j) = args.jobs {
         c.execution.jobs = j;
     }
-    if let Some(e) = &args.engine {
-        c.engine = e.clone();
+    if let Some(e) = args.engine {
+        c.engine = e.name().to_string();
     }
     if let Some(d) = &args.data_dir {
         c.execution.data_dir = d.display().to_string();
@@ -260,6 +266,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .as_ref()
                 .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
         };
+        if args.format == Format::Json {
+            let (threads, _) = config.resolved_execution();
+            let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
+            let (records, left) = match &existing {
+                Some(s) => finished_and_todo(s, &cells),
+                None => (Vec::new(), Vec::new()),
+            };
+            let predicted = if todo.is_empty() {
+                serde_json::Value::Null
+            } else {
+                let (p, rates) = predicted_compute(&config, &todo, &records)?;
+                study_json::prediction(&p, &rates, threads.get())
+            };
+            let remaining = study_json::remaining(&plan::remaining(&left, &records), threads.get());
+            return print_json(&study_json::plan(
+                &config, &cells, &finished, predicted, remaining, shard,
+            ));
+        }
         out(plan::describe(&config, &cells, &finished).trim_end());
         let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
         if !todo.is_empty() {
@@ -423,6 +447,20 @@ fn predict_compute(
     todo: &[nstudent_experiment::Cell],
     records: &[nstudent_experiment::CellRecord],
 ) -> anyhow::Result<String> {
+    let (prediction, rates) = predicted_compute(config, todo, records)?;
+    let (threads, _) = config.resolved_execution();
+    Ok(prediction.describe(threads.get(), &rates))
+}
+
+/// The prediction of [`predict_compute`] and the speeds it measured, per image shape.
+fn predicted_compute(
+    config: &StudyConfig,
+    todo: &[nstudent_experiment::Cell],
+    records: &[nstudent_experiment::CellRecord],
+) -> anyhow::Result<(
+    nstudent_experiment::estimate::Prediction,
+    std::collections::BTreeMap<String, nstudent_experiment::estimate::Rates>,
+)> {
     use nstudent_experiment::estimate;
     let data_dir = config
         .data_dir()
@@ -430,7 +468,7 @@ fn predict_compute(
     let sizes = estimate::task_sizes(config, &data_dir);
     let engine = nstudent_engine::engine_by_name(config.engine.trim())
         .map_err(|e| lift(nstudent_experiment::Error::from(e)))?;
-    let (threads, jobs) = config.resolved_execution();
+    let (_, jobs) = config.resolved_execution();
     let mut rates = std::collections::BTreeMap::new();
     for size in sizes.values() {
         if let std::collections::btree_map::Entry::Vacant(slot) =
@@ -441,10 +479,8 @@ fn predict_compute(
     }
     let calibration = (!records.is_empty())
         .then(|| estimate::Calibration::from_records(config, records, &sizes, &rates));
-    Ok(
-        estimate::predict(config, todo, &sizes, &rates, calibration.as_ref())
-            .describe(threads.get(), &rates),
-    )
+    let prediction = estimate::predict(config, todo, &sizes, &rates, calibration.as_ref());
+    Ok((prediction, rates))
 }
 
 /// The tasks of `config` whose data is not in `data_dir` (or at their path), each with the
@@ -484,6 +520,19 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
     let study = StudyDir::open(&args.dir).map_err(lift)?;
     let cells = plan::cells(&study.config);
     let (table, missing) = merging::collect(&study).map_err(lift)?;
+    if args.format == Format::Json {
+        let (records, todo) = finished_and_todo(&study, &cells);
+        let (threads, _) = study.config.resolved_execution();
+        let remaining = study_json::remaining(&plan::remaining(&todo, &records), threads.get());
+        return print_json(&study_json::status(
+            &args.dir,
+            &study.hash,
+            cells.len(),
+            table.rows.len(),
+            &missing,
+            remaining,
+        ));
+    }
     out(&format!(
         "{}: {} of {} cells finished, {} missing (config hash {})",
         args.dir.display(),

@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use nstudent_stats::{metrics, predictions};
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use super::format::Format;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use nstudent_stats::table::Metric;
 use nstudent_stats::{cd_diagram, compare, effect, render};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -20,11 +21,10 @@ pub struct Args {
     /// --layout).
     #[arg(value_name = "TABLE.csv")]
     pub table: PathBuf,
-    /// Metric column to compare, averaged over folds: Accuracy, TPR, FPR, Precision, AUC,
-    /// PR-Curve, Training Time or Inference Time (case and -/_ do not matter). For a wide
+    /// Metric column to compare, averaged over folds (case and -/_ do not matter). For a wide
     /// table, the name its values are reported under.
-    #[arg(long, default_value = "Accuracy")]
-    pub metric: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Metric::Accuracy)]
+    pub metric: Metric,
     /// How the table is read, and the effect size.
     #[command(flatten)]
     pub how: super::table_args::TableArgs,
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         crate::outputs::check_file("--plot", plot)?;
     }
-    let analysis = args.how.analysis(&args.table, &args.metric, args.alpha)?;
+    let analysis = args.how.analysis(&args.table, args.metric, args.alpha)?;
     if let Some(plot) = &args.plot {
         if analysis.nemenyi.is_none() {
             crate::failure::usage!(

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use nstudent_stats::effect::{self, EffectSize};
-use nstudent_stats::table::{self, MetricsTable};
+use nstudent_stats::table::{Metric, MetricsTable};
 use nstudent_stats::{compare, layouts};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -88,17 +88,9 @@ impl TableArgs {
     pub fn analysis(
         &self,
         table: &Path,
-        metric: &str,
+        metric: Metric,
         alpha: f64,
     ) -> anyhow::Result<compare::Analysis> {
-        let metric_of_table = || match table::metric_name(metric) {
-            Some(m) => Ok(m),
-            None => crate::failure::usage!(
-                "unknown metric \"{}\"; choose one of: {}",
-                metric,
-                table::METRICS.join(", ")
-            ),
-        };
         // The tests' errors say what is wrong with the numbers; the file is named here.
         let in_table = |e: nstudent_stats::Error| {
             anyhow::Error::new(e).context(format!("{}", table.display()))
@@ -111,14 +103,12 @@ impl TableArgs {
                          tables; nstudent's table names its metric with --metric"
                     );
                 }
-                let metric = metric_of_table()?;
                 let table = MetricsTable::read(table)?;
-                compare::analyze(&table, metric, alpha).map_err(in_table)?
+                compare::analyze(&table, metric.name(), alpha).map_err(in_table)?
             }
             Layout::Wide => {
                 let means = layouts::read_wide(table)?;
-                let name = table::metric_name(metric).unwrap_or(metric);
-                compare::analyze_means(means, name, self.lower_is_better, alpha)
+                compare::analyze_means(means, metric.name(), self.lower_is_better, alpha)
                     .map_err(in_table)?
             }
             Layout::Long => {

@@ -65,8 +65,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     algo: Option<Algorithm>,
     /// Training engine.
-    #[arg(long, default_value = "native")]
-    engine: String,
+    #[arg(long, value_enum, default_value_t)]
+    engine: nstudent_engine::EngineName,
     /// Fraction of the training data that keeps its labels, in (0, 1].
     #[arg(long)]
     teacher_factor: Option<f64>,
@@ -233,7 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(metrics) = &args.metrics {
         crate::outputs::check_file("--metrics", metrics)?;
     }
-    let engine = nstudent_engine::engine_by_name(&args.engine)?;
+    let engine = args.engine.engine()?;
     let mut trainer = match &unlabeled {
         None => Trainer::new(engine.as_ref(), config.clone()),
         Some(u) => Trainer::with_unlabeled(engine.as_ref(), config.clone(), u.view(), &u.source),
