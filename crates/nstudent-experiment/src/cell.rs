@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Algorithm;
 use crate::{Error, Result};
+use nstudent_algo::Algorithm;
 
 /// One unit of work: an algorithm evaluated on one outer fold of one task.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cell::{write_atomic, Cell};
 use crate::config::Algorithm;
+use crate::plan::Chain;
 use crate::{Error, Result};
 
 /// The scores one (rung, inner fold) of a cell's search produced.
@@ -38,12 +39,20 @@ pub struct InnerStep {
 /// One chain of students of an inner fold: what it was, and how its students scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChainScores {
-    /// `None` under `pseudo.unlabeled = "all"`.
-    pub unl_factor: Option<f64>,
-    pub threshold: f64,
-    pub ensemble_size: usize,
+    #[serde(flatten)]
+    pub chain: Chain,
     /// Validation accuracy (0..1) of the chain's 1st, 2nd, ... student.
     pub students: Vec<f64>,
+}
+
+impl ChainScores {
+    /// A chain before any student scored.
+    pub fn new(chain: Chain) -> Self {
+        Self {
+            chain,
+            students: Vec::new(),
+        }
+    }
 }
 
 /// Who may use a checkpoint: the attempt that wrote it, or one computing the same thing.
@@ -137,9 +146,11 @@ mod tests {
             rung: 0,
             inner_fold: j,
             chains: vec![ChainScores {
-                unl_factor: Some(0.1),
-                threshold: 0.5,
-                ensemble_size: 2,
+                chain: Chain {
+                    unl_factor: Some(0.1),
+                    threshold: 0.5,
+                    ensemble_size: 2,
+                },
                 // Accuracies on 1,200 validation images, which a parser that is not exact
                 // reads back one bit off (0.23583333333333337).
                 students: vec![283.0 / 1200.0, 248.0 / 1200.0],
@@ -160,6 +171,12 @@ mod tests {
             dir.path().join("cells/mnist_0-4/2/ensemble.partial.json")
         );
         assert_eq!(read(dir.path(), &c, &o), vec![step(0), step(1)]);
+        // The chain's values sit beside the scores, as checkpoints have always written them.
+        let text = std::fs::read_to_string(path(dir.path(), &c)).unwrap();
+        assert!(
+            text.contains(r#"{"unl_factor":0.1,"threshold":0.5,"ensemble_size":2,"students":["#),
+            "{text}"
+        );
         // Another seed or config would not compute the same scores.
         for other in [
             Owner { seed: 8, ..owner() },

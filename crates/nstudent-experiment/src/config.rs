@@ -59,31 +59,6 @@ impl SearchSpace {
             UnlabeledSchedule::All => vec![None],
         }
     }
-
-    /// The one configuration of `algorithm` this space allows, when it allows exactly one
-    /// (every list has a single distinct value): the inner search then has nothing to choose
-    /// and is skipped, so a study of fixed hyperparameters costs one training per model.
-    pub fn only_candidate(
-        &self,
-        algorithm: Algorithm,
-        schedule: UnlabeledSchedule,
-    ) -> Option<crate::cell::Hyperparameters> {
-        fn single<T: PartialEq + Copy>(v: &[T]) -> Option<T> {
-            let first = *v.first()?;
-            v.iter().all(|x| *x == first).then_some(first)
-        }
-        let ensemble_size = match algorithm {
-            Algorithm::Baseline => return None,
-            Algorithm::NoisyStudent => 1,
-            Algorithm::Ensemble => single(&self.ensemble_size)?,
-        };
-        Some(crate::cell::Hyperparameters {
-            unl_factor: single(&self.unl_factors(schedule))?,
-            threshold: single(&self.threshold)?,
-            num_students: single(&self.num_students)?,
-            ensemble_size,
-        })
-    }
 }
 
 /// Successive-halving settings (used with `search = "halving"`).

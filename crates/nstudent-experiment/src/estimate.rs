@@ -14,8 +14,9 @@ use nstudent_data::ImageShape;
 use nstudent_engine::bench::{infer_rate, train_rate, BenchOptions};
 use nstudent_engine::Engine;
 
-use crate::config::{Algorithm, SearchStrategy, StudyConfig, UnlabeledSchedule};
-use crate::{plan, Result};
+use crate::config::{Algorithm, StudyConfig, UnlabeledSchedule};
+use crate::plan::{InnerSearch, SearchPlan};
+use crate::Result;
 
 /// The work of one cell, in images.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -72,9 +73,9 @@ fn chain(
 }
 
 /// The work of one cell of `algorithm` whose outer training part has `n_train` rows and test
-/// fold `n_test`, at `epochs` per training. Mirrors [`crate::nested::NestedCv`]: the inner
-/// search (teachers trained once per inner fold, one chain of the largest length per
-/// candidate chain), then the refit and the test predictions.
+/// fold `n_test`, at `epochs` per training: its [`SearchPlan`] walked as
+/// [`crate::nested::NestedCv`] runs it (the inner search, then the refit and the test
+/// predictions).
 pub fn cell_work(
     config: &StudyConfig,
     algorithm: Algorithm,
@@ -84,100 +85,73 @@ pub fn cell_work(
 ) -> Work {
     let e = epochs as f64;
     let (labeled, _) = parts(config, n_train);
-    if algorithm == Algorithm::Baseline {
+    let plan = SearchPlan::new(config, algorithm, epochs);
+    if plan == SearchPlan::Nothing {
         return Work {
             train: labeled * e,
             predict: n_test,
         };
     }
-    let s = &config.space;
-    let sizes: Vec<usize> = match algorithm {
-        Algorithm::Ensemble => s.ensemble_size.clone(),
-        _ => vec![1],
-    };
-    let max_e = sizes.iter().copied().max().unwrap_or(1) as f64;
-    let max_n = s.num_students.iter().copied().max().unwrap_or(1);
-    let unl = s.unl_factors(config.pseudo.unlabeled);
-    let max_u = unl
-        .iter()
-        .flatten()
-        .copied()
-        .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
     // The refit (at the largest configuration) and the test fold, predicted by the final
     // model and by the first teacher (its metrics are recorded).
+    let (members, students, unl_factor) = plan.largest_refit(config);
+    let members = members as f64;
     let mut w = Work {
-        train: max_e * labeled * e,
-        predict: 2.0 * max_e * n_test,
+        train: members * labeled * e,
+        predict: 2.0 * members * n_test,
     };
-    w += chain(config, n_train, max_n, max_e, max_u, e, 0.0);
-    if s.only_candidate(algorithm, config.pseudo.unlabeled)
-        .is_some()
-    {
-        return w;
-    }
+    w += chain(config, n_train, students, members, unl_factor, e, 0.0);
     let k = config.inner_folds as f64;
-    if algorithm == Algorithm::Ensemble
-        && s.ensemble_search == crate::config::EnsembleSearch::AfterNoisyStudent
-    {
-        // Noisy Student's search (its whole cell less its refit), then every size on the last
-        // inner fold: the largest teachers once, a chain per size.
-        let ns = cell_work(config, Algorithm::NoisyStudent, epochs, n_train, n_test);
-        let ns_refit = cell_work(
-            &StudyConfig {
-                space: crate::config::SearchSpace {
-                    unl_factor: vec![max_u.unwrap_or(0.0)],
-                    threshold: vec![0.0],
-                    num_students: vec![max_n],
-                    ..s.clone()
-                },
-                ..config.clone()
-            },
-            Algorithm::NoisyStudent,
-            epochs,
-            n_train,
-            n_test,
-        );
-        w.train += ns.train - ns_refit.train;
-        w.predict += ns.predict - ns_refit.predict;
-        let (n_in, n_val) = (n_train * (k - 1.0) / k, n_train / k);
-        let (l_in, _) = parts(config, n_in);
-        w.train += max_e * l_in * e;
-        for &size in &sizes {
-            w += chain(config, n_in, max_n, size as f64, max_u, e, n_val);
-        }
-        return w;
-    }
     let (n_in, n_val) = (n_train * (k - 1.0) / k, n_train / k);
-    let (l_in, pool_in) = parts(config, n_in);
-    let rungs = match config.search {
-        SearchStrategy::Grid => vec![epochs],
-        SearchStrategy::Halving => {
-            plan::rungs(epochs, config.halving.min_epochs, config.halving.eta)
-        }
-    };
-    let mut chains: Vec<(Option<f64>, f64)> = Vec::new();
-    for &size in &sizes {
-        for &u in &unl {
-            for _ in &s.threshold {
-                chains.push((u, size as f64));
+    match &plan {
+        SearchPlan::Nothing | SearchPlan::Fixed(_) => {}
+        SearchPlan::Inner(search) => w += search_work(config, search, n_in, n_val),
+        SearchPlan::AfterNoisyStudent {
+            noisy_student,
+            sizes,
+        } => {
+            // Noisy Student's search, then every size on the last inner fold: the largest
+            // teachers once, a chain per size.
+            w += search_work(config, noisy_student, n_in, n_val);
+            let (l_in, _) = parts(config, n_in);
+            w.train += members * l_in * e;
+            for &size in sizes {
+                w += chain(config, n_in, students, size as f64, unl_factor, e, n_val);
             }
         }
     }
-    for &rung_epochs in &rungs {
-        let re = rung_epochs as f64;
+    w
+}
+
+/// The work of an inner search on training parts of `n_in` rows and validation parts of
+/// `n_val`: per rung and inner fold, the largest teacher ensemble of its chains (predicting
+/// the pool) and every chain's students (the largest chains, for a bound under halving).
+fn search_work(config: &StudyConfig, search: &InnerSearch, n_in: f64, n_val: f64) -> Work {
+    let (l_in, pool_in) = parts(config, n_in);
+    let k = search.inner_folds as f64;
+    let mut w = Work::default();
+    for (r, &epochs) in search.rungs.iter().enumerate() {
+        let chains = search.bound_chains(r);
+        let teachers = chains.iter().map(|c| c.ensemble_size).max().unwrap_or(1) as f64;
+        let re = epochs as f64;
         let mut inner = Work {
-            train: max_e * l_in * re,
-            predict: max_e * pool_in,
+            train: teachers * l_in * re,
+            predict: teachers * pool_in,
         };
-        for &(u, members) in &chains {
-            inner += chain(config, n_in, max_n, members, u, re, n_val);
+        for c in &chains {
+            let members = c.ensemble_size as f64;
+            inner += chain(
+                config,
+                n_in,
+                search.max_students(),
+                members,
+                c.unl_factor,
+                re,
+                n_val,
+            );
         }
         w.train += k * inner.train;
         w.predict += k * inner.predict;
-        // The chains that go on to the next rung (the largest ones, for a bound).
-        let keep = plan::survivors(chains.len(), config.halving.eta);
-        chains.sort_by(|a, b| b.1.total_cmp(&a.1));
-        chains.truncate(keep);
     }
     w
 }

@@ -29,9 +29,10 @@ use nstudent_engine::{Engine, Threads};
 
 use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, TeacherRecord};
 use crate::checkpoint::{ChainScores, InnerStep};
-use crate::config::{Algorithm, EnsembleSearch, SearchStrategy, StudyConfig};
+use crate::config::{Algorithm, StudyConfig};
+use crate::plan::{Chain, InnerSearch, SearchPlan};
 use crate::runner::{CellContext, CellWork};
-use crate::{plan, seed, Error, Result};
+use crate::{seed, Error, Result};
 
 /// The real cell computation: data from `data_dir`, models from `engine`.
 pub struct NestedCv {
@@ -243,33 +244,6 @@ impl Drop for Watch<'_> {
     }
 }
 
-/// One chain of the search: the hyperparameters that need their own training.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Chain {
-    unl_factor: Option<f64>,
-    threshold: f64,
-    ensemble_size: usize,
-}
-
-impl Chain {
-    /// Sets the chain's values in `cfg` (its number of students is the search's longest).
-    fn apply(&self, cfg: &mut AlgoConfig) {
-        cfg.unl_factor = self.unl_factor.unwrap_or(cfg.unl_factor);
-        cfg.threshold = self.threshold;
-        cfg.ensemble_size = self.ensemble_size;
-    }
-}
-
-/// True when `step` scored exactly `chains`, in order (a checkpoint of the same search).
-fn same_chains(step: &InnerStep, chains: &[Chain]) -> bool {
-    step.chains.len() == chains.len()
-        && step.chains.iter().zip(chains).all(|(s, ch)| {
-            s.unl_factor == ch.unl_factor
-                && s.threshold == ch.threshold
-                && s.ensemble_size == ch.ensemble_size
-        })
-}
-
 /// True when the labels never decrease and at least two classes occur.
 fn sorted_by_label(labels: &[u16]) -> bool {
     labels.windows(2).all(|w| w[0] <= w[1]) && labels.first() != labels.last()
@@ -308,20 +282,38 @@ impl CellWork for NestedCv {
         let mut notes = Vec::new();
         let mut trainings = 0;
 
-        let (chosen, search) = match cell.algorithm {
-            Algorithm::Baseline => (None, Vec::new()),
-            a if c.space.only_candidate(a, c.pseudo.unlabeled).is_some() => {
+        let (chosen, search) = match SearchPlan::for_cell(c, cell) {
+            SearchPlan::Nothing => (None, Vec::new()),
+            SearchPlan::Fixed(h) => {
                 notes.push("inner search skipped: the search space holds one candidate".into());
-                (c.space.only_candidate(a, c.pseudo.unlabeled), Vec::new())
+                (Some(h), Vec::new())
             }
-            Algorithm::Ensemble if c.space.ensemble_search == EnsembleSearch::AfterNoisyStudent => {
-                let (best, search, n) =
-                    self.search_after_noisy_student(cell, &train, cell_seed, ctx, &mut notes)?;
+            SearchPlan::AfterNoisyStudent {
+                noisy_student,
+                sizes,
+            } => {
+                let (best, search, n) = self.search_after_noisy_student(
+                    cell,
+                    &noisy_student,
+                    &sizes,
+                    &train,
+                    cell_seed,
+                    ctx,
+                    &mut notes,
+                )?;
                 trainings += n;
                 (Some(best), search)
             }
-            a => {
-                let (best, search, n) = self.search(cell, a, &train, cell_seed, ctx, &mut notes)?;
+            SearchPlan::Inner(plan) => {
+                let (best, search, n) = self.search(
+                    cell,
+                    cell.algorithm,
+                    &plan,
+                    &train,
+                    cell_seed,
+                    ctx,
+                    &mut notes,
+                )?;
                 trainings += n;
                 (Some(best), search)
             }
@@ -413,9 +405,12 @@ impl NestedCv {
     /// then every ensemble_size is trained on the last inner fold's training part, and the
     /// size whose last students score best on that fold's validation part wins (the smallest
     /// on a tie).
+    #[allow(clippy::too_many_arguments)]
     fn search_after_noisy_student(
         &self,
         cell: &Cell,
+        noisy_student: &InnerSearch,
+        sizes: &[usize],
         train: &Dataset,
         cell_seed: u64,
         ctx: &CellContext<'_>,
@@ -431,12 +426,13 @@ impl NestedCv {
         let (ns_best, mut scores, mut trainings) = self.search(
             &ns_cell,
             Algorithm::NoisyStudent,
+            noisy_student,
             train,
             ns_seed,
             ctx,
             notes,
         )?;
-        let inner = KFold::new(c.inner_folds).split(train.len())?;
+        let inner = KFold::new(noisy_student.inner_folds).split(train.len())?;
         let j = inner.len() - 1;
         let inner_train = train.subset(&inner[j].train)?;
         let val = train.subset(&inner[j].test)?;
@@ -446,9 +442,6 @@ impl NestedCv {
         );
         let student_seed = seed::derive(cell_seed, &["ensemble-size"]);
         let mut cfg = self.algo_config(&cell.task, Algorithm::Ensemble, student_seed, teacher_seed);
-        let mut sizes = c.space.ensemble_size.clone();
-        sizes.sort_unstable();
-        sizes.dedup();
         Hyperparameters {
             ensemble_size: sizes.last().copied().unwrap_or(1),
             ..ns_best
@@ -533,251 +526,291 @@ impl NestedCv {
         ))
     }
 
-    /// The inner search of one cell: the chosen hyperparameters, every candidate's scores, and
-    /// the number of models trained.
+    /// The inner search of one cell, as `plan` describes it: the chosen hyperparameters,
+    /// every candidate's scores, and the number of models trained.
+    #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         cell: &Cell,
         algorithm: Algorithm,
+        plan: &InnerSearch,
         train: &Dataset,
         cell_seed: u64,
         ctx: &CellContext<'_>,
         notes: &mut Vec<String>,
     ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize)> {
-        let c = &self.config;
-        let set = self.unlabeled_set()?;
-        let s = &c.space;
-        let sizes: Vec<usize> = match algorithm {
-            Algorithm::Ensemble => {
-                let mut v = s.ensemble_size.clone();
-                v.sort_unstable_by(|a, b| b.cmp(a));
-                v.dedup();
-                v
-            }
-            _ => vec![1],
+        let inner = KFold::new(plan.inner_folds).split(train.len())?;
+        let mut progress = SearchProgress {
+            resumed: ctx.resumed_steps(),
+            steps: Vec::new(),
+            trainings: 0,
         };
-        let max_n = s.num_students.iter().copied().max().unwrap_or(1);
-        let mut chains = Vec::new();
-        for &e in sizes.iter().rev() {
-            for u in s.unl_factors(c.pseudo.unlabeled) {
-                for &t in &s.threshold {
-                    chains.push(Chain {
-                        unl_factor: u,
-                        threshold: t,
-                        ensemble_size: e,
-                    });
-                }
-            }
-        }
-        let full = c.epochs_for(&cell.task);
-        let rung_epochs = match c.search {
-            SearchStrategy::Grid => vec![full],
-            SearchStrategy::Halving => plan::rungs(full, c.halving.min_epochs, c.halving.eta),
-        };
-        let inner = KFold::new(c.inner_folds).split(train.len())?;
-        let mut trainings = 0;
+        let mut chains = plan.chains.clone();
         let mut scores: Vec<CandidateScore> = Vec::new();
-        let mut resumed = ctx.resumed_steps();
-        let mut steps: Vec<InnerStep> = Vec::new();
-        for (r, &epochs) in rung_epochs.iter().enumerate() {
-            // scores[chain][n-1][inner fold]
-            let mut acc: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); max_n]; chains.len()];
+        for (rung, &epochs) in plan.rungs.iter().enumerate() {
+            let rung_of = RungOf {
+                cell,
+                algorithm,
+                rung,
+                epochs,
+                chains: &chains,
+                max_students: plan.max_students(),
+            };
+            // accuracy[chain][students - 1][inner fold]
+            let mut accuracy = vec![vec![Vec::new(); plan.max_students()]; chains.len()];
             for (j, fold) in inner.iter().enumerate() {
-                // A step an earlier attempt finished: its scores, not its trainings.
-                if let Some(k) = resumed
-                    .iter()
-                    .position(|s| s.rung == r && s.inner_fold == j && same_chains(s, &chains))
-                {
-                    let step = resumed.swap_remove(k);
-                    for (ci, chain) in step.chains.iter().enumerate() {
-                        for (i, &a) in chain.students.iter().enumerate().take(max_n) {
-                            acc[ci][i].push(a);
-                        }
+                // A step an earlier attempt finished gives its scores, not its trainings.
+                let (step, fresh) = match progress.take_resumed(rung, j, &chains) {
+                    Some(step) => (step, false),
+                    None => {
+                        let step =
+                            self.inner_step(&rung_of, j, inner.len(), fold, train, cell_seed, ctx)?;
+                        (step, true)
                     }
-                    trainings += step.trainings;
-                    notes.extend(step.notes.iter().cloned());
-                    steps.push(step);
-                    continue;
-                }
-                let (trainings_before, notes_before) = (trainings, notes.len());
-                let mut step_chains: Vec<ChainScores> = chains
-                    .iter()
-                    .map(|ch| ChainScores {
-                        unl_factor: ch.unl_factor,
-                        threshold: ch.threshold,
-                        ensemble_size: ch.ensemble_size,
-                        students: Vec::new(),
-                    })
-                    .collect();
-                let inner_train = train.subset(&fold.train)?;
-                let val = train.subset(&fold.test)?;
-                let inner_seed = seed::derive(cell_seed, &["inner", &j.to_string()]);
-                let inner_teacher_seed = seed::derive(
-                    fold_teacher_seed(c.seed, &cell.task, cell.fold),
-                    &["inner", &j.to_string()],
-                );
-                let mut cfg =
-                    self.algo_config(&cell.task, algorithm, inner_seed, inner_teacher_seed);
-                cfg.fit.epochs = epochs;
-                let split: LabeledSplit = self.split(&inner_train, &cfg, set.as_deref())?;
-                // The largest teacher ensemble needed by the surviving chains, trained once.
-                let max_e = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
-                cfg.ensemble_size = max_e;
-                cfg.num_students = max_n;
-                let label = format!(
-                    "{} fold {} inner {}/{}",
-                    cell.algorithm,
-                    cell.fold,
-                    j + 1,
-                    inner.len()
-                );
-                let teacher = {
-                    let mut obs = observer(
-                        ctx,
-                        cell,
-                        "inner",
-                        label.clone(),
-                        epochs,
-                        &inner_train.labels,
-                        Some(&split),
-                    );
-                    self.trainer(cfg.clone(), set.as_deref(), ctx.threads)?
-                        .teacher(&split.labeled, &mut obs)?
                 };
-                trainings += teacher.len();
-                // Each member predicts the pool once; ensembles of the first e members average.
-                let member_probs: Vec<Vec<f32>> = teacher
-                    .members()
-                    .iter()
-                    .map(|m| m.predict_proba(split.pool.view()))
-                    .collect::<std::result::Result<_, _>>()?;
-                let mut members = teacher.into_members();
-                let mut sizes_left: Vec<usize> = chains.iter().map(|ch| ch.ensemble_size).collect();
-                sizes_left.sort_unstable_by(|a, b| b.cmp(a));
-                sizes_left.dedup();
-                for e in sizes_left {
-                    members.truncate(e);
-                    let teacher_e = Model::ensemble(members)?;
-                    let mut probs = member_probs[0].clone();
-                    for m in &member_probs[1..e] {
-                        probs.iter_mut().zip(m).for_each(|(s, p)| *s += p);
+                for (ci, chain) in step.chains.iter().enumerate() {
+                    for (i, &a) in chain.students.iter().enumerate().take(plan.max_students()) {
+                        accuracy[ci][i].push(a);
                     }
-                    if e > 1 {
-                        probs.iter_mut().for_each(|s| *s /= e as f32);
-                    }
-                    for (ci, ch) in chains
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, ch)| ch.ensemble_size == e)
-                    {
-                        if ctx.stopping() {
-                            return Err(Error::Internal(
-                                "stopped because another cell failed".into(),
-                            ));
-                        }
-                        let mut cc = cfg.clone();
-                        ch.apply(&mut cc);
-                        let trainer = self.trainer(cc, set.as_deref(), ctx.threads)?;
-                        let mut obs = observer(
-                            ctx,
-                            cell,
-                            "inner",
-                            format!(
-                                "{label} u{} t{} e{e}",
-                                ch.unl_factor
-                                    .map_or_else(|| "all".into(), |u| u.to_string()),
-                                ch.threshold
-                            ),
-                            epochs,
-                            &inner_train.labels,
-                            Some(&split),
-                        );
-                        let chain =
-                            trainer.noisy_student(&split, &teacher_e, Some(&probs), &mut obs)?;
-                        trainings += e * chain.students.len();
-                        if let Some(why) = &chain.stopped_early {
-                            notes.push(format!("inner fold {}: {why}", j + 1));
-                        }
-                        for (i, student) in chain.students.iter().enumerate() {
-                            let a = student.accuracy(&val)?;
-                            acc[ci][i].push(a);
-                            step_chains[ci].students.push(a);
-                        }
-                    }
-                    members = teacher_e.into_members();
                 }
-                steps.push(InnerStep {
-                    rung: r,
-                    inner_fold: j,
-                    chains: step_chains,
-                    trainings: trainings - trainings_before,
-                    notes: notes[notes_before..].to_vec(),
-                });
-                ctx.save_steps(&steps);
-            }
-            // Candidates of this rung, in search order.
-            let mut rung_scores = Vec::new();
-            for (ci, ch) in chains.iter().enumerate() {
-                for &n in &s.num_students {
-                    let v = &acc[ci][n - 1];
-                    if v.len() != inner.len() {
-                        continue;
-                    }
-                    rung_scores.push(CandidateScore {
-                        hyperparameters: Hyperparameters {
-                            unl_factor: ch.unl_factor,
-                            threshold: ch.threshold,
-                            num_students: n,
-                            ensemble_size: ch.ensemble_size,
-                        },
-                        mean_accuracy: v.iter().sum::<f64>() / v.len() as f64,
-                        inner_accuracy: v.clone(),
-                        epochs,
-                    });
+                progress.trainings += step.trainings;
+                notes.extend(step.notes.iter().cloned());
+                progress.steps.push(step);
+                if fresh {
+                    ctx.save_steps(&progress.steps);
                 }
             }
-            let last = r + 1 == rung_epochs.len();
-            if !last {
-                // Keep the best chains (by their best candidate) for the next rung.
-                let keep = plan::survivors(chains.len(), c.halving.eta);
-                let mut best: Vec<(usize, f64)> = chains
-                    .iter()
-                    .enumerate()
-                    .map(|(ci, ch)| {
-                        let b = rung_scores
-                            .iter()
-                            .filter(|s| {
-                                s.hyperparameters.unl_factor == ch.unl_factor
-                                    && s.hyperparameters.threshold == ch.threshold
-                                    && s.hyperparameters.ensemble_size == ch.ensemble_size
-                            })
-                            .map(|s| s.mean_accuracy)
-                            .fold(f64::NEG_INFINITY, f64::max);
-                        (ci, b)
-                    })
-                    .collect();
-                best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                let mut kept: Vec<usize> = best.iter().take(keep).map(|(ci, _)| *ci).collect();
-                kept.sort_unstable();
-                chains = kept.into_iter().map(|ci| chains[ci]).collect();
+            let rung_scores = candidates(plan, &chains, &accuracy, epochs, inner.len());
+            if rung + 1 < plan.rungs.len() {
+                chains = keep_best(&chains, &rung_scores, plan.survivors(chains.len()));
             }
             scores.extend(rung_scores);
         }
-        let last_epochs = *rung_epochs.last().unwrap_or(&full);
-        let best = scores
-            .iter()
-            .filter(|s| s.epochs == last_epochs)
-            .fold(None::<&CandidateScore>, |b, s| match b {
-                Some(b) if b.mean_accuracy >= s.mean_accuracy => Some(b),
-                _ => Some(s),
-            })
-            .ok_or_else(|| Error::Cell {
-                cell: cell.to_string(),
-                message: "no candidate of the search produced a student on every inner fold (the unlabeled pool ran out); lower num_students or unl_factor".into(),
-                user: true,
-            })?;
-        Ok((best.hyperparameters, scores.clone(), trainings))
+        let last_epochs = plan.rungs.last().copied().unwrap_or_default();
+        let best = best_candidate(&scores, last_epochs).ok_or_else(|| Error::Cell {
+            cell: cell.to_string(),
+            message: "no candidate of the search produced a student on every inner fold (the unlabeled pool ran out); lower num_students or unl_factor".into(),
+            user: true,
+        })?;
+        Ok((best, scores, progress.trainings))
     }
+
+    /// One inner fold `j` of one rung: the teachers of the largest ensemble the rung's chains
+    /// need (trained once; smaller ensembles are their first members), then every chain's
+    /// students, each scored on the fold's validation part.
+    #[allow(clippy::too_many_arguments)]
+    fn inner_step(
+        &self,
+        rung_of: &RungOf<'_>,
+        j: usize,
+        inner_folds: usize,
+        fold: &nstudent_data::split::Fold,
+        train: &Dataset,
+        cell_seed: u64,
+        ctx: &CellContext<'_>,
+    ) -> Result<InnerStep> {
+        let RungOf {
+            cell,
+            algorithm,
+            rung,
+            epochs,
+            chains,
+            max_students,
+        } = *rung_of;
+        let c = &self.config;
+        let set = self.unlabeled_set()?;
+        let inner_train = train.subset(&fold.train)?;
+        let val = train.subset(&fold.test)?;
+        let inner_seed = seed::derive(cell_seed, &["inner", &j.to_string()]);
+        let inner_teacher_seed = seed::derive(
+            fold_teacher_seed(c.seed, &cell.task, cell.fold),
+            &["inner", &j.to_string()],
+        );
+        let mut cfg = self.algo_config(&cell.task, algorithm, inner_seed, inner_teacher_seed);
+        cfg.fit.epochs = epochs;
+        let split: LabeledSplit = self.split(&inner_train, &cfg, set.as_deref())?;
+        cfg.ensemble_size = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
+        cfg.num_students = max_students;
+        let label = format!(
+            "{} fold {} inner {}/{inner_folds}",
+            cell.algorithm,
+            cell.fold,
+            j + 1,
+        );
+        let watch = |label: String| {
+            observer(
+                ctx,
+                cell,
+                "inner",
+                label,
+                epochs,
+                &inner_train.labels,
+                Some(&split),
+            )
+        };
+        let teacher = self
+            .trainer(cfg.clone(), set.as_deref(), ctx.threads)?
+            .teacher(&split.labeled, &mut watch(label.clone()))?;
+        let mut step = InnerStep {
+            rung,
+            inner_fold: j,
+            chains: chains
+                .iter()
+                .map(|&chain| ChainScores::new(chain))
+                .collect(),
+            trainings: teacher.len(),
+            notes: Vec::new(),
+        };
+        // Each member predicts the pool once; ensembles of the first e members average.
+        let member_probs: Vec<Vec<f32>> = teacher
+            .members()
+            .iter()
+            .map(|m| m.predict_proba(split.pool.view()))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut members = teacher.into_members();
+        let mut sizes: Vec<usize> = chains.iter().map(|ch| ch.ensemble_size).collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes.dedup();
+        for e in sizes {
+            members.truncate(e);
+            let teacher_e = Model::ensemble(members)?;
+            let probs = mean_of_first(&member_probs, e);
+            for (ci, chain) in chains
+                .iter()
+                .enumerate()
+                .filter(|(_, ch)| ch.ensemble_size == e)
+            {
+                if ctx.stopping() {
+                    return Err(Error::Internal(
+                        "stopped because another cell failed".into(),
+                    ));
+                }
+                let mut cc = cfg.clone();
+                chain.apply(&mut cc);
+                let unl = chain
+                    .unl_factor
+                    .map_or_else(|| "all".into(), |u| u.to_string());
+                let mut obs = watch(format!("{label} u{unl} t{} e{e}", chain.threshold));
+                let students = self
+                    .trainer(cc, set.as_deref(), ctx.threads)?
+                    .noisy_student(&split, &teacher_e, Some(&probs), &mut obs)?;
+                drop(obs);
+                step.trainings += e * students.students.len();
+                if let Some(why) = &students.stopped_early {
+                    step.notes.push(format!("inner fold {}: {why}", j + 1));
+                }
+                for student in &students.students {
+                    step.chains[ci].students.push(student.accuracy(&val)?);
+                }
+            }
+            members = teacher_e.into_members();
+        }
+        Ok(step)
+    }
+}
+
+/// What every inner fold of one rung of a search shares.
+#[derive(Clone, Copy)]
+struct RungOf<'a> {
+    cell: &'a Cell,
+    algorithm: Algorithm,
+    rung: usize,
+    epochs: usize,
+    chains: &'a [Chain],
+    max_students: usize,
+}
+
+/// The inner folds a search has scored, its checkpoint's steps, and the models trained.
+struct SearchProgress {
+    /// Steps an earlier attempt of the cell finished, not yet used.
+    resumed: Vec<InnerStep>,
+    steps: Vec<InnerStep>,
+    trainings: usize,
+}
+
+impl SearchProgress {
+    /// The step of `rung` and inner fold `j` an earlier attempt finished for the same chains.
+    fn take_resumed(&mut self, rung: usize, j: usize, chains: &[Chain]) -> Option<InnerStep> {
+        let k = self.resumed.iter().position(|s| {
+            s.rung == rung
+                && s.inner_fold == j
+                && s.chains.iter().map(|c| c.chain).eq(chains.iter().copied())
+        })?;
+        Some(self.resumed.swap_remove(k))
+    }
+}
+
+/// The average of the first `e` members' pool probabilities (the first member's alone for 1).
+fn mean_of_first(member_probs: &[Vec<f32>], e: usize) -> Vec<f32> {
+    let mut probs = member_probs[0].clone();
+    for m in &member_probs[1..e] {
+        probs.iter_mut().zip(m).for_each(|(s, p)| *s += p);
+    }
+    if e > 1 {
+        probs.iter_mut().for_each(|s| *s /= e as f32);
+    }
+    probs
+}
+
+/// The candidates of one rung, in search order: every chain at every listed length whose
+/// students scored on every inner fold.
+fn candidates(
+    plan: &InnerSearch,
+    chains: &[Chain],
+    accuracy: &[Vec<Vec<f64>>],
+    epochs: usize,
+    inner_folds: usize,
+) -> Vec<CandidateScore> {
+    let mut out = Vec::new();
+    for (ci, chain) in chains.iter().enumerate() {
+        for &n in &plan.num_students {
+            let v = &accuracy[ci][n - 1];
+            if v.len() != inner_folds {
+                continue;
+            }
+            out.push(CandidateScore {
+                hyperparameters: chain.candidate(n),
+                mean_accuracy: v.iter().sum::<f64>() / v.len() as f64,
+                inner_accuracy: v.clone(),
+                epochs,
+            });
+        }
+    }
+    out
+}
+
+/// The `keep` chains whose best candidate scored highest (the earlier chain on a tie), in
+/// search order: the chains of successive halving's next rung.
+fn keep_best(chains: &[Chain], scores: &[CandidateScore], keep: usize) -> Vec<Chain> {
+    let mut best: Vec<(usize, f64)> = chains
+        .iter()
+        .enumerate()
+        .map(|(ci, ch)| {
+            let b = scores
+                .iter()
+                .filter(|s| ch.holds(&s.hyperparameters))
+                .map(|s| s.mean_accuracy)
+                .fold(f64::NEG_INFINITY, f64::max);
+            (ci, b)
+        })
+        .collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut kept: Vec<usize> = best.iter().take(keep).map(|(ci, _)| *ci).collect();
+    kept.sort_unstable();
+    kept.into_iter().map(|ci| chains[ci]).collect()
+}
+
+/// The candidate of the last rung (`epochs`) with the highest mean accuracy, the earliest on a
+/// tie.
+fn best_candidate(scores: &[CandidateScore], epochs: usize) -> Option<Hyperparameters> {
+    scores
+        .iter()
+        .filter(|s| s.epochs == epochs)
+        .fold(None::<&CandidateScore>, |b, s| match b {
+            Some(b) if b.mean_accuracy >= s.mean_accuracy => Some(b),
+            _ => Some(s),
+        })
+        .map(|s| s.hyperparameters)
 }
 
 #[cfg(test)]
@@ -1211,6 +1244,79 @@ mod tests {
             teachers[&(1, Algorithm::Baseline)],
             teachers[&(2, Algorithm::Baseline)]
         );
+    }
+
+    /// The search of one cell of `algorithm` under `c` on the tiny task: (the plan's count,
+    /// the models the cell trained, the models the engine built), each less the refit.
+    fn search_counts(c: &StudyConfig, algorithm: Algorithm) -> (usize, usize, usize) {
+        let data = tempfile::tempdir().unwrap();
+        let mut c = c.clone();
+        c.tasks = vec![tiny_task(data.path())];
+        c.algorithms = vec![algorithm];
+        c.outer_folds = 2;
+        c.inner_folds = 2;
+        c.training.batch_size = 16;
+        c.training.epochs_by_source.clear();
+        c.pseudo.teacher_factor = 0.3;
+        let builds = Arc::new(AtomicUsize::new(0));
+        let engine = Counting {
+            builds: Arc::clone(&builds),
+            fail_at: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let study = StudyDir::create(dir.path(), &c, false).unwrap();
+        let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
+        let options = RunOptions {
+            max_cells: Some(1),
+            quiet: true,
+            ..RunOptions::default()
+        };
+        run_study(&study, &work, &options).unwrap();
+        let cell = &crate::plan::cells(&c)[0];
+        let outcome = study.finished(cell).unwrap().unwrap().outcome;
+        let h = outcome.hyperparameters.unwrap();
+        let refit = h.ensemble_size * (1 + h.num_students);
+        let plan = SearchPlan::for_cell(&c, cell);
+        let (members, students, _) = plan.largest_refit(&c);
+        let planned = plan.trainings(&c).nstudent as usize - members * (1 + students);
+        let built = builds.load(Ordering::SeqCst) - refit;
+        (planned, outcome.trainings - refit, built)
+    }
+
+    #[test]
+    fn the_plan_counts_what_the_search_trains() {
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.pseudo.unlabeled = crate::config::UnlabeledSchedule::All;
+        c.space.threshold = vec![0.5, 0.9];
+        c.space.num_students = vec![1, 2];
+        c.space.ensemble_size = vec![1, 2];
+        c.training.epochs = 1;
+        // A grid: 2 inner folds x (teachers + every chain's 2 students), nothing stops early.
+        let (planned, trained, built) = search_counts(&c, Algorithm::NoisyStudent);
+        assert_eq!((planned, trained, built), (2 * (1 + 2 * 2), 2 * 5, 2 * 5));
+        let (planned, trained, built) = search_counts(&c, Algorithm::Ensemble);
+        assert_eq!((planned, trained), (2 * (2 + 2 * 2 + 2 * 2 * 2), 2 * 14));
+        assert_eq!(built, trained);
+        // Successive halving: rungs of 1, 2 and 3 epochs keep 4, 2, then 1 chains.
+        c.search = crate::config::SearchStrategy::Halving;
+        c.halving.eta = 2;
+        c.training.epochs = 3;
+        c.space.threshold = vec![0.3, 0.5, 0.7, 0.9];
+        c.space.num_students = vec![1];
+        let (planned, trained, built) = search_counts(&c, Algorithm::NoisyStudent);
+        assert_eq!(planned, 2 * ((1 + 4) + (1 + 2) + (1 + 1)));
+        assert_eq!((trained, built), (planned, planned));
+        // The notebook's ensemble search runs Noisy Student's inner search even when that has
+        // a single candidate (2 folds x (teacher + student)), then the largest teachers once
+        // and a student chain per size on the last inner fold.
+        c.search = crate::config::SearchStrategy::Grid;
+        c.training.epochs = 1;
+        c.space.threshold = vec![0.5];
+        c.space.ensemble_size = vec![2, 3];
+        c.space.ensemble_search = crate::config::EnsembleSearch::AfterNoisyStudent;
+        let (planned, trained, built) = search_counts(&c, Algorithm::Ensemble);
+        assert_eq!(planned, 2 * (1 + 1) + 3 + (2 + 3));
+        assert_eq!((trained, built), (planned, planned));
     }
 
     #[test]

@@ -3,8 +3,12 @@
 
 use std::fmt::Write as _;
 
-use crate::cell::{Cell, CellRecord};
-use crate::config::{Algorithm, EnsembleSearch, SearchStrategy, StudyConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::cell::{Cell, CellRecord, Hyperparameters};
+use crate::config::{
+    Algorithm, EnsembleSearch, SearchSpace, SearchStrategy, StudyConfig, UnlabeledSchedule,
+};
 
 /// Every cell of the study, in order: task, then outer fold, then algorithm.
 pub fn cells(config: &StudyConfig) -> Vec<Cell> {
@@ -60,70 +64,274 @@ impl std::ops::AddAssign for Trainings {
     }
 }
 
-/// The trainings of one cell of `algorithm` under `config` (same for every task and fold
-/// except for the epochs, which do not change the count).
+/// The trainings of one cell of `algorithm` under `config`, at `training.epochs` (the count
+/// differs between tasks only under successive halving, whose rungs depend on the epochs).
 pub fn trainings(config: &StudyConfig, algorithm: Algorithm) -> Trainings {
-    let s = &config.space;
-    let inner = config.inner_folds as u64;
-    let max_n = s.num_students.iter().copied().max().unwrap_or(1) as u64;
-    let sizes: Vec<u64> = match algorithm {
-        Algorithm::Baseline => {
-            return Trainings {
-                nstudent: 1,
-                original: 1,
+    SearchPlan::new(config, algorithm, config.training.epochs).trainings(config)
+}
+
+/// One chain of the search: the values that need their own training. Its i-th student is the
+/// candidate of i students, so one chain of the longest length yields every shorter one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Chain {
+    /// `None` under `pseudo.unlabeled = "all"`, where every iteration sees the whole pool.
+    pub unl_factor: Option<f64>,
+    pub threshold: f64,
+    /// 1 for Noisy Student.
+    pub ensemble_size: usize,
+}
+
+impl Chain {
+    /// Sets the chain's values in `cfg`.
+    pub fn apply(&self, cfg: &mut nstudent_algo::AlgoConfig) {
+        cfg.unl_factor = self.unl_factor.unwrap_or(cfg.unl_factor);
+        cfg.threshold = self.threshold;
+        cfg.ensemble_size = self.ensemble_size;
+    }
+
+    /// The candidate of this chain's first `num_students` students.
+    pub fn candidate(&self, num_students: usize) -> Hyperparameters {
+        Hyperparameters {
+            unl_factor: self.unl_factor,
+            threshold: self.threshold,
+            num_students,
+            ensemble_size: self.ensemble_size,
+        }
+    }
+
+    /// True when `h` is one of this chain's candidates.
+    pub fn holds(&self, h: &Hyperparameters) -> bool {
+        h.unl_factor == self.unl_factor
+            && h.threshold == self.threshold
+            && h.ensemble_size == self.ensemble_size
+    }
+}
+
+/// How a cell of one algorithm chooses its hyperparameters: the one description that the
+/// cell computation ([`crate::nested::NestedCv`]) follows, and that `--plan`, `status` and the
+/// compute estimate count.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchPlan {
+    /// The baseline: nothing to choose.
+    Nothing,
+    /// The search space allows one candidate: no inner search.
+    Fixed(Hyperparameters),
+    /// An inner cross-validation over chains: a grid, or successive halving.
+    Inner(InnerSearch),
+    /// The original notebook's ensemble search: Noisy Student's inner search (the one its cell
+    /// of the same fold runs) picks unl_factor, threshold and num_students; then every ensemble
+    /// size is trained on the last inner fold.
+    AfterNoisyStudent {
+        noisy_student: InnerSearch,
+        /// Ensemble sizes, ascending, each once.
+        sizes: Vec<usize>,
+    },
+}
+
+/// An inner cross-validation over chains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InnerSearch {
+    /// The chains of the first rung, in search order: by ensemble size (ascending), then
+    /// unl_factor, then threshold, as listed.
+    pub chains: Vec<Chain>,
+    /// The candidate lengths, as listed in `space.num_students`.
+    pub num_students: Vec<usize>,
+    pub inner_folds: usize,
+    /// Epochs of each rung: one rung for a grid search.
+    pub rungs: Vec<usize>,
+    /// Successive halving keeps the best `1/eta` of the chains after each rung but the last.
+    pub eta: usize,
+}
+
+impl InnerSearch {
+    /// Students of every chain: the longest candidate.
+    pub fn max_students(&self) -> usize {
+        self.num_students.iter().copied().max().unwrap_or(1)
+    }
+
+    /// Chains kept for the next rung out of `chains`.
+    pub fn survivors(&self, chains: usize) -> usize {
+        survivors(chains, self.eta)
+    }
+
+    /// The chains of rung `r` for a bound on its cost: every chain in the first rung, then as
+    /// many as survive, taken from the largest ensembles (which survive is known only when
+    /// the search runs).
+    pub fn bound_chains(&self, r: usize) -> Vec<Chain> {
+        let mut alive = self.chains.len();
+        for _ in 0..r {
+            alive = self.survivors(alive);
+        }
+        let mut chains = self.chains.clone();
+        chains.sort_by_key(|c| std::cmp::Reverse(c.ensemble_size));
+        chains.truncate(alive);
+        chains
+    }
+
+    /// Models one inner fold trains for `chains`: the largest teacher ensemble once (smaller
+    /// ensembles are its first members), then every chain's students.
+    pub fn step_trainings(&self, chains: &[Chain]) -> u64 {
+        let teachers = chains.iter().map(|c| c.ensemble_size).max().unwrap_or(1) as u64;
+        let students: u64 = chains.iter().map(|c| c.ensemble_size as u64).sum();
+        teachers + students * self.max_students() as u64
+    }
+
+    /// Models the whole search trains, at most (a chain that runs out of pool stops early).
+    pub fn trainings(&self) -> u64 {
+        (0..self.rungs.len())
+            .map(|r| self.inner_folds as u64 * self.step_trainings(&self.bound_chains(r)))
+            .sum()
+    }
+
+    /// What the original protocol trains for the same space: every candidate (teachers and
+    /// students) from scratch in every inner fold.
+    pub fn original_trainings(&self) -> u64 {
+        let per_candidate: u64 = self.num_students.iter().map(|&n| 1 + n as u64).sum();
+        let members: u64 = self.chains.iter().map(|c| c.ensemble_size as u64).sum();
+        self.inner_folds as u64 * members * per_candidate
+    }
+}
+
+impl SearchPlan {
+    /// The plan of a cell of `algorithm` whose trainings run `epochs` epochs.
+    pub fn new(config: &StudyConfig, algorithm: Algorithm, epochs: usize) -> Self {
+        let s = &config.space;
+        if algorithm == Algorithm::Baseline {
+            return SearchPlan::Nothing;
+        }
+        if let Some(h) = only_candidate(s, algorithm, config.pseudo.unlabeled) {
+            return SearchPlan::Fixed(h);
+        }
+        if algorithm == Algorithm::Ensemble
+            && s.ensemble_search == EnsembleSearch::AfterNoisyStudent
+        {
+            let mut sizes = s.ensemble_size.clone();
+            sizes.sort_unstable();
+            sizes.dedup();
+            return SearchPlan::AfterNoisyStudent {
+                noisy_student: InnerSearch::new(config, &[1], epochs),
+                sizes,
+            };
+        }
+        let sizes: Vec<usize> = match algorithm {
+            Algorithm::Ensemble => {
+                let mut v = s.ensemble_size.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            _ => vec![1],
+        };
+        SearchPlan::Inner(InnerSearch::new(config, &sizes, epochs))
+    }
+
+    /// The plan of `cell` under `config`.
+    pub fn for_cell(config: &StudyConfig, cell: &Cell) -> Self {
+        Self::new(config, cell.algorithm, config.epochs_for(&cell.task))
+    }
+
+    /// The largest refit this plan can choose: (models per generation, students, unl_factor).
+    pub fn largest_refit(&self, config: &StudyConfig) -> (usize, usize, Option<f64>) {
+        let s = &config.space;
+        let max_u = s
+            .unl_factors(config.pseudo.unlabeled)
+            .into_iter()
+            .flatten()
+            .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
+        let max_n = s.num_students.iter().copied().max().unwrap_or(1);
+        match self {
+            SearchPlan::Nothing => (1, 0, None),
+            SearchPlan::Fixed(h) => (h.ensemble_size, h.num_students, h.unl_factor),
+            SearchPlan::Inner(search) => {
+                let e = search.chains.iter().map(|c| c.ensemble_size).max();
+                (e.unwrap_or(1), max_n, max_u)
+            }
+            SearchPlan::AfterNoisyStudent { sizes, .. } => {
+                (sizes.last().copied().unwrap_or(1), max_n, max_u)
             }
         }
-        Algorithm::NoisyStudent => vec![1],
-        Algorithm::Ensemble => s.ensemble_size.iter().map(|&e| e as u64).collect(),
-    };
-    let max_e = sizes.iter().copied().max().unwrap_or(1);
-    let grid = (s.unl_factors(config.pseudo.unlabeled).len() * s.threshold.len()) as u64;
-    let refit = max_e * (1 + max_n);
-    if algorithm == Algorithm::Ensemble
-        && s.ensemble_search == EnsembleSearch::AfterNoisyStudent
-        && s.only_candidate(algorithm, config.pseudo.unlabeled)
-            .is_none()
-    {
-        // Noisy Student's search, then every size on the last inner fold (its teachers
-        // shared in nstudent, trained per size in the original), then the refit.
-        let ns = trainings(config, Algorithm::NoisyStudent);
-        let ns_refit = 1 + max_n;
-        let sizes_sum: u64 = sizes.iter().sum();
-        return Trainings {
-            nstudent: ns.nstudent - ns_refit + max_e + sizes_sum * max_n + refit,
-            original: ns.original - ns_refit + sizes_sum * (1 + max_n) + refit,
-        };
     }
-    if s.only_candidate(algorithm, config.pseudo.unlabeled)
-        .is_some()
-    {
-        // Nothing to choose: no inner search, as the original protocol would need neither.
-        return Trainings {
-            nstudent: refit,
-            original: refit,
-        };
-    }
-    let sum_n: u64 = s.num_students.iter().map(|&n| 1 + n as u64).sum();
-    let original = inner * grid * sizes.iter().map(|e| e * sum_n).sum::<u64>() + refit;
-    let per_inner = match config.search {
-        // Teachers are shared by every chain of an inner fold; one chain of the longest
-        // length yields every shorter candidate.
-        SearchStrategy::Grid => max_e + grid * max_n * sizes.iter().sum::<u64>(),
-        SearchStrategy::Halving => {
-            let epochs = config.training.epochs;
-            let r = rungs(epochs, config.halving.min_epochs, config.halving.eta);
-            let mut chains = (grid as usize) * sizes.len();
-            let mut total = 0;
-            for _ in &r {
-                total += max_e + chains as u64 * max_n * max_e;
-                chains = survivors(chains, config.halving.eta);
+
+    /// Model trainings of the cell, nstudent's (at most) and the original protocol's.
+    pub fn trainings(&self, config: &StudyConfig) -> Trainings {
+        let (members, students, _) = self.largest_refit(config);
+        let refit = (members * (1 + students)) as u64;
+        let (search, original) = match self {
+            SearchPlan::Nothing | SearchPlan::Fixed(_) => (0, 0),
+            SearchPlan::Inner(s) => (s.trainings(), s.original_trainings()),
+            SearchPlan::AfterNoisyStudent {
+                noisy_student: ns,
+                sizes,
+            } => {
+                // The largest teachers once, then a chain per size, on the last inner fold; the
+                // original trains teachers per size.
+                let max_n = ns.max_students() as u64;
+                let sum: u64 = sizes.iter().map(|&e| e as u64).sum();
+                let largest = sizes.last().copied().unwrap_or(1) as u64;
+                (
+                    ns.trainings() + largest + sum * max_n,
+                    ns.original_trainings() + sum * (1 + max_n),
+                )
             }
-            total
+        };
+        Trainings {
+            nstudent: search + refit,
+            original: original + refit,
         }
+    }
+}
+
+/// The one configuration of `algorithm` the space allows, when it allows exactly one (every
+/// list has a single distinct value): the inner search then has nothing to choose and is
+/// skipped, so a study of fixed hyperparameters costs one training per model.
+fn only_candidate(
+    space: &SearchSpace,
+    algorithm: Algorithm,
+    schedule: UnlabeledSchedule,
+) -> Option<Hyperparameters> {
+    fn single<T: PartialEq + Copy>(v: &[T]) -> Option<T> {
+        let first = *v.first()?;
+        v.iter().all(|x| *x == first).then_some(first)
+    }
+    let ensemble_size = match algorithm {
+        Algorithm::Baseline => return None,
+        Algorithm::NoisyStudent => 1,
+        Algorithm::Ensemble => single(&space.ensemble_size)?,
     };
-    Trainings {
-        nstudent: inner * per_inner + refit,
-        original,
+    Some(Hyperparameters {
+        unl_factor: single(&space.unl_factors(schedule))?,
+        threshold: single(&space.threshold)?,
+        num_students: single(&space.num_students)?,
+        ensemble_size,
+    })
+}
+
+impl InnerSearch {
+    fn new(config: &StudyConfig, sizes: &[usize], epochs: usize) -> Self {
+        let s = &config.space;
+        let mut chains = Vec::new();
+        for &ensemble_size in sizes {
+            for unl_factor in s.unl_factors(config.pseudo.unlabeled) {
+                for &threshold in &s.threshold {
+                    chains.push(Chain {
+                        unl_factor,
+                        threshold,
+                        ensemble_size,
+                    });
+                }
+            }
+        }
+        let rungs = match config.search {
+            SearchStrategy::Grid => vec![epochs],
+            SearchStrategy::Halving => rungs(epochs, config.halving.min_epochs, config.halving.eta),
+        };
+        InnerSearch {
+            chains,
+            num_students: s.num_students.clone(),
+            inner_folds: config.inner_folds,
+            rungs,
+            eta: config.halving.eta,
+        }
     }
 }
 
@@ -153,7 +361,7 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
             c.fold,
             c.algorithm.name(),
         );
-        total += trainings(config, c.algorithm);
+        total += SearchPlan::for_cell(config, c).trainings(config);
     }
     let _ = writeln!(
         out,
@@ -378,10 +586,9 @@ mod tests {
         c.space.threshold = vec![0.6];
         c.space.num_students = vec![2];
         assert_eq!(trainings(&c, Algorithm::NoisyStudent).nstudent, 3);
-        let h = c
-            .space
-            .only_candidate(Algorithm::NoisyStudent, c.pseudo.unlabeled)
-            .unwrap();
+        let SearchPlan::Fixed(h) = SearchPlan::new(&c, Algorithm::NoisyStudent, 5) else {
+            panic!("one candidate: no search");
+        };
         assert_eq!(h.unl_factor, None);
         assert_eq!(
             h.table_text(Algorithm::NoisyStudent),
