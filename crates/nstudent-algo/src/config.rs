@@ -185,24 +185,49 @@ impl ModelConfig {
         }
     }
 
-    fn validate(&self, role: &str) -> Result<()> {
-        if !(self.width.is_finite() && self.width > 0.0) {
-            return invalid(format!("{role} width {} must be > 0", self.width));
+    /// Widths above 16 (512 channels in the second convolution) are refused as a typo: such
+    /// a model does not fit the study's small images and most machines' memory.
+    fn validate(&self, role: Role) -> Result<()> {
+        let (name, width, dropout, survival) = match role {
+            Role::Teacher => (
+                "teacher",
+                "teacher.width",
+                "teacher.dropout",
+                "teacher.survival",
+            ),
+            Role::Student => (
+                "student",
+                "student.width",
+                "student.dropout",
+                "student.survival",
+            ),
+        };
+        if !(self.width.is_finite() && self.width > 0.0 && self.width <= 16.0) {
+            return out_of_range(
+                width,
+                format!("{name} width {} must be in (0, 16]", self.width),
+            );
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return invalid(format!("{role} dropout {} must be in [0, 1)", self.dropout));
+            return out_of_range(
+                dropout,
+                format!("{name} dropout {} must be in [0, 1)", self.dropout),
+            );
         }
         if !(self.survival > 0.0 && self.survival <= 1.0) {
-            return invalid(format!(
-                "{role} survival {} must be in (0, 1]",
-                self.survival
-            ));
+            return out_of_range(
+                survival,
+                format!("{name} survival {} must be in (0, 1]", self.survival),
+            );
         }
         if self.survival < 1.0 && !self.arch.has_residual_blocks() {
-            return invalid(format!(
-                "{role} survival {} asks for stochastic depth, but the {role}'s cnn architecture has no residual blocks; use the res-cnn architecture, or survival 1",
-                self.survival
-            ));
+            return out_of_range(
+                survival,
+                format!(
+                    "{name} survival {} asks for stochastic depth, but the {name}'s cnn architecture has no residual blocks; use the res-cnn architecture, or survival 1",
+                    self.survival
+                ),
+            );
         }
         Ok(())
     }
@@ -399,72 +424,109 @@ impl AlgoConfig {
         }
     }
 
-    /// Rejects out-of-range hyperparameters before any training starts, for a pool drawn from
-    /// the training data.
-    pub fn validate(&self) -> Result<()> {
-        self.validate_for(PoolOrigin::TrainingData)
+    /// Checks every value for a pool of the given origin, once: the [`CheckedConfig`] a
+    /// [`crate::Trainer`] takes. With a separate unlabeled set, every training row may keep
+    /// its label (`teacher_factor` 1), and `unl_factor` slices that set rather than the
+    /// training data. An error names the key ([`Error::OutOfRange`]).
+    pub fn check(self, origin: PoolOrigin) -> Result<CheckedConfig> {
+        self.check_base(origin)?;
+        self.check_candidate(origin)?;
+        Ok(CheckedConfig {
+            config: self,
+            origin,
+        })
     }
 
-    /// [`AlgoConfig::validate`] for a pool of the given origin: with a separate unlabeled set,
-    /// every training row may keep its label (`teacher_factor` 1), and `unl_factor` slices
-    /// that set rather than the training data.
-    pub fn validate_for(&self, origin: PoolOrigin) -> Result<()> {
+    /// [`AlgoConfig::check`] for a pool drawn from the training data.
+    pub fn checked(self) -> Result<CheckedConfig> {
+        self.check(PoolOrigin::TrainingData)
+    }
+
+    /// Everything but the searched values.
+    fn check_base(&self, origin: PoolOrigin) -> Result<()> {
         if !(self.teacher_factor > 0.0 && self.teacher_factor <= 1.0) {
-            return invalid(format!(
-                "teacher_factor {} must be in (0, 1]",
-                self.teacher_factor
-            ));
+            return out_of_range(
+                "teacher_factor",
+                format!("teacher_factor {} must be in (0, 1]", self.teacher_factor),
+            );
         }
         if self.fit.epochs == 0 {
-            return invalid("epochs must be at least 1".to_string());
+            return out_of_range("fit.epochs", "epochs must be at least 1".into());
         }
         if self.fit.batch_size == 0 {
-            return invalid("batch size must be at least 1".to_string());
+            return out_of_range("fit.batch_size", "batch size must be at least 1".into());
         }
         if !(self.fit.learning_rate.is_finite() && self.fit.learning_rate > 0.0) {
-            return invalid(format!(
-                "learning rate {} must be > 0",
-                self.fit.learning_rate
-            ));
+            return out_of_range(
+                "fit.learning_rate",
+                format!("learning rate {} must be > 0", self.fit.learning_rate),
+            );
         }
-        if self.ensemble_size < 1 {
-            return invalid("ensemble_size must be at least 1".to_string());
-        }
-        self.teacher.validate("teacher")?;
+        self.teacher.validate(Role::Teacher)?;
         if self.algorithm == Algorithm::Baseline {
             return Ok(());
         }
-        self.student.validate("student")?;
+        self.student.validate(Role::Student)?;
         if self.teacher_factor >= 1.0 && origin == PoolOrigin::TrainingData {
-            return invalid(format!(
-                "teacher_factor {} labels every row, so {} has no unlabeled data to pseudo-label; use a fraction below 1 (or the baseline)",
-                self.teacher_factor,
-                self.algorithm.name()
-            ));
-        }
-        if !(self.unl_factor > 0.0 && self.unl_factor <= 1.0) {
-            return invalid(format!("unl_factor {} must be in (0, 1]", self.unl_factor));
-        }
-        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
-            return invalid(format!(
-                "threshold {} must be >= 0 (below 1 to keep any pseudo-label)",
-                self.threshold
-            ));
-        }
-        if self.num_students < 1 {
-            return invalid("num_students must be at least 1".to_string());
+            return out_of_range(
+                "teacher_factor",
+                format!(
+                    "teacher_factor {} labels every row, so {} has no unlabeled data to pseudo-label; use a fraction below 1 (or the baseline)",
+                    self.teacher_factor,
+                    self.algorithm.name()
+                ),
+            );
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
-            return invalid(format!("temperature {} must be > 0", self.temperature));
+            return out_of_range(
+                "temperature",
+                format!("temperature {} must be > 0", self.temperature),
+            );
         }
         if self.balance_target == Some(0) {
-            return invalid("balance target must be at least 1 row per class".to_string());
+            return out_of_range(
+                "balance_target",
+                "balance target must be at least 1 row per class".into(),
+            );
         }
         if !(0.0..=30.0).contains(&self.augment.magnitude) {
-            return invalid(format!(
-                "augmentation magnitude {} must be in [0, 30]",
-                self.augment.magnitude
-            ));
+            return out_of_range(
+                "augment.magnitude",
+                format!(
+                    "augmentation magnitude {} must be in [0, 30]",
+                    self.augment.magnitude
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// The values a search chooses: unl_factor, threshold, num_students, ensemble_size, and
+    /// whether the slice schedule has the rows they ask for.
+    fn check_candidate(&self, origin: PoolOrigin) -> Result<()> {
+        if self.ensemble_size < 1 {
+            return out_of_range("ensemble_size", "ensemble_size must be at least 1".into());
+        }
+        if self.algorithm == Algorithm::Baseline {
+            return Ok(());
+        }
+        if !(self.unl_factor > 0.0 && self.unl_factor <= 1.0) {
+            return out_of_range(
+                "unl_factor",
+                format!("unl_factor {} must be in (0, 1]", self.unl_factor),
+            );
+        }
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return out_of_range(
+                "threshold",
+                format!(
+                    "threshold {} must be >= 0 (below 1 to keep any pseudo-label)",
+                    self.threshold
+                ),
+            );
+        }
+        if self.num_students < 1 {
+            return out_of_range("num_students", "num_students must be at least 1".into());
         }
         if self.unlabeled == UnlabeledSchedule::Slice {
             let labeled = match origin {
@@ -481,19 +543,102 @@ impl AlgoConfig {
                     ),
                     PoolOrigin::Separate => (String::new(), "the unlabeled set"),
                 };
-                return invalid(format!(
-                    "{sum}num_students {} x unl_factor {} = {needed:.3} exceeds {data}; lower \
-                     num_students or unl_factor, or use --unlabeled-schedule all",
-                    self.num_students, self.unl_factor
-                ));
+                return out_of_range(
+                    "unlabeled",
+                    format!(
+                        "{sum}num_students {} x unl_factor {} = {needed:.3} exceeds {data}; lower \
+                         num_students or unl_factor, or use the whole-pool schedule (all)",
+                        self.num_students, self.unl_factor
+                    ),
+                );
             }
         }
         Ok(())
     }
 }
 
-fn invalid<T>(message: String) -> Result<T> {
-    Err(Error::Invalid(message))
+/// An [`AlgoConfig`] whose every value was checked ([`AlgoConfig::check`]) for the pool it
+/// will see. A [`crate::Trainer`] takes only this, so nothing below re-validates; the ways to
+/// change it keep it valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedConfig {
+    config: AlgoConfig,
+    origin: PoolOrigin,
+}
+
+impl std::ops::Deref for CheckedConfig {
+    type Target = AlgoConfig;
+
+    fn deref(&self) -> &AlgoConfig {
+        &self.config
+    }
+}
+
+impl CheckedConfig {
+    /// The pool this config was checked for.
+    pub fn origin(&self) -> PoolOrigin {
+        self.origin
+    }
+
+    pub fn into_inner(self) -> AlgoConfig {
+        self.config
+    }
+
+    /// The same config with other seeds (every seed is valid).
+    pub fn with_seeds(mut self, seed: u64, teacher_seed: Option<u64>) -> Self {
+        self.config.seed = seed;
+        self.config.teacher_seed = teacher_seed;
+        self
+    }
+
+    /// The same config for another algorithm; the algorithm's own rules are checked (a
+    /// baseline checks fewer values than the algorithms with students).
+    pub fn with_algorithm(self, algorithm: Algorithm) -> Result<Self> {
+        let origin = self.origin;
+        AlgoConfig {
+            algorithm,
+            ..self.config
+        }
+        .check(origin)
+    }
+
+    /// The same config with `epochs` per training (at least 1): a rung of successive halving.
+    pub fn with_epochs(mut self, epochs: usize) -> Result<Self> {
+        if epochs == 0 {
+            return out_of_range("fit.epochs", "epochs must be at least 1".into());
+        }
+        self.config.fit.epochs = epochs;
+        Ok(self)
+    }
+
+    /// The same config with a search candidate's values (`unl_factor` unchanged when
+    /// `None`); only those are checked.
+    pub fn with_candidate(
+        mut self,
+        unl_factor: Option<f64>,
+        threshold: f64,
+        num_students: usize,
+        ensemble_size: usize,
+    ) -> Result<Self> {
+        let c = &mut self.config;
+        c.unl_factor = unl_factor.unwrap_or(c.unl_factor);
+        c.threshold = threshold;
+        c.num_students = num_students;
+        c.ensemble_size = ensemble_size;
+        self.config.check_candidate(self.origin)?;
+        Ok(self)
+    }
+}
+
+fn out_of_range<T>(key: &'static str, message: String) -> Result<T> {
+    Err(Error::OutOfRange { key, message })
+}
+
+/// Which model of an algorithm a [`ModelConfig`] describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Teacher,
+    Student,
 }
 
 #[cfg(test)]
@@ -503,20 +648,20 @@ mod tests {
     fn rejects(change: impl FnOnce(&mut AlgoConfig), needle: &str) {
         let mut c = AlgoConfig::default();
         change(&mut c);
-        let err = c.validate().expect_err(needle);
+        let err = c.checked().expect_err(needle);
         assert!(err.is_user_error());
         assert!(err.to_string().contains(needle), "{err}");
     }
 
     #[test]
     fn defaults_are_valid() {
-        AlgoConfig::default().validate().unwrap();
+        AlgoConfig::default().checked().unwrap();
         for algorithm in [Algorithm::Baseline, Algorithm::Ensemble] {
             AlgoConfig {
                 algorithm,
                 ..AlgoConfig::default()
             }
-            .validate()
+            .checked()
             .unwrap();
         }
     }
@@ -539,7 +684,7 @@ mod tests {
         let mut residual = AlgoConfig::default();
         residual.student.arch = Arch::ResCnn;
         residual.student.survival = 0.8;
-        residual.validate().unwrap();
+        residual.checked().unwrap();
         rejects(|c| c.fit.epochs = 0, "epochs");
         rejects(
             |c| {
@@ -552,6 +697,40 @@ mod tests {
     }
 
     #[test]
+    fn a_checked_config_checks_a_candidates_values_and_names_the_key() {
+        let base = AlgoConfig::default().checked().unwrap();
+        let c = base.clone().with_candidate(Some(0.3), 0.7, 3, 2).unwrap();
+        assert_eq!(
+            (c.unl_factor, c.threshold, c.num_students, c.ensemble_size),
+            (0.3, 0.7, 3, 2)
+        );
+        assert_eq!(c.fit, base.fit, "the rest is the base's");
+        for (candidate, key) in [
+            ((Some(0.3), -1.0, 3, 2), "threshold"),
+            ((Some(1.5), 0.7, 3, 2), "unl_factor"),
+            ((None, 0.7, 0, 2), "num_students"),
+            ((None, 0.7, 1, 0), "ensemble_size"),
+        ] {
+            let (u, t, n, e) = candidate;
+            match base.clone().with_candidate(u, t, n, e) {
+                Err(Error::OutOfRange { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{candidate:?}: {other:?}"),
+            }
+        }
+        assert!(base.clone().with_epochs(0).is_err());
+        // The slice budget is a candidate's: 0.1 + 4 x 0.3 exceeds the training data, but
+        // not a separate set.
+        let slices = AlgoConfig {
+            unlabeled: UnlabeledSchedule::Slice,
+            ..AlgoConfig::default()
+        };
+        let on_training = slices.clone().checked().unwrap();
+        assert!(on_training.with_candidate(Some(0.3), 0.5, 4, 1).is_err());
+        let on_separate = slices.check(PoolOrigin::Separate).unwrap();
+        assert!(on_separate.with_candidate(Some(0.25), 0.5, 4, 1).is_ok());
+    }
+
+    #[test]
     fn slice_budget_only_applies_to_the_slice_schedule() {
         let mut c = AlgoConfig {
             num_students: 5,
@@ -559,9 +738,9 @@ mod tests {
             unlabeled: UnlabeledSchedule::Slice,
             ..AlgoConfig::default()
         };
-        assert!(c.validate().is_err());
+        assert!(c.clone().checked().is_err());
         c.unlabeled = UnlabeledSchedule::All;
-        c.validate().unwrap();
+        c.clone().checked().unwrap();
         // Exactly filling the data is allowed despite floating-point rounding.
         let c = AlgoConfig {
             num_students: 3,
@@ -569,7 +748,7 @@ mod tests {
             unlabeled: UnlabeledSchedule::Slice,
             ..AlgoConfig::default()
         };
-        c.validate().unwrap();
+        c.clone().checked().unwrap();
     }
 
     #[test]

@@ -6,7 +6,12 @@ use std::path::PathBuf;
 /// themselves) is caused by the user's input; the CLI maps those to exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A hyperparameter or option out of range, or data that does not fit the algorithm.
+    /// A setting of [`crate::AlgoConfig`] out of range; `key` is its path in the config
+    /// (`threshold`, `student.dropout`, `fit.epochs`, ...), so that a study can name its own
+    /// key for it.
+    #[error("{message}")]
+    OutOfRange { key: &'static str, message: String },
+    /// An option that does not fit, or data that does not fit the algorithm.
     #[error("{0}")]
     Invalid(String),
     /// A model file or directory could not be read or written.

@@ -22,8 +22,8 @@ mod split;
 mod train;
 
 pub use config::{
-    AlgoConfig, Algorithm, AugmentConfig, Balance, FitConfig, LabelKind, LabeledSplitMode,
-    ModelConfig, PoolOrigin, UnlabeledSchedule,
+    AlgoConfig, Algorithm, AugmentConfig, Balance, CheckedConfig, FitConfig, LabelKind,
+    LabeledSplitMode, ModelConfig, PoolOrigin, UnlabeledSchedule,
 };
 pub use error::{Error, Result};
 pub use metrics_log::{pseudo_label_quality, MetricsLog};

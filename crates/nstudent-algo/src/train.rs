@@ -7,7 +7,9 @@ use nstudent_data::{augment::RandAugment, Dataset, ImagesRef};
 use nstudent_engine::{Classifier, Engine, FitProgress, FitReport, ModelSpec, Targets, Threads};
 use serde::Serialize;
 
-use crate::config::{AlgoConfig, Algorithm, Balance, LabelKind, PoolOrigin, UnlabeledSchedule};
+use crate::config::{
+    AlgoConfig, Algorithm, Balance, CheckedConfig, LabelKind, PoolOrigin, UnlabeledSchedule,
+};
 use crate::model::Model;
 use crate::pseudo::{balance_classes, pseudo_label, LabelMode, PseudoLabels};
 use crate::split::{split_labeled, LabeledSplit};
@@ -165,7 +167,7 @@ impl TrainOutcome {
 /// ```
 pub struct Trainer<'a> {
     engine: &'a dyn Engine,
-    config: AlgoConfig,
+    config: CheckedConfig,
     /// The thread budget of this trainer's work, ensemble members included.
     threads: Threads,
     /// Whether ensemble members may train side by side (within `threads`).
@@ -176,22 +178,27 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// Validates `config`; every out-of-range hyperparameter is rejected here, before training.
+    /// Checks `config` for a pool drawn from the training data ([`AlgoConfig::checked`]):
+    /// every out-of-range hyperparameter is rejected here, before training.
     pub fn new(engine: &'a dyn Engine, config: AlgoConfig) -> Result<Self> {
-        config.validate()?;
-        Ok(Self {
+        Ok(Self::checked(engine, config.checked()?))
+    }
+
+    /// A trainer of a config checked already: nothing is checked again.
+    pub fn checked(engine: &'a dyn Engine, config: CheckedConfig) -> Self {
+        Self {
             engine,
             config,
             threads: Threads::all_cores(),
             members_side_by_side: true,
             eval: None,
             unlabeled: None,
-        })
+        }
     }
 
     /// A trainer whose Noisy Student pool is the separate unlabeled set `images` (named
     /// `source` in messages), the paper's setting, instead of the training rows outside the
-    /// labeled part. `config` is validated for such a pool: `teacher_factor` may be 1, and
+    /// labeled part. `config` is checked for such a pool: `teacher_factor` may be 1, and
     /// `unl_factor` slices the unlabeled set.
     pub fn with_unlabeled(
         engine: &'a dyn Engine,
@@ -199,15 +206,19 @@ impl<'a> Trainer<'a> {
         images: ImagesRef<'a>,
         source: &'a str,
     ) -> Result<Self> {
-        config.validate_for(PoolOrigin::Separate)?;
-        Ok(Self {
-            engine,
-            config,
-            threads: Threads::all_cores(),
-            members_side_by_side: true,
-            eval: None,
-            unlabeled: Some((images, source)),
-        })
+        Self::checked(engine, config.check(PoolOrigin::Separate)?).unlabeled(images, source)
+    }
+
+    /// Pseudo-labels the separate unlabeled set `images` (named `source` in messages); the
+    /// config must have been checked for a separate pool.
+    pub fn unlabeled(mut self, images: ImagesRef<'a>, source: &'a str) -> Result<Self> {
+        if self.config.origin() != PoolOrigin::Separate {
+            return Err(Error::Internal(
+                "a config checked for a pool from the training data was given a separate unlabeled set".into(),
+            ));
+        }
+        self.unlabeled = Some((images, source));
+        Ok(self)
     }
 
     /// The thread budget of every training (every core unless set). An ensemble's members
@@ -232,7 +243,7 @@ impl<'a> Trainer<'a> {
         self
     }
 
-    pub fn config(&self) -> &AlgoConfig {
+    pub fn config(&self) -> &CheckedConfig {
         &self.config
     }
 

@@ -65,12 +65,17 @@ pub struct Hyperparameters {
 }
 
 impl Hyperparameters {
-    /// The base `cfg` with this candidate's values applied.
-    pub fn apply(&self, cfg: &mut nstudent_algo::AlgoConfig) {
-        cfg.unl_factor = self.unl_factor.unwrap_or(cfg.unl_factor);
-        cfg.threshold = self.threshold;
-        cfg.num_students = self.num_students;
-        cfg.ensemble_size = self.ensemble_size;
+    /// The base config with this candidate's values.
+    pub fn apply(
+        &self,
+        base: nstudent_algo::CheckedConfig,
+    ) -> nstudent_algo::Result<nstudent_algo::CheckedConfig> {
+        base.with_candidate(
+            self.unl_factor,
+            self.threshold,
+            self.num_students,
+            self.ensemble_size,
+        )
     }
 
     /// The text of the table's "Hyper-Parameters Values" column, as the original study wrote it.

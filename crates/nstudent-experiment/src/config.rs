@@ -609,16 +609,6 @@ impl StudyConfig {
                     return bad(format!("space.{name} is empty; give at least one value"));
                 }
             }
-            if let Some(u) = s.unl_factor.iter().find(|u| !(**u > 0.0 && **u <= 1.0)) {
-                return bad(format!(
-                    "space.unl_factor holds {u}; fractions must lie in (0, 1]"
-                ));
-            }
-            if let Some(t) = s.threshold.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
-                return bad(format!(
-                    "space.threshold holds {t}; thresholds must be >= 0 (below 1 to keep any pseudo-label)"
-                ));
-            }
             if s.num_students.is_empty() || s.num_students.contains(&0) {
                 return bad("space.num_students must hold at least one value, each >= 1".into());
             }
@@ -635,68 +625,10 @@ impl StudyConfig {
                 }
             }
         }
-        let p = &self.pseudo;
-        if !(p.teacher_factor > 0.0 && p.teacher_factor < 1.0) {
-            return bad(format!(
-                "pseudo.teacher_factor = {} must lie in (0, 1)",
-                p.teacher_factor
-            ));
+        if self.training.epochs_by_source.values().any(|&e| e == 0) {
+            return bad("training.epochs_by_source: epochs must be at least 1".into());
         }
-        if searched && p.unlabeled == UnlabeledSchedule::Slice {
-            let max_u = s.unl_factor.iter().cloned().fold(0.0, f64::max);
-            let max_n = s.num_students.iter().copied().max().unwrap_or(1);
-            let need = p.teacher_factor + max_n as f64 * max_u;
-            if need > 1.0 + 1e-9 {
-                return bad(format!(
-                    "teacher_factor + num_students x unl_factor = {} + {max_n} x {max_u} = {need:.3} exceeds 1: the slice schedule runs out of unlabeled rows; lower them or set pseudo.unlabeled = \"all\"",
-                    p.teacher_factor
-                ));
-            }
-        }
-        if p.temperature.is_nan() || p.temperature <= 0.0 {
-            return bad(format!(
-                "pseudo.temperature = {} must be > 0",
-                p.temperature
-            ));
-        }
-        let t = &self.training;
-        if t.epochs == 0 || t.epochs_by_source.values().any(|&e| e == 0) {
-            return bad("training epochs must be at least 1".into());
-        }
-        if t.batch_size == 0 {
-            return bad("training.batch_size must be at least 1".into());
-        }
-        if t.learning_rate.is_nan() || t.learning_rate <= 0.0 {
-            return bad(format!(
-                "training.learning_rate = {} must be > 0",
-                t.learning_rate
-            ));
-        }
-        if !(t.width > 0.0 && t.width <= 16.0) {
-            return bad(format!("training.width = {} must lie in (0, 16]", t.width));
-        }
-        let n = &self.noise;
-        if !(n.dropout >= 0.0 && n.dropout < 1.0) {
-            return bad(format!("noise.dropout = {} must lie in [0, 1)", n.dropout));
-        }
-        if !(n.survival > 0.0 && n.survival <= 1.0) {
-            return bad(format!(
-                "noise.survival = {} must lie in (0, 1]",
-                n.survival
-            ));
-        }
-        if n.survival < 1.0 && !t.arch.has_residual_blocks() {
-            return bad(format!(
-                "noise.survival = {} asks for stochastic depth, but training.arch = \"cnn\" has no residual blocks; set training.arch = \"res-cnn\", or noise.survival = 1",
-                n.survival
-            ));
-        }
-        if !(n.augment_magnitude >= 0.0 && n.augment_magnitude <= 30.0) {
-            return bad(format!(
-                "noise.augment_magnitude = {} must lie in [0, 30]",
-                n.augment_magnitude
-            ));
-        }
+        self.check_algorithms()?;
         if self.search == SearchStrategy::Halving {
             if self.halving.eta < 2 {
                 return bad(format!(
@@ -760,6 +692,44 @@ impl StudyConfig {
         }
     }
 
+    /// Checks every algorithm's config on every task, with every candidate of the search
+    /// space, by the algorithms' own rules ([`nstudent_algo::AlgoConfig::check`]): one set of
+    /// ranges for the study and `train`, whose messages name the study's key.
+    fn check_algorithms(&self) -> Result<()> {
+        let origin = match self.data.unlabeled {
+            Some(_) => nstudent_algo::PoolOrigin::Separate,
+            None => nstudent_algo::PoolOrigin::TrainingData,
+        };
+        let s = &self.space;
+        let sizes = |a: Algorithm| match a {
+            Algorithm::Ensemble => s.ensemble_size.clone(),
+            _ => vec![1],
+        };
+        for task in &self.tasks {
+            for &algorithm in &self.algorithms {
+                let base = self
+                    .algo_config(task, algorithm)
+                    .check(origin)
+                    .map_err(study_key)?;
+                if algorithm == Algorithm::Baseline {
+                    continue;
+                }
+                for &u in &s.unl_factor {
+                    for &t in &s.threshold {
+                        for &n in &s.num_students {
+                            for e in sizes(algorithm) {
+                                base.clone()
+                                    .with_candidate(Some(u), t, n, e)
+                                    .map_err(study_key)?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Epochs of every training on `task` (its source is the part before `:`).
     pub fn epochs_for(&self, task: &str) -> usize {
         let source = task.split(':').next().unwrap_or(task).trim();
@@ -814,6 +784,32 @@ impl StudyConfig {
         }
         out
     }
+}
+
+/// An algorithm setting out of range, named by its study key: `noise.dropout: student
+/// dropout 1 must be in [0, 1)`.
+fn study_key(e: nstudent_algo::Error) -> Error {
+    let nstudent_algo::Error::OutOfRange { key, message } = &e else {
+        return Error::Config(e.to_string());
+    };
+    let study = match *key {
+        "teacher_factor" => "pseudo.teacher_factor",
+        "temperature" => "pseudo.temperature",
+        "unlabeled" => "pseudo.unlabeled",
+        "fit.epochs" => "training.epochs",
+        "fit.batch_size" => "training.batch_size",
+        "fit.learning_rate" => "training.learning_rate",
+        "teacher.width" | "student.width" => "training.width",
+        "student.dropout" => "noise.dropout",
+        "student.survival" => "noise.survival",
+        "augment.magnitude" => "noise.augment_magnitude",
+        "unl_factor" => "space.unl_factor",
+        "threshold" => "space.threshold",
+        "num_students" => "space.num_students",
+        "ensemble_size" => "space.ensemble_size",
+        other => other,
+    };
+    Error::Config(format!("{study}: {message}"))
 }
 
 /// A TOML syntax or type error as one line naming the file, the line and the key:
@@ -1021,7 +1017,7 @@ mod tests {
             ("outer_folds = 1", "outer_folds"),
             ("[space]\nthreshold = [0.4, -0.1]", "threshold"),
             ("[space]\nunl_factor = [0.0]", "unl_factor"),
-            ("[space]\nunl_factor = [0.5]", "exceeds 1"),
+            ("[space]\nunl_factor = [0.5]", "exceeds the training data"),
             ("tasks = []", "tasks"),
             ("algorithms = [\"baseline\", \"baseline\"]", "twice"),
             ("algorithms = [\"teacher\"]", "unknown variant"),
@@ -1042,6 +1038,42 @@ mod tests {
             assert!(!msg.contains('\n'), "{msg}");
             assert!(e.is_user_error());
         }
+    }
+
+    #[test]
+    fn the_study_checks_by_the_algorithms_rules_and_names_its_own_keys() {
+        for (text, key) in [
+            (
+                "[noise]\ndropout = 1.0",
+                "noise.dropout: student dropout 1 must be in [0, 1)",
+            ),
+            (
+                "[training]\nwidth = 17.0",
+                "training.width: teacher width 17 must be in (0, 16]",
+            ),
+            (
+                "[pseudo]\ntemperature = 0.0",
+                "pseudo.temperature: temperature 0 must be > 0",
+            ),
+            (
+                "[space]\nthreshold = [-1.0]",
+                "space.threshold: threshold -1 must be >= 0",
+            ),
+            (
+                "[training]\nlearning_rate = 0.0",
+                "training.learning_rate: learning rate 0",
+            ),
+        ] {
+            let e = StudyConfig::from_toml(text, Path::new("s.toml")).unwrap_err();
+            assert!(e.to_string().contains(key), "{text}: {e}");
+        }
+        // Every row labeled: nothing to pseudo-label from the training part, but a separate
+        // unlabeled set is a pool of its own (the algorithms' rule, as `train` applies it).
+        let all_labeled = "[pseudo]\nteacher_factor = 1.0\n";
+        let e = StudyConfig::from_toml(all_labeled, Path::new("s.toml")).unwrap_err();
+        assert!(e.to_string().contains("pseudo.teacher_factor"), "{e}");
+        let separate = format!("{all_labeled}[data]\nunlabeled = \"mnist\"\n");
+        StudyConfig::from_toml(&separate, Path::new("s.toml")).unwrap();
     }
 
     #[test]

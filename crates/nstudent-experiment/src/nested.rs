@@ -21,7 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use nstudent_algo::{
-    split_labeled, AlgoConfig, Event, LabeledSplit, MetricsLog, Model, Observer, Stage, Trainer,
+    split_labeled, AlgoConfig, CheckedConfig, Event, LabeledSplit, MetricsLog, Model, Observer,
+    PoolOrigin, Stage, Trainer,
 };
 use nstudent_data::split::KFold;
 use nstudent_data::{Dataset, UnlabeledImages};
@@ -40,6 +41,8 @@ pub struct NestedCv {
     engine: Box<dyn Engine>,
     data_dir: PathBuf,
     datasets: Mutex<HashMap<String, Arc<Dataset>>>,
+    /// The checked algorithm config of each (task, algorithm), checked once.
+    bases: Mutex<HashMap<(String, Algorithm), CheckedConfig>>,
     /// The study's separate unlabeled set (`[data] unlabeled`), read once when first needed.
     unlabeled: Mutex<Option<Arc<UnlabeledImages>>>,
 }
@@ -57,6 +60,7 @@ impl NestedCv {
             engine,
             data_dir,
             datasets: Mutex::new(HashMap::new()),
+            bases: Mutex::new(HashMap::new()),
             unlabeled: Mutex::new(None),
         }
     }
@@ -118,35 +122,46 @@ impl NestedCv {
         })
     }
 
-    /// A trainer for `cfg`, validated for the pool it will see: the separate unlabeled `set`
-    /// when there is one.
+    /// A trainer for `cfg`, on the separate unlabeled `set` when there is one.
     fn trainer<'t>(
         &'t self,
-        cfg: AlgoConfig,
+        cfg: CheckedConfig,
         set: Option<&'t UnlabeledImages>,
         threads: Threads,
     ) -> Result<Trainer<'t>> {
-        let trainer = match set {
-            Some(u) => Trainer::with_unlabeled(self.engine.as_ref(), cfg, u.view(), &u.source)?,
-            None => Trainer::new(self.engine.as_ref(), cfg)?,
-        };
-        Ok(trainer.threads(threads))
+        let trainer = Trainer::checked(self.engine.as_ref(), cfg).threads(threads);
+        Ok(match set {
+            Some(u) => trainer.unlabeled(u.view(), &u.source)?,
+            None => trainer,
+        })
     }
 
-    /// The algorithm config of `algorithm` on `task` ([`StudyConfig::algo_config`]) with the
-    /// students' `seed` and the `teacher_seed` of the labeled split and first teachers.
+    /// The checked algorithm config of `algorithm` on `task` ([`StudyConfig::algo_config`],
+    /// checked once per process for the study's pool) with the students' `seed` and the
+    /// `teacher_seed` of the labeled split and first teachers. Candidates change it through
+    /// [`CheckedConfig::with_candidate`].
     fn algo_config(
         &self,
         task: &str,
         algorithm: Algorithm,
         seed: u64,
         teacher_seed: u64,
-    ) -> AlgoConfig {
-        AlgoConfig {
-            seed,
-            teacher_seed: Some(teacher_seed),
-            ..self.config.algo_config(task, algorithm)
-        }
+    ) -> Result<CheckedConfig> {
+        let mut bases = self.bases.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (task.to_string(), algorithm);
+        let base = match bases.get(&key) {
+            Some(base) => base.clone(),
+            None => {
+                let origin = match self.config.data.unlabeled {
+                    Some(_) => PoolOrigin::Separate,
+                    None => PoolOrigin::TrainingData,
+                };
+                let base = self.config.algo_config(task, algorithm).check(origin)?;
+                bases.insert(key, base.clone());
+                base
+            }
+        };
+        Ok(base.with_seeds(seed, Some(teacher_seed)))
     }
 }
 
@@ -323,9 +338,9 @@ impl CellWork for NestedCv {
         let refit_seed = seed::derive(cell_seed, &["refit"]);
         let teacher_seed =
             seed::derive(fold_teacher_seed(c.seed, &cell.task, cell.fold), &["refit"]);
-        let mut cfg = self.algo_config(&cell.task, cell.algorithm, refit_seed, teacher_seed);
+        let mut cfg = self.algo_config(&cell.task, cell.algorithm, refit_seed, teacher_seed)?;
         if let Some(h) = chosen {
-            h.apply(&mut cfg);
+            cfg = h.apply(cfg)?;
         }
         let trainer = self.trainer(cfg, set.as_deref(), ctx.threads)?;
         let mut obs = observer(
@@ -441,12 +456,16 @@ impl NestedCv {
             &["inner", &j.to_string()],
         );
         let student_seed = seed::derive(cell_seed, &["ensemble-size"]);
-        let mut cfg = self.algo_config(&cell.task, Algorithm::Ensemble, student_seed, teacher_seed);
-        Hyperparameters {
+        let cfg = Hyperparameters {
             ensemble_size: sizes.last().copied().unwrap_or(1),
             ..ns_best
         }
-        .apply(&mut cfg);
+        .apply(self.algo_config(
+            &cell.task,
+            Algorithm::Ensemble,
+            student_seed,
+            teacher_seed,
+        )?)?;
         let split = self.split(&inner_train, &cfg, set.as_deref())?;
         let label = format!(
             "{} fold {} ensemble size, inner {}/{}",
@@ -475,8 +494,11 @@ impl NestedCv {
         for &e in sizes.iter().rev() {
             members.truncate(e);
             let teacher_e = Model::ensemble(members)?;
-            let mut cc = cfg.clone();
-            cc.ensemble_size = e;
+            let cc = Hyperparameters {
+                ensemble_size: e,
+                ..ns_best
+            }
+            .apply(cfg.clone())?;
             let mut obs = observer(
                 ctx,
                 cell,
@@ -626,11 +648,21 @@ impl NestedCv {
             fold_teacher_seed(c.seed, &cell.task, cell.fold),
             &["inner", &j.to_string()],
         );
-        let mut cfg = self.algo_config(&cell.task, algorithm, inner_seed, inner_teacher_seed);
-        cfg.fit.epochs = epochs;
+        let cfg = self
+            .algo_config(&cell.task, algorithm, inner_seed, inner_teacher_seed)?
+            .with_epochs(epochs)?;
         let split: LabeledSplit = self.split(&inner_train, &cfg, set.as_deref())?;
-        cfg.ensemble_size = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
-        cfg.num_students = max_students;
+        // The teachers: the largest ensemble the rung's chains need (the first chain's other
+        // values, which the teachers do not use, keep the config a valid candidate).
+        let first = chains
+            .first()
+            .ok_or_else(|| Error::Internal("a search rung without chains".into()))?;
+        let largest = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
+        let cfg = Chain {
+            ensemble_size: largest,
+            ..*first
+        }
+        .apply(cfg, max_students)?;
         let label = format!(
             "{} fold {} inner {}/{inner_folds}",
             cell.algorithm,
@@ -685,8 +717,7 @@ impl NestedCv {
                         "stopped because another cell failed".into(),
                     ));
                 }
-                let mut cc = cfg.clone();
-                chain.apply(&mut cc);
+                let cc = chain.apply(cfg.clone(), max_students)?;
                 let unl = chain
                     .unl_factor
                     .map_or_else(|| "all".into(), |u| u.to_string());

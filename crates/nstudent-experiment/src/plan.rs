@@ -82,11 +82,13 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Sets the chain's values in `cfg`.
-    pub fn apply(&self, cfg: &mut nstudent_algo::AlgoConfig) {
-        cfg.unl_factor = self.unl_factor.unwrap_or(cfg.unl_factor);
-        cfg.threshold = self.threshold;
-        cfg.ensemble_size = self.ensemble_size;
+    /// The base config with this chain's values and `students` students.
+    pub fn apply(
+        &self,
+        base: nstudent_algo::CheckedConfig,
+        students: usize,
+    ) -> nstudent_algo::Result<nstudent_algo::CheckedConfig> {
+        self.candidate(students).apply(base)
     }
 
     /// The candidate of this chain's first `num_students` students.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::{
-    AlgoConfig, Algorithm, Balance, Event, LabelKind, LabeledSplitMode, MetricsLog, Observer,
-    PoolOrigin, Stage, Trainer, UnlabeledSchedule,
+    AlgoConfig, Algorithm, Balance, CheckedConfig, Event, LabelKind, LabeledSplitMode, MetricsLog,
+    Observer, PoolOrigin, Stage, Trainer, UnlabeledSchedule,
 };
 use nstudent_engine::{Arch, Threads};
 
@@ -234,12 +234,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         crate::outputs::check_file("--metrics", metrics)?;
     }
     let engine = args.engine.engine()?;
-    let mut trainer = match &unlabeled {
-        None => Trainer::new(engine.as_ref(), config.clone()),
-        Some(u) => Trainer::with_unlabeled(engine.as_ref(), config.clone(), u.view(), &u.source),
+    let mut trainer = Trainer::checked(engine.as_ref(), config.clone())
+        .threads(Threads::resolve(args.threads.unwrap_or(0)));
+    if let Some(u) = &unlabeled {
+        trainer = trainer.unlabeled(u.view(), &u.source).map_err(algo_error)?;
     }
-    .map_err(algo_error)?
-    .threads(Threads::resolve(args.threads.unwrap_or(0)));
     if args.sequential_members {
         trainer = trainer.members_one_by_one();
     }
@@ -308,7 +307,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The config: defaults, then --config, then flags.
-fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
+fn config(a: &Args) -> anyhow::Result<CheckedConfig> {
     let mut c = match &a.config {
         Some(p) => AlgoConfig::from_toml_file(p).map_err(algo_error)?,
         None => AlgoConfig::default(),
@@ -355,8 +354,7 @@ fn config(a: &Args) -> anyhow::Result<AlgoConfig> {
         Some(_) => PoolOrigin::Separate,
         None => PoolOrigin::TrainingData,
     };
-    c.validate_for(origin).map_err(algo_error)?;
-    Ok(c)
+    c.check(origin).map_err(algo_error)
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {
