@@ -1,7 +1,6 @@
 //! Cells: one (task, outer fold, algorithm) of a study, its result, and its file
 //! `DIR/cells/<task>/<fold>/<algorithm>.json`, written atomically.
 
-use atomic_write_file::AtomicWriteFile;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -208,15 +207,13 @@ impl CellRecord {
 }
 
 /// Writes `bytes` to `path` so that a reader sees either the old file or the whole new one,
-/// even after a crash or kill -9 (a temporary file, synced and renamed into place).
+/// even after a crash or kill -9 ([`nstudent_core::fs::write_atomic`]), creating its folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut file = AtomicWriteFile::open(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    file.commit().map_err(|e| Error::io(path, e))
+    nstudent_core::fs::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 /// Writes a finished cell's file atomically.
