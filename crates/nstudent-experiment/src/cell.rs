@@ -101,29 +101,9 @@ pub struct CandidateScore {
     pub epochs: usize,
 }
 
-/// The test-fold metrics, as `nstudent score` computes them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CellMetrics {
-    pub accuracy: f64,
-    pub tpr: f64,
-    pub fpr: f64,
-    pub precision: f64,
-    pub auc: f64,
-    pub pr_curve: f64,
-}
-
-impl From<&nstudent_stats::metrics::Scores> for CellMetrics {
-    fn from(s: &nstudent_stats::metrics::Scores) -> Self {
-        Self {
-            accuracy: s.accuracy,
-            tpr: s.tpr,
-            fpr: s.fpr,
-            precision: s.precision,
-            auc: s.auc,
-            pr_curve: s.pr_curve,
-        }
-    }
-}
+/// The test-fold metrics, as `nstudent score` computes them (stored with the same field
+/// names).
+pub use nstudent_stats::metrics::Scores as CellMetrics;
 
 /// The first teacher of a Noisy Student or Ensemble cell, measured on the test fold.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -194,12 +174,7 @@ impl CellRecord {
             hyperparameters: o
                 .hyperparameters
                 .map_or_else(|| "None".to_string(), |h| h.table_text(self.algorithm)),
-            accuracy: o.metrics.accuracy,
-            tpr: o.metrics.tpr,
-            fpr: o.metrics.fpr,
-            precision: o.metrics.precision,
-            auc: o.metrics.auc,
-            pr_curve: o.metrics.pr_curve,
+            metrics: o.metrics,
             training_time: o.training_seconds,
             inference_time: o.inference_seconds,
         }
