@@ -351,7 +351,7 @@ pub mod metrics_table {
         assert_eq!(back.rows.len(), table.rows.len());
         for (a, b) in back.rows.iter().zip(&table.rows) {
             assert_eq!(a.dataset, b.dataset);
-            assert_eq!(a.accuracy.to_bits(), b.accuracy.to_bits());
+            assert_eq!(a.metrics.accuracy.to_bits(), b.metrics.accuracy.to_bits());
         }
         let _ = nstudent_stats::compare::analyze(&table, "Accuracy", 0.05);
     }

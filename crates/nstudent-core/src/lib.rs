@@ -6,7 +6,8 @@
 //! the model needs it. [`ImagesRef`] borrows images without labels (what a model predicts on),
 //! [`split`] makes cross-validation folds, and [`augment`] is the students' input noise.
 //!
-//! This crate reads no files and opens no connections: the training engine depends on it alone.
+//! This crate reads no files and opens no connections (it writes files only through [`fs`], the
+//! one atomic write every crate uses): the training engine depends on it alone.
 //! Readers of the distribution formats, named sources, tasks and downloading live in
 //! `nstudent-data`, which re-exports everything here.
 
@@ -14,6 +15,7 @@ mod dataset;
 mod error;
 
 pub mod augment;
+pub mod fs;
 pub mod split;
 
 pub use dataset::{Dataset, ImageShape, ImagesRef, Splits};

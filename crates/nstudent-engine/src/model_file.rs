@@ -14,7 +14,7 @@
 //! `(out, in)`, the first linear layer's inputs in PyTorch's `(C, H, W)` flattening order.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
@@ -44,7 +44,7 @@ fn format_err(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Writes a model file atomically (a temporary file renamed into place), so a crash never
+/// Writes a model file atomically ([`nstudent_core::fs::write_atomic`]), so a crash never
 /// leaves a truncated model behind.
 pub(crate) fn write(path: &Path, file: &ModelFile) -> Result<()> {
     let mut meta = HashMap::new();
@@ -80,21 +80,10 @@ pub(crate) fn write(path: &Path, file: &ModelFile) -> Result<()> {
     let data = safetensors::serialize(views, Some(meta))
         .map_err(|e| Error::Internal(format!("cannot serialise the model: {e}")))?;
     let data = canonical_header(data)?;
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, &data).map_err(|source| {
-        // A full disk leaves no partial model behind.
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+    // A full disk leaves the old model (or none) and no temporary file behind.
+    nstudent_core::fs::write_atomic(path, &data).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -119,12 +108,6 @@ fn canonical_header(data: Vec<u8>) -> Result<Vec<u8>> {
     out.extend_from_slice(&text);
     out.extend_from_slice(&data[8 + n..]);
     Ok(out)
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {

@@ -1,7 +1,6 @@
 //! Cells: one (task, outer fold, algorithm) of a study, its result, and its file
 //! `DIR/cells/<task>/<fold>/<algorithm>.json`, written atomically.
 
-use atomic_write_file::AtomicWriteFile;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -107,29 +106,9 @@ pub struct CandidateScore {
     pub epochs: usize,
 }
 
-/// The test-fold metrics, as `nstudent score` computes them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CellMetrics {
-    pub accuracy: f64,
-    pub tpr: f64,
-    pub fpr: f64,
-    pub precision: f64,
-    pub auc: f64,
-    pub pr_curve: f64,
-}
-
-impl From<&nstudent_stats::metrics::Scores> for CellMetrics {
-    fn from(s: &nstudent_stats::metrics::Scores) -> Self {
-        Self {
-            accuracy: s.accuracy,
-            tpr: s.tpr,
-            fpr: s.fpr,
-            precision: s.precision,
-            auc: s.auc,
-            pr_curve: s.pr_curve,
-        }
-    }
-}
+/// The test-fold metrics, as `nstudent score` computes them (stored with the same field
+/// names).
+pub use nstudent_stats::metrics::Scores as CellMetrics;
 
 /// The first teacher of a Noisy Student or Ensemble cell, measured on the test fold.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -200,12 +179,7 @@ impl CellRecord {
             hyperparameters: o
                 .hyperparameters
                 .map_or_else(|| "None".to_string(), |h| h.table_text(self.algorithm)),
-            accuracy: o.metrics.accuracy,
-            tpr: o.metrics.tpr,
-            fpr: o.metrics.fpr,
-            precision: o.metrics.precision,
-            auc: o.metrics.auc,
-            pr_curve: o.metrics.pr_curve,
+            metrics: o.metrics,
             training_time: o.training_seconds,
             inference_time: o.inference_seconds,
         }
@@ -213,15 +187,13 @@ impl CellRecord {
 }
 
 /// Writes `bytes` to `path` so that a reader sees either the old file or the whole new one,
-/// even after a crash or kill -9 (a temporary file, synced and renamed into place).
+/// even after a crash or kill -9 ([`nstudent_core::fs::write_atomic`]), creating its folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut file = AtomicWriteFile::open(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    file.commit().map_err(|e| Error::io(path, e))
+    nstudent_core::fs::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 /// Writes a finished cell's file atomically.

@@ -285,7 +285,7 @@ pub fn summary_text(table: &MetricsTable, stats: &StudyStats) -> String {
                 .rows
                 .iter()
                 .filter(|r| r.dataset == d && &r.algorithm == a)
-                .map(|r| r.accuracy)
+                .map(|r| r.metrics.accuracy)
                 .collect();
             let text = if v.is_empty() {
                 "-".to_string()

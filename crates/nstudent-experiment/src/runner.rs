@@ -196,6 +196,83 @@ pub fn run_study(
     options: &RunOptions,
 ) -> Result<RunSummary> {
     let cells = crate::plan::cells(&study.config);
+    let (todo, skipped) = cells_to_do(study, &cells, work, options)?;
+    let limit = options.max_cells.unwrap_or(usize::MAX).min(todo.len());
+    let (jobs, threads_each) = options.threads.share(options.jobs.min(limit.max(1)));
+    study.log(&format!(
+        "start: shard {}, {} cells to do, {skipped} already finished, {jobs} side by side with {threads_each} threads each, config hash {}",
+        options.shard,
+        todo.len(),
+        study.hash
+    ));
+    let progress = Progress::new(options.quiet, limit, jobs);
+    let run = Run {
+        study,
+        work,
+        options,
+        names: task_names(study),
+        limit,
+        threads_each,
+        lines: !options.quiet && !std::io::stderr().is_terminal(),
+        overall: &progress.overall,
+        queue: Mutex::new(todo.iter().cloned().collect()),
+        elsewhere: Mutex::new(Vec::new()),
+        holding: Mutex::new(Vec::new()),
+        started_cells: AtomicUsize::new(0),
+        computed: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        first_error: Mutex::new(None),
+    };
+    let done = AtomicBool::new(false);
+    let beat =
+        (options.claim_timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
+    std::thread::scope(|scope| {
+        let (holding, done) = (&run.holding, &done);
+        scope.spawn(move || heartbeats(study, holding, done, beat));
+        let handles: Vec<_> = progress
+            .bars
+            .iter()
+            .map(|bar| {
+                let run = &run;
+                scope.spawn(move || run.job(bar))
+            })
+            .collect();
+        for h in handles {
+            let _ = h.join();
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    progress.finish();
+    if let Some(e) = run
+        .first_error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
+    let elsewhere = run
+        .elsewhere
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    summarize(
+        study,
+        options,
+        &cells,
+        &todo,
+        skipped,
+        run.computed.into_inner(),
+        elsewhere,
+    )
+}
+
+/// This shard's unfinished cells of `cells` that `options` selects, costliest first, and the
+/// number of selected cells found finished.
+fn cells_to_do(
+    study: &StudyDir,
+    cells: &[Cell],
+    work: &dyn CellWork,
+    options: &RunOptions,
+) -> Result<(Vec<Cell>, usize)> {
     let mut todo = Vec::new();
     let mut skipped = 0;
     for cell in cells.iter().filter(|c| {
@@ -216,200 +293,262 @@ pub fn run_study(
     // directory) end together; ties keep the study order.
     let costs: HashMap<usize, f64> = todo.iter().map(|c| (c.index, work.cost(c))).collect();
     todo.sort_by(|a, b| costs[&b.index].total_cmp(&costs[&a.index]));
-    let limit = options.max_cells.unwrap_or(usize::MAX).min(todo.len());
-    let (jobs, threads_each) = options.threads.share(options.jobs.min(limit.max(1)));
-    // Progress and log lines name a task as the table does (`digits 0-4`, not its full path).
-    let names: HashMap<&str, String> = study
+    Ok((todo, skipped))
+}
+
+/// The names progress and log lines give the study's tasks, as the table does (`digits 0-4`,
+/// not its full path).
+fn task_names(study: &StudyDir) -> HashMap<&str, String> {
+    study
         .config
         .tasks
         .iter()
         .map(String::as_str)
         .zip(crate::merge::display_names(&study.config.tasks))
-        .collect();
-    let name_of = |cell: &Cell| {
-        let task = names.get(cell.task.as_str()).unwrap_or(&cell.task);
-        format!("{task} fold {} {}", cell.fold, cell.algorithm)
-    };
-    study.log(&format!(
-        "start: shard {}, {} cells to do, {skipped} already finished, {jobs} side by side with {threads_each} threads each, config hash {}",
-        options.shard,
-        todo.len(),
-        study.hash
-    ));
+        .collect()
+}
 
-    let multi = MultiProgress::with_draw_target(if options.quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    });
-    let lines = !options.quiet && !std::io::stderr().is_terminal();
-    let overall = multi.add(ProgressBar::new(limit as u64));
-    overall.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>8} [{elapsed_precise}] {wide_bar} {pos}/{len} cells  ETA {eta_precise}  {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    overall.set_prefix("study");
-    let bars: Vec<ProgressBar> = (0..jobs)
-        .map(|j| {
-            let b = multi.add(ProgressBar::new(1));
-            b.set_style(
-                ProgressStyle::with_template("{prefix:>8} {msg:<48} {bar:30} {pos}/{len} steps")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b.set_prefix(format!("job {}", j + 1));
-            b
-        })
-        .collect();
-    if !options.quiet {
-        overall.enable_steady_tick(Duration::from_millis(500));
-    }
+/// The study's progress bar and one bar per job (hidden when quiet).
+struct Progress {
+    /// Draws the bars; kept until they are cleared.
+    _multi: MultiProgress,
+    overall: ProgressBar,
+    bars: Vec<ProgressBar>,
+}
 
-    let queue: Mutex<VecDeque<Cell>> = Mutex::new(todo.iter().cloned().collect());
-    let elsewhere: Mutex<Vec<(Cell, ClaimInfo)>> = Mutex::new(Vec::new());
-    let holding: Mutex<Vec<Arc<Claim>>> = Mutex::new(Vec::new());
-    let started_cells = AtomicUsize::new(0);
-    let computed = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let done = AtomicBool::new(false);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    let beat =
-        (options.claim_timeout / 4).clamp(Duration::from_millis(200), Duration::from_secs(30));
-    std::thread::scope(|scope| {
-        // Heartbeats of the claims this process holds.
-        let (holding_ref, done_ref) = (&holding, &done);
-        scope.spawn(move || {
-            let mut last = Instant::now();
-            while !done_ref.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
-                if last.elapsed() >= beat {
-                    last = Instant::now();
-                    let held: Vec<Arc<Claim>> = lock(holding_ref).clone();
-                    for c in held {
-                        if !c.heartbeat() {
-                            study.log(&format!(
-                                "claim: {} was taken over by another process; the first to finish stores the cell",
-                                c.path().display()
-                            ));
-                        }
-                    }
-                }
-            }
+impl Progress {
+    fn new(quiet: bool, limit: usize, jobs: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
         });
-        let handles: Vec<_> = bars
-            .iter()
-            .map(|bar| {
-                let (queue, elsewhere, holding, started_cells, computed, stop, first_error) = (
-                    &queue,
-                    &elsewhere,
-                    &holding,
-                    &started_cells,
-                    &computed,
-                    &stop,
-                    &first_error,
+        let overall = multi.add(ProgressBar::new(limit as u64));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>8} [{elapsed_precise}] {wide_bar} {pos}/{len} cells  ETA {eta_precise}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        overall.set_prefix("study");
+        let bars: Vec<ProgressBar> = (0..jobs)
+            .map(|j| {
+                let b = multi.add(ProgressBar::new(1));
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix:>8} {msg:<48} {bar:30} {pos}/{len} steps",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
-                let (overall, name_of) = (&overall, &name_of);
-                scope.spawn(move || loop {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let next = lock(queue).pop_front();
-                    let Some(cell) = next else {
-                        // Nothing left to claim. A plain run leaves the cells held elsewhere
-                        // to their holders; a worker waits, then retries them (a stale claim
-                        // is taken over).
-                        if !options.worker {
-                            break;
-                        }
-                        let waiting: Vec<Cell> = lock(elsewhere)
-                            .drain(..)
-                            .map(|(c, _)| c)
-                            .filter(|c| !matches!(study.finished(c), Ok(Some(_))))
-                            .collect();
-                        if waiting.is_empty() {
-                            break;
-                        }
-                        std::thread::sleep(poll_interval(options.claim_timeout));
-                        lock(queue).extend(waiting);
-                        continue;
-                    };
-                    if started_cells.load(Ordering::SeqCst) >= limit {
-                        break;
-                    }
-                    let claim = match crate::claim::try_claim(
-                        &study.dir,
-                        &cell,
-                        options.claim_timeout,
-                    ) {
-                        Ok(Attempt::Claimed(c)) => Arc::new(c),
-                        Ok(Attempt::Busy { by, .. }) => {
-                            lock(elsewhere).push((cell, by));
-                            continue;
-                        }
-                        Err(e) => {
-                            fail(study, stop, first_error, &cell, &name_of(&cell), e);
-                            break;
-                        }
-                    };
-                    // Another process may have finished it between the listing and the claim.
-                    if matches!(study.finished(&cell), Ok(Some(_))) {
-                        continue;
-                    }
-                    if started_cells.fetch_add(1, Ordering::SeqCst) >= limit {
-                        break;
-                    }
-                    lock(holding).push(Arc::clone(&claim));
-                    let name = name_of(&cell);
-                    let result = compute_cell(study, work, &cell, &name, bar, stop, threads_each);
-                    lock(holding).retain(|c| !Arc::ptr_eq(c, &claim));
-                    drop(claim);
-                    match result {
-                        Ok(Some(record)) => {
-                            computed.fetch_add(1, Ordering::SeqCst);
-                            let line = format!(
-                                "done: {name} (cell {}): accuracy {:.4}, {} trainings, {:.1} s",
-                                cell.index,
-                                record.outcome.metrics.accuracy,
-                                record.outcome.trainings,
-                                record.outcome.cell_seconds
-                            );
-                            study.log(&line);
-                            if lines {
-                                overall.suspend(|| eprintln!("{line}"));
-                            }
-                            overall.set_message(format!("last: {name}"));
-                            overall.inc(1);
-                        }
-                        Ok(None) => {
-                            study.log(&format!(
-                                "done: {name} (cell {}) elsewhere first; this process's result is discarded",
-                                cell.index
-                            ));
-                        }
-                        Err(e) => {
-                            fail(study, stop, first_error, &cell, &name, e);
-                            break;
-                        }
-                    }
-                })
+                b.set_prefix(format!("job {}", j + 1));
+                b
             })
             .collect();
-        for h in handles {
-            let _ = h.join();
+        if !quiet {
+            overall.enable_steady_tick(Duration::from_millis(500));
         }
-        done.store(true, Ordering::Relaxed);
-    });
-    for b in &bars {
-        b.finish_and_clear();
+        Self {
+            _multi: multi,
+            overall,
+            bars,
+        }
     }
-    overall.finish_and_clear();
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
+
+    fn finish(&self) {
+        for b in &self.bars {
+            b.finish_and_clear();
+        }
+        self.overall.finish_and_clear();
     }
-    let computed = computed.into_inner();
+}
+
+/// Renews, every `beat`, the claims this process holds, until `done`.
+fn heartbeats(
+    study: &StudyDir,
+    holding: &Mutex<Vec<Arc<Claim>>>,
+    done: &AtomicBool,
+    beat: Duration,
+) {
+    let mut last = Instant::now();
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if last.elapsed() >= beat {
+            last = Instant::now();
+            let held: Vec<Arc<Claim>> = lock(holding).clone();
+            for c in held {
+                if !c.heartbeat() {
+                    study.log(&format!(
+                        "claim: {} was taken over by another process; the first to finish stores the cell",
+                        c.path().display()
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// What the jobs of one run share.
+struct Run<'a> {
+    study: &'a StudyDir,
+    work: &'a dyn CellWork,
+    options: &'a RunOptions,
+    names: HashMap<&'a str, String>,
+    /// Cells this run may start at most.
+    limit: usize,
+    threads_each: Threads,
+    /// One line per finished cell on stderr (when it is not a terminal and not quiet).
+    lines: bool,
+    overall: &'a ProgressBar,
+    queue: Mutex<VecDeque<Cell>>,
+    /// Cells other processes hold, with who holds them.
+    elsewhere: Mutex<Vec<(Cell, ClaimInfo)>>,
+    /// The claims this process holds, renewed by the heartbeat thread.
+    holding: Mutex<Vec<Arc<Claim>>>,
+    started_cells: AtomicUsize,
+    computed: AtomicUsize,
+    stop: AtomicBool,
+    first_error: Mutex<Option<Error>>,
+}
+
+impl Run<'_> {
+    /// A cell as progress and log lines name it.
+    fn name_of(&self, cell: &Cell) -> String {
+        let task = self.names.get(cell.task.as_str()).unwrap_or(&cell.task);
+        format!("{task} fold {} {}", cell.fold, cell.algorithm)
+    }
+
+    /// One job: claims and computes cells until none is left, the limit is reached or a cell
+    /// fails.
+    fn job(&self, bar: &ProgressBar) {
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let Some(cell) = self.next_cell() else {
+                break;
+            };
+            if self.started_cells.load(Ordering::SeqCst) >= self.limit {
+                break;
+            }
+            let claim =
+                match crate::claim::try_claim(&self.study.dir, &cell, self.options.claim_timeout) {
+                    Ok(Attempt::Claimed(c)) => Arc::new(c),
+                    Ok(Attempt::Busy { by, .. }) => {
+                        lock(&self.elsewhere).push((cell, by));
+                        continue;
+                    }
+                    Err(e) => {
+                        self.fail(&cell, &self.name_of(&cell), e);
+                        break;
+                    }
+                };
+            // Another process may have finished it between the listing and the claim.
+            if matches!(self.study.finished(&cell), Ok(Some(_))) {
+                continue;
+            }
+            if self.started_cells.fetch_add(1, Ordering::SeqCst) >= self.limit {
+                break;
+            }
+            if !self.compute_claimed(&cell, claim, bar) {
+                break;
+            }
+        }
+    }
+
+    /// The next cell to claim; `None` when there is none (or the run is stopping). Once the
+    /// queue is empty, a plain run leaves the cells held elsewhere to their holders; a worker
+    /// waits, then retries them (a stale claim is taken over).
+    fn next_cell(&self) -> Option<Cell> {
+        loop {
+            let next = lock(&self.queue).pop_front();
+            if next.is_some() {
+                return next;
+            }
+            if !self.options.worker {
+                return None;
+            }
+            let waiting: Vec<Cell> = lock(&self.elsewhere)
+                .drain(..)
+                .map(|(c, _)| c)
+                .filter(|c| !matches!(self.study.finished(c), Ok(Some(_))))
+                .collect();
+            if waiting.is_empty() {
+                return None;
+            }
+            std::thread::sleep(poll_interval(self.options.claim_timeout));
+            lock(&self.queue).extend(waiting);
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+        }
+    }
+
+    /// Computes and stores `cell`, whose `claim` this process holds, and reports it; false
+    /// when it failed (the run stops).
+    fn compute_claimed(&self, cell: &Cell, claim: Arc<Claim>, bar: &ProgressBar) -> bool {
+        lock(&self.holding).push(Arc::clone(&claim));
+        let name = self.name_of(cell);
+        let result = compute_cell(
+            self.study,
+            self.work,
+            cell,
+            &name,
+            bar,
+            &self.stop,
+            self.threads_each,
+        );
+        lock(&self.holding).retain(|c| !Arc::ptr_eq(c, &claim));
+        drop(claim);
+        match result {
+            Ok(Some(record)) => {
+                self.computed.fetch_add(1, Ordering::SeqCst);
+                let line = format!(
+                    "done: {name} (cell {}): accuracy {:.4}, {} trainings, {:.1} s",
+                    cell.index,
+                    record.outcome.metrics.accuracy,
+                    record.outcome.trainings,
+                    record.outcome.cell_seconds
+                );
+                self.study.log(&line);
+                if self.lines {
+                    self.overall.suspend(|| eprintln!("{line}"));
+                }
+                self.overall.set_message(format!("last: {name}"));
+                self.overall.inc(1);
+                true
+            }
+            Ok(None) => {
+                self.study.log(&format!(
+                    "done: {name} (cell {}) elsewhere first; this process's result is discarded",
+                    cell.index
+                ));
+                true
+            }
+            Err(e) => {
+                self.fail(cell, &name, e);
+                false
+            }
+        }
+    }
+
+    fn fail(&self, cell: &Cell, name: &str, e: Error) {
+        fail(self.study, &self.stop, &self.first_error, cell, name, e);
+    }
+}
+
+/// What the run did, once its jobs are over: logs the end and tells whether the whole study
+/// is finished.
+fn summarize(
+    study: &StudyDir,
+    options: &RunOptions,
+    cells: &[Cell],
+    todo: &[Cell],
+    skipped: usize,
+    computed: usize,
+    elsewhere: Vec<(Cell, ClaimInfo)>,
+) -> Result<RunSummary> {
     let mut study_finished = true;
-    for cell in &cells {
+    for cell in cells {
         if study.finished(cell)?.is_none() {
             study_finished = false;
             break;
@@ -425,8 +564,6 @@ pub fn run_study(
         }
     ));
     let held_elsewhere: Vec<(Cell, ClaimInfo)> = elsewhere
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
         .into_iter()
         .filter(|(c, _)| !matches!(study.finished(c), Ok(Some(_))))
         .collect();

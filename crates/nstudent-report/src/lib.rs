@@ -26,7 +26,6 @@ mod pseudo;
 mod summary;
 mod xlsx;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use nstudent_stats::table::{MetricsTable, METRICS};
@@ -187,35 +186,18 @@ pub fn write_report(
     let html = render_html(table, options)?;
     let book = render_xlsx(table)?;
 
-    let html_tmp = temp_with(&dir, html.as_bytes())?;
-    let xlsx_tmp = temp_with(&dir, &book)?;
-    xlsx_tmp
-        .persist(&xlsx_path)
-        .map_err(|e| Error::io(&xlsx_path, e.error))?;
-    if let Err(e) = html_tmp.persist(out_html) {
-        // Keep the pair consistent: no new spreadsheet without its report.
-        let _ = std::fs::remove_file(&xlsx_path);
-        return Err(Error::io(out_html, e.error));
-    }
+    // The spreadsheet first: should the report fail to go in, the spreadsheet is removed
+    // again, so there is no new spreadsheet without its report.
+    let mut staged = nstudent_core::fs::Staged::default();
+    staged
+        .write(&xlsx_path, &book)
+        .map_err(|e| Error::io(&xlsx_path, e))?;
+    staged
+        .write(out_html, html.as_bytes())
+        .map_err(|e| Error::io(out_html, e))?;
+    staged.commit().map_err(|(path, e)| Error::io(path, e))?;
     Ok(ReportFiles {
         html: out_html.to_path_buf(),
         xlsx: xlsx_path,
     })
-}
-
-/// A temporary file in `dir` holding `bytes`; removed on drop unless persisted.
-fn temp_with(dir: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".nstudent-report-").suffix(".tmp");
-    // Readable by others like any file the user writes (temporary files default to 0600).
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    Ok(tmp)
 }

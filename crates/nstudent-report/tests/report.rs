@@ -11,6 +11,7 @@ use nstudent_report::{
     render_html, write_report, Error, ReportOptions, StudyContext, METRICS_SHEET, SUMMARY_SHEET,
     XLSX_NAME,
 };
+use nstudent_stats::metrics::Scores;
 use nstudent_stats::table::{MetricsTable, Row};
 
 fn row(dataset: &str, algorithm: &str, fold: usize, accuracy: f64, seconds: f64) -> Row {
@@ -19,12 +20,14 @@ fn row(dataset: &str, algorithm: &str, fold: usize, accuracy: f64, seconds: f64)
         algorithm: algorithm.to_string(),
         fold,
         hyperparameters: "None".to_string(),
-        accuracy,
-        tpr: accuracy,
-        fpr: (1.0 - accuracy) / 4.0,
-        precision: accuracy,
-        auc: 0.9,
-        pr_curve: 0.8,
+        metrics: Scores {
+            accuracy,
+            tpr: accuracy,
+            fpr: (1.0 - accuracy) / 4.0,
+            precision: accuracy,
+            auc: 0.9,
+            pr_curve: 0.8,
+        },
         training_time: seconds,
         inference_time: seconds / 10.0,
     }
@@ -230,7 +233,7 @@ fn renders_degenerate_tables_without_failing() {
     // One algorithm, one fold per cell, a NaN accuracy and an infinite time.
     let mut table = small_table();
     table.rows.retain(|r| r.algorithm == "A" && r.fold == 1);
-    table.rows[0].accuracy = f64::NAN;
+    table.rows[0].metrics.accuracy = f64::NAN;
     table.rows[1].training_time = f64::INFINITY;
     let html = render_html(&table, &ReportOptions::default()).unwrap();
     assert!(html.contains("The tests across tasks do not apply"));
@@ -244,7 +247,7 @@ fn renders_degenerate_tables_without_failing() {
     let book = nstudent_report::render_xlsx(&table).unwrap();
     assert!(book.starts_with(b"PK"));
 
-    table.rows[0].accuracy = 0.5;
+    table.rows[0].metrics.accuracy = 0.5;
     let html = render_html(&table, &ReportOptions::default()).unwrap();
     assert!(html.contains("only one algorithm"), "names the reason");
 }
@@ -331,7 +334,7 @@ fn writes_the_report_and_a_two_sheet_workbook() {
     assert_eq!(r[1], Data::String(last.algorithm.clone()));
     assert_eq!(r[2], Data::Float(last.fold as f64));
     assert_eq!(r[3], Data::String(last.hyperparameters.clone()));
-    assert_eq!(r[4], Data::Float(last.accuracy));
+    assert_eq!(r[4], Data::Float(last.metrics.accuracy));
     assert_eq!(r[11], Data::Float(last.inference_time));
 
     let summary = read_sheet(&files.xlsx, SUMMARY_SHEET);
@@ -343,7 +346,7 @@ fn writes_the_report_and_a_two_sheet_workbook() {
         .rows
         .iter()
         .filter(|r| r.dataset == "Fashion MNIST" && r.algorithm == "Noisy Student")
-        .map(|r| r.accuracy)
+        .map(|r| r.metrics.accuracy)
         .collect();
     let mean = folds.iter().sum::<f64>() / 10.0;
     let std = (folds.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 9.0).sqrt();

@@ -264,19 +264,10 @@ pub fn write(analysis: &Analysis, path: &Path) -> Result<()> {
             )))
         }
     };
-    write_atomically(path, &bytes)
-}
-
-/// Writes `bytes` to `path` through a temporary file renamed into place, so a failure or a
-/// kill leaves either the old file or the whole new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
+    nstudent_core::fs::write_atomic(path, &bytes).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let mut file = atomic_write_file::AtomicWriteFile::open(path).map_err(io)?;
-    std::io::Write::write_all(&mut file, bytes).map_err(io)?;
-    file.commit().map_err(io)
+    })
 }
 
 #[cfg(test)]

@@ -784,7 +784,7 @@ mod tests {
         );
         // In memory, a bounded metric out of range is refused by the analysis too.
         let mut big = table(&three);
-        big.rows[0].accuracy = 1.7;
+        big.rows[0].metrics.accuracy = 1.7;
         let e = err(&big, "Accuracy");
         assert!(e.contains("is 1.7, outside [0, 1]"), "{e}");
         let unequal = [

@@ -6,12 +6,15 @@
 //! the AUC), and a NaN in a study's metrics table would silently poison every later average and
 //! test. [`score`] therefore refuses such inputs with [`Error::Invalid`] naming the class.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
 /// The study's per-fold metrics of one classifier on one test set. All are in `[0, 1]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+///
+/// The one declaration of the six metrics: a cell file stores them as they are here, and a
+/// metrics table row ([`crate::table::Row`]) holds them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Fraction of samples whose most probable class (first one on ties) is the true class.
     pub accuracy: f64,
@@ -29,6 +32,13 @@ pub struct Scores {
     /// Macro-averaged average precision of the one-hot labels against the probabilities, as
     /// `average_precision_score(np.eye(k)[labels], proba, average="macro")`.
     pub pr_curve: f64,
+}
+
+impl From<&Scores> for Scores {
+    /// A copy, for callers that hold a reference.
+    fn from(s: &Scores) -> Self {
+        *s
+    }
 }
 
 /// Scores class probabilities against true labels.

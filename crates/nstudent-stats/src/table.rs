@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Scores;
 use crate::{Error, Result};
 
 /// Column names of the metrics table, after the leading unnamed index column.
@@ -101,12 +102,9 @@ pub struct Row {
     pub fold: usize,
     /// Chosen hyperparameters as text, e.g. `unl_factor: 0.2, threshold: 0.8`, or `None`.
     pub hyperparameters: String,
-    pub accuracy: f64,
-    pub tpr: f64,
-    pub fpr: f64,
-    pub precision: f64,
-    pub auc: f64,
-    pub pr_curve: f64,
+    /// The six metric columns, Accuracy to PR-Curve.
+    #[serde(flatten)]
+    pub metrics: Scores,
     /// Seconds.
     pub training_time: f64,
     /// Seconds.
@@ -117,12 +115,12 @@ impl Row {
     /// The value of a metric column by its table name (see [`METRICS`]).
     pub fn metric(&self, name: &str) -> Option<f64> {
         Some(match name {
-            "Accuracy" => self.accuracy,
-            "TPR" => self.tpr,
-            "FPR" => self.fpr,
-            "Precision" => self.precision,
-            "AUC" => self.auc,
-            "PR-Curve" => self.pr_curve,
+            "Accuracy" => self.metrics.accuracy,
+            "TPR" => self.metrics.tpr,
+            "FPR" => self.metrics.fpr,
+            "Precision" => self.metrics.precision,
+            "AUC" => self.metrics.auc,
+            "PR-Curve" => self.metrics.pr_curve,
             "Training Time" => self.training_time,
             "Inference Time" => self.inference_time,
             _ => return None,
@@ -212,12 +210,14 @@ impl MetricsTable {
                 algorithm: text(1),
                 fold,
                 hyperparameters: text(3),
-                accuracy: number(4)?,
-                tpr: number(5)?,
-                fpr: number(6)?,
-                precision: number(7)?,
-                auc: number(8)?,
-                pr_curve: number(9)?,
+                metrics: Scores {
+                    accuracy: number(4)?,
+                    tpr: number(5)?,
+                    fpr: number(6)?,
+                    precision: number(7)?,
+                    auc: number(8)?,
+                    pr_curve: number(9)?,
+                },
                 training_time: number(10)?,
                 inference_time: number(11)?,
             });
@@ -238,12 +238,12 @@ impl MetricsTable {
                 r.algorithm.clone(),
                 r.fold.to_string(),
                 r.hyperparameters.clone(),
-                r.accuracy.to_string(),
-                r.tpr.to_string(),
-                r.fpr.to_string(),
-                r.precision.to_string(),
-                r.auc.to_string(),
-                r.pr_curve.to_string(),
+                r.metrics.accuracy.to_string(),
+                r.metrics.tpr.to_string(),
+                r.metrics.fpr.to_string(),
+                r.metrics.precision.to_string(),
+                r.metrics.auc.to_string(),
+                r.metrics.pr_curve.to_string(),
                 r.training_time.to_string(),
                 r.inference_time.to_string(),
             ])?;

@@ -34,7 +34,7 @@ fn wide_long_and_nstudent_tables_give_identical_analyses() {
         writeln!(
             long,
             "{i},{},\"{}\",\"{}\",{},x",
-            r.fold, r.algorithm, r.dataset, r.accuracy
+            r.fold, r.algorithm, r.dataset, r.metrics.accuracy
         )
         .unwrap();
     }

@@ -2,9 +2,7 @@
 //! training never fails at its last step), and the outputs of one command become visible
 //! together, or not at all, without temporary files left behind.
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
@@ -50,61 +48,32 @@ fn folder_of(path: &Path) -> &Path {
 }
 
 /// Outputs written to hidden temporary files next to their destinations, renamed into place
-/// together by [`Staged::commit`]. Dropped without a commit (an error on the way), every
-/// temporary file is removed.
+/// together by [`Staged::commit`] ([`nstudent_core::fs::Staged`], with the CLI's messages).
+/// Dropped without a commit (an error on the way), every temporary file is removed.
 #[derive(Default)]
-pub struct Staged {
-    /// (temporary file, destination), in the order written.
-    files: Vec<(PathBuf, PathBuf)>,
-}
+pub struct Staged(nstudent_core::fs::Staged);
 
 impl Staged {
     /// Writes `bytes` for `path` into its temporary file.
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = folder_of(path).join(format!(".{name}.nstudent-{}.tmp", std::process::id()));
-        self.files.push((tmp.clone(), path.to_path_buf()));
-        let result = fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        });
-        result.with_context(|| format!("cannot write {}", path.display()))
+        self.0
+            .write(path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
-    /// Renames every temporary file into place. A rename within one folder does not fail
-    /// for lack of space; should one fail anyway, the outputs renamed before it are removed
-    /// again, so that none is left without the others.
-    pub fn commit(mut self) -> anyhow::Result<()> {
-        let files = std::mem::take(&mut self.files);
-        for (i, (tmp, dest)) in files.iter().enumerate() {
-            if let Err(e) = fs::rename(tmp, dest) {
-                for (_, done) in &files[..i] {
-                    let _ = fs::remove_file(done);
-                }
-                for (t, _) in &files[i..] {
-                    let _ = fs::remove_file(t);
-                }
-                return Err(e).with_context(|| format!("cannot write {}", dest.display()));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.files {
-            let _ = fs::remove_file(tmp);
-        }
+    /// Renames every temporary file into place; should one fail, the outputs renamed before
+    /// it are removed again, so that none is left without the others.
+    pub fn commit(self) -> anyhow::Result<()> {
+        self.0.commit().map_err(|(dest, e)| {
+            anyhow::Error::new(e).context(format!("cannot write {}", dest.display()))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)

@@ -238,234 +238,330 @@ fn read_rows(
     source: &str,
     text_size: Option<u64>,
 ) -> Result<Dataset> {
-    let delim = options.delimiter;
+    let scale = pixel_scale(options.max_value)?;
     let mut line = Vec::with_capacity(1 << 14);
     let mut quoted = csv::ByteRecord::new();
     let mut line_no = 0usize;
-    let mut width: Option<usize> = None;
-    let mut label_col: Option<usize> = None;
-    let mut shape = options.shape;
+    let mut layout: Option<Layout> = None;
     let mut pixels: Vec<u8> = Vec::new();
     let mut labels: Vec<u16> = Vec::new();
-    let mut first_data = true;
-    let scale = match options.max_value {
-        Some(m) if !(m > 0.0 && m.is_finite()) => {
-            return Err(Error::Invalid(format!(
-                "maximum pixel value {m} must be a positive number"
-            )))
-        }
-        Some(m) => Some(255.0 / m),
-        None => None,
-    };
-    let io_err = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::InvalidData
-            || e.kind() == std::io::ErrorKind::UnexpectedEof
-        {
-            Error::format(
-                path,
-                format!("unreadable gzip data ({e}): the file is truncated or corrupt; download it again"),
-            )
-        } else {
-            Error::io(path, e)
-        }
-    };
     loop {
         line.clear();
-        let n = reader.read_until(b'\n', &mut line).map_err(io_err)?;
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| read_error(path, e))?;
         if n == 0 {
             break;
         }
         line_no += 1;
-        let text = trim(&line);
-        if text.is_empty() {
+        if trim(&line).is_empty() {
             continue;
         }
-        let cells: Vec<&[u8]> =
-            if line.contains(&b'"') && !line.split(|&b| b == delim).all(plainly_quoted) {
-                split_quoted(&line, delim, &mut quoted, path, line_no)?;
-                quoted.iter().map(trim).collect()
-            } else {
-                line.split(|&b| b == delim).map(trim).collect()
-            };
-        if first_data {
-            first_data = false;
-            let numeric = cells.iter().all(|c| parse_number(c).is_some());
-            let is_header = options.header.unwrap_or(!numeric);
-            label_col = match options.label_column {
-                Some(LabelColumn::First) => Some(0),
-                Some(LabelColumn::Last) => Some(cells.len().saturating_sub(1)),
-                Some(LabelColumn::Index(i)) => Some(i),
-                None if is_header => Some(
-                    cells
-                        .iter()
-                        .position(|c| {
-                            let c = String::from_utf8_lossy(c).to_ascii_lowercase();
-                            matches!(c.as_str(), "label" | "labels" | "target" | "class" | "y")
-                        })
-                        .unwrap_or(0),
-                ),
-                None => Some(0),
-            };
-            let lc = label_col.unwrap_or(0);
-            if lc >= cells.len() {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "label column {lc} does not exist: line {line_no} has {} columns (numbered from 0)",
-                        cells.len()
-                    ),
-                ));
-            }
-            if cells.len() < 2 {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "line {line_no} has {} column: a label and pixel columns are needed",
-                        cells.len()
-                    ),
-                ));
-            }
-            width = Some(cells.len());
-            let npix = cells.len() - 1;
-            if let Some(size) = text_size {
-                // Rows of similar length: estimate the row count from the first row, plus 5%.
-                let rows = (size as f64 / line.len().max(1) as f64 * 1.05) as usize;
-                // Every pixel takes at least two bytes of text (a digit and a separator).
-                let cap = (size / 2) as usize;
-                pixels.reserve(rows.saturating_mul(npix).min(cap));
-                labels.reserve(rows.min(cap / npix.max(1)));
-            }
-            match shape {
-                Some(s) if s.len() != npix => {
-                    return Err(Error::format(
-                        path,
-                        format!(
-                        "rows have {npix} pixel columns but the image shape {s} needs {}: fix the \
-                             shape or the label column",
-                        s.len()
-                    ),
-                    ))
+        let cells = split_cells(&line, options.delimiter, &mut quoted, path, line_no)?;
+        let row_layout = match layout {
+            Some(l) => l,
+            None => {
+                let l = Layout::of_first_row(&cells, options, path, line_no)?;
+                if let Some(size) = text_size {
+                    reserve_rows(size, line.len(), l.width - 1, &mut pixels, &mut labels);
                 }
-                Some(_) => {}
-                None => {
-                    shape = Some(infer_shape(npix).ok_or_else(|| {
-                        Error::format(
-                            path,
-                            format!(
-                                "rows have {npix} pixel columns, which is not a square grey or RGB \
-                                 image: give the shape (e.g. --shape 28x28x1)"
-                            ),
-                        )
-                    })?);
-                }
-            }
-            if is_header {
-                continue;
-            }
-        }
-        let w = width.unwrap_or(0);
-        if cells.len() != w {
-            return Err(Error::format(
-                path,
-                format!(
-                    "line {line_no} has {} columns, expected {w} (a label and {} pixels) like the \
-                     first row: the file is truncated or malformed",
-                    cells.len(),
-                    w - 1
-                ),
-            ));
-        }
-        let lc = label_col.unwrap_or(0);
-        for (col, cell) in cells.iter().enumerate() {
-            // Fast path for the common case: a plain 0-255 integer pixel, no scaling.
-            if col != lc && scale.is_none() && (1..=3).contains(&cell.len()) {
-                if let Some(v) = small_int(cell) {
-                    pixels.push(v);
+                layout = Some(l);
+                if l.is_header {
                     continue;
                 }
+                l
             }
-            let Some(v) = parse_number(cell) else {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "line {line_no}, column {}: `{}` is not a number",
-                        col + 1,
-                        String::from_utf8_lossy(cell)
-                    ),
-                ));
-            };
-            if col == lc {
-                if v < 0.0 || v.fract() != 0.0 || v > f64::from(u16::MAX) {
-                    return Err(Error::format(
-                        path,
-                        format!(
-                            "line {line_no}: label `{}` is not a class number (0, 1, 2, ...)",
-                            String::from_utf8_lossy(cell)
-                        ),
-                    ));
-                }
-                labels.push(v as u16);
-                continue;
-            }
-            let byte = match scale {
-                Some(s) => {
-                    let max = 255.0 / s;
-                    if v < 0.0 || v > max {
-                        return Err(Error::format(
-                            path,
-                            format!(
-                                "line {line_no}, column {}: pixel value {v} is outside 0-{max}; fix \
-                                 the maximum pixel value",
-                                col + 1
-                            ),
-                        ));
-                    }
-                    (v * s).round() as u8
-                }
-                None => {
-                    if !(0.0..=255.0).contains(&v) || v.fract() != 0.0 {
-                        return Err(Error::format(
-                            path,
-                            format!(
-                                "line {line_no}, column {}: pixel value {v} is not an integer 0-255; \
-                                 if pixels use another range give its maximum (e.g. --max-value 1 \
-                                 or 16)",
-                                col + 1
-                            ),
-                        ));
-                    }
-                    v as u8
-                }
-            };
-            pixels.push(byte);
-        }
+        };
+        push_row(
+            &cells,
+            row_layout,
+            scale,
+            path,
+            line_no,
+            &mut pixels,
+            &mut labels,
+        )?;
     }
-    let Some(shape) = shape else {
+    // Without a first row, only a shape that was given is known.
+    let Some(shape) = layout.map(|l| l.shape).or(options.shape) else {
         return Err(Error::format(path, "holds zero images: the file is empty"));
     };
     if labels.is_empty() {
         return Err(Error::format(path, "holds zero images: only a header row"));
     }
-    let class_names = match &options.class_names {
-        Some(names) => {
-            if let Some((i, &bad)) = labels
+    let class_names = class_names(options.class_names.as_ref(), &labels, path)?;
+    Dataset::new(pixels, labels, shape, class_names, source)
+}
+
+/// The factor that scales pixel values to 0-255 (`255 / max_value`); `None` when the values
+/// must be integers 0-255 already.
+fn pixel_scale(max_value: Option<f64>) -> Result<Option<f64>> {
+    match max_value {
+        Some(m) if !(m > 0.0 && m.is_finite()) => Err(Error::Invalid(format!(
+            "maximum pixel value {m} must be a positive number"
+        ))),
+        Some(m) => Ok(Some(255.0 / m)),
+        None => Ok(None),
+    }
+}
+
+/// The error of a failed read: corrupt gzip data is a format error, anything else an I/O one.
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::InvalidData || e.kind() == std::io::ErrorKind::UnexpectedEof
+    {
+        Error::format(
+            path,
+            format!(
+                "unreadable gzip data ({e}): the file is truncated or corrupt; download it again"
+            ),
+        )
+    } else {
+        Error::io(path, e)
+    }
+}
+
+/// The trimmed cells of one line: split at every delimiter, or by the `csv` crate when quotes
+/// could hide a delimiter.
+fn split_cells<'a>(
+    line: &'a [u8],
+    delim: u8,
+    quoted: &'a mut csv::ByteRecord,
+    path: &Path,
+    line_no: usize,
+) -> Result<Vec<&'a [u8]>> {
+    if line.contains(&b'"') && !line.split(|&b| b == delim).all(plainly_quoted) {
+        split_quoted(line, delim, quoted, path, line_no)?;
+        let quoted: &'a csv::ByteRecord = quoted;
+        Ok(quoted.iter().map(trim).collect())
+    } else {
+        Ok(line.split(|&b| b == delim).map(trim).collect())
+    }
+}
+
+/// The layout every row must have, set by the first non-empty line.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Cells per row: the label and the pixels.
+    width: usize,
+    label_col: usize,
+    shape: ImageShape,
+    /// The first line is a header, not an image.
+    is_header: bool,
+}
+
+impl Layout {
+    /// The layout `options` and the first line's `cells` give: whether it is a header, which
+    /// column holds the label, and the image shape (given, or inferred from the pixel count).
+    fn of_first_row(
+        cells: &[&[u8]],
+        options: &CsvOptions,
+        path: &Path,
+        line_no: usize,
+    ) -> Result<Layout> {
+        let numeric = cells.iter().all(|c| parse_number(c).is_some());
+        let is_header = options.header.unwrap_or(!numeric);
+        let label_col = match options.label_column {
+            Some(LabelColumn::First) => 0,
+            Some(LabelColumn::Last) => cells.len().saturating_sub(1),
+            Some(LabelColumn::Index(i)) => i,
+            None if is_header => cells
                 .iter()
-                .enumerate()
-                .find(|(_, &l)| usize::from(l) >= names.len())
-            {
+                .position(|c| {
+                    let c = String::from_utf8_lossy(c).to_ascii_lowercase();
+                    matches!(c.as_str(), "label" | "labels" | "target" | "class" | "y")
+                })
+                .unwrap_or(0),
+            None => 0,
+        };
+        if label_col >= cells.len() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "label column {label_col} does not exist: line {line_no} has {} columns (numbered from 0)",
+                    cells.len()
+                ),
+            ));
+        }
+        if cells.len() < 2 {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {line_no} has {} column: a label and pixel columns are needed",
+                    cells.len()
+                ),
+            ));
+        }
+        let npix = cells.len() - 1;
+        let shape = image_shape(options.shape, npix, path)?;
+        Ok(Layout {
+            width: cells.len(),
+            label_col,
+            shape,
+            is_header,
+        })
+    }
+}
+
+/// The image shape of rows with `npix` pixels: `given`, when it has that many pixels, else a
+/// square grey or RGB image.
+fn image_shape(given: Option<ImageShape>, npix: usize, path: &Path) -> Result<ImageShape> {
+    match given {
+        Some(s) if s.len() != npix => Err(Error::format(
+            path,
+            format!(
+                "rows have {npix} pixel columns but the image shape {s} needs {}: fix the \
+                 shape or the label column",
+                s.len()
+            ),
+        )),
+        Some(s) => Ok(s),
+        None => infer_shape(npix).ok_or_else(|| {
+            Error::format(
+                path,
+                format!(
+                    "rows have {npix} pixel columns, which is not a square grey or RGB \
+                     image: give the shape (e.g. --shape 28x28x1)"
+                ),
+            )
+        }),
+    }
+}
+
+/// Reserves room for the rows of a `text_size`-byte file whose first line is `line_len` bytes.
+fn reserve_rows(
+    text_size: u64,
+    line_len: usize,
+    npix: usize,
+    pixels: &mut Vec<u8>,
+    labels: &mut Vec<u16>,
+) {
+    // Rows of similar length: estimate the row count from the first row, plus 5%.
+    let rows = (text_size as f64 / line_len.max(1) as f64 * 1.05) as usize;
+    // Every pixel takes at least two bytes of text (a digit and a separator).
+    let cap = (text_size / 2) as usize;
+    pixels.reserve(rows.saturating_mul(npix).min(cap));
+    labels.reserve(rows.min(cap / npix.max(1)));
+}
+
+/// Appends the label and pixels of one data row.
+fn push_row(
+    cells: &[&[u8]],
+    layout: Layout,
+    scale: Option<f64>,
+    path: &Path,
+    line_no: usize,
+    pixels: &mut Vec<u8>,
+    labels: &mut Vec<u16>,
+) -> Result<()> {
+    let w = layout.width;
+    if cells.len() != w {
+        return Err(Error::format(
+            path,
+            format!(
+                "line {line_no} has {} columns, expected {w} (a label and {} pixels) like the \
+                 first row: the file is truncated or malformed",
+                cells.len(),
+                w - 1
+            ),
+        ));
+    }
+    let lc = layout.label_col;
+    for (col, cell) in cells.iter().enumerate() {
+        // Fast path for the common case: a plain 0-255 integer pixel, no scaling.
+        if col != lc && scale.is_none() && (1..=3).contains(&cell.len()) {
+            if let Some(v) = small_int(cell) {
+                pixels.push(v);
+                continue;
+            }
+        }
+        let Some(v) = parse_number(cell) else {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {line_no}, column {}: `{}` is not a number",
+                    col + 1,
+                    String::from_utf8_lossy(cell)
+                ),
+            ));
+        };
+        if col == lc {
+            labels.push(label_value(v, cell, path, line_no)?);
+        } else {
+            pixels.push(pixel_byte(v, scale, path, line_no, col)?);
+        }
+    }
+    Ok(())
+}
+
+/// The class number a label cell holding `v` gives.
+fn label_value(v: f64, cell: &[u8], path: &Path, line_no: usize) -> Result<u16> {
+    if v < 0.0 || v.fract() != 0.0 || v > f64::from(u16::MAX) {
+        return Err(Error::format(
+            path,
+            format!(
+                "line {line_no}: label `{}` is not a class number (0, 1, 2, ...)",
+                String::from_utf8_lossy(cell)
+            ),
+        ));
+    }
+    Ok(v as u16)
+}
+
+/// The 0-255 pixel a cell (column `col`) holding `v` gives, scaled by `scale` when set.
+fn pixel_byte(v: f64, scale: Option<f64>, path: &Path, line_no: usize, col: usize) -> Result<u8> {
+    match scale {
+        Some(s) => {
+            let max = 255.0 / s;
+            if v < 0.0 || v > max {
                 return Err(Error::format(
                     path,
                     format!(
-                        "label {bad} of image {} is out of range: this dataset has {} classes (0-{})",
-                        i + 1,
-                        names.len(),
-                        names.len().saturating_sub(1)
+                        "line {line_no}, column {}: pixel value {v} is outside 0-{max}; fix \
+                         the maximum pixel value",
+                        col + 1
                     ),
                 ));
             }
-            names.clone()
+            Ok((v * s).round() as u8)
         }
-        None => numbered_classes(usize::from(labels.iter().copied().max().unwrap_or(0)) + 1),
+        None => {
+            if !(0.0..=255.0).contains(&v) || v.fract() != 0.0 {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line {line_no}, column {}: pixel value {v} is not an integer 0-255; \
+                         if pixels use another range give its maximum (e.g. --max-value 1 \
+                         or 16)",
+                        col + 1
+                    ),
+                ));
+            }
+            Ok(v as u8)
+        }
+    }
+}
+
+/// The class names: `given` (every label must name one), or numbers up to the largest label.
+fn class_names(given: Option<&Vec<String>>, labels: &[u16], path: &Path) -> Result<Vec<String>> {
+    let Some(names) = given else {
+        return Ok(numbered_classes(
+            usize::from(labels.iter().copied().max().unwrap_or(0)) + 1,
+        ));
     };
-    Dataset::new(pixels, labels, shape, class_names, source)
+    if let Some((i, &bad)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| usize::from(l) >= names.len())
+    {
+        return Err(Error::format(
+            path,
+            format!(
+                "label {bad} of image {} is out of range: this dataset has {} classes (0-{})",
+                i + 1,
+                names.len(),
+                names.len().saturating_sub(1)
+            ),
+        ));
+    }
+    Ok(names.clone())
 }

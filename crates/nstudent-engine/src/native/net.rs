@@ -622,6 +622,13 @@ impl Worker {
         noise: Option<&StepNoise>,
         acc_params: bool,
     ) {
+        let step = BackwardStep {
+            plan,
+            params,
+            n,
+            noise,
+            acc_params,
+        };
         for (oi, op) in plan.ops.iter().enumerate().rev() {
             let t0 = self.timings.is_some().then(std::time::Instant::now);
             match *op {
@@ -646,71 +653,9 @@ impl Worker {
                         cout,
                         k,
                     };
-                    let mut dy = std::mem::take(&mut self.grads[y]);
-                    let (wp, bp) = (&plan.params[wt], &plan.params[b]);
-                    let wv = &params[wp.offset..wp.offset + wp.len];
-                    debug_assert_eq!(wp.offset + wp.len, bp.offset);
-                    let (dw, db) = self.pgrad[wp.offset..bp.offset + bp.len].split_at_mut(wp.len);
-                    let patch = s.patch();
-                    let need_dx = x != 0;
-                    match col {
-                        Some(ci) => {
-                            let input = MatRef::rows(&self.cols[ci], patch);
-                            let dx = need_dx.then_some((&mut self.dcol[..], false));
-                            affine_backward(
-                                s.rows(),
-                                patch,
-                                cout,
-                                input,
-                                wv,
-                                &self.acts[y],
-                                relu,
-                                &mut dy,
-                                dw,
-                                db,
-                                acc_params,
-                                dx,
-                            );
-                            if need_dx {
-                                let g = &mut self.grads[x];
-                                if !self.grad_set[x] {
-                                    g[..n * h * w * cin].fill(0.0);
-                                }
-                                col2im3_add(&self.dcol, s, g);
-                            }
-                        }
-                        None => {
-                            let input = MatRef::rows(&self.acts[x], patch);
-                            let acc = self.grad_set[x];
-                            let dx = need_dx.then_some((&mut self.grads[x][..], acc));
-                            affine_backward(
-                                s.rows(),
-                                patch,
-                                cout,
-                                input,
-                                wv,
-                                &self.acts[y],
-                                relu,
-                                &mut dy,
-                                dw,
-                                db,
-                                acc_params,
-                                dx,
-                            );
-                        }
-                    }
-                    if need_dx {
-                        self.grad_set[x] = true;
-                    }
-                    self.grads[y] = dy;
+                    self.conv_backward(&step, s, relu, (x, y), (wt, b), col);
                 }
-                Op::Pool { h, w, c, x, y, arg } => {
-                    let acc = self.grad_set[x];
-                    let dy = std::mem::take(&mut self.grads[y]);
-                    maxpool_backward(&dy, &self.args[arg], n, h, w, c, &mut self.grads[x], acc);
-                    self.grads[y] = dy;
-                    self.grad_set[x] = true;
-                }
+                Op::Pool { h, w, c, x, y, arg } => self.pool_backward(n, (h, w, c), x, y, arg),
                 Op::Dense {
                     nin,
                     nout,
@@ -719,103 +664,251 @@ impl Worker {
                     y,
                     wt,
                     b,
-                } => {
-                    let mut dy = std::mem::take(&mut self.grads[y]);
-                    let (wp, bp) = (&plan.params[wt], &plan.params[b]);
-                    let wv = &params[wp.offset..wp.offset + wp.len];
-                    let (dw, db) = self.pgrad[wp.offset..bp.offset + bp.len].split_at_mut(wp.len);
-                    let need_dx = x != 0;
-                    let acc = self.grad_set[x];
-                    let input = MatRef::rows(&self.acts[x], nin);
-                    let dx = need_dx.then_some((&mut self.grads[x][..], acc));
-                    affine_backward(
-                        n,
-                        nin,
-                        nout,
-                        input,
-                        wv,
-                        &self.acts[y],
-                        relu,
-                        &mut dy,
-                        dw,
-                        db,
-                        acc_params,
-                        dx,
-                    );
-                    if need_dx {
-                        self.grad_set[x] = true;
-                    }
-                    self.grads[y] = dy;
-                }
+                } => self.dense_backward(&step, (nin, nout), relu, (x, y), (wt, b)),
                 Op::Dropout {
                     len,
                     x,
                     y,
                     noise: ni,
-                } => {
-                    let dy = std::mem::take(&mut self.grads[y]);
-                    let acc = self.grad_set[x];
-                    let dx = &mut self.grads[x][..n * len];
-                    let nz = noise.expect("dropout backward needs the step's noise");
-                    let m = &nz.buffers[ni][nz.start * len..(nz.start + n) * len];
-                    for ((d, &g), &f) in dx.iter_mut().zip(&dy[..n * len]).zip(m) {
-                        if acc {
-                            *d += g * f;
-                        } else {
-                            *d = g * f;
-                        }
-                    }
-                    self.grads[y] = dy;
-                    self.grad_set[x] = true;
-                }
+                } => self.dropout_backward(&step, len, x, y, ni),
                 Op::AddRelu {
                     len,
                     a,
                     b,
                     y,
                     noise: ni,
-                } => {
-                    let mut dy = std::mem::take(&mut self.grads[y]);
-                    for (g, &v) in dy[..n * len].iter_mut().zip(&self.acts[y][..n * len]) {
-                        if v <= 0.0 {
-                            *g = 0.0;
-                        }
-                    }
-                    let acc_a = self.grad_set[a];
-                    {
-                        let da = &mut self.grads[a][..n * len];
-                        if acc_a {
-                            for (d, &g) in da.iter_mut().zip(&dy[..n * len]) {
-                                *d += g;
-                            }
-                        } else {
-                            da.copy_from_slice(&dy[..n * len]);
-                        }
-                    }
-                    let acc_b = self.grad_set[b];
-                    for i in 0..n {
-                        let f = match (noise, ni) {
-                            (Some(nz), Some(ni)) => nz.buffers[ni][nz.start + i],
-                            _ => 1.0,
-                        };
-                        let r = i * len..(i + 1) * len;
-                        let db = &mut self.grads[b][r.clone()];
-                        for (d, &g) in db.iter_mut().zip(&dy[r]) {
-                            if acc_b {
-                                *d += f * g;
-                            } else {
-                                *d = f * g;
-                            }
-                        }
-                    }
-                    self.grads[y] = dy;
-                    self.grad_set[a] = true;
-                    self.grad_set[b] = true;
-                }
+                } => self.add_relu_backward(&step, len, (a, b), y, ni),
             }
             if let (Some(t0), Some(t)) = (t0, self.timings.as_mut()) {
                 t[oi][1] += t0.elapsed().as_secs_f64();
             }
         }
     }
+
+    /// A convolution's backward pass (input `x`, output `y`, weights `wt`, bias `b`): the
+    /// parameter gradients, and the input's gradient unless `x` is the model's input. A 3x3
+    /// convolution goes through its im2col buffer `col`.
+    fn conv_backward(
+        &mut self,
+        step: &BackwardStep<'_>,
+        s: ConvShape,
+        relu: bool,
+        (x, y): (usize, usize),
+        (wt, b): (usize, usize),
+        col: Option<usize>,
+    ) {
+        let BackwardStep {
+            plan,
+            params,
+            n,
+            acc_params,
+            ..
+        } = *step;
+        let (h, w, cin, cout) = (s.h, s.w, s.cin, s.cout);
+        let mut dy = std::mem::take(&mut self.grads[y]);
+        let (wp, bp) = (&plan.params[wt], &plan.params[b]);
+        let wv = &params[wp.offset..wp.offset + wp.len];
+        debug_assert_eq!(wp.offset + wp.len, bp.offset);
+        let (dw, db) = self.pgrad[wp.offset..bp.offset + bp.len].split_at_mut(wp.len);
+        let patch = s.patch();
+        let need_dx = x != 0;
+        match col {
+            Some(ci) => {
+                let input = MatRef::rows(&self.cols[ci], patch);
+                let dx = need_dx.then_some((&mut self.dcol[..], false));
+                affine_backward(
+                    s.rows(),
+                    patch,
+                    cout,
+                    input,
+                    wv,
+                    &self.acts[y],
+                    relu,
+                    &mut dy,
+                    dw,
+                    db,
+                    acc_params,
+                    dx,
+                );
+                if need_dx {
+                    let g = &mut self.grads[x];
+                    if !self.grad_set[x] {
+                        g[..n * h * w * cin].fill(0.0);
+                    }
+                    col2im3_add(&self.dcol, s, g);
+                }
+            }
+            None => {
+                let input = MatRef::rows(&self.acts[x], patch);
+                let acc = self.grad_set[x];
+                let dx = need_dx.then_some((&mut self.grads[x][..], acc));
+                affine_backward(
+                    s.rows(),
+                    patch,
+                    cout,
+                    input,
+                    wv,
+                    &self.acts[y],
+                    relu,
+                    &mut dy,
+                    dw,
+                    db,
+                    acc_params,
+                    dx,
+                );
+            }
+        }
+        if need_dx {
+            self.grad_set[x] = true;
+        }
+        self.grads[y] = dy;
+    }
+
+    /// A max-pool's backward pass over `n` `(h, w, c)` maps: each gradient goes to the input
+    /// its window's maximum came from (`arg`).
+    fn pool_backward(
+        &mut self,
+        n: usize,
+        (h, w, c): (usize, usize, usize),
+        x: usize,
+        y: usize,
+        arg: usize,
+    ) {
+        let acc = self.grad_set[x];
+        let dy = std::mem::take(&mut self.grads[y]);
+        maxpool_backward(&dy, &self.args[arg], n, h, w, c, &mut self.grads[x], acc);
+        self.grads[y] = dy;
+        self.grad_set[x] = true;
+    }
+
+    /// A dense layer's backward pass (`nin` inputs, `nout` outputs): the parameter gradients,
+    /// and the input's gradient unless `x` is the model's input.
+    fn dense_backward(
+        &mut self,
+        step: &BackwardStep<'_>,
+        (nin, nout): (usize, usize),
+        relu: bool,
+        (x, y): (usize, usize),
+        (wt, b): (usize, usize),
+    ) {
+        let BackwardStep {
+            plan,
+            params,
+            n,
+            acc_params,
+            ..
+        } = *step;
+        let mut dy = std::mem::take(&mut self.grads[y]);
+        let (wp, bp) = (&plan.params[wt], &plan.params[b]);
+        let wv = &params[wp.offset..wp.offset + wp.len];
+        let (dw, db) = self.pgrad[wp.offset..bp.offset + bp.len].split_at_mut(wp.len);
+        let need_dx = x != 0;
+        let acc = self.grad_set[x];
+        let input = MatRef::rows(&self.acts[x], nin);
+        let dx = need_dx.then_some((&mut self.grads[x][..], acc));
+        affine_backward(
+            n,
+            nin,
+            nout,
+            input,
+            wv,
+            &self.acts[y],
+            relu,
+            &mut dy,
+            dw,
+            db,
+            acc_params,
+            dx,
+        );
+        if need_dx {
+            self.grad_set[x] = true;
+        }
+        self.grads[y] = dy;
+    }
+
+    /// A dropout's backward pass: the gradient times the step's mask `ni`.
+    fn dropout_backward(
+        &mut self,
+        step: &BackwardStep<'_>,
+        len: usize,
+        x: usize,
+        y: usize,
+        ni: usize,
+    ) {
+        let n = step.n;
+        let dy = std::mem::take(&mut self.grads[y]);
+        let acc = self.grad_set[x];
+        let dx = &mut self.grads[x][..n * len];
+        let nz = step.noise.expect("dropout backward needs the step's noise");
+        let m = &nz.buffers[ni][nz.start * len..(nz.start + n) * len];
+        for ((d, &g), &f) in dx.iter_mut().zip(&dy[..n * len]).zip(m) {
+            if acc {
+                *d += g * f;
+            } else {
+                *d = g * f;
+            }
+        }
+        self.grads[y] = dy;
+        self.grad_set[x] = true;
+    }
+
+    /// The backward pass of `y = relu(a + m * b)`: the gradient through the ReLU goes to `a`
+    /// as it is and to `b` times each image's stochastic-depth factor `m` (noise `ni`).
+    fn add_relu_backward(
+        &mut self,
+        step: &BackwardStep<'_>,
+        len: usize,
+        (a, b): (usize, usize),
+        y: usize,
+        ni: Option<usize>,
+    ) {
+        let (n, noise) = (step.n, step.noise);
+        let mut dy = std::mem::take(&mut self.grads[y]);
+        for (g, &v) in dy[..n * len].iter_mut().zip(&self.acts[y][..n * len]) {
+            if v <= 0.0 {
+                *g = 0.0;
+            }
+        }
+        let acc_a = self.grad_set[a];
+        {
+            let da = &mut self.grads[a][..n * len];
+            if acc_a {
+                for (d, &g) in da.iter_mut().zip(&dy[..n * len]) {
+                    *d += g;
+                }
+            } else {
+                da.copy_from_slice(&dy[..n * len]);
+            }
+        }
+        let acc_b = self.grad_set[b];
+        for i in 0..n {
+            let f = match (noise, ni) {
+                (Some(nz), Some(ni)) => nz.buffers[ni][nz.start + i],
+                _ => 1.0,
+            };
+            let r = i * len..(i + 1) * len;
+            let db = &mut self.grads[b][r.clone()];
+            for (d, &g) in db.iter_mut().zip(&dy[r]) {
+                if acc_b {
+                    *d += f * g;
+                } else {
+                    *d = f * g;
+                }
+            }
+        }
+        self.grads[y] = dy;
+        self.grad_set[a] = true;
+        self.grad_set[b] = true;
+    }
+}
+
+/// What every operation's backward pass of one step reads: the plan, the parameters, the
+/// images in this worker's share, the step's noise, and whether parameter gradients add to
+/// `Worker::pgrad` (sub-batches) instead of overwriting it.
+struct BackwardStep<'a> {
+    plan: &'a Plan,
+    params: &'a [f32],
+    n: usize,
+    noise: Option<&'a StepNoise<'a>>,
+    acc_params: bool,
 }

@@ -5,6 +5,7 @@
 //! Used by the report's tests, by `examples/sample_report.rs`, and to write
 //! `tests/fixtures/sample_metrics_table.csv` (a test checks the file matches).
 
+use nstudent_stats::metrics::Scores;
 use nstudent_stats::table::{MetricsTable, Row};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,12 +90,14 @@ pub fn sample_table() -> MetricsTable {
                     algorithm: algorithm.to_string(),
                     fold,
                     hyperparameters,
-                    accuracy: r6(acc),
-                    tpr: r6(tpr),
-                    fpr: r6(fpr),
-                    precision: r6(precision),
-                    auc: r6(auc),
-                    pr_curve: r6(pr_curve),
+                    metrics: Scores {
+                        accuracy: r6(acc),
+                        tpr: r6(tpr),
+                        fpr: r6(fpr),
+                        precision: r6(precision),
+                        auc: r6(auc),
+                        pr_curve: r6(pr_curve),
+                    },
                     training_time: r6(train.max(0.01)),
                     inference_time: r6(infer.max(0.001)),
                 });
