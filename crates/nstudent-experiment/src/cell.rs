@@ -5,6 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use nstudent_report::{Setting, SettingValue, Settings};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -77,19 +78,33 @@ impl Hyperparameters {
         )
     }
 
-    /// The text of the table's "Hyper-Parameters Values" column, as the original study wrote it.
-    pub fn table_text(&self, algorithm: Algorithm) -> String {
-        let unl_factor = self
-            .unl_factor
-            .map_or_else(|| "all".to_string(), |u| u.to_string());
-        let mut s = format!(
-            "unl_factor: {unl_factor}, threshold: {}, num_of_students: {}",
-            self.threshold, self.num_students
+    /// This candidate's values by name, in the order the original study's table lists them
+    /// (`ensemble_size` for the ensemble only; `unl_factor` is `all` without a slice schedule):
+    /// what the report shows and counts, and what [`Self::table_text`] writes.
+    pub fn settings(&self, algorithm: Algorithm) -> Settings {
+        let unl_factor = self.unl_factor.map_or_else(
+            || SettingValue::Text("all".to_string()),
+            SettingValue::Number,
         );
+        let mut settings = vec![
+            Setting::new("unl_factor", unl_factor),
+            Setting::new("threshold", SettingValue::Number(self.threshold)),
+            Setting::new("num_of_students", SettingValue::Count(self.num_students)),
+        ];
         if algorithm == Algorithm::Ensemble {
-            s.push_str(&format!(", ensemble_size: {}", self.ensemble_size));
+            settings.push(Setting::new(
+                "ensemble_size",
+                SettingValue::Count(self.ensemble_size),
+            ));
         }
-        s
+        Settings(settings)
+    }
+
+    /// The text of the table's "Hyper-Parameters Values" column, as the original study wrote it
+    /// (e.g. `unl_factor: 0.2, threshold: 0.8, num_of_students: 2`): the text of
+    /// [`Self::settings`].
+    pub fn table_text(&self, algorithm: Algorithm) -> String {
+        self.settings(algorithm).to_string()
     }
 }
 
@@ -330,6 +345,44 @@ mod tests {
             .unwrap()
             .collect();
         assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn the_tables_text_is_the_text_of_the_settings() {
+        let h = Hyperparameters {
+            unl_factor: Some(0.2),
+            threshold: 0.8,
+            num_students: 2,
+            ensemble_size: 3,
+        };
+        assert_eq!(
+            h.table_text(Algorithm::NoisyStudent),
+            "unl_factor: 0.2, threshold: 0.8, num_of_students: 2"
+        );
+        assert_eq!(
+            h.table_text(Algorithm::Ensemble),
+            "unl_factor: 0.2, threshold: 0.8, num_of_students: 2, ensemble_size: 3"
+        );
+        let all = Hyperparameters {
+            unl_factor: None,
+            threshold: 1.0,
+            num_students: 10,
+            ..h
+        };
+        assert_eq!(
+            all.table_text(Algorithm::NoisyStudent),
+            "unl_factor: all, threshold: 1, num_of_students: 10"
+        );
+        let s = all.settings(Algorithm::Ensemble);
+        assert_eq!(s.0[0].value, SettingValue::Text("all".to_string()));
+        assert_eq!(s.0[1].value, SettingValue::Number(1.0));
+        assert_eq!(
+            s.0[3],
+            Setting::new("ensemble_size", SettingValue::Count(3))
+        );
+        // The text reads back into the same names and value texts.
+        let back = Settings::parse(&all.table_text(Algorithm::Ensemble)).unwrap();
+        assert_eq!(back.to_string(), s.to_string());
     }
 
     #[test]

@@ -141,18 +141,25 @@ pub fn display_names(tasks: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The table's "Dataset Name" of each task of `tasks` (see [`display_names`]), as a lookup.
+pub(crate) fn dataset_names(tasks: &[String]) -> impl Fn(&str) -> String + '_ {
+    let names = display_names(tasks);
+    move |task| {
+        tasks
+            .iter()
+            .position(|t| t == task)
+            .map_or_else(|| display_name(task), |i| names[i].clone())
+    }
+}
+
 /// Reads every finished cell of `study` into the metrics table, in study order (task, fold,
 /// algorithm), whichever process or shard computed them.
 pub fn collect(study: &StudyDir) -> Result<(MetricsTable, Vec<Cell>)> {
     let mut table = MetricsTable::default();
     let mut missing = Vec::new();
-    let tasks = &study.config.tasks;
-    let names = display_names(tasks);
+    let name_of = dataset_names(&study.config.tasks);
     for c in plan::cells(&study.config) {
-        let name = tasks
-            .iter()
-            .position(|t| *t == c.task)
-            .map_or_else(|| display_name(&c.task), |i| names[i].clone());
+        let name = name_of(&c.task);
         match study.finished(&c)? {
             Some(record) => table.rows.push(record.row(&name)),
             None => missing.push(c),

@@ -33,8 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .to_string(),
             ),
             config_hash: Some("sample-0000".to_string()),
-            inner_search: None,
-            pseudo_labels: Vec::new(),
+            ..StudyContext::default()
         },
         ..ReportOptions::default()
     };

@@ -7,7 +7,7 @@ use nstudent_stats::table::{lower_is_better, MetricsTable, METRICS};
 
 use crate::charts;
 use crate::format::{self, esc};
-use crate::summary::{is_none, mean, Summary};
+use crate::summary::{mean, Summary};
 use crate::{ReportOptions, Result, StudyContext};
 
 const STYLE: &str = r#"
@@ -598,7 +598,7 @@ fn hyperparameter_section(h: &mut String, summary: &Summary) {
             values.sort_by_key(|v| std::cmp::Reverse(v.1));
             let text: Vec<String> = values
                 .iter()
-                .map(|(v, n)| format!("<code>{}</code> ({n})", esc(v)))
+                .map(|(v, n)| format!("<code>{}</code> ({n})", esc(&v.to_string())))
                 .collect();
             let _ = writeln!(
                 h,
@@ -614,7 +614,7 @@ fn hyperparameter_section(h: &mut String, summary: &Summary) {
             (0..summary.datasets.len()).any(|d| {
                 summary
                     .cell(d, a)
-                    .is_some_and(|c| c.hyperparameters.iter().any(|t| !is_none(t)))
+                    .is_some_and(|c| c.hyperparameters.iter().any(Option::is_some))
             })
         })
         .collect();
@@ -648,7 +648,11 @@ fn hyperparameter_section(h: &mut String, summary: &Summary) {
                             .iter()
                             .zip(&c.hyperparameters)
                             .filter(|(f, _)| **f == fold)
-                            .map(|(_, t)| esc(t))
+                            .map(|(_, t)| {
+                                esc(&t
+                                    .as_ref()
+                                    .map_or_else(|| "None".to_string(), |s| s.to_string()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -700,80 +704,74 @@ fn context_section(h: &mut String, context: &StudyContext) {
     if let Some(text) = &context.config_text {
         let _ = writeln!(h, "<pre>{}</pre>", esc(text));
     }
-    if let Some(scores) = &context.inner_search {
-        inner_search(h, scores);
+    if !context.inner_search.is_empty() {
+        inner_search(h, &context.inner_search);
     }
     h.push_str("</section>\n");
 }
 
-/// Inner-search scores: a table when they are a list of flat records, else indented JSON.
-fn inner_search(h: &mut String, value: &serde_json::Value) {
-    use serde_json::Value;
-    let records = value.as_array().filter(|rows| {
-        !rows.is_empty()
-            && rows.iter().all(|r| {
-                r.as_object()
-                    .is_some_and(|o| o.values().all(|v| !v.is_object() && !v.is_array()))
-            })
-    });
-    let count = match value {
-        Value::Array(a) => a.len(),
-        Value::Object(o) => o.len(),
-        _ => 1,
-    };
-    let _ = writeln!(
-        h,
-        "<details><summary>Inner-search scores ({count} entries)</summary>"
-    );
-    match records {
-        Some(rows) => {
-            let mut keys: Vec<&str> = Vec::new();
-            for r in rows {
-                for k in r.as_object().into_iter().flat_map(|o| o.keys()) {
-                    if !keys.contains(&k.as_str()) {
-                        keys.push(k);
-                    }
-                }
+/// Inner-search scores: one row per candidate and cell, one column per hyperparameter (in order
+/// of first appearance); numbers sort as numbers.
+fn inner_search(h: &mut String, scores: &[crate::SearchScore]) {
+    let mut names: Vec<&str> = Vec::new();
+    for s in scores {
+        for setting in &s.candidate.0 {
+            if !names.contains(&setting.name.as_str()) {
+                names.push(&setting.name);
             }
-            h.push_str("<table class=\"sortable\"><thead><tr>");
-            for k in &keys {
-                let _ = write!(h, "<th>{}</th>", esc(k));
-            }
-            h.push_str("</tr></thead>\n<tbody>\n");
-            for r in rows {
-                h.push_str("<tr>");
-                for k in &keys {
-                    match r.get(*k) {
-                        Some(Value::Number(n)) => {
-                            let v = n.as_f64().unwrap_or(f64::NAN);
-                            let text = if n.is_f64() {
-                                format::number(v)
-                            } else {
-                                n.to_string()
-                            };
-                            let _ = write!(
-                                h,
-                                "<td class=\"num\" data-v=\"{}\">{text}</td>",
-                                data_value(v)
-                            );
-                        }
-                        Some(Value::String(s)) => {
-                            let _ = write!(h, "<td>{}</td>", esc(s));
-                        }
-                        Some(Value::Null) | None => h.push_str("<td></td>"),
-                        Some(other) => {
-                            let _ = write!(h, "<td>{}</td>", esc(&other.to_string()));
-                        }
-                    }
-                }
-                h.push_str("</tr>\n");
-            }
-            h.push_str("</tbody></table>\n");
-        }
-        None => {
-            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
-            let _ = writeln!(h, "<pre>{}</pre>", esc(&text));
         }
     }
-    h.push_str("</details>\n");
+    let _ = writeln!(
+        h,
+        "<details><summary>Inner-search scores ({} entries)</summary>",
+        scores.len()
+    );
+    h.push_str(
+        "<table class=\"sortable\"><thead><tr><th>task</th><th class=\"num\">fold</th>\
+         <th>algorithm</th>",
+    );
+    for name in &names {
+        let _ = write!(h, "<th>{}</th>", esc(name));
+    }
+    h.push_str(
+        "<th class=\"num\">epochs</th><th class=\"num\" title=\"mean validation accuracy over \
+         the inner folds\">val_accuracy</th></tr></thead>\n<tbody>\n",
+    );
+    for s in scores {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\" data-v=\"{}\">{}</td><td>{}</td>",
+            esc(&s.task),
+            s.fold,
+            s.fold,
+            esc(&s.algorithm)
+        );
+        for name in &names {
+            match s.candidate.0.iter().find(|setting| setting.name == *name) {
+                Some(setting) => match setting.value.as_f64() {
+                    Some(v) => {
+                        let _ = write!(
+                            h,
+                            "<td class=\"num\" data-v=\"{}\">{}</td>",
+                            data_value(v),
+                            esc(&setting.value.to_string())
+                        );
+                    }
+                    None => {
+                        let _ = write!(h, "<td>{}</td>", esc(&setting.value.to_string()));
+                    }
+                },
+                None => h.push_str("<td></td>"),
+            }
+        }
+        let _ = writeln!(
+            h,
+            "<td class=\"num\" data-v=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{}</td></tr>",
+            s.epochs,
+            s.epochs,
+            data_value(s.val_accuracy),
+            format::number(s.val_accuracy)
+        );
+    }
+    h.push_str("</tbody></table>\n</details>\n");
 }

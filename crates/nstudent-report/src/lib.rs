@@ -23,6 +23,7 @@ mod error;
 mod format;
 mod html;
 mod pseudo;
+mod settings;
 mod summary;
 mod xlsx;
 
@@ -32,6 +33,7 @@ use nstudent_stats::table::{MetricsTable, METRICS};
 
 pub use error::{Error, Result};
 pub use pseudo::{rows as pseudo_label_rows, PseudoLabelRow};
+pub use settings::{ChosenSettings, SearchScore, Setting, SettingValue, Settings};
 pub use xlsx::{METRICS_SHEET, SUMMARY_SHEET};
 
 /// File name of the spreadsheet written next to the HTML report.
@@ -71,21 +73,25 @@ pub struct StudyContext {
     pub config_text: Option<String>,
     /// A hash identifying the configuration.
     pub config_hash: Option<String>,
-    /// Inner-search scores per cell: shown as a table when it is an array of flat JSON
-    /// objects (e.g. `{"task":..,"fold":..,"algorithm":..,"config":..,"val_accuracy":..}`),
-    /// otherwise as indented JSON.
-    pub inner_search: Option<serde_json::Value>,
+    /// The hyperparameters the study chose for the rows of its table, as typed values: the
+    /// "Chosen hyperparameters" section counts these instead of reading the table's text
+    /// column (rows without an entry are still read from it).
+    pub chosen: Vec<ChosenSettings>,
+    /// Every candidate's inner-search score in every cell: a table with one column per
+    /// hyperparameter when not empty.
+    pub inner_search: Vec<SearchScore>,
     /// Pseudo-labels of every refit iteration, averaged over folds (see
     /// [`pseudo_label_rows`]): a chart and a table when not empty.
     pub pseudo_labels: Vec<PseudoLabelRow>,
 }
 
 impl StudyContext {
-    /// True when there is nothing to show.
+    /// True when there is nothing to show in the "Study configuration" section (`chosen` is
+    /// shown with the table's hyperparameters instead).
     pub fn is_empty(&self) -> bool {
         self.config_text.is_none()
             && self.config_hash.is_none()
-            && self.inner_search.is_none()
+            && self.inner_search.is_empty()
             && self.pseudo_labels.is_empty()
     }
 }
@@ -123,7 +129,7 @@ fn check(table: &MetricsTable, options: &ReportOptions) -> Result<()> {
 /// The HTML report as text.
 pub fn render_html(table: &MetricsTable, options: &ReportOptions) -> Result<String> {
     check(table, options)?;
-    let summary = summary::Summary::new(table);
+    let summary = summary::Summary::with_chosen(table, &options.context.chosen);
     let tests = comparison::section(table, &options.metric, options.alpha);
     html::document(table, &summary, options, &tests)
 }

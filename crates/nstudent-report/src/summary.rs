@@ -1,7 +1,11 @@
 //! Per-(task, algorithm) aggregates of a metrics table: what every table, chart and sheet of
 //! the report is drawn from.
 
+use std::collections::HashMap;
+
 use nstudent_stats::table::{lower_is_better, MetricsTable, METRICS};
+
+use crate::settings::{ChosenSettings, SettingValue, Settings};
 
 /// Number of metric columns in the table.
 pub const N_METRICS: usize = METRICS.len();
@@ -11,8 +15,8 @@ pub const N_METRICS: usize = METRICS.len();
 pub struct Cell {
     /// Fold numbers, in table order.
     pub folds: Vec<usize>,
-    /// Chosen hyperparameters per fold, in table order (the table's text, e.g. `None`).
-    pub hyperparameters: Vec<String>,
+    /// Chosen hyperparameters per fold, in table order; `None` where the row has none.
+    pub hyperparameters: Vec<Option<Settings>>,
     /// Per metric (in [`METRICS`] order), the value of every fold in table order.
     pub values: [Vec<f64>; N_METRICS],
 }
@@ -43,7 +47,24 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The table's summary, its hyperparameters read from its text column.
     pub fn new(table: &MetricsTable) -> Self {
+        Self::with_chosen(table, &[])
+    }
+
+    /// The table's summary with the hyperparameters its study chose: a row's come from the
+    /// entry of `chosen` with its dataset, algorithm and fold, as typed values; only a row
+    /// without one has its text column read ([`Settings::parse`]).
+    pub fn with_chosen(table: &MetricsTable, chosen: &[ChosenSettings]) -> Self {
+        let typed: HashMap<(&str, &str, usize), &Option<Settings>> = chosen
+            .iter()
+            .map(|c| {
+                (
+                    (c.dataset.as_str(), c.algorithm.as_str(), c.fold),
+                    &c.settings,
+                )
+            })
+            .collect();
         let datasets = table.datasets();
         let algorithms = table.algorithms();
         let mut cells: Vec<Option<Cell>> = vec![None; datasets.len() * algorithms.len()];
@@ -60,7 +81,12 @@ impl Summary {
                 duplicate_rows += 1;
             }
             cell.folds.push(row.fold);
-            cell.hyperparameters.push(row.hyperparameters.clone());
+            let settings =
+                match typed.get(&(row.dataset.as_str(), row.algorithm.as_str(), row.fold)) {
+                    Some(settings) => (*settings).clone(),
+                    None => Settings::parse(&row.hyperparameters),
+                };
+            cell.hyperparameters.push(settings);
             for (m, name) in METRICS.iter().enumerate() {
                 cell.values[m].push(row.metric(name).unwrap_or(f64::NAN));
             }
@@ -164,7 +190,7 @@ impl Summary {
             .iter()
             .flatten()
             .flat_map(|c| &c.hyperparameters)
-            .any(|h| !is_none(h))
+            .any(Option::is_some)
     }
 
     /// Per algorithm that has hyperparameters: for each hyperparameter name (in order of first
@@ -177,23 +203,21 @@ impl Summary {
                 let Some(cell) = self.cell(d, a) else {
                     continue;
                 };
-                for text in &cell.hyperparameters {
-                    if is_none(text) {
-                        continue;
-                    }
+                for settings in cell.hyperparameters.iter().flatten() {
                     counts.folds += 1;
-                    for (name, value) in parse_hyperparameters(text) {
-                        let slot = match counts.names.iter().position(|(n, _)| *n == name) {
+                    for setting in &settings.0 {
+                        let (name, value) = (&setting.name, &setting.value);
+                        let slot = match counts.names.iter().position(|(n, _)| n == name) {
                             Some(i) => i,
                             None => {
-                                counts.names.push((name, Vec::new()));
+                                counts.names.push((name.clone(), Vec::new()));
                                 counts.names.len() - 1
                             }
                         };
                         let values = &mut counts.names[slot].1;
-                        match values.iter_mut().find(|(v, _)| *v == value) {
+                        match values.iter_mut().find(|(v, _)| v == value) {
                             Some((_, n)) => *n += 1,
-                            None => values.push((value, 1)),
+                            None => values.push((value.clone(), 1)),
                         }
                     }
                 }
@@ -212,36 +236,7 @@ pub struct HyperparameterCounts {
     /// Folds with hyperparameters.
     pub folds: usize,
     /// (name, [(value, times chosen)]).
-    pub names: Vec<(String, Vec<(String, usize)>)>,
-}
-
-/// True for the table's "no hyperparameters" spellings.
-pub fn is_none(text: &str) -> bool {
-    let t = text.trim();
-    t.is_empty() || t.eq_ignore_ascii_case("none") || t == "-" || t.eq_ignore_ascii_case("nan")
-}
-
-/// Splits `unl_factor: 0.2, threshold: 0.8` (also `=` and `;` and JSON-ish braces) into
-/// (name, value) pairs; text without a name becomes one pair with the name `value`.
-pub fn parse_hyperparameters(text: &str) -> Vec<(String, String)> {
-    let inner = text
-        .trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .trim();
-    let mut pairs = Vec::new();
-    for part in inner.split([',', ';']) {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        let clean = |s: &str| s.trim().trim_matches(['"', '\'']).trim().to_string();
-        match part.split_once([':', '=']) {
-            Some((name, value)) => pairs.push((clean(name), clean(value))),
-            None => pairs.push(("value".to_string(), clean(part))),
-        }
-    }
-    pairs
+    pub names: Vec<(String, Vec<(SettingValue, usize)>)>,
 }
 
 fn position(names: &[String], name: &str) -> usize {
@@ -325,22 +320,6 @@ mod tests {
         assert_eq!(quantile(&v, 0.25), 1.75);
         assert_eq!(quantile(&v, 0.5), 2.5);
         assert_eq!(quantile(&v, 0.75), 3.25);
-    }
-
-    #[test]
-    fn parses_hyperparameter_text() {
-        assert_eq!(
-            parse_hyperparameters("unl_factor: 0.2, threshold: 0.8"),
-            vec![
-                ("unl_factor".to_string(), "0.2".to_string()),
-                ("threshold".to_string(), "0.8".to_string())
-            ]
-        );
-        assert_eq!(
-            parse_hyperparameters("{'lr': 0.001}"),
-            vec![("lr".to_string(), "0.001".to_string())]
-        );
-        assert!(is_none(" None ") && is_none("") && !is_none("lr: 1"));
     }
 
     #[test]

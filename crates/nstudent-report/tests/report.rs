@@ -8,8 +8,8 @@ use std::path::Path;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use common::sample::{sample_csv, sample_table};
 use nstudent_report::{
-    render_html, write_report, Error, ReportOptions, StudyContext, METRICS_SHEET, SUMMARY_SHEET,
-    XLSX_NAME,
+    render_html, write_report, ChosenSettings, Error, ReportOptions, SearchScore, Setting,
+    SettingValue, Settings, StudyContext, METRICS_SHEET, SUMMARY_SHEET, XLSX_NAME,
 };
 use nstudent_stats::metrics::Scores;
 use nstudent_stats::table::{MetricsTable, Row};
@@ -182,16 +182,25 @@ fn escapes_text_from_the_table() {
         title: "<img src=x onerror=alert(1)>".to_string(),
         context: StudyContext {
             config_text: Some("name = \"</pre><script>\"".to_string()),
-            config_hash: None,
-            inner_search: Some(serde_json::json!([{"cell": "<u>x</u>", "score": 0.5}])),
-            pseudo_labels: Vec::new(),
+            inner_search: vec![SearchScore {
+                task: "<u>x</u>".to_string(),
+                fold: 1,
+                algorithm: "A".to_string(),
+                candidate: Settings(vec![Setting::new(
+                    "<u>n</u>",
+                    SettingValue::Text("<u>v</u>".to_string()),
+                )]),
+                epochs: 1,
+                val_accuracy: 0.5,
+            }],
+            ..StudyContext::default()
         },
         ..ReportOptions::default()
     };
     let html = render_html(&table, &options).unwrap();
     assert!(!html.contains("<script>alert"), "unescaped algorithm name");
     assert!(!html.contains("<img"), "unescaped title");
-    assert!(!html.contains("<i>") && !html.contains("<b>1</b>") && !html.contains("<u>x"));
+    assert!(!html.contains("<i>") && !html.contains("<b>1</b>") && !html.contains("<u>"));
     assert!(!html.contains("</pre><script>"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("a&amp;b &quot;q&quot; &lt;i&gt;"));
@@ -266,15 +275,83 @@ fn shows_hyperparameters_only_when_the_table_has_them() {
 }
 
 #[test]
+fn counts_a_studys_chosen_hyperparameters_from_typed_values() {
+    // The table's text of a name or a value with a comma in it comes apart when read back;
+    // the study's typed values do not.
+    let settings = |threshold: f64| {
+        Settings(vec![
+            Setting::new("unl_factor", SettingValue::Text("all".to_string())),
+            Setting::new("a, b", SettingValue::Number(threshold)),
+            Setting::new("mode", SettingValue::Text("x, y".to_string())),
+            Setting::new("num_of_students", SettingValue::Count(2)),
+        ])
+    };
+    let mut table = small_table();
+    let mut chosen = Vec::new();
+    for r in &mut table.rows {
+        let s = (r.algorithm == "B").then(|| settings(if r.fold == 2 { 0.8 } else { 0.7 }));
+        r.hyperparameters = s.as_ref().map_or("None".to_string(), Settings::to_string);
+        chosen.push(ChosenSettings {
+            dataset: r.dataset.clone(),
+            algorithm: r.algorithm.clone(),
+            fold: r.fold,
+            settings: s,
+        });
+    }
+    assert_eq!(
+        table.rows[3].hyperparameters,
+        "unl_factor: all, a, b: 0.8, mode: x, y, num_of_students: 2"
+    );
+    let typed = ReportOptions {
+        context: StudyContext {
+            chosen,
+            ..StudyContext::default()
+        },
+        ..ReportOptions::default()
+    };
+    let html = render_html(&table, &typed).unwrap();
+    let section = &html[html.find("<section id=\"hyperparameters\">").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains("<h3>B <span class=\"note\">(8 folds)</span></h3>"));
+    assert!(section.contains("<tr><td>unl_factor</td><td><code>all</code> (8)</td></tr>"));
+    assert!(section
+        .contains("<tr><td>a, b</td><td><code>0.7</code> (4), <code>0.8</code> (4)</td></tr>"));
+    assert!(section.contains("<tr><td>mode</td><td><code>x, y</code> (8)</td></tr>"));
+    assert!(section.contains("<tr><td>num_of_students</td><td><code>2</code> (8)</td></tr>"));
+    // The per-fold table shows the same text as the table's column.
+    assert!(section.contains("<td>unl_factor: all, a, b: 0.8, mode: x, y, num_of_students: 2</td>"));
+    // The context has nothing for the study section.
+    assert!(!html.contains("<section id=\"study\">"));
+
+    // The same table without its study: the text column is read, and comes apart.
+    let html = render_html(&table, &ReportOptions::default()).unwrap();
+    assert!(html.contains("<tr><td>value</td><td><code>a</code> (8), <code>y</code> (8)</td></tr>"));
+    assert!(html.contains("<tr><td>mode</td><td><code>x</code> (8)</td></tr>"));
+    assert!(html.contains("<tr><td>unl_factor</td><td><code>all</code> (8)</td></tr>"));
+}
+
+#[test]
 fn shows_the_study_context() {
     let options = ReportOptions {
         context: StudyContext {
             config_text: Some("seed = 7\n".to_string()),
             config_hash: Some("abc123".to_string()),
-            inner_search: Some(serde_json::json!([
-                {"task": "task 0", "fold": 1, "config": "threshold: 0.8", "val_accuracy": 0.91234},
-                {"task": "task 0", "fold": 2, "config": "threshold: 0.7", "val_accuracy": 0.9}
-            ])),
+            inner_search: [(1, 0.8, 0.91234), (2, 0.7, 0.9)]
+                .into_iter()
+                .map(|(fold, threshold, val_accuracy)| SearchScore {
+                    task: "task 0".to_string(),
+                    fold,
+                    algorithm: "B".to_string(),
+                    candidate: Settings(vec![
+                        Setting::new("unl_factor", SettingValue::Text("all".to_string())),
+                        Setting::new("threshold", SettingValue::Number(threshold)),
+                        Setting::new("num_of_students", SettingValue::Count(2)),
+                    ]),
+                    epochs: 3,
+                    val_accuracy,
+                })
+                .collect(),
+            chosen: Vec::new(),
             pseudo_labels: nstudent_report::pseudo_label_rows(concat!(
                 r#"{"event":"iteration","phase":"refit","task":"task 0","algorithm":"noisy-student","iteration":1,"kept":900,"share_above_threshold":0.9,"pseudo_label_accuracy":0.8}"#,
                 "\n",
@@ -288,8 +365,14 @@ fn shows_the_study_context() {
     assert!(html.contains("<code>abc123</code>"));
     assert!(html.contains("<pre>seed = 7\n</pre>"));
     assert!(html.contains("Inner-search scores (2 entries)"));
-    assert!(html.contains("<th>val_accuracy</th>"));
+    assert!(html.contains(">val_accuracy</th>"));
     assert!(html.contains(">0.9123</td>"));
+    // One column per hyperparameter; numbers sort as numbers, text stays text.
+    assert!(html.contains("<th>unl_factor</th><th>threshold</th><th>num_of_students</th>"));
+    assert!(html.contains(
+        "<td>all</td><td class=\"num\" data-v=\"0.8\">0.8</td>\
+         <td class=\"num\" data-v=\"2\">2</td><td class=\"num\" data-v=\"3\">3</td>"
+    ));
     // metrics.jsonl's iterations: a chart and a table.
     assert!(html.contains("<section id=\"pseudo-labels\">"));
     assert!(html.contains("<a href=\"#pseudo-labels\">"));

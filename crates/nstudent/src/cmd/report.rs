@@ -58,9 +58,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             input.display()
         );
     }
+    let mut study_context = None;
     if input.is_dir() && input.join("cells").is_dir() && input.join(CONFIG_NAME).is_file() {
         // A study directory: rebuild its table from the finished cells first, so the report
-        // never shows a table older than the cells (shards may have finished since).
+        // never shows a table older than the cells (shards may have finished since), and take
+        // the chosen hyperparameters and the inner search from the cells, as typed values.
         let study = nstudent_experiment::StudyDir::open(input)?;
         let merged = nstudent_experiment::merge(
             &study,
@@ -75,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 input.display()
             );
         }
+        study_context = Some(nstudent_experiment::report_context(&study)?);
     }
     let (table_path, results_dir) = if input.is_dir() {
         let path = input.join(TABLE_NAME);
@@ -127,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             None => "nstudent study report".to_string(),
         }
     });
-    let context = StudyContext {
+    let context = study_context.unwrap_or_else(|| StudyContext {
         config_text: results_dir
             .map(|d| d.join(CONFIG_NAME))
             .and_then(|p| std::fs::read_to_string(p).ok()),
@@ -137,7 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|text| nstudent_report::pseudo_label_rows(&text))
             .unwrap_or_default(),
         ..StudyContext::default()
-    };
+    });
     let options = ReportOptions {
         title,
         alpha: args.alpha,
