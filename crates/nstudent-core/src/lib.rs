@@ -16,6 +16,7 @@ mod error;
 
 pub mod augment;
 pub mod fs;
+pub mod seed;
 pub mod split;
 
 pub use dataset::{Dataset, ImageShape, ImagesRef, Splits};

@@ -22,7 +22,9 @@ pub mod read;
 pub mod sources;
 pub mod tasks;
 
-pub use nstudent_core::{augment, split, Dataset, Error, ImageShape, ImagesRef, Result, Splits};
+pub use nstudent_core::{
+    augment, seed, split, Dataset, Error, ImageShape, ImagesRef, Result, Splits,
+};
 
 pub use image_options::{parse_size, Colour, ImageOptions};
 pub use open::{

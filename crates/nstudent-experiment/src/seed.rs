@@ -1,6 +1,8 @@
 //! Seeds derived from the study seed, so that every cell's randomness depends only on
 //! (seed, task, fold, algorithm) and not on which process or shard runs it, or when.
 
+use nstudent_data::seed::splitmix64;
+
 /// FNV-1a over `parts` (separated, so ("ab", "c") != ("a", "bc")), mixed with `seed` by
 /// SplitMix64. Stable across platforms and Rust versions.
 pub fn derive(seed: u64, parts: &[&str]) -> u64 {
@@ -11,14 +13,7 @@ pub fn derive(seed: u64, parts: &[&str]) -> u64 {
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    splitmix(seed ^ splitmix(h))
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    splitmix64(seed ^ splitmix64(h))
 }
 
 #[cfg(test)]
