@@ -16,7 +16,7 @@ pub struct Args {
     /// The same as `--format json` (kept for existing scripts).
     #[arg(long, hide = true)]
     json: bool,
-    /// Threads per training (0 = all cores). Compare with
+    /// Threads per model; 0 uses every core. Compare with
     /// `python bench/pytorch_reference.py --threads N`.
     #[arg(long, default_value_t = 0)]
     threads: usize,
