@@ -468,6 +468,16 @@ fn stats_reads_wide_and_long_tables_and_writes_latex() {
         assert_eq!(w[key], l[key], "{key}");
     }
     assert_eq!(w["metric"], "Accuracy");
+    // Values that are none of the eight metrics are named by --value-name, with the same tests.
+    let f1 = nstudent(&["stats", &wide, "--value-name", "F1", "--format", "json"]);
+    assert!(f1.status.success(), "{}", stderr(&f1));
+    let f1 = json(&f1);
+    assert_eq!(f1["metric"], "F1");
+    assert_eq!(f1["friedman"], w["friedman"]);
+    let committed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/standard/metrics_table.csv");
+    let own = nstudent(&["stats", committed.to_str().unwrap(), "--value-name", "F1"]);
+    assert_eq!(own.status.code(), Some(2), "{}", stderr(&own));
     assert_eq!(l["metric"], "score");
 
     let tex = nstudent(&["stats", &wide, "--format", "latex"]);

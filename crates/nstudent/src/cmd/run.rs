@@ -147,7 +147,7 @@ pub struct VerifyArgs {
     /// the platform's data dir).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Threads in total (a speed setting only).
+    /// Threads in total; 0 or none uses every core. A speed setting only.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }

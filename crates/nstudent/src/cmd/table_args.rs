@@ -47,6 +47,10 @@ pub struct TableArgs {
     /// dataset and algorithm.
     #[arg(long, value_name = "COLUMN")]
     pub fold_col: Option<String>,
+    /// Wide tables: what the values are, when they are none of the eight metrics of
+    /// --metric (e.g. F1); the output names them so.
+    #[arg(long, value_name = "NAME")]
+    pub value_name: Option<String>,
     /// Wide and long tables: smaller values are better (errors, times).
     #[arg(long)]
     pub lower_is_better: bool,
@@ -97,10 +101,14 @@ impl TableArgs {
         };
         Ok(match self.layout(table)? {
             Layout::Nstudent | Layout::Auto => {
-                if self.value_col.is_some() || self.fold_col.is_some() || self.lower_is_better {
+                if self.value_col.is_some()
+                    || self.fold_col.is_some()
+                    || self.lower_is_better
+                    || self.value_name.is_some()
+                {
                     crate::failure::usage!(
-                        "--value-col, --fold-col and --lower-is-better are for wide and long \
-                         tables; nstudent's table names its metric with --metric"
+                        "--value-col, --fold-col, --value-name and --lower-is-better are for \
+                         wide and long tables; nstudent's table names its metric with --metric"
                     );
                 }
                 let table = MetricsTable::read(table)?;
@@ -108,7 +116,8 @@ impl TableArgs {
             }
             Layout::Wide => {
                 let means = layouts::read_wide(table)?;
-                compare::analyze_means(means, metric.name(), self.lower_is_better, alpha)
+                let name = self.value_name.as_deref().unwrap_or(metric.name());
+                compare::analyze_means(means, name, self.lower_is_better, alpha)
                     .map_err(in_table)?
             }
             Layout::Long => {
