@@ -7,14 +7,14 @@
 use std::path::PathBuf;
 
 use nstudent_engine::Threads;
-use nstudent_experiment::config::{SearchSpace, Training};
+use nstudent_experiment::config::SearchSpace;
 use nstudent_experiment::{
     merge, run_study, Algorithm, MergeOptions, NestedCv, RunOptions, StudyConfig, StudyDir,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).unwrap_or("study-in-code".into()));
-    let config = StudyConfig {
+    let mut config = StudyConfig {
         tasks: vec!["fashion-mnist-10k".into()],
         algorithms: vec![Algorithm::Baseline, Algorithm::NoisyStudent],
         outer_folds: 3,
@@ -25,12 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             num_students: vec![1],
             ..SearchSpace::default()
         },
-        training: Training {
-            epochs: 1,
-            ..Training::default()
-        },
         ..StudyConfig::preset("quick")?
     };
+    // The algorithms' settings are the base every cell starts from.
+    config.base.fit.epochs = 1;
     config.validate()?;
     let study = StudyDir::create(&out, &config, false)?;
     let work = NestedCv::new(&config, nstudent_data::default_data_dir())?;

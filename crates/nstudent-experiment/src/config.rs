@@ -218,10 +218,39 @@ impl DataConfig {
     }
 }
 
-/// A whole study. Every field has a default; see [`StudyConfig::to_commented_toml`].
+/// A whole study: the algorithms' settings every cell starts from (`base`), the search space,
+/// the protocol and how it runs. Every field has a default; see
+/// [`StudyConfig::to_commented_toml`].
+///
+/// Its TOML form is [`StudyFile`]: the algorithms' settings are written in the `[training]`,
+/// `[noise]` and `[pseudo]` tables that study files have always had, so that old files, their
+/// config hashes and their finished cells stay valid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StudyFile", into = "StudyFile")]
+pub struct StudyConfig {
+    pub seed: u64,
+    pub engine: String,
+    pub tasks: Vec<String>,
+    pub algorithms: Vec<Algorithm>,
+    pub outer_folds: usize,
+    pub inner_folds: usize,
+    pub search: SearchStrategy,
+    pub space: SearchSpace,
+    pub halving: Halving,
+    /// The algorithms' settings of every cell: a cell sets the algorithm, its epochs, seeds
+    /// and the candidate's values ([`StudyConfig::algo_config`]). Teacher and student share
+    /// the architecture and width; the teacher is noise-free.
+    pub base: nstudent_algo::AlgoConfig,
+    /// Epochs per data source instead of `base.fit.epochs` (`{ cifar100 = 2 }`).
+    pub epochs_by_source: BTreeMap<String, usize>,
+    pub data: DataConfig,
+    pub execution: Execution,
+}
+
+/// The TOML form of a [`StudyConfig`] (what `study.toml` and `--print-config` hold).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StudyConfig {
+pub struct StudyFile {
     pub seed: u64,
     pub engine: String,
     pub tasks: Vec<String>,
@@ -359,6 +388,108 @@ impl Default for PseudoLabels {
 impl Default for StudyConfig {
     /// The `original` preset.
     fn default() -> Self {
+        StudyFile::default().into()
+    }
+}
+
+impl From<StudyFile> for StudyConfig {
+    fn from(f: StudyFile) -> Self {
+        let (t, n, p) = (f.training, f.noise, f.pseudo);
+        let model = |dropout: f64, survival: f64| nstudent_algo::ModelConfig {
+            arch: t.arch,
+            width: t.width,
+            dropout,
+            survival,
+        };
+        let base = nstudent_algo::AlgoConfig {
+            teacher_factor: p.teacher_factor,
+            labeled_split: p.labeled_split,
+            unlabeled: p.unlabeled,
+            labels: p.labels,
+            temperature: p.temperature,
+            balance: p.balance,
+            relabel: p.relabel,
+            teacher: model(0.0, 1.0),
+            student: model(n.dropout, n.survival),
+            augment: nstudent_algo::AugmentConfig {
+                enabled: n.augment,
+                num_ops: n.augment_ops,
+                magnitude: n.augment_magnitude,
+                horizontal_flip: None,
+            },
+            fit: nstudent_algo::FitConfig {
+                epochs: t.epochs,
+                batch_size: t.batch_size,
+                learning_rate: t.learning_rate,
+            },
+            ..nstudent_algo::AlgoConfig::default()
+        };
+        StudyConfig {
+            seed: f.seed,
+            engine: f.engine,
+            tasks: f.tasks,
+            algorithms: f.algorithms,
+            outer_folds: f.outer_folds,
+            inner_folds: f.inner_folds,
+            search: f.search,
+            space: f.space,
+            halving: f.halving,
+            base,
+            epochs_by_source: t.epochs_by_source,
+            data: f.data,
+            execution: f.execution,
+        }
+    }
+}
+
+impl From<StudyConfig> for StudyFile {
+    /// Writes the student's architecture and width for both models: a study's teacher and
+    /// student share them ([`StudyConfig::validate`] refuses a base where they differ).
+    fn from(c: StudyConfig) -> Self {
+        let b = c.base;
+        StudyFile {
+            seed: c.seed,
+            engine: c.engine,
+            tasks: c.tasks,
+            algorithms: c.algorithms,
+            outer_folds: c.outer_folds,
+            inner_folds: c.inner_folds,
+            search: c.search,
+            space: c.space,
+            halving: c.halving,
+            training: Training {
+                arch: b.student.arch,
+                width: b.student.width,
+                epochs: b.fit.epochs,
+                epochs_by_source: c.epochs_by_source,
+                batch_size: b.fit.batch_size,
+                learning_rate: b.fit.learning_rate,
+            },
+            noise: Noise {
+                augment: b.augment.enabled,
+                augment_ops: b.augment.num_ops,
+                augment_magnitude: b.augment.magnitude,
+                dropout: b.student.dropout,
+                survival: b.student.survival,
+            },
+            pseudo: PseudoLabels {
+                teacher_factor: b.teacher_factor,
+                labeled_split: b.labeled_split,
+                unlabeled: b.unlabeled,
+                labels: b.labels,
+                temperature: b.temperature,
+                balance: b.balance,
+                relabel: b.relabel,
+            },
+            data: c.data,
+            execution: c.execution,
+        }
+    }
+}
+
+impl Default for StudyFile {
+    /// The `original` preset.
+    fn default() -> Self {
         Self {
             seed: 1,
             engine: "native".into(),
@@ -431,6 +562,13 @@ impl StudyConfig {
     /// - `standard`: the three algorithms on the 8 tasks of [`standard_tasks`], 10 outer folds,
     ///   with hyperparameters fixed before the run (pre-registered, see `docs/standard.md`), so
     ///   that it finishes in hours on 2 cores.
+    pub fn preset(name: &str) -> Result<Self> {
+        StudyFile::preset(name).map(Self::from)
+    }
+}
+
+impl StudyFile {
+    /// The file of a built-in preset (see [`StudyConfig::preset`]).
     pub fn preset(name: &str) -> Result<Self> {
         match name {
             "original" => Ok(Self::default()),
@@ -517,7 +655,9 @@ impl StudyConfig {
             ..Self::default()
         }
     }
+}
 
+impl StudyConfig {
     /// Parses a TOML config; missing keys take the `original` preset's values.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
         let config: Self = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
@@ -625,9 +765,10 @@ impl StudyConfig {
                 }
             }
         }
-        if self.training.epochs_by_source.values().any(|&e| e == 0) {
+        if self.epochs_by_source.values().any(|&e| e == 0) {
             return bad("training.epochs_by_source: epochs must be at least 1".into());
         }
+        self.check_base_is_a_study_base()?;
         self.check_algorithms()?;
         if self.search == SearchStrategy::Halving {
             if self.halving.eta < 2 {
@@ -658,38 +799,42 @@ impl StudyConfig {
     /// candidate of the search, and the refit, change only in their searched values and
     /// seeds. Teachers are clean; students carry the `[noise]`.
     pub fn algo_config(&self, task: &str, algorithm: Algorithm) -> nstudent_algo::AlgoConfig {
-        let (t, n, p) = (&self.training, &self.noise, &self.pseudo);
-        let model = |dropout: f64, survival: f64| nstudent_algo::ModelConfig {
-            arch: t.arch,
-            width: t.width,
-            dropout,
-            survival,
-        };
         nstudent_algo::AlgoConfig {
             algorithm,
-            teacher_factor: p.teacher_factor,
-            labeled_split: p.labeled_split,
-            unlabeled: p.unlabeled,
-            labels: p.labels,
-            temperature: p.temperature,
-            balance: p.balance,
-            balance_target: None,
-            relabel: p.relabel,
-            teacher: model(0.0, 1.0),
-            student: model(n.dropout, n.survival),
-            augment: nstudent_algo::AugmentConfig {
-                enabled: n.augment,
-                num_ops: n.augment_ops,
-                magnitude: n.augment_magnitude,
-                horizontal_flip: None,
-            },
             fit: nstudent_algo::FitConfig {
                 epochs: self.epochs_for(task),
-                batch_size: t.batch_size,
-                learning_rate: t.learning_rate,
+                ..self.base.fit.clone()
             },
-            ..nstudent_algo::AlgoConfig::default()
+            ..self.base.clone()
         }
+    }
+
+    /// A base the study's file can hold: teacher and student share the architecture and the
+    /// width, the teacher is noise-free, flips follow the images' colour, and balancing keeps
+    /// the mean count per class.
+    fn check_base_is_a_study_base(&self) -> Result<()> {
+        let (t, s) = (&self.base.teacher, &self.base.student);
+        if t.arch != s.arch || t.width != s.width {
+            return Err(Error::Config(format!(
+                "a study trains teacher and student with one architecture and width \
+                 (training.arch, training.width); the base has {:?} x {} and {:?} x {}",
+                t.arch, t.width, s.arch, s.width
+            )));
+        }
+        if t.dropout != 0.0 || t.survival != 1.0 {
+            return Err(Error::Config(
+                "a study's teachers are noise-free: base.teacher.dropout must be 0 and survival 1"
+                    .into(),
+            ));
+        }
+        if self.base.augment.horizontal_flip.is_some() || self.base.balance_target.is_some() {
+            return Err(Error::Config(
+                "a study's file has no key for base.augment.horizontal_flip or \
+                 base.balance_target; leave them unset"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks every algorithm's config on every task, with every candidate of the search
@@ -733,11 +878,10 @@ impl StudyConfig {
     /// Epochs of every training on `task` (its source is the part before `:`).
     pub fn epochs_for(&self, task: &str) -> usize {
         let source = task.split(':').next().unwrap_or(task).trim();
-        self.training
-            .epochs_by_source
+        self.epochs_by_source
             .get(source)
             .copied()
-            .unwrap_or(self.training.epochs)
+            .unwrap_or(self.base.fit.epochs)
     }
 
     /// The threads in total (0 resolved to every core of this machine) and the cells run side
@@ -995,7 +1139,7 @@ mod tests {
         assert_eq!(c.space.ensemble_size, vec![2, 3]);
         assert_eq!(c.epochs_for("cifar100:30-39"), 2);
         assert_eq!(c.epochs_for("cifar10:0-4"), 5);
-        assert_eq!(c.training.batch_size, 32);
+        assert_eq!(c.base.fit.batch_size, 32);
         assert_eq!(c.search, SearchStrategy::Grid);
         assert_eq!(
             StudyConfig::preset("quick").unwrap().tasks,
@@ -1108,6 +1252,47 @@ mod tests {
             e.to_string(),
             "study.toml line 5: num_students must be a list, e.g. [1, 2], got the string \"two\""
         );
+    }
+
+    #[test]
+    fn the_base_is_written_as_the_files_tables_and_read_back_the_same() {
+        // Hashes of results directories made before the base was embedded: the quick preset's
+        // (`nstudent run`) and the committed standard study's.
+        assert_eq!(
+            StudyConfig::preset("quick").unwrap().hash(),
+            "d40f3c320c2a1223"
+        );
+        assert_eq!(
+            StudyConfig::preset("standard").unwrap().hash(),
+            "5baeb1c99ebad726"
+        );
+        for name in PRESETS {
+            let c = StudyConfig::preset(name).unwrap();
+            let text = c.to_commented_toml();
+            assert!(
+                text.contains("[training]")
+                    && text.contains("[noise]")
+                    && text.contains("[pseudo]")
+            );
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.starts_with("base") || l.starts_with("[base")),
+                "{text}"
+            );
+            assert_eq!(
+                StudyConfig::from_toml(&text, Path::new("s.toml")).unwrap(),
+                c
+            );
+        }
+        // A base the file cannot hold is refused, not written wrong.
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.base.teacher.width = 2.0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("training.width"), "{e}");
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.base.teacher.dropout = 0.1;
+        assert!(c.validate().is_err());
     }
 
     #[test]

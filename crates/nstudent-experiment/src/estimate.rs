@@ -36,7 +36,7 @@ impl std::ops::AddAssign for Work {
 
 /// The labeled and unlabeled rows of a training part of `n` rows.
 fn parts(config: &StudyConfig, n: f64) -> (f64, f64) {
-    let labeled = (config.pseudo.teacher_factor * n).max(1.0).min(n);
+    let labeled = (config.base.teacher_factor * n).max(1.0).min(n);
     (labeled, n - labeled)
 }
 
@@ -55,11 +55,11 @@ fn chain(
     let mut w = Work::default();
     let mut used_before = 0.0;
     for i in 1..=students {
-        let used = match (config.pseudo.unlabeled, unl_factor) {
+        let used = match (config.base.unlabeled, unl_factor) {
             (UnlabeledSchedule::Slice, Some(u)) => (i as f64 * u * n).min(pool),
             _ => pool,
         };
-        let predicted = if config.pseudo.relabel || i == 1 {
+        let predicted = if config.base.relabel || i == 1 {
             used
         } else {
             used - used_before

@@ -915,10 +915,10 @@ mod tests {
         c.space.unl_factor = vec![0.3];
         c.space.threshold = vec![0.5, 0.7];
         c.space.num_students = vec![1, 2];
-        c.training.epochs = 2;
-        c.training.batch_size = 16;
-        c.training.epochs_by_source.clear();
-        c.pseudo.teacher_factor = 0.3;
+        c.base.fit.epochs = 2;
+        c.base.fit.batch_size = 16;
+        c.epochs_by_source.clear();
+        c.base.teacher_factor = 0.3;
         let options = RunOptions {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
@@ -1113,10 +1113,10 @@ mod tests {
         c.space.threshold = vec![0.5, 0.7];
         c.space.num_students = vec![1];
         c.space.ensemble_size = vec![2];
-        c.training.epochs = 1;
-        c.training.batch_size = 16;
-        c.training.epochs_by_source.clear();
-        c.pseudo.teacher_factor = 0.3;
+        c.base.fit.epochs = 1;
+        c.base.fit.batch_size = 16;
+        c.epochs_by_source.clear();
+        c.base.teacher_factor = 0.3;
         c
     }
 
@@ -1127,7 +1127,7 @@ mod tests {
         c.algorithms = vec![Algorithm::NoisyStudent];
         // Threshold 0 keeps every pseudo-label, whatever the one-epoch teacher's confidence.
         c.space.threshold = vec![0.0, 0.7];
-        c.pseudo.unlabeled = crate::config::UnlabeledSchedule::All;
+        c.base.unlabeled = crate::config::UnlabeledSchedule::All;
         let other = data.path().join("unlabeled");
         std::fs::create_dir(&other).unwrap();
         c.data.unlabeled = Some(tiny_task(&other));
@@ -1205,8 +1205,8 @@ mod tests {
     fn the_noise_reaches_the_students_and_never_the_teachers() {
         let data = tempfile::tempdir().unwrap();
         let mut c = searched_config(data.path());
-        c.noise.augment_magnitude = 7.0;
-        c.noise.dropout = 0.25;
+        c.base.augment.magnitude = 7.0;
+        c.base.student.dropout = 0.25;
         for algorithm in [Algorithm::NoisyStudent, Algorithm::Ensemble] {
             c.algorithms = vec![algorithm];
             let dir = tempfile::tempdir().unwrap();
@@ -1241,7 +1241,10 @@ mod tests {
     fn every_algorithm_of_a_fold_starts_from_the_same_teacher_in_every_inner_fold() {
         let data = tempfile::tempdir().unwrap();
         let c = searched_config(data.path());
-        assert!(c.noise.dropout > 0.0, "students must differ from teachers");
+        assert!(
+            c.base.student.dropout > 0.0,
+            "students must differ from teachers"
+        );
         let dir = tempfile::tempdir().unwrap();
         let study = StudyDir::create(dir.path(), &c, false).unwrap();
         // One cell per run, in study order, each with its own record of teachers.
@@ -1286,9 +1289,9 @@ mod tests {
         c.algorithms = vec![algorithm];
         c.outer_folds = 2;
         c.inner_folds = 2;
-        c.training.batch_size = 16;
-        c.training.epochs_by_source.clear();
-        c.pseudo.teacher_factor = 0.3;
+        c.base.fit.batch_size = 16;
+        c.epochs_by_source.clear();
+        c.base.teacher_factor = 0.3;
         let builds = Arc::new(AtomicUsize::new(0));
         let engine = Counting {
             builds: Arc::clone(&builds),
@@ -1317,11 +1320,11 @@ mod tests {
     #[test]
     fn the_plan_counts_what_the_search_trains() {
         let mut c = StudyConfig::preset("quick").unwrap();
-        c.pseudo.unlabeled = crate::config::UnlabeledSchedule::All;
+        c.base.unlabeled = crate::config::UnlabeledSchedule::All;
         c.space.threshold = vec![0.5, 0.9];
         c.space.num_students = vec![1, 2];
         c.space.ensemble_size = vec![1, 2];
-        c.training.epochs = 1;
+        c.base.fit.epochs = 1;
         // A grid: 2 inner folds x (teachers + every chain's 2 students), nothing stops early.
         let (planned, trained, built) = search_counts(&c, Algorithm::NoisyStudent);
         assert_eq!((planned, trained, built), (2 * (1 + 2 * 2), 2 * 5, 2 * 5));
@@ -1331,7 +1334,7 @@ mod tests {
         // Successive halving: rungs of 1, 2 and 3 epochs keep 4, 2, then 1 chains.
         c.search = crate::config::SearchStrategy::Halving;
         c.halving.eta = 2;
-        c.training.epochs = 3;
+        c.base.fit.epochs = 3;
         c.space.threshold = vec![0.3, 0.5, 0.7, 0.9];
         c.space.num_students = vec![1];
         let (planned, trained, built) = search_counts(&c, Algorithm::NoisyStudent);
@@ -1341,7 +1344,7 @@ mod tests {
         // a single candidate (2 folds x (teacher + student)), then the largest teachers once
         // and a student chain per size on the last inner fold.
         c.search = crate::config::SearchStrategy::Grid;
-        c.training.epochs = 1;
+        c.base.fit.epochs = 1;
         c.space.threshold = vec![0.5];
         c.space.ensemble_size = vec![2, 3];
         c.space.ensemble_search = crate::config::EnsembleSearch::AfterNoisyStudent;
@@ -1362,10 +1365,10 @@ mod tests {
         c.space.threshold = vec![0.5, 8.0];
         c.space.num_students = vec![1, 2];
         c.space.ensemble_size = vec![2, 3];
-        c.training.epochs = 1;
-        c.training.batch_size = 16;
-        c.training.epochs_by_source.clear();
-        c.pseudo.teacher_factor = 0.3;
+        c.base.fit.epochs = 1;
+        c.base.fit.batch_size = 16;
+        c.epochs_by_source.clear();
+        c.base.teacher_factor = 0.3;
         let dir = tempfile::tempdir().unwrap();
         let study = StudyDir::create(dir.path(), &c, false).unwrap();
         let work = NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());

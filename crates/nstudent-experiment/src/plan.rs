@@ -67,7 +67,7 @@ impl std::ops::AddAssign for Trainings {
 /// The trainings of one cell of `algorithm` under `config`, at `training.epochs` (the count
 /// differs between tasks only under successive halving, whose rungs depend on the epochs).
 pub fn trainings(config: &StudyConfig, algorithm: Algorithm) -> Trainings {
-    SearchPlan::new(config, algorithm, config.training.epochs).trainings(config)
+    SearchPlan::new(config, algorithm, config.base.fit.epochs).trainings(config)
 }
 
 /// One chain of the search: the values that need their own training. Its i-th student is the
@@ -201,7 +201,7 @@ impl SearchPlan {
         if algorithm == Algorithm::Baseline {
             return SearchPlan::Nothing;
         }
-        if let Some(h) = only_candidate(s, algorithm, config.pseudo.unlabeled) {
+        if let Some(h) = only_candidate(s, algorithm, config.base.unlabeled) {
             return SearchPlan::Fixed(h);
         }
         if algorithm == Algorithm::Ensemble
@@ -236,7 +236,7 @@ impl SearchPlan {
     pub fn largest_refit(&self, config: &StudyConfig) -> (usize, usize, Option<f64>) {
         let s = &config.space;
         let max_u = s
-            .unl_factors(config.pseudo.unlabeled)
+            .unl_factors(config.base.unlabeled)
             .into_iter()
             .flatten()
             .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
@@ -313,7 +313,7 @@ impl InnerSearch {
         let s = &config.space;
         let mut chains = Vec::new();
         for &ensemble_size in sizes {
-            for unl_factor in s.unl_factors(config.pseudo.unlabeled) {
+            for unl_factor in s.unl_factors(config.base.unlabeled) {
                 for &threshold in &s.threshold {
                     chains.push(Chain {
                         unl_factor,
@@ -578,7 +578,7 @@ mod tests {
     #[test]
     fn the_whole_pool_schedule_does_not_search_unl_factor() {
         let mut c = StudyConfig::preset("original").unwrap();
-        c.pseudo.unlabeled = crate::config::UnlabeledSchedule::All;
+        c.base.unlabeled = crate::config::UnlabeledSchedule::All;
         // 3 inner folds x (1 teacher + 5 thresholds x 3 students) + refit 4.
         assert_eq!(
             trainings(&c, Algorithm::NoisyStudent).nstudent,

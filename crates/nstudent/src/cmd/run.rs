@@ -196,8 +196,8 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
         c.outer_folds = k;
     }
     if let Some(e) = args.epochs {
-        c.training.epochs = e;
-        c.training.epochs_by_source.clear();
+        c.base.fit.epochs = e;
+        c.epochs_by_source.clear();
     }
     if let Some(s) = args.seed {
         c.seed = s;
