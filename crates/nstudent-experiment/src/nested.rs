@@ -176,7 +176,7 @@ pub fn fold_teacher_seed(study_seed: u64, task: &str, fold: usize) -> u64 {
 fn test_metrics(model: &Model, test: &Dataset) -> Result<CellMetrics> {
     let proba = model.predict_proba(test.view())?;
     let s = nstudent_stats::metrics::score(&test.labels, &proba, test.num_classes())?;
-    Ok(CellMetrics::from(&s))
+    Ok(s)
 }
 
 /// The observer of one training of a cell: it drives the progress bar and the study log, and
@@ -379,7 +379,7 @@ impl CellWork for NestedCv {
         let s = nstudent_stats::metrics::score(&test.labels, &proba, test.num_classes())?;
         Ok(CellOutcome {
             hyperparameters: chosen,
-            metrics: CellMetrics::from(&s),
+            metrics: s,
             teacher,
             training_seconds,
             inference_seconds,
@@ -410,7 +410,7 @@ impl NestedCv {
             None
         };
         Ok(TeacherRecord {
-            metrics: CellMetrics::from(&s),
+            metrics: s,
             ensemble_metrics,
         })
     }

@@ -34,13 +34,6 @@ pub struct Scores {
     pub pr_curve: f64,
 }
 
-impl From<&Scores> for Scores {
-    /// A copy, for callers that hold a reference.
-    fn from(s: &Scores) -> Self {
-        *s
-    }
-}
-
 /// Scores class probabilities against true labels.
 ///
 /// `proba` is row-major `labels.len() x num_classes`; rows need not sum to one (any scores
