@@ -1,7 +1,7 @@
 //! A study built in code instead of a TOML file: Baseline against Noisy Student on the
 //! embedded Fashion-MNIST test images, 3 outer folds, a 2-fold inner search over two
 //! thresholds, 1 epoch per training (about a minute on 2 cores). `cargo run --release -p
-//! nstudent-experiment --example study_in_code -- [OUT]` writes the cells, the metrics table,
+//! nstudent-algo --example study_in_code -- [OUT]` writes the cells, the metrics table,
 //! the statistics and the report to OUT (default `study-in-code`); run it again to resume.
 
 use std::path::PathBuf;
