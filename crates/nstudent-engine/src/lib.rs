@@ -6,7 +6,8 @@
 //!
 //! # The native engine
 //! [`NativeEngine`] (`--engine native`, the default) implements exactly the layers the study
-//! needs on the CPU: 3x3 "same" convolutions (im2col + the `matrixmultiply` crate), 2x2 max-pooling,
+//! needs on the CPU: 3x3 "same" convolutions (im2col + a matrix product; the input layer
+//! directly on the AVX-512 path, see [`KernelPath`]), 2x2 max-pooling,
 //! dense layers, ReLU, dropout, residual blocks with stochastic depth, softmax cross-entropy on
 //! hard or soft targets (mean over the batch) and Adam. Activations are `(N, H, W, C)`.
 //!
@@ -60,6 +61,7 @@ pub mod bench;
 mod burn_engine;
 mod checks;
 mod error;
+mod kernel_path;
 mod model_file;
 mod native;
 mod spec;
@@ -67,6 +69,7 @@ mod spec;
 #[cfg(feature = "burn")]
 pub use burn_engine::{BurnBackend, BurnClassifier, BurnEngine, DEVICE_ENV as BURN_DEVICE_ENV};
 pub use error::{Error, Result};
+pub use kernel_path::{active_kernel_path, force_kernel_path, KernelPath, KERNELS_ENV};
 pub use model_file::TensorData;
 pub use native::{LayerTime, NativeClassifier, NativeEngine};
 pub use spec::{Arch, FitOptions, FitProgress, FitReport, ModelSpec, Targets, Threads};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 use nstudent_algo::Algorithm;
+use nstudent_engine::KernelPath;
 
 /// One unit of work: an algorithm evaluated on one outer fold of one task.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -179,8 +180,17 @@ pub struct CellRecord {
     pub seed: u64,
     /// Threads each training of this cell used.
     pub threads: usize,
+    /// The engine kernels that computed it: a cell is recomputed bit for bit on the same path
+    /// (`nstudent verify` switches to it). Records written before the AVX-512 path existed
+    /// have no such field and were computed on the portable path.
+    #[serde(default = "portable_kernels")]
+    pub kernels: KernelPath,
     #[serde(flatten)]
     pub outcome: CellOutcome,
+}
+
+fn portable_kernels() -> KernelPath {
+    KernelPath::Portable
 }
 
 impl CellRecord {
@@ -278,6 +288,7 @@ pub(crate) mod tests_support {
             config_hash: "abc".into(),
             seed: 7,
             threads: 1,
+            kernels: KernelPath::Portable,
             outcome: CellOutcome {
                 hyperparameters: Some(Hyperparameters {
                     unl_factor: Some(0.2),

@@ -653,6 +653,7 @@ fn compute_cell(
         config_hash: study.hash.clone(),
         seed,
         threads: threads_each.get(),
+        kernels: nstudent_engine::active_kernel_path(),
         outcome,
     };
     let stored = study.store_new(cell, &record)?;

@@ -101,6 +101,11 @@ fn restore_sigpipe() {}
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
+    // A bad NSTUDENT_KERNELS is the user's input: refuse it before any work.
+    if let Err(e) = nstudent_engine::KernelPath::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Data(c) => cmd::data::run(c),
         Command::Train(a) => cmd::train::run(*a),

@@ -793,6 +793,8 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
         assert_eq!(v["engine"], "native");
         assert_eq!(v["threads"], 1);
         assert_eq!(v["models"], 1);
+        let kernels = v["kernels"].as_str().unwrap_or_default();
+        assert!(["portable", "avx512"].contains(&kernels), "{v}");
         for key in ["train_28x28x1_b32", "infer_32x32x3_b1024"] {
             let rate = v[key].as_f64().unwrap_or(-1.0);
             assert!(rate > 0.0, "{key}: {v}");
@@ -802,10 +804,30 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(
-        table.starts_with("engine native, 1 thread(s) per model")
+        table.starts_with("engine native (")
+            && table.contains("kernels), 1 thread(s) per model")
             && table.contains("train_28x28x1_b32"),
         "{table}"
     );
+    // NSTUDENT_KERNELS chooses the kernels; a value that is not a path exits 2 on one line.
+    let with_kernels = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_nstudent"))
+            .args(args)
+            .args(["--format", "json"])
+            .env("NSTUDENT_KERNELS", value)
+            .output()
+            .expect("the binary runs")
+    };
+    let out = with_kernels("portable");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kernels"], "portable", "{v}");
+    let out = with_kernels("sse9");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("portable, avx512 or auto"), "{err}");
     // A build without the burn engine says how to get it: one line, exit 2.
     #[cfg(not(feature = "burn"))]
     {

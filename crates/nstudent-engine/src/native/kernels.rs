@@ -3,7 +3,8 @@
 //! Convolution kernels are stored `(kh, kw, cin, cout)` (a `9 * cin x cout` matrix for 3x3),
 //! dense kernels `(in, out)`, so both layers are one matrix product over the batch.
 
-use super::linalg::{matmul, MatRef};
+use super::linalg::{matmul, product_avx512, MatRef, Start};
+use crate::KernelPath;
 
 /// Shape of a convolution over an `(n, h, w, cin)` input with `k x k` kernels (k = 1 or 3),
 /// stride 1, "same" zero padding.
@@ -26,9 +27,269 @@ impl ConvShape {
     }
 }
 
+/// Defines `$name` as `$body` compiled twice: for the baseline CPU and for AVX-512, picked at
+/// run time. Only for loops whose float operations are each exact IEEE operations in a fixed
+/// order (no sums across lanes): Rust never fuses a multiply and an add, so both builds give
+/// the same bits, and the kernel paths and committed results are unaffected.
+macro_rules! wide_when_possible {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:ident;) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+                unsafe fn wide($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if cpu_is_wide() {
+                    // SAFETY: the CPU has the features `wide` is compiled for.
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+/// Whether the CPU has AVX-512F, BW and VL (checked once, then cached by std).
+#[cfg(target_arch = "x86_64")]
+fn cpu_is_wide() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+}
+
+wide_when_possible! {
+    /// Copies the 3x3 neighbourhood of every pixel into a row of `col` (`rows x 9 * cin`), zeros
+    /// outside the image.
+    fn im2col3(x: &[f32], s: ConvShape, col: &mut [f32]) = im2col3_body;
+}
+
+wide_when_possible! {
+    /// Adds every row of `col` back onto the pixels it was copied from: the adjoint of [`im2col3`].
+    fn col2im3_add(col: &[f32], s: ConvShape, dx: &mut [f32]) = col2im3_add_body;
+}
+
+wide_when_possible! {
+    /// `y = x @ w + bias` over `rows` rows, then ReLU when `relu`.
+    fn affine_forward(
+        path: KernelPath,
+        rows: usize,
+        nin: usize,
+        nout: usize,
+        x: MatRef<'_>,
+        w: &[f32],
+        bias: &[f32],
+        relu: bool,
+        y: &mut [f32],
+    ) = affine_forward_body;
+}
+
+wide_when_possible! {
+    /// Backward of [`affine_forward`]: masks `dy` by the ReLU in place (using the output `y`),
+    /// writes (or, with `acc_params`, adds) the kernel and bias gradients, and, when `dx` is
+    /// given, writes or adds `dy @ w^T`.
+    fn affine_backward(
+        path: KernelPath,
+        rows: usize,
+        nin: usize,
+        nout: usize,
+        x: MatRef<'_>,
+        w: &[f32],
+        y: &[f32],
+        relu: bool,
+        dy: &mut [f32],
+        dw: &mut [f32],
+        db: &mut [f32],
+        acc_params: bool,
+        dx: Option<(&mut [f32], bool)>,
+    ) = affine_backward_body;
+}
+
+/// 2x2 max-pooling with stride 2 (odd trailing rows/columns dropped, as Keras' "valid").
+/// `arg` records which of the four inputs won (0..4, row-major in the window; the first of
+/// equal values wins).
+pub(crate) fn maxpool_forward(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    y: &mut [f32],
+    arg: &mut [u8],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if c.is_multiple_of(16) && cpu_is_wide() {
+        // SAFETY: the CPU has AVX-512F/BW/VL.
+        unsafe { pool_zmm::forward(x, n, h, w, c, y, arg) };
+        return;
+    }
+    maxpool_forward_scalar(x, n, h, w, c, y, arg)
+}
+
+/// Backward of [`maxpool_forward`]: routes each output gradient to the input that won.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn maxpool_backward(
+    dy: &[f32],
+    arg: &[u8],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    dx: &mut [f32],
+    accumulate: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if c.is_multiple_of(16) && w.is_multiple_of(2) && h.is_multiple_of(2) && cpu_is_wide() {
+        // SAFETY: the CPU has AVX-512F/BW/VL.
+        unsafe { pool_zmm::backward(dy, arg, n, h, w, c, dx, accumulate) };
+        return;
+    }
+    maxpool_backward_scalar(dy, arg, n, h, w, c, dx, accumulate)
+}
+
+/// Max-pooling in AVX-512 for channel counts that are multiples of 16: the same comparisons in
+/// the same order as the scalar loops, so the same bits.
+#[cfg(target_arch = "x86_64")]
+mod pool_zmm {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub(super) unsafe fn forward(
+        x: &[f32],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        y: &mut [f32],
+        arg: &mut [u8],
+    ) {
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(
+            x.len() >= n * h * w * c && y.len() >= n * oh * ow * c && arg.len() >= n * oh * ow * c
+        );
+        let (xp, yp, ap) = (x.as_ptr(), y.as_mut_ptr(), arg.as_mut_ptr());
+        let (one, two, three) = (
+            _mm512_set1_epi32(1),
+            _mm512_set1_epi32(2),
+            _mm512_set1_epi32(3),
+        );
+        for img in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let o = ((img * oh + oy) * ow + ox) * c;
+                    let p00 = img * h * w * c + ((2 * oy) * w + 2 * ox) * c;
+                    let offs = [p00 + c, p00 + w * c, p00 + w * c + c];
+                    for ch in (0..c).step_by(16) {
+                        let mut best = _mm512_loadu_ps(xp.add(p00 + ch));
+                        let mut bi = _mm512_setzero_si512();
+                        for (off, idx) in offs.iter().zip([one, two, three]) {
+                            let v = _mm512_loadu_ps(xp.add(off + ch));
+                            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+                            best = _mm512_mask_mov_ps(best, gt, v);
+                            bi = _mm512_mask_mov_epi32(bi, gt, idx);
+                        }
+                        _mm512_storeu_ps(yp.add(o + ch), best);
+                        _mm_storeu_si128(ap.add(o + ch).cast(), _mm512_cvtepi32_epi8(bi));
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    pub(super) unsafe fn backward(
+        dy: &[f32],
+        arg: &[u8],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        dx: &mut [f32],
+        accumulate: bool,
+    ) {
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(
+            dx.len() >= n * h * w * c
+                && dy.len() >= n * oh * ow * c
+                && arg.len() >= n * oh * ow * c
+        );
+        let (gp, ap, dp) = (dy.as_ptr(), arg.as_ptr(), dx.as_mut_ptr());
+        for img in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let o = ((img * oh + oy) * ow + ox) * c;
+                    let p00 = img * h * w * c + ((2 * oy) * w + 2 * ox) * c;
+                    let offs = [p00, p00 + c, p00 + w * c, p00 + w * c + c];
+                    for ch in (0..c).step_by(16) {
+                        let g = _mm512_loadu_ps(gp.add(o + ch));
+                        let a = _mm512_cvtepu8_epi32(_mm_loadu_si128(ap.add(o + ch).cast()));
+                        for (pos, off) in offs.iter().enumerate() {
+                            let won = _mm512_cmpeq_epi32_mask(a, _mm512_set1_epi32(pos as i32));
+                            let d = dp.add(off + ch);
+                            let v = if accumulate {
+                                _mm512_mask_add_ps(_mm512_loadu_ps(d), won, _mm512_loadu_ps(d), g)
+                            } else {
+                                _mm512_maskz_mov_ps(won, g)
+                            };
+                            _mm512_storeu_ps(d, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+wide_when_possible! {
+    /// The scalar loops of [`maxpool_forward`].
+    fn maxpool_forward_scalar(
+        x: &[f32],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        y: &mut [f32],
+        arg: &mut [u8],
+    ) = maxpool_forward_body;
+}
+
+wide_when_possible! {
+    /// The scalar loops of [`maxpool_backward`].
+    fn maxpool_backward_scalar(
+        dy: &[f32],
+        arg: &[u8],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        dx: &mut [f32],
+        accumulate: bool,
+    ) = maxpool_backward_body;
+}
+
+wide_when_possible! {
+    /// [`adam_step`] on the sum of several gradient vectors (added in order, so the result does
+    /// not depend on how the parameters are split across threads); `params`, `m` and `v` start
+    /// at element `offset` of each gradient vector.
+    fn adam_step_sum(
+        cfg: AdamConfig,
+        t: u64,
+        params: &mut [f32],
+        grads: &[Vec<f32>],
+        offset: usize,
+        m: &mut [f32],
+        v: &mut [f32],
+    ) = adam_step_sum_body;
+}
+
 /// Copies the 3x3 neighbourhood of every pixel into a row of `col` (`rows x 9 * cin`), zeros
 /// outside the image.
-pub(crate) fn im2col3(x: &[f32], s: ConvShape, col: &mut [f32]) {
+#[inline(always)]
+fn im2col3_body(x: &[f32], s: ConvShape, col: &mut [f32]) {
     let (h, w, c) = (s.h, s.w, s.cin);
     let patch = 9 * c;
     let col = &mut col[..s.rows() * patch];
@@ -81,7 +342,8 @@ pub(crate) fn im2col3(x: &[f32], s: ConvShape, col: &mut [f32]) {
 }
 
 /// Adds every row of `col` back onto the pixels it was copied from: the adjoint of [`im2col3`].
-pub(crate) fn col2im3_add(col: &[f32], s: ConvShape, dx: &mut [f32]) {
+#[inline(always)]
+fn col2im3_add_body(col: &[f32], s: ConvShape, dx: &mut [f32]) {
     let (h, w, c) = (s.h, s.w, s.cin);
     let patch = 9 * c;
     for (dxi, ci) in dx
@@ -117,7 +379,9 @@ pub(crate) fn col2im3_add(col: &[f32], s: ConvShape, dx: &mut [f32]) {
 
 /// `y = x @ w + bias` over `rows` rows, then ReLU when `relu`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn affine_forward(
+#[inline(always)]
+fn affine_forward_body(
+    path: KernelPath,
     rows: usize,
     nin: usize,
     nout: usize,
@@ -128,10 +392,26 @@ pub(crate) fn affine_forward(
     y: &mut [f32],
 ) {
     let y = &mut y[..rows * nout];
+    if path == KernelPath::Avx512 {
+        // Bias and ReLU in the kernel's epilogue: one pass over `y`.
+        let (w, bias) = (MatRef::rows(w, nout), Start::Bias(bias));
+        product_avx512(rows, nout, nin, x, w, y, nout, bias, relu);
+        return;
+    }
     for r in y.chunks_exact_mut(nout) {
         r.copy_from_slice(bias);
     }
-    matmul(rows, nout, nin, x, MatRef::rows(w, nout), y, nout, true);
+    matmul(
+        path,
+        rows,
+        nout,
+        nin,
+        x,
+        MatRef::rows(w, nout),
+        y,
+        nout,
+        true,
+    );
     if relu {
         for v in y.iter_mut() {
             *v = v.max(0.0);
@@ -143,7 +423,9 @@ pub(crate) fn affine_forward(
 /// writes (or, with `acc_params`, adds) the kernel and bias gradients, and, when `dx` is given,
 /// writes or adds `dy @ w^T`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn affine_backward(
+#[inline(always)]
+fn affine_backward_body(
+    path: KernelPath,
     rows: usize,
     nin: usize,
     nout: usize,
@@ -184,6 +466,7 @@ pub(crate) fn affine_backward(
         cs: x.rs,
     };
     matmul(
+        path,
         nin,
         nout,
         rows,
@@ -196,6 +479,7 @@ pub(crate) fn affine_backward(
     if let Some((dx, accumulate)) = dx {
         // dx (rows x nin) = dy (rows x nout) @ w^T (nout x nin)
         matmul(
+            path,
             rows,
             nin,
             nout,
@@ -210,7 +494,8 @@ pub(crate) fn affine_backward(
 
 /// 2x2 max-pooling with stride 2 (odd trailing rows/columns dropped, as Keras' "valid").
 /// `arg` records which of the four inputs won (0..4, row-major in the window).
-pub(crate) fn maxpool_forward(
+#[inline(always)]
+fn maxpool_forward_body(
     x: &[f32],
     n: usize,
     h: usize,
@@ -258,7 +543,8 @@ pub(crate) fn maxpool_forward(
 
 /// Backward of [`maxpool_forward`]: routes each output gradient to the input that won.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn maxpool_backward(
+#[inline(always)]
+fn maxpool_backward_body(
     dy: &[f32],
     arg: &[u8],
     n: usize,
@@ -364,6 +650,7 @@ pub(crate) struct AdamConfig {
 }
 
 /// One Adam step at 1-based step `t` on flat parameter, gradient and moment vectors.
+#[cfg(test)]
 pub(crate) fn adam_step(
     cfg: AdamConfig,
     t: u64,
@@ -372,17 +659,18 @@ pub(crate) fn adam_step(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    adam_step_sum(cfg, t, params, &[grads], 0, m, v);
+    adam_step_sum(cfg, t, params, &[grads.to_vec()], 0, m, v);
 }
 
 /// [`adam_step`] on the sum of several gradient vectors (added in order, so the result does
 /// not depend on how the parameters are split across threads); `params`, `m` and `v` start at
 /// element `offset` of each gradient vector.
-pub(crate) fn adam_step_sum(
+#[inline(always)]
+fn adam_step_sum_body(
     cfg: AdamConfig,
     t: u64,
     params: &mut [f32],
-    grads: &[&[f32]],
+    grads: &[Vec<f32>],
     offset: usize,
     m: &mut [f32],
     v: &mut [f32],
@@ -406,5 +694,49 @@ pub(crate) fn adam_step_sum(
         m[i] = mi;
         v[i] = vi;
         params[i] -= step * mi / (vi.sqrt() / sqrt_bc2 + cfg.eps);
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    /// The AVX-512 pooling gives the scalar loops' bits, ties included (the first maximum of a
+    /// window wins), forward and backward, written and accumulated.
+    #[test]
+    fn vector_pooling_gives_the_scalar_bits() {
+        let (n, h, w, c) = (2, 6, 4, 32);
+        // Few distinct values: many ties inside windows.
+        let x: Vec<f32> = (0..n * h * w * c)
+            .map(|i| ((i * 7919) % 5) as f32 - 2.0)
+            .collect();
+        let out = n * (h / 2) * (w / 2) * c;
+        let (mut y1, mut a1) = (vec![0.0; out], vec![9u8; out]);
+        let (mut y2, mut a2) = (vec![0.0; out], vec![9u8; out]);
+        maxpool_forward(&x, n, h, w, c, &mut y1, &mut a1);
+        maxpool_forward_scalar(&x, n, h, w, c, &mut y2, &mut a2);
+        assert_eq!(a1, a2);
+        assert!(y1.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let dy: Vec<f32> = (0..out).map(|i| (i as f32 * 0.37).sin()).collect();
+        for accumulate in [false, true] {
+            let start: Vec<f32> = (0..x.len()).map(|i| (i as f32 * 0.11).cos()).collect();
+            let (mut d1, mut d2) = (start.clone(), start);
+            maxpool_backward(&dy, &a1, n, h, w, c, &mut d1, accumulate);
+            maxpool_backward_scalar(&dy, &a1, n, h, w, c, &mut d2, accumulate);
+            assert!(
+                d1.iter().zip(&d2).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "backward, accumulate {accumulate}"
+            );
+        }
+        if !cpu_is_wide_for_tests() {
+            eprintln!("this CPU has no AVX-512: both calls ran the scalar loops");
+        }
+    }
+
+    fn cpu_is_wide_for_tests() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return cpu_is_wide();
+        #[cfg(not(target_arch = "x86_64"))]
+        false
     }
 }

@@ -1,5 +1,10 @@
 //! Single-precision matrix product on strided operands, the one primitive the native engine's
-//! convolutions and dense layers are built on.
+//! convolutions and dense layers are built on: `matrixmultiply` on the portable path, the
+//! unpacked AVX-512 kernel of [`super::avx512`] on the AVX-512 path.
+
+use crate::KernelPath;
+
+pub(crate) use super::avx512_start::Start;
 
 /// A read-only strided matrix: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -36,9 +41,11 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// `c[m x n] (row-major, row stride ldc) = (accumulate ? c : 0) + a[m x k] * b[k x n]`.
+/// `c[m x n] (row-major, row stride ldc) = (accumulate ? c : 0) + a[m x k] * b[k x n]` on the
+/// kernels of `path`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
+    path: KernelPath,
     m: usize,
     n: usize,
     k: usize,
@@ -65,6 +72,14 @@ pub(crate) fn matmul(
     }
     a.check(m, k);
     b.check(k, n);
+    if path == KernelPath::Avx512 {
+        let start = if accumulate {
+            Start::Accumulate
+        } else {
+            Start::Zero
+        };
+        return product_avx512(m, n, k, a, b, c, ldc, start, false);
+    }
     // SAFETY: the asserts above keep every element the product reads or writes inside the
     // slices, and `c` does not alias `a` or `b` (it is borrowed mutably). With beta = 0,
     // `sgemm` does not read `c`.
@@ -88,13 +103,69 @@ pub(crate) fn matmul(
     }
 }
 
+/// `c = start + a * b`, then ReLU when `relu`, on the AVX-512 kernel. The operands are
+/// checked as in [`matmul`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn product_avx512(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    start: Start<'_>,
+    relu: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        (m - 1) * ldc + n <= c.len(),
+        "matrix product output out of bounds"
+    );
+    if k > 0 {
+        a.check(m, k);
+        b.check(k, n);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert!(
+            KernelPath::Avx512.is_available(),
+            "AVX-512 kernels on a CPU without AVX-512F"
+        );
+        // SAFETY: the CPU has AVX-512F (asserted); the checks above keep every element the
+        // product reads or writes inside the slices.
+        unsafe { super::avx512::gemm(m, n, k, a, b, c, ldc, start, relu) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("the AVX-512 path exists only on x86-64 ({m}x{n}x{k}, {start:?}, {relu})");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn matmul_matches_naive_with_transposes_and_accumulation() {
-        let (m, n, k) = (5, 7, 3);
+        for (m, n, k) in [
+            (5, 7, 3),
+            (13, 33, 300),
+            (1, 10, 128),
+            (200, 64, 9),
+            (16, 130, 40),
+        ] {
+            for path in [KernelPath::Portable, KernelPath::Avx512] {
+                if path.is_available() {
+                    matches_naive(path, m, n, k);
+                } else {
+                    eprintln!("this CPU has no AVX-512F: its kernel is not checked here");
+                }
+            }
+        }
+    }
+
+    fn matches_naive(path: KernelPath, m: usize, n: usize, k: usize) {
         let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
         let mut c = vec![1.0f32; m * n];
@@ -105,20 +176,36 @@ mod tests {
                 at[j * m + i] = a[i * k + j];
             }
         }
-        matmul(
-            m,
-            n,
-            k,
-            MatRef::rows_t(&at, m),
-            MatRef::rows(&b, n),
-            &mut c,
-            n,
-            true,
-        );
-        for i in 0..m {
+        // Every operand form the engine uses: a plain or transposed, b plain or transposed,
+        // written or accumulated.
+        let mut bt = vec![0.0; n * k];
+        for p in 0..k {
             for j in 0..n {
-                let want: f32 = 1.0 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
-                assert!((c[i * n + j] - want).abs() < 1e-5);
+                bt[j * k + p] = b[p * n + j];
+            }
+        }
+        let a_forms = [MatRef::rows(&a, k), MatRef::rows_t(&at, m)];
+        let b_forms = [MatRef::rows(&b, n), MatRef::rows_t(&bt, k)];
+        for (ai, af) in a_forms.iter().enumerate() {
+            for (bi, bf) in b_forms.iter().enumerate() {
+                for accumulate in [false, true] {
+                    c.fill(1.0);
+                    matmul(path, m, n, k, *af, *bf, &mut c, n, accumulate);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let dot: f64 = (0..k)
+                                .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
+                                .sum();
+                            let want = dot + if accumulate { 1.0 } else { 0.0 };
+                            let got = f64::from(c[i * n + j]);
+                            assert!(
+                                (got - want).abs() < 1e-4 * (1.0 + want.abs()),
+                                "{path} {m}x{n}x{k} a{ai} b{bi} acc {accumulate}: \
+                                 c[{i},{j}] = {got}, want {want}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }

@@ -1,6 +1,21 @@
 //! The native CPU engine: explicit forward and backward passes over `(N, H, W, C)` buffers,
 //! im2col + GEMM convolutions, batch-parallel training with deterministic gradient sums.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod avx512_start {
+    /// What a product on the AVX-512 kernel starts from.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) enum Start<'a> {
+        /// `c = a * b`.
+        Zero,
+        /// `c += a * b`.
+        Accumulate,
+        /// `c = a * b + bias` (one value per column).
+        Bias(&'a [f32]),
+    }
+}
+mod direct;
 mod kernels;
 mod linalg;
 mod net;
@@ -20,10 +35,10 @@ use rayon::prelude::*;
 use crate::checks;
 use crate::model_file::{self, ModelFile, TensorData};
 use crate::{
-    Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec, Result, Targets,
-    Threads,
+    active_kernel_path, Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec,
+    Result, Targets, Threads,
 };
-use kernels::{adam_step, adam_step_sum, AdamConfig, BatchTargets};
+use kernels::{adam_step_sum, AdamConfig, BatchTargets};
 use net::{NoiseKind, Plan, StepNoise, Worker};
 
 /// Images per forward pass in [`Classifier::predict_proba`]; bounds memory at any input size.
@@ -346,11 +361,12 @@ impl Classifier for NativeClassifier {
         }
         let k = self.spec.num_classes;
         let img_len = self.spec.input.len();
+        let path = active_kernel_path();
         let batch = options.batch_size.min(n);
         let max_chunks = batch.div_ceil(CHUNK);
         let n_workers = Self::worker_count(options.threads, max_chunks);
         let mut workers: Vec<Worker> = (0..n_workers)
-            .map(|_| Worker::new(&self.plan, CHUNK.min(batch), true))
+            .map(|_| Worker::new(&self.plan, CHUNK.min(batch), true, path))
             .collect();
         // One gradient buffer per chunk of a batch, summed in chunk order by Adam.
         let mut chunk_grads: Vec<Vec<f32>> = vec![vec![0.0; self.plan.n_params]; max_chunks];
@@ -477,7 +493,7 @@ impl Classifier for NativeClassifier {
                 }
                 let loss_sum: f64 = chunk_losses[..chunks].iter().sum();
                 // Adam on the sum of the chunks' gradients, added in chunk order.
-                let grads: Vec<&[f32]> = chunk_grads[..chunks].iter().map(|g| &g[..]).collect();
+                let grads = &chunk_grads[..chunks];
                 match &pool {
                     Some(pool) => pool.install(|| {
                         self.params
@@ -486,10 +502,10 @@ impl Classifier for NativeClassifier {
                             .zip(v.par_chunks_mut(ADAM_CHUNK))
                             .enumerate()
                             .for_each(|(ci, ((p, m), v))| {
-                                adam_step_sum(adam, step, p, &grads, ci * ADAM_CHUNK, m, v)
+                                adam_step_sum(adam, step, p, grads, ci * ADAM_CHUNK, m, v)
                             })
                     }),
-                    None => adam_step_sum(adam, step, &mut self.params, &grads, 0, &mut m, &mut v),
+                    None => adam_step_sum(adam, step, &mut self.params, grads, 0, &mut m, &mut v),
                 }
                 let loss = (loss_sum / nb as f64) as f32;
                 epoch_loss += loss_sum;
@@ -524,10 +540,11 @@ impl Classifier for NativeClassifier {
         let img_len = self.spec.input.len();
         let mut out = vec![0.0f32; n * k];
         let cap = PREDICT_CHUNK.min(n.max(1));
+        let path = active_kernel_path();
         out.par_chunks_mut(cap * k)
             .zip(images.pixels.par_chunks(cap * img_len))
             .for_each_init(
-                || Worker::new(&self.plan, cap, false),
+                || Worker::new(&self.plan, cap, false, path),
                 |w, (o, px)| {
                     let cnt = px.len() / img_len;
                     w.load_input(px);
@@ -575,7 +592,7 @@ impl NativeClassifier {
         let steps = steps.max(1);
         let plan = &self.plan;
         let mut params = self.params.clone();
-        let mut w = Worker::new(plan, batch, true);
+        let mut w = Worker::new(plan, batch, true, active_kernel_path());
         let mut rng = derived_rng(1, PURPOSE_NOISE, 0, 0);
         let pixels: Vec<u8> = (0..batch * self.spec.input.len())
             .map(|_| rng.gen())
@@ -615,8 +632,8 @@ impl NativeClassifier {
             this[1] = t.elapsed().as_secs_f64();
             w.backward(plan, &params, batch, Some(&sn), false);
             let t = Instant::now();
-            let g = w.pgrad.clone();
-            adam_step(adam, s as u64 + 1, &mut params, &g, &mut m, &mut v);
+            let grads = std::slice::from_ref(&w.pgrad);
+            adam_step_sum(adam, s as u64 + 1, &mut params, grads, 0, &mut m, &mut v);
             this[2] = t.elapsed().as_secs_f64();
             if s > 0 {
                 for (e, t) in extra.iter_mut().zip(this) {

@@ -1,12 +1,13 @@
 //! A model as a fixed list of operations over numbered activation buffers, and the per-thread
 //! workspace that runs it forward and backward without allocating.
 
+use super::direct;
 use super::kernels::{
     affine_backward, affine_forward, col2im3_add, im2col3, maxpool_backward, maxpool_forward,
     softmax, softmax_xent, BatchTargets, ConvShape,
 };
 use super::linalg::MatRef;
-use crate::{Arch, ModelSpec};
+use crate::{Arch, KernelPath, ModelSpec};
 
 /// How a parameter tensor is laid out internally; its PyTorch layout follows from it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -408,6 +409,8 @@ impl Plan {
 /// Buffers for running a plan on up to `cap` images at a time; reused across steps.
 pub(crate) struct Worker {
     pub cap: usize,
+    /// The kernels this worker runs.
+    pub path: KernelPath,
     acts: Vec<Vec<f32>>,
     grads: Vec<Vec<f32>>,
     grad_set: Vec<bool>,
@@ -430,7 +433,7 @@ pub(crate) struct StepNoise<'a> {
 }
 
 impl Worker {
-    pub fn new(plan: &Plan, cap: usize, train: bool) -> Worker {
+    pub fn new(plan: &Plan, cap: usize, train: bool, path: KernelPath) -> Worker {
         let acts = plan.values.iter().map(|&v| vec![0.0; v * cap]).collect();
         let grads = if train {
             plan.values.iter().map(|&v| vec![0.0; v * cap]).collect()
@@ -444,6 +447,7 @@ impl Worker {
         };
         Worker {
             cap,
+            path,
             acts,
             grads,
             grad_set: vec![false; plan.values.len()],
@@ -458,6 +462,12 @@ impl Worker {
             probs: vec![0.0; plan.classes * cap],
             timings: None,
         }
+    }
+
+    /// Whether the convolution of shape `s` reading buffer `x` runs directly (no im2col): on
+    /// the AVX-512 path, for the model's input layer when [`direct::supports`] its shape.
+    fn direct_conv(&self, s: ConvShape, x: usize) -> bool {
+        self.path == KernelPath::Avx512 && x == 0 && direct::supports(s)
     }
 
     /// Converts `n` images of `u8` pixels to the input buffer, scaled to [0, 1].
@@ -504,14 +514,19 @@ impl Worker {
                     let wv = &params[wp.offset..wp.offset + wp.len];
                     let bv = &params[bp.offset..bp.offset + bp.len];
                     let patch = s.patch();
-                    let input = match col {
-                        Some(ci) => {
-                            im2col3(&self.acts[x], s, &mut self.cols[ci]);
-                            MatRef::rows(&self.cols[ci], patch)
-                        }
-                        None => MatRef::rows(&self.acts[x], patch),
-                    };
-                    affine_forward(s.rows(), patch, cout, input, wv, bv, relu, &mut out);
+                    if self.direct_conv(s, x) {
+                        direct::forward(&self.acts[x], s, wv, bv, relu, &mut out);
+                    } else {
+                        let input = match col {
+                            Some(ci) => {
+                                im2col3(&self.acts[x], s, &mut self.cols[ci]);
+                                MatRef::rows(&self.cols[ci], patch)
+                            }
+                            None => MatRef::rows(&self.acts[x], patch),
+                        };
+                        let path = self.path;
+                        affine_forward(path, s.rows(), patch, cout, input, wv, bv, relu, &mut out);
+                    }
                     self.acts[y] = out;
                 }
                 Op::Pool { h, w, c, x, y, arg } => {
@@ -533,7 +548,7 @@ impl Worker {
                     let wv = &params[wp.offset..wp.offset + wp.len];
                     let bv = &params[bp.offset..bp.offset + bp.len];
                     let input = MatRef::rows(&self.acts[x], nin);
-                    affine_forward(n, nin, nout, input, wv, bv, relu, &mut out);
+                    affine_forward(self.path, n, nin, nout, input, wv, bv, relu, &mut out);
                     self.acts[y] = out;
                 }
                 Op::Dropout {
@@ -705,6 +720,7 @@ impl Worker {
             ..
         } = *step;
         let (h, w, cin, cout) = (s.h, s.w, s.cin, s.cout);
+        let direct_conv = self.direct_conv(s, x);
         let mut dy = std::mem::take(&mut self.grads[y]);
         let (wp, bp) = (&plan.params[wt], &plan.params[b]);
         let wv = &params[wp.offset..wp.offset + wp.len];
@@ -712,11 +728,19 @@ impl Worker {
         let (dw, db) = self.pgrad[wp.offset..bp.offset + bp.len].split_at_mut(wp.len);
         let patch = s.patch();
         let need_dx = x != 0;
+        if direct_conv {
+            let ys = &self.acts[y];
+            direct::backward(&self.acts[x], s, ys, relu, &mut dy, dw, db, acc_params);
+            self.grads[y] = dy;
+            return;
+        }
+        let path = self.path;
         match col {
             Some(ci) => {
                 let input = MatRef::rows(&self.cols[ci], patch);
                 let dx = need_dx.then_some((&mut self.dcol[..], false));
                 affine_backward(
+                    path,
                     s.rows(),
                     patch,
                     cout,
@@ -743,6 +767,7 @@ impl Worker {
                 let acc = self.grad_set[x];
                 let dx = need_dx.then_some((&mut self.grads[x][..], acc));
                 affine_backward(
+                    path,
                     s.rows(),
                     patch,
                     cout,
@@ -807,6 +832,7 @@ impl Worker {
         let input = MatRef::rows(&self.acts[x], nin);
         let dx = need_dx.then_some((&mut self.grads[x][..], acc));
         affine_backward(
+            self.path,
             n,
             nin,
             nout,

@@ -10,7 +10,18 @@ use super::kernels::*;
 use super::linalg::MatRef;
 use super::net::{NoiseKind, ParamInfo, ParamKind, StepNoise, Worker};
 use super::NativeClassifier;
-use crate::{Arch, Classifier, ModelSpec};
+use crate::{Arch, Classifier, KernelPath, ModelSpec};
+
+/// The kernel paths this CPU runs; each parity test checks every one of them.
+fn paths() -> Vec<KernelPath> {
+    let mut out = vec![KernelPath::Portable];
+    if KernelPath::Avx512.is_available() {
+        out.push(KernelPath::Avx512);
+    } else {
+        eprintln!("this CPU has no AVX-512F: the AVX-512 kernels are not checked here");
+    }
+    out
+}
 
 struct Fixture {
     t: HashMap<String, (Vec<usize>, Vec<f32>)>,
@@ -76,6 +87,12 @@ fn conv_param(k: usize, cin: usize, cout: usize) -> ParamInfo {
 }
 
 fn check_conv(f: &Fixture, tag: &str, k: usize, relu: bool) {
+    for path in paths() {
+        check_conv_on(path, f, tag, k, relu);
+    }
+}
+
+fn check_conv_on(path: KernelPath, f: &Fixture, tag: &str, k: usize, relu: bool) {
     let xs = f.shape(&format!("{tag}.x")).to_vec();
     let (n, h, w, cin) = (xs[0], xs[1], xs[2], xs[3]);
     let cout = f.shape(&format!("{tag}.w"))[0];
@@ -99,13 +116,18 @@ fn check_conv(f: &Fixture, tag: &str, k: usize, relu: bool) {
         MatRef::rows(x, s.patch())
     };
     let mut y = vec![0.0; s.rows() * cout];
-    affine_forward(s.rows(), s.patch(), cout, input, &wt, b, relu, &mut y);
-    assert_close(&format!("{tag} forward"), &y, f.get(&format!("{tag}.y")));
+    affine_forward(path, s.rows(), s.patch(), cout, input, &wt, b, relu, &mut y);
+    assert_close(
+        &format!("{tag} forward ({path})"),
+        &y,
+        f.get(&format!("{tag}.y")),
+    );
     let mut dy = f.get(&format!("{tag}.dy")).to_vec();
     let mut dw = vec![0.0; wt.len()];
     let mut db = vec![0.0; cout];
     let mut dcol = vec![0.0; s.rows() * s.patch()];
     affine_backward(
+        path,
         s.rows(),
         s.patch(),
         cout,
@@ -126,9 +148,13 @@ fn check_conv(f: &Fixture, tag: &str, k: usize, relu: bool) {
     } else {
         dcol[..x.len()].to_vec()
     };
-    assert_close(&format!("{tag} dx"), &dx, f.get(&format!("{tag}.dx")));
     assert_close(
-        &format!("{tag} dw"),
+        &format!("{tag} dx ({path})"),
+        &dx,
+        f.get(&format!("{tag}.dx")),
+    );
+    assert_close(
+        &format!("{tag} dw ({path})"),
         &p.export_torch(&dw),
         f.get(&format!("{tag}.dw")),
     );
@@ -166,6 +192,12 @@ fn maxpool_matches_pytorch() {
 #[test]
 fn dense_matches_pytorch() {
     let f = Fixture::load("layers.safetensors");
+    for path in paths() {
+        check_dense_on(path, &f);
+    }
+}
+
+fn check_dense_on(path: KernelPath, f: &Fixture) {
     let (n, nin) = (f.shape("dense.x")[0], f.shape("dense.x")[1]);
     let nout = f.shape("dense.w")[0];
     let p = ParamInfo {
@@ -182,11 +214,22 @@ fn dense_matches_pytorch() {
     let x = f.get("dense.x");
     let mut y = vec![0.0; n * nout];
     let input = MatRef::rows(x, nin);
-    affine_forward(n, nin, nout, input, &wt, f.get("dense.b"), true, &mut y);
-    assert_close("dense forward", &y, f.get("dense.y"));
+    affine_forward(
+        path,
+        n,
+        nin,
+        nout,
+        input,
+        &wt,
+        f.get("dense.b"),
+        true,
+        &mut y,
+    );
+    assert_close(&format!("dense forward ({path})"), &y, f.get("dense.y"));
     let mut dy = f.get("dense.dy").to_vec();
     let (mut dw, mut db, mut dx) = (vec![0.0; wt.len()], vec![0.0; nout], vec![0.0; x.len()]);
     affine_backward(
+        path,
         n,
         nin,
         nout,
@@ -200,8 +243,12 @@ fn dense_matches_pytorch() {
         false,
         Some((&mut dx, false)),
     );
-    assert_close("dense dx", &dx, f.get("dense.dx"));
-    assert_close("dense dw", &p.export_torch(&dw), f.get("dense.dw"));
+    assert_close(&format!("dense dx ({path})"), &dx, f.get("dense.dx"));
+    assert_close(
+        &format!("dense dw ({path})"),
+        &p.export_torch(&dw),
+        f.get("dense.dw"),
+    );
     assert_close("dense db", &db, f.get("dense.db"));
 }
 
@@ -322,9 +369,15 @@ fn fixture_noise(model: &NativeClassifier, n: usize) -> Vec<Vec<f32>> {
 }
 
 fn check_model(file: &str, spec: ModelSpec) {
+    for path in paths() {
+        check_model_on(path, file, &spec);
+    }
+}
+
+fn check_model_on(path: KernelPath, file: &str, spec: &ModelSpec) {
     let f = Fixture::load(file);
     let n = f.shape("images")[0];
-    let model = fixture_model(&f, &spec);
+    let model = fixture_model(&f, spec);
     let plan = model.plan();
     let params = model.params().to_vec();
     let pixels: Vec<u8> = f.get("images").iter().map(|&v| v as u8).collect();
@@ -336,11 +389,11 @@ fn check_model(file: &str, spec: ModelSpec) {
     let labels: Vec<u16> = f.get("labels").iter().map(|&v| v as u16).collect();
     let mut grads_hard = Vec::new();
     for kind in ["hard", "soft"] {
-        let mut w = Worker::new(plan, n, true);
+        let mut w = Worker::new(plan, n, true, path);
         w.load_input(&pixels);
         w.forward(plan, &params, n, Some(&sn));
         assert_close(
-            &format!("{file} logits ({kind})"),
+            &format!("{file} logits ({kind}, {path})"),
             w.logits(plan, n),
             f.get(&format!("logits_{kind}")),
         );
@@ -359,7 +412,7 @@ fn check_model(file: &str, spec: ModelSpec) {
         for p in &plan.params {
             let got = p.export_torch(&w.pgrad[p.offset..p.offset + p.len]);
             assert_close(
-                &format!("{file} grad of {} ({kind})", p.name),
+                &format!("{file} grad of {} ({kind}, {path})", p.name),
                 &got,
                 f.get(&format!("grad_{kind}.{}", p.name)),
             );

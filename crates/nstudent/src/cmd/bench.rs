@@ -85,8 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !json {
         writeln!(
             stdout,
-            "engine {}, {threads} thread(s) per model, {} model(s) side by side (images/s)",
+            "engine {} ({} kernels), {threads} thread(s) per model, {} model(s) side by side (images/s)",
             engine.name(),
+            nstudent_engine::active_kernel_path(),
             args.models
         )?;
     }
@@ -116,6 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         obj.insert("engine".into(), engine.name().into());
+        obj.insert(
+            "kernels".into(),
+            nstudent_engine::active_kernel_path().name().into(),
+        );
         obj.insert("threads".into(), threads.get().into());
         obj.insert("models".into(), args.models.into());
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;

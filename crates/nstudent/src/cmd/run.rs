@@ -727,6 +727,18 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let (threads, _) = config.resolved_execution();
     let mut differing = 0;
     for cell in &chosen {
+        let stored = study
+            .finished(cell)
+            .map_err(lift)?
+            .ok_or_else(|| anyhow::anyhow!("cell {} vanished while verifying", cell.index))?;
+        // Recompute on the kernels that computed the cell: the paths differ in their last bits.
+        if let Err(e) = nstudent_engine::force_kernel_path(Some(stored.kernels)) {
+            usage!(
+                "cell {}: it was computed on the {} kernels: {e}",
+                cell.index,
+                stored.kernels
+            );
+        }
         let scratch = tempfile::tempdir()?;
         let fresh = StudyDir::create(scratch.path(), &config, false).map_err(lift)?;
         let options = RunOptions {
@@ -737,17 +749,13 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             ..RunOptions::default()
         };
         nstudent_experiment::run_study(&fresh, &work, &options).map_err(lift)?;
-        let stored = study
-            .finished(cell)
-            .map_err(lift)?
-            .ok_or_else(|| anyhow::anyhow!("cell {} vanished while verifying", cell.index))?;
         let again = fresh
             .finished(cell)
             .map_err(lift)?
             .ok_or_else(|| anyhow::anyhow!("cell {} was not recomputed", cell.index))?;
         let what = format!(
-            "cell {} ({} fold {} {})",
-            cell.index, cell.task, cell.fold, cell.algorithm
+            "cell {} ({} fold {} {}, {} kernels)",
+            cell.index, cell.task, cell.fold, cell.algorithm, stored.kernels
         );
         match first_difference(&comparable(&stored)?, &comparable(&again)?, "") {
             None => out(&format!(

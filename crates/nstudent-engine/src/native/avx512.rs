@@ -1,0 +1,293 @@
+//! The AVX-512 path's matrix product, without packing.
+//!
+//! `matrixmultiply` copies ("packs") both operands of every product into panels first. For the
+//! engine's shapes that copy costs as much as a quarter of a training step: the im2col matrix of
+//! the second convolution (3136 x 288 floats for 16 images) is written by im2col, then read and
+//! written again by packing, twice per step. Here the micro-kernel reads `a` in place, with any
+//! strides (it broadcasts one element at a time), and `b` in place when its rows are
+//! contiguous; only a small `b` with other strides is transposed into a scratch buffer. The
+//! tile of the product, 12 x 32 (or 8 x 32, 12 x 16, 8 x 16), stays in zmm registers over a
+//! block of the depth.
+//!
+//! The sum over the depth runs in a fixed order for a given shape (ascending inside a block of
+//! [`KC`], blocks in order), so the bits depend on the operands and the shape only.
+
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+
+use super::linalg::MatRef;
+
+/// Floats in a zmm register.
+const LANES: usize = 16;
+/// Depth of a block: the rows of `b` a block reads stay in L2 while every row-block of `a`
+/// passes over them.
+const KC: usize = 256;
+
+thread_local! {
+    /// Scratch of this thread, grown once and then reused (a training loop does not allocate):
+    /// a transposed `b`, a transposed `a` and a transposed product.
+    static TRANSPOSED: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+    /// The last, partial row-block of `a`, padded with zero rows.
+    static EDGE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+use super::avx512_start::Start;
+
+/// `c (row-major, row stride ldc) = start + a[m x k] * b[k x n]`, then ReLU when `relu`.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and the operands must hold every element the shapes and
+/// strides address (the caller, `matmul`, asserts this for `a`, `b` and `c`).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    start: Start<'_>,
+    relu: bool,
+) {
+    if b.cs == 1 {
+        return gemm_direct_b(m, n, k, a, b.data, b.rs, c, ldc, start, relu);
+    }
+    // `b` is stored transposed. Transpose it (k * n copies) or compute the transposed product
+    // c^T = b^T a^T, which reads b^T in place (k * m + m * n copies); whichever copies less.
+    let plain = matches!(start, Start::Bias(_)) || relu || k * n <= k * m + m * n;
+    TRANSPOSED.with(|s| {
+        let s = &mut *s.borrow_mut();
+        if plain {
+            let bt = &mut s[0];
+            copy_row_major(b, k, n, bt);
+            gemm_direct_b(m, n, k, a, bt, n, c, ldc, start, relu);
+        } else {
+            let [_, at, ct] = s;
+            // a^T (k x m) row-major, the product c^T (n x m) row-major.
+            let a_t = MatRef {
+                data: a.data,
+                rs: a.cs,
+                cs: a.rs,
+            };
+            copy_row_major(a_t, k, m, at);
+            let bt = MatRef {
+                data: b.data,
+                rs: b.cs,
+                cs: b.rs,
+            };
+            ct.clear();
+            ct.resize(n * m, 0.0);
+            gemm_direct_b(n, m, k, bt, at, m, ct, m, Start::Zero, false);
+            let accumulate = matches!(start, Start::Accumulate);
+            for i in 0..m {
+                let row = &mut c[i * ldc..i * ldc + n];
+                for (j, v) in row.iter_mut().enumerate() {
+                    let t = ct[j * m + i];
+                    *v = if accumulate { *v + t } else { t };
+                }
+            }
+        }
+    });
+}
+
+/// Writes the `rows x cols` matrix `x` row-major into `out` (resized).
+fn copy_row_major(x: MatRef<'_>, rows: usize, cols: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(rows * cols, 0.0);
+    for (i, row) in out.chunks_exact_mut(cols).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = x.data[i * x.rs + j * x.cs];
+        }
+    }
+}
+
+/// [`gemm`] with `b` row-major (row stride `ldb`), on the tile shape that wastes least: 12 rows
+/// by 32 columns, or 8 rows when `m` is a multiple of 8 but not of 12 (16 images of a dense
+/// layer), or 16 columns when `n <= 16`.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn gemm_direct_b(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    start: Start<'_>,
+    relu: bool,
+) {
+    let eights = !m.is_multiple_of(12) && m.is_multiple_of(8) && m <= 64;
+    match (eights, n <= LANES) {
+        (false, false) => blocked::<12, 2>(m, n, k, a, b, ldb, c, ldc, start, relu),
+        (true, false) => blocked::<8, 2>(m, n, k, a, b, ldb, c, ldc, start, relu),
+        (false, true) => blocked::<12, 1>(m, n, k, a, b, ldb, c, ldc, start, relu),
+        (true, true) => blocked::<8, 1>(m, n, k, a, b, ldb, c, ldc, start, relu),
+    }
+}
+
+/// [`gemm_direct_b`] on `MR x (16 * W)` tiles.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+unsafe fn blocked<const MR: usize, const W: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    start: Start<'_>,
+    relu: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || (k - 1) * ldb + n <= b.len(), "b out of bounds");
+    assert!((m - 1) * ldc + n <= c.len(), "c out of bounds");
+    if let Start::Bias(bias) = start {
+        assert!(bias.len() >= n, "bias out of bounds");
+    }
+    let cptr = c.as_mut_ptr();
+    let blocks = k.div_ceil(KC).max(1);
+    for block in 0..blocks {
+        let p0 = block * KC;
+        let kc = KC.min(k - p0.min(k));
+        let first = block == 0;
+        let last = block + 1 == blocks;
+        let tile_start = match (first, start) {
+            (true, Start::Zero) => TileStart::Zero,
+            (true, Start::Bias(_)) => TileStart::Bias,
+            _ => TileStart::Accumulate,
+        };
+        let bias = match start {
+            Start::Bias(bias) => bias.as_ptr(),
+            _ => std::ptr::null(),
+        };
+        for i0 in (0..m).step_by(MR) {
+            let rows = MR.min(m - i0);
+            EDGE.with(|edge| {
+                let edge = &mut *edge.borrow_mut();
+                // A full block of `a` is read in place; the last, partial one is copied with
+                // zero rows so that the kernel reads nothing past `a`.
+                let (ap, a_is, a_ks) = if rows == MR {
+                    (a.data.as_ptr().add(i0 * a.rs + p0 * a.cs), a.rs, a.cs)
+                } else {
+                    edge.clear();
+                    edge.resize(MR * kc.max(1), 0.0);
+                    for i in 0..rows {
+                        for p in 0..kc {
+                            edge[i * kc + p] = a.data[(i0 + i) * a.rs + (p0 + p) * a.cs];
+                        }
+                    }
+                    (edge.as_ptr(), kc, 1)
+                };
+                for j0 in (0..n).step_by(LANES * W) {
+                    let tile = Tile {
+                        a: ap,
+                        a_is,
+                        a_ks,
+                        b: b.as_ptr().add(p0 * ldb + j0),
+                        ldb,
+                        c: cptr.add(i0 * ldc + j0),
+                        ldc,
+                        rows,
+                        cols: (LANES * W).min(n - j0),
+                        bias: bias.wrapping_add(j0),
+                    };
+                    kernel::<MR, W>(kc, &tile, tile_start, relu && last);
+                }
+            });
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum TileStart {
+    Zero,
+    Accumulate,
+    Bias,
+}
+
+/// One `rows x cols` tile of the product over one block of the depth.
+struct Tile {
+    /// Element `(i, p)` of `a` at `a + i * a_is + p * a_ks`.
+    a: *const f32,
+    a_is: usize,
+    a_ks: usize,
+    /// Row `p` of `b` at `b + p * ldb`, `cols` values.
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    /// `cols` bias values when the tile starts from the bias.
+    bias: *const f32,
+}
+
+/// The lanes of a 16-float register that hold one of the first `n` columns.
+fn lanes(n: usize) -> __mmask16 {
+    if n >= LANES {
+        0xffff
+    } else {
+        ((1u32 << n) - 1) as __mmask16
+    }
+}
+
+/// `c[rows x cols] = start + a_block * b_block` over `kc` depth steps; ReLU when `relu`. Rows of
+/// `a` past `rows` are read (they exist: see `blocked`) but not stored; lanes past `cols` are
+/// neither read nor written.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn kernel<const MR: usize, const W: usize>(
+    kc: usize,
+    t: &Tile,
+    start: TileStart,
+    relu: bool,
+) {
+    let masks: [__mmask16; W] = std::array::from_fn(|w| lanes(t.cols.saturating_sub(w * LANES)));
+    let mut acc = [[_mm512_setzero_ps(); W]; MR];
+    let rows: [*const f32; MR] = std::array::from_fn(|i| t.a.wrapping_add(i * t.a_is));
+    let mut b = t.b;
+    for p in 0..kc {
+        let bv: [__m512; W] =
+            std::array::from_fn(|w| _mm512_maskz_loadu_ps(masks[w], b.wrapping_add(w * LANES)));
+        let off = p * t.a_ks;
+        for i in 0..MR {
+            let ai = _mm512_set1_ps(*rows[i].add(off));
+            for w in 0..W {
+                acc[i][w] = _mm512_fmadd_ps(ai, bv[w], acc[i][w]);
+            }
+        }
+        b = b.wrapping_add(t.ldb);
+    }
+    let zero = _mm512_setzero_ps();
+    let bias: [__m512; W] = std::array::from_fn(|w| {
+        if start == TileStart::Bias {
+            _mm512_maskz_loadu_ps(masks[w], t.bias.wrapping_add(w * LANES))
+        } else {
+            zero
+        }
+    });
+    for (i, row) in acc.iter().enumerate().take(t.rows) {
+        let ci = t.c.add(i * t.ldc);
+        for w in 0..W {
+            let cw = ci.wrapping_add(w * LANES);
+            let mut v = row[w];
+            match start {
+                TileStart::Zero => {}
+                TileStart::Bias => v = _mm512_add_ps(bias[w], v),
+                TileStart::Accumulate => v = _mm512_add_ps(_mm512_maskz_loadu_ps(masks[w], cw), v),
+            }
+            if relu {
+                v = _mm512_max_ps(v, zero);
+            }
+            _mm512_mask_storeu_ps(cw, masks[w], v);
+        }
+    }
+}

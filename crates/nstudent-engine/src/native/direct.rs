@@ -1,0 +1,580 @@
+//! Direct 3x3 "same" convolution of the model's input layer (1 to 4 input channels), forward
+//! and backward, for the AVX-512 path.
+//!
+//! Through im2col, a 3x3 convolution over one channel is a matrix product of depth 9, a shape on
+//! which GEMM spends more time packing than multiplying. Here each output pixel keeps its
+//! `COUT` sums in registers and adds the 9 * `cin` taps straight from the image. The weight
+//! gradient keeps the 9 taps of one input channel (9 * `COUT` sums) in registers over all pixels.
+//!
+//! With 32 output channels (the study's models) the kernels are AVX-512 intrinsics over images
+//! padded with a border of zeros; other widths use a portable body of the same loops.
+
+use super::kernels::ConvShape;
+
+/// Output channels the direct convolution is compiled for; other widths use im2col + GEMM.
+pub(crate) fn supports(s: ConvShape) -> bool {
+    s.k == 3 && (1..=4).contains(&s.cin) && matches!(s.cout, 8 | 32)
+}
+
+/// `y = relu?(conv3x3(x, w) + bias)` over `s.n` `(h, w, cin)` images; `w` is `(3, 3, cin, cout)`.
+pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bool, y: &mut [f32]) {
+    assert!(supports(s));
+    let out = &mut y[..s.rows() * s.cout];
+    let x = &x[..s.n * s.h * s.w * s.cin];
+    let w = &w[..9 * s.cin * s.cout];
+    match s.cout {
+        8 => dispatch_forward::<8>(x, s, w, bias, relu, out),
+        _ => dispatch_forward::<32>(x, s, w, bias, relu, out),
+    }
+}
+
+/// Masks `dy` by the ReLU (from the output `y`) when `relu`, and writes (or, with `accumulate`,
+/// adds) the bias gradient `db` and the weight gradient `dw`. The input's gradient is not
+/// computed: this layer reads the model's input.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    x: &[f32],
+    s: ConvShape,
+    y: &[f32],
+    relu: bool,
+    dy: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(supports(s));
+    let rows = s.rows();
+    let dy = &mut dy[..rows * s.cout];
+    let y = &y[..rows * s.cout];
+    if !accumulate {
+        db.fill(0.0);
+        dw.fill(0.0);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if s.cout == 32 && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F; `y` and `dy` hold 32 values per pixel, `db` 32.
+        unsafe { zmm::mask_and_bias32(y, relu, dy, &mut db[..32]) };
+    } else {
+        mask_and_bias(y, relu, dy, db);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    mask_and_bias(y, relu, dy, db);
+    let x = &x[..s.n * s.h * s.w * s.cin];
+    match s.cout {
+        8 => dispatch_weights::<8>(x, s, dy, dw),
+        _ => dispatch_weights::<32>(x, s, dy, dw),
+    }
+}
+
+fn dispatch_forward<const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    match s.cin {
+        1 => forward_cin::<1, C>(x, s, w, bias, relu, y),
+        2 => forward_cin::<2, C>(x, s, w, bias, relu, y),
+        3 => forward_cin::<3, C>(x, s, w, bias, relu, y),
+        _ => forward_cin::<4, C>(x, s, w, bias, relu, y),
+    }
+}
+
+fn dispatch_weights<const C: usize>(x: &[f32], s: ConvShape, dy: &[f32], dw: &mut [f32]) {
+    match s.cin {
+        1 => weights_cin::<1, C>(x, s, dy, dw),
+        2 => weights_cin::<2, C>(x, s, dy, dw),
+        3 => weights_cin::<3, C>(x, s, dy, dw),
+        _ => weights_cin::<4, C>(x, s, dy, dw),
+    }
+}
+
+fn forward_cin<const CIN: usize, const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        if C == 32 {
+            PADDED.with(|p| {
+                let xp = &mut p.borrow_mut();
+                pad(x, s, xp);
+                // SAFETY: the CPU has AVX-512F; `xp` holds the padded images, `w` 9 * CIN * 32
+                // weights, `bias` 32 values and `y` 32 values per pixel (asserted by slicing).
+                unsafe { zmm::forward32::<CIN>(xp, s, &w[..9 * CIN * 32], &bias[..32], relu, y) };
+            });
+        } else {
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { forward_avx512::<CIN, C>(x, s, w, bias, relu, y) };
+        }
+        return;
+    }
+    forward_body::<CIN, C>(x, s, w, bias, relu, y);
+}
+
+fn weights_cin<const CIN: usize, const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    dy: &[f32],
+    dw: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        if C == 32 {
+            PADDED.with(|p| {
+                let xp = &mut p.borrow_mut();
+                pad(x, s, xp);
+                // SAFETY: the CPU has AVX-512F; `xp` holds the padded images, `dy` 32 values
+                // per pixel and `dw` 9 * CIN * 32 (asserted by slicing).
+                unsafe {
+                    zmm::weights32::<CIN>(xp, s, &dy[..s.rows() * 32], &mut dw[..9 * CIN * 32])
+                };
+            });
+        } else {
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { weights_avx512::<CIN, C>(x, s, dy, dw) };
+        }
+        return;
+    }
+    weights_body::<CIN, C>(x, s, dy, dw);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn forward_avx512<const CIN: usize, const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    forward_body::<CIN, C>(x, s, w, bias, relu, y);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn weights_avx512<const CIN: usize, const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    dy: &[f32],
+    dw: &mut [f32],
+) {
+    weights_body::<CIN, C>(x, s, dy, dw);
+}
+
+/// Masks `dy` by the ReLU of the output `y` when `relu`, and adds its column sums to `db`.
+fn mask_and_bias(y: &[f32], relu: bool, dy: &mut [f32], db: &mut [f32]) {
+    let c = db.len();
+    for (r, yr) in dy.chunks_exact_mut(c).zip(y.chunks_exact(c)) {
+        for ((g, &v), b) in r.iter_mut().zip(yr).zip(db.iter_mut()) {
+            // A select, not a branch: half the values are masked, at random.
+            let kept = if !relu || v > 0.0 { *g } else { 0.0 };
+            *g = kept;
+            *b += kept;
+        }
+    }
+}
+
+thread_local! {
+    /// The images of the current call with a border of zeros, reused across calls.
+    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Copies the `s.n` `(h, w, cin)` images of `x` into `xp` as `(h + 2, w + 2, cin)` images with a
+/// border of zeros, so that every output pixel reads all 9 taps.
+fn pad(x: &[f32], s: ConvShape, xp: &mut Vec<f32>) {
+    let (h, w, c) = (s.h, s.w, s.cin);
+    let (hp, wp) = (h + 2, w + 2);
+    xp.clear();
+    xp.resize(s.n * hp * wp * c, 0.0);
+    for (src, dst) in x
+        .chunks_exact(h * w * c)
+        .zip(xp.chunks_exact_mut(hp * wp * c))
+        .take(s.n)
+    {
+        for y in 0..h {
+            dst[((y + 1) * wp + 1) * c..((y + 1) * wp + 1 + w) * c]
+                .copy_from_slice(&src[y * w * c..(y + 1) * w * c]);
+        }
+    }
+}
+
+/// The 32-output-channel kernels in AVX-512 intrinsics over padded images.
+#[cfg(target_arch = "x86_64")]
+mod zmm {
+    use std::arch::x86_64::*;
+
+    use super::ConvShape;
+
+    /// Output pixels computed together along a row: 4 x 2 independent sums hide the latency
+    /// of the multiply-adds.
+    const PIXELS: usize = 4;
+
+    /// Forward over padded images `xp` (see [`super::pad`]).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn forward32<const CIN: usize>(
+        xp: &[f32],
+        s: ConvShape,
+        w: &[f32],
+        bias: &[f32],
+        relu: bool,
+        y: &mut [f32],
+    ) {
+        let (h, wd) = (s.h, s.w);
+        let wp = wd + 2;
+        assert!(xp.len() >= s.n * (h + 2) * wp * CIN && y.len() >= s.rows() * 32);
+        assert!(w.len() >= 9 * CIN * 32 && bias.len() >= 32);
+        let (b0, b1) = (
+            _mm512_loadu_ps(bias.as_ptr()),
+            _mm512_loadu_ps(bias.as_ptr().add(16)),
+        );
+        let zero = _mm512_setzero_ps();
+        let wptr = w.as_ptr();
+        for img in 0..s.n {
+            let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN);
+            let yi = y.as_mut_ptr().add(img * h * wd * 32);
+            for oy in 0..h {
+                let mut ox = 0;
+                while ox < wd {
+                    let cnt = PIXELS.min(wd - ox);
+                    let mut lo = [b0; PIXELS];
+                    let mut hi = [b1; PIXELS];
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            for ch in 0..CIN {
+                                let t = (ky * 3 + kx) * CIN + ch;
+                                let w0 = _mm512_loadu_ps(wptr.add(t * 32));
+                                let w1 = _mm512_loadu_ps(wptr.add(t * 32 + 16));
+                                let src = xi.add(((oy + ky) * wp + ox + kx) * CIN + ch);
+                                for p in 0..PIXELS {
+                                    if p < cnt {
+                                        let v = _mm512_set1_ps(*src.add(p * CIN));
+                                        lo[p] = _mm512_fmadd_ps(v, w0, lo[p]);
+                                        hi[p] = _mm512_fmadd_ps(v, w1, hi[p]);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    for p in 0..cnt {
+                        let (mut v0, mut v1) = (lo[p], hi[p]);
+                        if relu {
+                            v0 = _mm512_max_ps(v0, zero);
+                            v1 = _mm512_max_ps(v1, zero);
+                        }
+                        let o = yi.add((oy * wd + ox + p) * 32);
+                        _mm512_storeu_ps(o, v0);
+                        _mm512_storeu_ps(o.add(16), v1);
+                    }
+                    ox += cnt;
+                }
+            }
+        }
+    }
+
+    /// [`super::mask_and_bias`] for 32 channels.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn mask_and_bias32(y: &[f32], relu: bool, dy: &mut [f32], db: &mut [f32]) {
+        assert!(y.len() == dy.len() && dy.len().is_multiple_of(32) && db.len() == 32);
+        let zero = _mm512_setzero_ps();
+        let (mut b0, mut b1) = (
+            _mm512_loadu_ps(db.as_ptr()),
+            _mm512_loadu_ps(db.as_ptr().add(16)),
+        );
+        for (g, v) in dy.chunks_exact_mut(32).zip(y.chunks_exact(32)) {
+            let (gp, vp) = (g.as_mut_ptr(), v.as_ptr());
+            let (mut g0, mut g1) = (_mm512_loadu_ps(gp), _mm512_loadu_ps(gp.add(16)));
+            if relu {
+                let m0 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_loadu_ps(vp), zero);
+                let m1 = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(_mm512_loadu_ps(vp.add(16)), zero);
+                g0 = _mm512_maskz_mov_ps(m0, g0);
+                g1 = _mm512_maskz_mov_ps(m1, g1);
+                _mm512_storeu_ps(gp, g0);
+                _mm512_storeu_ps(gp.add(16), g1);
+            }
+            b0 = _mm512_add_ps(b0, g0);
+            b1 = _mm512_add_ps(b1, g1);
+        }
+        _mm512_storeu_ps(db.as_mut_ptr(), b0);
+        _mm512_storeu_ps(db.as_mut_ptr().add(16), b1);
+    }
+
+    /// Adds the weight gradient over padded images `xp` to `dw`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn weights32<const CIN: usize>(
+        xp: &[f32],
+        s: ConvShape,
+        dy: &[f32],
+        dw: &mut [f32],
+    ) {
+        let (h, wd) = (s.h, s.w);
+        let wp = wd + 2;
+        assert!(xp.len() >= s.n * (h + 2) * wp * CIN && dy.len() >= s.rows() * 32);
+        assert!(dw.len() >= 9 * CIN * 32);
+        for ch in 0..CIN {
+            let mut lo = [_mm512_setzero_ps(); 9];
+            let mut hi = [_mm512_setzero_ps(); 9];
+            for img in 0..s.n {
+                let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN + ch);
+                let gi = dy.as_ptr().add(img * h * wd * 32);
+                for oy in 0..h {
+                    for ox in 0..wd {
+                        let g = gi.add((oy * wd + ox) * 32);
+                        let (g0, g1) = (_mm512_loadu_ps(g), _mm512_loadu_ps(g.add(16)));
+                        for ky in 0..3 {
+                            for kx in 0..3 {
+                                let t = ky * 3 + kx;
+                                let v = _mm512_set1_ps(*xi.add(((oy + ky) * wp + ox + kx) * CIN));
+                                lo[t] = _mm512_fmadd_ps(v, g0, lo[t]);
+                                hi[t] = _mm512_fmadd_ps(v, g1, hi[t]);
+                            }
+                        }
+                    }
+                }
+            }
+            for t in 0..9 {
+                let d = dw.as_mut_ptr().add((t * CIN + ch) * 32);
+                _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), lo[t]));
+                _mm512_storeu_ps(d.add(16), _mm512_add_ps(_mm512_loadu_ps(d.add(16)), hi[t]));
+            }
+        }
+    }
+}
+
+/// The taps of output row `oy` or column `ox` that fall inside an image of `len` pixels:
+/// offsets `lo..hi` of `0..3`.
+#[inline(always)]
+fn valid_taps(o: usize, len: usize) -> (usize, usize) {
+    let lo = usize::from(o == 0);
+    let hi = if o + 1 >= len { 2 } else { 3 };
+    (lo, hi)
+}
+
+/// Whether pixel `o` of `len` has all three taps inside the image.
+#[inline(always)]
+fn inside(o: usize, len: usize) -> bool {
+    o >= 1 && o + 1 < len
+}
+
+/// One output pixel of the forward pass over the taps `ky0..ky1` x `kx0..kx1` (constants for
+/// interior pixels, so that the loops unroll).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_pixel<const CIN: usize, const C: usize>(
+    xi: &[f32],
+    wd: usize,
+    (oy, ox): (usize, usize),
+    (ky0, ky1, kx0, kx1): (usize, usize, usize, usize),
+    w: &[f32],
+    bias: &[f32; C],
+    relu: bool,
+    out: &mut [f32],
+) {
+    let mut acc = *bias;
+    for ky in ky0..ky1 {
+        for kx in kx0..kx1 {
+            let px: &[f32; CIN] = xi[((oy + ky - 1) * wd + ox + kx - 1) * CIN..][..CIN]
+                .try_into()
+                .expect("CIN values");
+            for (ch, &v) in px.iter().enumerate() {
+                let wr: &[f32; C] = w[((ky * 3 + kx) * CIN + ch) * C..][..C]
+                    .try_into()
+                    .expect("C weights");
+                for o in 0..C {
+                    acc[o] += v * wr[o];
+                }
+            }
+        }
+    }
+    if relu {
+        for a in &mut acc {
+            *a = a.max(0.0);
+        }
+    }
+    out[..C].copy_from_slice(&acc);
+}
+
+#[inline(always)]
+fn forward_body<const CIN: usize, const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    let (h, wd) = (s.h, s.w);
+    let bias: &[f32; C] = bias.try_into().expect("bias of C values");
+    for (xi, yi) in x
+        .chunks_exact(h * wd * CIN)
+        .zip(y.chunks_exact_mut(h * wd * C))
+    {
+        for oy in 0..h {
+            let (ky0, ky1) = valid_taps(oy, h);
+            for ox in 0..wd {
+                let out = &mut yi[(oy * wd + ox) * C..];
+                if inside(oy, h) && inside(ox, wd) {
+                    let taps = (0, 3, 0, 3);
+                    forward_pixel::<CIN, C>(xi, wd, (oy, ox), taps, w, bias, relu, out);
+                } else {
+                    let (kx0, kx1) = valid_taps(ox, wd);
+                    let taps = (ky0, ky1, kx0, kx1);
+                    forward_pixel::<CIN, C>(xi, wd, (oy, ox), taps, w, bias, relu, out);
+                }
+            }
+        }
+    }
+}
+
+/// One output pixel's share of the weight gradient of input channel `ch`: `acc[tap] += x * g`.
+#[inline(always)]
+fn weights_pixel<const CIN: usize, const C: usize>(
+    xi: &[f32],
+    wd: usize,
+    (oy, ox, ch): (usize, usize, usize),
+    (ky0, ky1, kx0, kx1): (usize, usize, usize, usize),
+    g: &[f32; C],
+    acc: &mut [[f32; C]; 9],
+) {
+    for ky in ky0..ky1 {
+        for kx in kx0..kx1 {
+            let v = xi[((oy + ky - 1) * wd + ox + kx - 1) * CIN + ch];
+            let a = &mut acc[ky * 3 + kx];
+            for o in 0..C {
+                a[o] += v * g[o];
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn weights_body<const CIN: usize, const C: usize>(
+    x: &[f32],
+    s: ConvShape,
+    dy: &[f32],
+    dw: &mut [f32],
+) {
+    let (h, wd) = (s.h, s.w);
+    for ch in 0..CIN {
+        // The 9 taps of input channel `ch`: acc[tap][o].
+        let mut acc = [[0.0f32; C]; 9];
+        for (xi, dyi) in x
+            .chunks_exact(h * wd * CIN)
+            .zip(dy.chunks_exact(h * wd * C))
+        {
+            for oy in 0..h {
+                let (ky0, ky1) = valid_taps(oy, h);
+                for ox in 0..wd {
+                    let g: &[f32; C] = dyi[(oy * wd + ox) * C..][..C].try_into().expect("C");
+                    if inside(oy, h) && inside(ox, wd) {
+                        let taps = (0, 3, 0, 3);
+                        weights_pixel::<CIN, C>(xi, wd, (oy, ox, ch), taps, g, &mut acc);
+                    } else {
+                        let (kx0, kx1) = valid_taps(ox, wd);
+                        let taps = (ky0, ky1, kx0, kx1);
+                        weights_pixel::<CIN, C>(xi, wd, (oy, ox, ch), taps, g, &mut acc);
+                    }
+                }
+            }
+        }
+        for (tap, a) in acc.iter().enumerate() {
+            let d = &mut dw[(tap * CIN + ch) * C..][..C];
+            for (d, &v) in d.iter_mut().zip(a) {
+                *d += v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::native::kernels::{affine_backward, affine_forward, im2col3};
+    use crate::native::linalg::MatRef;
+    use crate::KernelPath;
+
+    /// The direct convolution against im2col + the portable GEMM, forward and backward, for
+    /// every supported input width and both output widths, with and without ReLU.
+    #[test]
+    fn direct_convolution_matches_im2col() {
+        for (cin, cout) in [(1, 32), (3, 32), (2, 8), (4, 8)] {
+            for relu in [false, true] {
+                let s = ConvShape {
+                    n: 3,
+                    h: 7,
+                    w: 5,
+                    cin,
+                    cout,
+                    k: 3,
+                };
+                let val = |i: usize, f: f32| ((i as f32 * f).sin() * 1.3).clamp(-1.0, 1.0);
+                let x: Vec<f32> = (0..s.n * s.h * s.w * cin).map(|i| val(i, 0.37)).collect();
+                let w: Vec<f32> = (0..9 * cin * cout).map(|i| val(i, 0.11) * 0.5).collect();
+                let b: Vec<f32> = (0..cout).map(|i| val(i, 0.7) * 0.1).collect();
+                let dy0: Vec<f32> = (0..s.rows() * cout).map(|i| val(i, 0.23)).collect();
+
+                let mut col = vec![0.0; s.rows() * s.patch()];
+                im2col3(&x, s, &mut col);
+                let input = MatRef::rows(&col, s.patch());
+                let mut y_ref = vec![0.0; s.rows() * cout];
+                affine_forward(
+                    KernelPath::Portable,
+                    s.rows(),
+                    s.patch(),
+                    cout,
+                    input,
+                    &w,
+                    &b,
+                    relu,
+                    &mut y_ref,
+                );
+                let (mut dy_ref, mut dw_ref, mut db_ref) =
+                    (dy0.clone(), vec![0.0; w.len()], vec![0.0; cout]);
+                affine_backward(
+                    KernelPath::Portable,
+                    s.rows(),
+                    s.patch(),
+                    cout,
+                    input,
+                    &w,
+                    &y_ref,
+                    relu,
+                    &mut dy_ref,
+                    &mut dw_ref,
+                    &mut db_ref,
+                    false,
+                    None,
+                );
+
+                let mut y = vec![f32::NAN; s.rows() * cout];
+                forward(&x, s, &w, &b, relu, &mut y);
+                let (mut dy, mut dw, mut db) = (dy0.clone(), vec![9.0; w.len()], vec![9.0; cout]);
+                backward(&x, s, &y, relu, &mut dy, &mut dw, &mut db, false);
+                let close = |what: &str, got: &[f32], want: &[f32]| {
+                    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                        assert!(
+                            (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                            "cin {cin} cout {cout} relu {relu} {what}[{i}]: {g} vs {w}"
+                        );
+                    }
+                };
+                close("y", &y, &y_ref);
+                close("dy", &dy, &dy_ref);
+                close("dw", &dw, &dw_ref);
+                close("db", &db, &db_ref);
+                // Accumulating adds to what is there.
+                let (mut dy2, mut dw2, mut db2) = (dy0.clone(), dw.clone(), db.clone());
+                backward(&x, s, &y, relu, &mut dy2, &mut dw2, &mut db2, true);
+                let twice: Vec<f32> = dw_ref.iter().map(|v| 2.0 * v).collect();
+                close("dw accumulated", &dw2, &twice);
+            }
+        }
+    }
+}
