@@ -19,8 +19,8 @@ echo "pytorch 2 threads: $(cat "$tmp/torch2.json")"
 for round in 1 2; do
   for build in "$before" "$after"; do
     name="$(basename "$build")"
-    echo "round $round $name 2 threads:    $("$build" bench --format json --threads 2 --reference "$tmp/torch2.json")"
-    echo "round $round $name 1 thread:     $("$build" bench --format json --threads 1 --reference "$tmp/torch1.json")"
-    echo "round $round $name 2 x 1 thread: $("$build" bench --format json --threads 1 --models 2 --reference "$tmp/torch2.json")"
+    echo "round $round $name 2 threads:    $("$build" bench --format json --repeats 5 --threads 2 --reference "$tmp/torch2.json")"
+    echo "round $round $name 1 thread:     $("$build" bench --format json --repeats 5 --threads 1 --reference "$tmp/torch1.json")"
+    echo "round $round $name 2 x 1 thread: $("$build" bench --format json --repeats 5 --threads 1 --models 2 --reference "$tmp/torch2.json")"
   done
 done

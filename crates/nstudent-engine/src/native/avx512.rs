@@ -274,11 +274,17 @@ unsafe fn kernel<const MR: usize, const W: usize>(
             zero
         }
     });
-    for (i, row) in acc.iter().enumerate().take(t.rows) {
+    // Constant bounds, so that `acc` stays in registers (a dynamic index would put it on the
+    // stack, zeroed by a memset at every call).
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..MR {
+        if i >= t.rows {
+            break;
+        }
         let ci = t.c.add(i * t.ldc);
         for w in 0..W {
             let cw = ci.wrapping_add(w * LANES);
-            let mut v = row[w];
+            let mut v = acc[i][w];
             match start {
                 TileStart::Zero => {}
                 TileStart::Bias => v = _mm512_add_ps(bias[w], v),

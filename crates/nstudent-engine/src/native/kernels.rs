@@ -683,17 +683,37 @@ fn adam_step_sum_body(
     let (b1, b2) = (cfg.beta1, cfg.beta2);
     let len = params.len();
     let (first, rest) = grads.split_first().expect("at least one gradient");
-    let first = &first[offset..offset + len];
-    for i in 0..len {
-        let mut g = first[i];
+    // In blocks: the gradients are summed into `g` (in order, the same sums as element by
+    // element), then the update runs over the block; both loops vectorize.
+    const BLOCK: usize = 1024;
+    let mut g = [0.0f32; BLOCK];
+    for b0 in (0..len).step_by(BLOCK) {
+        let nb = BLOCK.min(len - b0);
+        let g = &mut g[..nb];
+        let at = offset + b0;
+        g.copy_from_slice(&first[at..at + nb]);
         for r in rest {
-            g += r[offset + i];
+            for (gi, &ri) in g.iter_mut().zip(&r[at..at + nb]) {
+                *gi += ri;
+            }
         }
-        let mi = b1 * m[i] + (1.0 - b1) * g;
-        let vi = b2 * v[i] + (1.0 - b2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        params[i] -= step * mi / (vi.sqrt() / sqrt_bc2 + cfg.eps);
+        let (p, m, v) = (
+            &mut params[b0..b0 + nb],
+            &mut m[b0..b0 + nb],
+            &mut v[b0..b0 + nb],
+        );
+        for (((pi, mi), vi), &gi) in p
+            .iter_mut()
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+            .zip(g.iter())
+        {
+            let mn = b1 * *mi + (1.0 - b1) * gi;
+            let vn = b2 * *vi + (1.0 - b2) * gi * gi;
+            *mi = mn;
+            *vi = vn;
+            *pi -= step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
+        }
     }
 }
 
