@@ -77,8 +77,10 @@ pub(crate) unsafe fn gemm(
                 rs: b.cs,
                 cs: b.rs,
             };
-            ct.clear();
-            ct.resize(n * m, 0.0);
+            // Every element is written (the product starts from zero): grow, never clear.
+            if ct.len() < n * m {
+                ct.resize(n * m, 0.0);
+            }
             gemm_direct_b(n, m, k, bt, at, m, ct, m, Start::Zero, false);
             let accumulate = matches!(start, Start::Accumulate);
             for i in 0..m {
@@ -92,11 +94,12 @@ pub(crate) unsafe fn gemm(
     });
 }
 
-/// Writes the `rows x cols` matrix `x` row-major into `out` (resized).
+/// Writes the `rows x cols` matrix `x` row-major into `out` (grown when short).
 fn copy_row_major(x: MatRef<'_>, rows: usize, cols: usize, out: &mut Vec<f32>) {
-    out.clear();
-    out.resize(rows * cols, 0.0);
-    for (i, row) in out.chunks_exact_mut(cols).enumerate() {
+    if out.len() < rows * cols {
+        out.resize(rows * cols, 0.0);
+    }
+    for (i, row) in out[..rows * cols].chunks_exact_mut(cols).enumerate() {
         for (j, v) in row.iter_mut().enumerate() {
             *v = x.data[i * x.rs + j * x.cs];
         }

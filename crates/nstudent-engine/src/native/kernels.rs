@@ -68,8 +68,10 @@ wide_when_possible! {
 }
 
 wide_when_possible! {
-    /// Adds every row of `col` back onto the pixels it was copied from: the adjoint of [`im2col3`].
-    fn col2im3_add(col: &[f32], s: ConvShape, dx: &mut [f32]) = col2im3_add_body;
+    /// Adds every row of `col` back onto the pixels it was copied from: the adjoint of
+    /// [`im2col3`]. Without `accumulate`, each image of `dx` is zeroed first (while it is in
+    /// cache), so `dx` is overwritten.
+    fn col2im3(col: &[f32], s: ConvShape, dx: &mut [f32], accumulate: bool) = col2im3_body;
 }
 
 wide_when_possible! {
@@ -343,7 +345,7 @@ fn im2col3_body(x: &[f32], s: ConvShape, col: &mut [f32]) {
 
 /// Adds every row of `col` back onto the pixels it was copied from: the adjoint of [`im2col3`].
 #[inline(always)]
-fn col2im3_add_body(col: &[f32], s: ConvShape, dx: &mut [f32]) {
+fn col2im3_body(col: &[f32], s: ConvShape, dx: &mut [f32], accumulate: bool) {
     let (h, w, c) = (s.h, s.w, s.cin);
     let patch = 9 * c;
     for (dxi, ci) in dx
@@ -351,6 +353,9 @@ fn col2im3_add_body(col: &[f32], s: ConvShape, dx: &mut [f32]) {
         .zip(col.chunks_exact(h * w * patch))
         .take(s.n)
     {
+        if !accumulate {
+            dxi.fill(0.0);
+        }
         for y in 0..h {
             for xx in 0..w {
                 let row = &ci[(y * w + xx) * patch..(y * w + xx + 1) * patch];

@@ -3,8 +3,8 @@
 
 use super::direct;
 use super::kernels::{
-    affine_backward, affine_forward, col2im3_add, im2col3, maxpool_backward, maxpool_forward,
-    softmax, softmax_xent, BatchTargets, ConvShape,
+    affine_backward, affine_forward, col2im3, im2col3, maxpool_backward, maxpool_forward, softmax,
+    softmax_xent, BatchTargets, ConvShape,
 };
 use super::linalg::MatRef;
 use crate::{Arch, KernelPath, ModelSpec};
@@ -715,11 +715,10 @@ impl Worker {
         let BackwardStep {
             plan,
             params,
-            n,
             acc_params,
             ..
         } = *step;
-        let (h, w, cin, cout) = (s.h, s.w, s.cin, s.cout);
+        let cout = s.cout;
         let direct_conv = self.direct_conv(s, x);
         let mut dy = std::mem::take(&mut self.grads[y]);
         let (wp, bp) = (&plan.params[wt], &plan.params[b]);
@@ -755,11 +754,7 @@ impl Worker {
                     dx,
                 );
                 if need_dx {
-                    let g = &mut self.grads[x];
-                    if !self.grad_set[x] {
-                        g[..n * h * w * cin].fill(0.0);
-                    }
-                    col2im3_add(&self.dcol, s, g);
+                    col2im3(&self.dcol, s, &mut self.grads[x], self.grad_set[x]);
                 }
             }
             None => {

@@ -143,7 +143,7 @@ fn check_conv_on(path: KernelPath, f: &Fixture, tag: &str, k: usize, relu: bool)
     );
     let dx = if k == 3 {
         let mut dx = vec![0.0; x.len()];
-        col2im3_add(&dcol, s, &mut dx);
+        col2im3(&dcol, s, &mut dx, false);
         dx
     } else {
         dcol[..x.len()].to_vec()
