@@ -27,8 +27,6 @@ thread_local! {
     /// Scratch of this thread, grown once and then reused (a training loop does not allocate):
     /// a transposed `b`, a transposed `a` and a transposed product.
     static TRANSPOSED: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
-    /// The last, partial row-block of `a`, padded with zero rows.
-    static EDGE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 use super::avx512_start::Start;
@@ -157,80 +155,137 @@ unsafe fn blocked<const MR: usize, const W: usize>(
     }
     let cptr = c.as_mut_ptr();
     let blocks = k.div_ceil(KC).max(1);
-    for block in 0..blocks {
-        let p0 = block * KC;
-        let kc = KC.min(k - p0.min(k));
-        let first = block == 0;
-        let last = block + 1 == blocks;
-        let tile_start = match (first, start) {
-            (true, Start::Zero) => TileStart::Zero,
-            (true, Start::Bias(_)) => TileStart::Bias,
-            _ => TileStart::Accumulate,
-        };
-        let bias = match start {
-            Start::Bias(bias) => bias.as_ptr(),
-            _ => std::ptr::null(),
-        };
-        for i0 in (0..m).step_by(MR) {
-            let rows = MR.min(m - i0);
-            EDGE.with(|edge| {
-                let edge = &mut *edge.borrow_mut();
-                // A full block of `a` is read in place; the last, partial one is copied with
-                // zero rows so that the kernel reads nothing past `a`.
-                let (ap, a_is, a_ks) = if rows == MR {
-                    (a.data.as_ptr().add(i0 * a.rs + p0 * a.cs), a.rs, a.cs)
-                } else {
-                    edge.clear();
-                    edge.resize(MR * kc.max(1), 0.0);
-                    for i in 0..rows {
-                        for p in 0..kc {
-                            edge[i * kc + p] = a.data[(i0 + i) * a.rs + (p0 + p) * a.cs];
-                        }
-                    }
-                    (edge.as_ptr(), kc, 1)
+    {
+        for block in 0..blocks {
+            let p0 = block * KC;
+            let kc = KC.min(k - p0.min(k));
+            let koff = Strided {
+                len: kc,
+                stride: a.cs,
+            };
+            let tile_start = block_start(block, start);
+            for i0 in (0..m).step_by(MR) {
+                let rows = MR.min(m - i0);
+                // Rows past `m` repeat the block's first row: read, never stored.
+                let a_rows: [*const f32; MR] = std::array::from_fn(|i| {
+                    let r = if i < rows { i0 + i } else { i0 };
+                    a.data.as_ptr().add(r * a.rs + p0 * a.cs)
+                });
+                let c_rows: [*mut f32; MR] = std::array::from_fn(|i| {
+                    let r = if i < rows { i0 + i } else { i0 };
+                    cptr.add(r * ldc)
+                });
+                let tile = Tiles {
+                    a_rows: &a_rows,
+                    koff,
+                    b: b.as_ptr().add(p0 * ldb),
+                    ldb,
+                    n,
+                    c_rows: &c_rows,
+                    rows,
+                    start: tile_start,
+                    relu: relu && block + 1 == blocks,
                 };
-                for j0 in (0..n).step_by(LANES * W) {
-                    let tile = Tile {
-                        a: ap,
-                        a_is,
-                        a_ks,
-                        b: b.as_ptr().add(p0 * ldb + j0),
-                        ldb,
-                        c: cptr.add(i0 * ldc + j0),
-                        ldc,
-                        rows,
-                        cols: (LANES * W).min(n - j0),
-                        bias: bias.wrapping_add(j0),
-                    };
-                    kernel::<MR, W>(kc, &tile, tile_start, relu && last);
-                }
-            });
+                tiles::<MR, W, Strided>(&tile);
+            }
         }
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum TileStart {
-    Zero,
-    Accumulate,
-    Bias,
+/// How the tiles of depth block `block` start, for a product that starts from `start`.
+fn block_start(block: usize, start: Start<'_>) -> TileStart<'_> {
+    match (block, start) {
+        (0, Start::Zero) => TileStart::Zero,
+        (0, Start::Bias(bias)) => TileStart::Bias(bias),
+        _ => TileStart::Accumulate,
+    }
 }
 
-/// One `rows x cols` tile of the product over one block of the depth.
-struct Tile {
-    /// Element `(i, p)` of `a` at `a + i * a_is + p * a_ks`.
-    a: *const f32,
-    a_is: usize,
-    a_ks: usize,
-    /// Row `p` of `b` at `b + p * ldb`, `cols` values.
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    /// `cols` bias values when the tile starts from the bias.
-    bias: *const f32,
+/// One row-block of a product over one block of the depth, every column panel: element
+/// `(i, p)` of `a` is at `a_rows[i] + koff[p]`, row `p` of `b` at `b + p * ldb` (`n` values),
+/// row `i` of `c` at `c_rows[i]`. Rows past `rows` are computed but not stored.
+pub(crate) struct Tiles<'a, const MR: usize, K: Depth> {
+    pub a_rows: &'a [*const f32; MR],
+    pub koff: K,
+    pub b: *const f32,
+    pub ldb: usize,
+    pub n: usize,
+    pub c_rows: &'a [*mut f32; MR],
+    pub rows: usize,
+    pub start: TileStart<'a>,
+    pub relu: bool,
+}
+
+/// Runs the kernel on every column panel of `t`.
+///
+/// # Safety
+/// AVX-512F; every element `t` addresses exists (rows past `t.rows` included, for `a`).
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn tiles<const MR: usize, const W: usize, K: Depth>(t: &Tiles<'_, MR, K>) {
+    for j0 in (0..t.n).step_by(LANES * W) {
+        let c_rows: [*mut f32; MR] = std::array::from_fn(|i| t.c_rows[i].wrapping_add(j0));
+        let bias = match t.start {
+            TileStart::Bias(bias) => bias.as_ptr().wrapping_add(j0),
+            _ => std::ptr::null(),
+        };
+        kernel::<MR, W, K>(
+            t.a_rows,
+            t.koff,
+            t.b.wrapping_add(j0),
+            t.ldb,
+            &c_rows,
+            t.rows,
+            (LANES * W).min(t.n - j0),
+            t.start,
+            bias,
+            t.relu,
+        );
+    }
+}
+
+/// Where the depth steps of `a` are, in floats from each row's start.
+pub(crate) trait Depth: Copy {
+    fn len(&self) -> usize;
+    fn offset(&self, p: usize) -> usize;
+}
+
+/// Depth step `p` at `p * stride`, `len` steps.
+#[derive(Clone, Copy)]
+pub(crate) struct Strided {
+    pub len: usize,
+    pub stride: usize,
+}
+
+impl Depth for Strided {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.len
+    }
+    #[inline(always)]
+    fn offset(&self, p: usize) -> usize {
+        p * self.stride
+    }
+}
+
+/// Depth step `p` at `self[p]`: an implicit im2col, where a convolution's taps are the depth.
+impl Depth for &[usize] {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        <[usize]>::len(self)
+    }
+    #[inline(always)]
+    fn offset(&self, p: usize) -> usize {
+        self[p]
+    }
+}
+
+/// What a tile starts from.
+#[derive(Clone, Copy)]
+pub(crate) enum TileStart<'a> {
+    Zero,
+    Accumulate,
+    /// One value per column of the product.
+    Bias(&'a [f32]),
 }
 
 /// The lanes of a 16-float register that hold one of the first `n` columns.
@@ -242,55 +297,58 @@ fn lanes(n: usize) -> __mmask16 {
     }
 }
 
-/// `c[rows x cols] = start + a_block * b_block` over `kc` depth steps; ReLU when `relu`. Rows of
-/// `a` past `rows` are read (they exist: see `blocked`) but not stored; lanes past `cols` are
-/// neither read nor written.
+/// `c[rows x cols] = start + a_block * b_block` over `koff.len()` depth steps; ReLU when
+/// `relu`. All `MR` rows of `a` are read; rows past `rows` are not stored. Lanes past `cols`
+/// are neither read nor written.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn kernel<const MR: usize, const W: usize>(
-    kc: usize,
-    t: &Tile,
-    start: TileStart,
+unsafe fn kernel<const MR: usize, const W: usize, K: Depth>(
+    a_rows: &[*const f32; MR],
+    koff: K,
+    b: *const f32,
+    ldb: usize,
+    c_rows: &[*mut f32; MR],
+    rows: usize,
+    cols: usize,
+    start: TileStart<'_>,
+    bias: *const f32,
     relu: bool,
 ) {
-    let masks: [__mmask16; W] = std::array::from_fn(|w| lanes(t.cols.saturating_sub(w * LANES)));
+    let masks: [__mmask16; W] = std::array::from_fn(|w| lanes(cols.saturating_sub(w * LANES)));
     let mut acc = [[_mm512_setzero_ps(); W]; MR];
-    let rows: [*const f32; MR] = std::array::from_fn(|i| t.a.wrapping_add(i * t.a_is));
-    let mut b = t.b;
-    for p in 0..kc {
+    let a_rows: [*const f32; MR] = *a_rows;
+    let mut b = b;
+    for p in 0..koff.len() {
+        let off = koff.offset(p);
         let bv: [__m512; W] =
             std::array::from_fn(|w| _mm512_maskz_loadu_ps(masks[w], b.wrapping_add(w * LANES)));
-        let off = p * t.a_ks;
         for i in 0..MR {
-            let ai = _mm512_set1_ps(*rows[i].add(off));
+            let ai = _mm512_set1_ps(*a_rows[i].add(off));
             for w in 0..W {
                 acc[i][w] = _mm512_fmadd_ps(ai, bv[w], acc[i][w]);
             }
         }
-        b = b.wrapping_add(t.ldb);
+        b = b.wrapping_add(ldb);
     }
     let zero = _mm512_setzero_ps();
-    let bias: [__m512; W] = std::array::from_fn(|w| {
-        if start == TileStart::Bias {
-            _mm512_maskz_loadu_ps(masks[w], t.bias.wrapping_add(w * LANES))
-        } else {
-            zero
-        }
+    let biasv: [__m512; W] = std::array::from_fn(|w| match start {
+        TileStart::Bias(_) => _mm512_maskz_loadu_ps(masks[w], bias.wrapping_add(w * LANES)),
+        _ => zero,
     });
     // Constant bounds, so that `acc` stays in registers (a dynamic index would put it on the
     // stack, zeroed by a memset at every call).
     #[allow(clippy::needless_range_loop)]
     for i in 0..MR {
-        if i >= t.rows {
+        if i >= rows {
             break;
         }
-        let ci = t.c.add(i * t.ldc);
         for w in 0..W {
-            let cw = ci.wrapping_add(w * LANES);
+            let cw = c_rows[i].wrapping_add(w * LANES);
             let mut v = acc[i][w];
             match start {
                 TileStart::Zero => {}
-                TileStart::Bias => v = _mm512_add_ps(bias[w], v),
+                TileStart::Bias(_) => v = _mm512_add_ps(biasv[w], v),
                 TileStart::Accumulate => v = _mm512_add_ps(_mm512_maskz_loadu_ps(masks[w], cw), v),
             }
             if relu {

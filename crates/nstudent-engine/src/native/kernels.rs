@@ -110,6 +110,52 @@ wide_when_possible! {
     ) = affine_backward_body;
 }
 
+wide_when_possible! {
+    /// Masks `dy` (`rows x nout`) by the ReLU of the output `y` when `relu`, and writes (or, with
+    /// `accumulate`, adds) its column sums, the bias gradient, into `db`.
+    fn relu_mask_and_bias_grad(
+        rows: usize,
+        nout: usize,
+        y: &[f32],
+        relu: bool,
+        dy: &mut [f32],
+        db: &mut [f32],
+        accumulate: bool,
+    ) = relu_mask_and_bias_grad_body;
+}
+
+#[inline(always)]
+fn relu_mask_and_bias_grad_body(
+    rows: usize,
+    nout: usize,
+    y: &[f32],
+    relu: bool,
+    dy: &mut [f32],
+    db: &mut [f32],
+    accumulate: bool,
+) {
+    let dy = &mut dy[..rows * nout];
+    if !accumulate {
+        db.fill(0.0);
+    }
+    // ReLU mask and bias gradient in one pass.
+    if relu {
+        for (r, yr) in dy.chunks_exact_mut(nout).zip(y.chunks_exact(nout)) {
+            for ((g, &v), b) in r.iter_mut().zip(yr).zip(db.iter_mut()) {
+                let masked = if v > 0.0 { *g } else { 0.0 };
+                *g = masked;
+                *b += masked;
+            }
+        }
+    } else {
+        for r in dy.chunks_exact(nout) {
+            for (b, g) in db.iter_mut().zip(r) {
+                *b += *g;
+            }
+        }
+    }
+}
+
 /// 2x2 max-pooling with stride 2 (odd trailing rows/columns dropped, as Keras' "valid").
 /// `arg` records which of the four inputs won (0..4, row-major in the window; the first of
 /// equal values wins).
@@ -445,25 +491,7 @@ fn affine_backward_body(
     dx: Option<(&mut [f32], bool)>,
 ) {
     let dy = &mut dy[..rows * nout];
-    if !acc_params {
-        db.fill(0.0);
-    }
-    // ReLU mask and bias gradient in one pass.
-    if relu {
-        for (r, yr) in dy.chunks_exact_mut(nout).zip(y.chunks_exact(nout)) {
-            for ((g, &v), b) in r.iter_mut().zip(yr).zip(db.iter_mut()) {
-                let masked = if v > 0.0 { *g } else { 0.0 };
-                *g = masked;
-                *b += masked;
-            }
-        }
-    } else {
-        for r in dy.chunks_exact(nout) {
-            for (b, g) in db.iter_mut().zip(r) {
-                *b += *g;
-            }
-        }
-    }
+    relu_mask_and_bias_grad_body(rows, nout, y, relu, dy, db, acc_params);
     // dw (nin x nout) = x^T (nin x rows) @ dy (rows x nout)
     let xt = MatRef {
         data: x.data,

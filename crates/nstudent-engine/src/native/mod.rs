@@ -16,6 +16,8 @@ mod avx512_start {
     }
 }
 mod direct;
+#[cfg(target_arch = "x86_64")]
+mod implicit;
 mod kernels;
 mod linalg;
 mod net;

@@ -2,9 +2,11 @@
 //! workspace that runs it forward and backward without allocating.
 
 use super::direct;
+#[cfg(target_arch = "x86_64")]
+use super::implicit::{backward as implicit_backward, forward as implicit_forward};
 use super::kernels::{
-    affine_backward, affine_forward, col2im3, im2col3, maxpool_backward, maxpool_forward, softmax,
-    softmax_xent, BatchTargets, ConvShape,
+    affine_backward, affine_forward, col2im3, im2col3, maxpool_backward, maxpool_forward,
+    relu_mask_and_bias_grad, softmax, softmax_xent, BatchTargets, ConvShape,
 };
 use super::linalg::MatRef;
 use crate::{Arch, KernelPath, ModelSpec};
@@ -470,6 +472,12 @@ impl Worker {
         self.path == KernelPath::Avx512 && x == 0 && direct::supports(s)
     }
 
+    /// Whether the 3x3 convolution of shape `s` runs as an implicit GEMM (no im2col): on the
+    /// AVX-512 path, for the convolutions [`Worker::direct_conv`] does not take.
+    fn implicit_conv(&self, s: ConvShape) -> bool {
+        self.path == KernelPath::Avx512 && s.k == 3
+    }
+
     /// Converts `n` images of `u8` pixels to the input buffer, scaled to [0, 1].
     pub fn load_input(&mut self, pixels: &[u8]) {
         for (d, &p) in self.acts[0].iter_mut().zip(pixels) {
@@ -516,6 +524,8 @@ impl Worker {
                     let patch = s.patch();
                     if self.direct_conv(s, x) {
                         direct::forward(&self.acts[x], s, wv, bv, relu, &mut out);
+                    } else if self.implicit_conv(s) {
+                        implicit_forward(&self.acts[x], s, wv, bv, relu, &mut out);
                     } else {
                         let input = match col {
                             Some(ci) => {
@@ -720,6 +730,7 @@ impl Worker {
         } = *step;
         let cout = s.cout;
         let direct_conv = self.direct_conv(s, x);
+        let implicit_conv = self.implicit_conv(s);
         let mut dy = std::mem::take(&mut self.grads[y]);
         let (wp, bp) = (&plan.params[wt], &plan.params[b]);
         let wv = &params[wp.offset..wp.offset + wp.len];
@@ -730,6 +741,17 @@ impl Worker {
         if direct_conv {
             let ys = &self.acts[y];
             direct::backward(&self.acts[x], s, ys, relu, &mut dy, dw, db, acc_params);
+            self.grads[y] = dy;
+            return;
+        }
+        if implicit_conv {
+            let rows = s.rows();
+            relu_mask_and_bias_grad(rows, cout, &self.acts[y], relu, &mut dy, db, acc_params);
+            let dx = need_dx.then_some((&mut self.grads[x][..], self.grad_set[x]));
+            implicit_backward(&self.acts[x], s, wv, &dy, dw, acc_params, dx);
+            if need_dx {
+                self.grad_set[x] = true;
+            }
             self.grads[y] = dy;
             return;
         }
@@ -932,4 +954,22 @@ struct BackwardStep<'a> {
     n: usize,
     noise: Option<&'a StepNoise<'a>>,
     acc_params: bool,
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn implicit_forward(_: &[f32], _: ConvShape, _: &[f32], _: &[f32], _: bool, _: &mut [f32]) {
+    unreachable!("the AVX-512 path exists only on x86-64")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn implicit_backward(
+    _: &[f32],
+    _: ConvShape,
+    _: &[f32],
+    _: &[f32],
+    _: &mut [f32],
+    _: bool,
+    _: Option<(&mut [f32], bool)>,
+) {
+    unreachable!("the AVX-512 path exists only on x86-64")
 }

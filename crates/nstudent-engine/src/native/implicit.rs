@@ -1,0 +1,384 @@
+//! 3x3 "same" convolutions on the AVX-512 path without an im2col matrix ("implicit GEMM").
+//!
+//! im2col writes every pixel's 3x3 neighbourhood into a matrix nine times the size of the
+//! input (3136 x 288 floats for 16 images of the second convolution), and its adjoint, col2im,
+//! adds a matrix of that size back. Here the images are copied once with a border of zeros, and
+//! the matrix kernel of [`super::avx512`] reads the neighbourhoods in place: element
+//! `(pixel, (tap, channel))` of the im2col matrix is at
+//! `padded + pixel_offset[pixel] + tap_offset[tap] + channel`. The forward pass, the weight
+//! gradient and the input gradient are all products of that kind.
+
+use std::cell::RefCell;
+
+use super::avx512::{tiles, Depth, Strided, TileStart, Tiles};
+use super::kernels::ConvShape;
+
+/// Rows of a tile.
+const MR: usize = 12;
+/// Pixels per block of the weight gradient's depth.
+const KC: usize = 256;
+
+thread_local! {
+    /// This thread's padded images, padded input gradient, offset tables and transposed
+    /// weights; grown once, then reused (a training loop does not allocate).
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
+}
+
+struct Scratch {
+    padded: Vec<f32>,
+    dpadded: Vec<f32>,
+    pixels: Vec<usize>,
+    taps: Vec<usize>,
+    wt: Vec<f32>,
+}
+
+impl Scratch {
+    const fn new() -> Self {
+        Scratch {
+            padded: Vec::new(),
+            dpadded: Vec::new(),
+            pixels: Vec::new(),
+            taps: Vec::new(),
+            wt: Vec::new(),
+        }
+    }
+
+    /// Fills the offset tables of shape `s`: `pixels[q]`, the padded offset of output pixel
+    /// `q`'s window (its top-left tap), and `taps[(tap, ch)]`, the offset of a tap's channel
+    /// from there.
+    fn offsets(&mut self, s: ConvShape) {
+        let (h, w, c) = (s.h, s.w, s.cin);
+        let (hp, wp) = (h + 2, w + 2);
+        self.pixels.clear();
+        for img in 0..s.n {
+            for y in 0..h {
+                for x in 0..w {
+                    self.pixels.push(((img * hp + y) * wp + x) * c);
+                }
+            }
+        }
+        self.taps.clear();
+        for ky in 0..3 {
+            for kx in 0..3 {
+                for ch in 0..c {
+                    self.taps.push((ky * wp + kx) * c + ch);
+                }
+            }
+        }
+    }
+}
+
+/// Grows `v` to `len` (zeros) without touching what is there.
+fn at_least(v: &mut Vec<f32>, len: usize) {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+}
+
+/// Copies the `(h, w, c)` images into `(h + 2, w + 2, c)` images with a border of zeros.
+fn pad(x: &[f32], s: ConvShape, out: &mut Vec<f32>) {
+    let (h, w, c) = (s.h, s.w, s.cin);
+    let (hp, wp) = (h + 2, w + 2);
+    at_least(out, s.n * hp * wp * c);
+    for (src, dst) in x
+        .chunks_exact(h * w * c)
+        .zip(out.chunks_exact_mut(hp * wp * c))
+        .take(s.n)
+    {
+        dst[..wp * c].fill(0.0);
+        for y in 0..h {
+            let row = &mut dst[(y + 1) * wp * c..(y + 2) * wp * c];
+            row[..c].fill(0.0);
+            row[c..(w + 1) * c].copy_from_slice(&src[y * w * c..(y + 1) * w * c]);
+            row[(w + 1) * c..].fill(0.0);
+        }
+        dst[(hp - 1) * wp * c..].fill(0.0);
+    }
+}
+
+/// `y = relu?(conv3x3(x, w) + bias)`; `w` is `(3, 3, cin, cout)` (a `9 cin x cout` matrix).
+pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bool, y: &mut [f32]) {
+    let (rows, depth, cout) = (s.rows(), 9 * s.cin, s.cout);
+    assert!(s.k == 3 && x.len() >= rows * s.cin && y.len() >= rows * cout);
+    assert!(w.len() >= depth * cout && bias.len() >= cout);
+    SCRATCH.with(|sc| {
+        let sc = &mut *sc.borrow_mut();
+        pad(x, s, &mut sc.padded);
+        sc.offsets(s);
+        let (xp, taps) = (sc.padded.as_ptr(), &sc.taps[..]);
+        for q0 in (0..rows).step_by(MR) {
+            let n_rows = MR.min(rows - q0);
+            let row = |i: usize| if i < n_rows { q0 + i } else { q0 };
+            // SAFETY: every pixel's window and every tap lies inside the padded images.
+            let a_rows: [*const f32; MR] =
+                std::array::from_fn(|i| unsafe { xp.add(sc.pixels[row(i)]) });
+            let c_rows: [*mut f32; MR] =
+                std::array::from_fn(|i| unsafe { y.as_mut_ptr().add(row(i) * cout) });
+            let t = Tiles {
+                a_rows: &a_rows,
+                koff: taps,
+                b: w.as_ptr(),
+                ldb: cout,
+                n: cout,
+                c_rows: &c_rows,
+                rows: n_rows,
+                start: TileStart::Bias(bias),
+                relu,
+            };
+            // SAFETY: the CPU has AVX-512F (this path is chosen only then); the tiles read
+            // `depth` rows of `w` and write `cout` values of `n_rows` rows of `y`, all checked.
+            unsafe { run(&t) };
+        }
+    });
+}
+
+/// The weight gradient, `dw (+)= im2col(x)^T dy` (added when `accumulate`), and, when `dx` is
+/// given, the input gradient `dx (+)= col2im(dy w^T)` (added when its flag is set). `dy` is
+/// already masked by the ReLU.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    accumulate: bool,
+    dx: Option<(&mut [f32], bool)>,
+) {
+    let (rows, depth, cout) = (s.rows(), 9 * s.cin, s.cout);
+    assert!(s.k == 3 && x.len() >= rows * s.cin && dy.len() >= rows * cout);
+    assert!(w.len() >= depth * cout && dw.len() >= depth * cout);
+    SCRATCH.with(|sc| {
+        let sc = &mut *sc.borrow_mut();
+        pad(x, s, &mut sc.padded);
+        sc.offsets(s);
+        weight_gradient(sc, s, dy, dw, accumulate);
+        if let Some((dx, add)) = dx {
+            input_gradient(sc, s, w, dy, dx, add);
+        }
+    });
+}
+
+/// `dw[(tap, ch), o] (+)= sum over pixels q of padded[pixels[q] + taps[(tap, ch)]] dy[q, o]`.
+fn weight_gradient(sc: &Scratch, s: ConvShape, dy: &[f32], dw: &mut [f32], accumulate: bool) {
+    let (rows, depth, cout) = (s.rows(), 9 * s.cin, s.cout);
+    let xp = sc.padded.as_ptr();
+    for (block, q0) in (0..rows).step_by(KC).enumerate() {
+        let kc = KC.min(rows - q0);
+        let start = if block == 0 && !accumulate {
+            TileStart::Zero
+        } else {
+            TileStart::Accumulate
+        };
+        let pixels = &sc.pixels[q0..q0 + kc];
+        for p0 in (0..depth).step_by(MR) {
+            let n_rows = MR.min(depth - p0);
+            let row = |i: usize| if i < n_rows { p0 + i } else { p0 };
+            // SAFETY: a tap offset plus any pixel's offset lies inside the padded images.
+            let a_rows: [*const f32; MR] =
+                std::array::from_fn(|i| unsafe { xp.add(sc.taps[row(i)]) });
+            let c_rows: [*mut f32; MR] =
+                std::array::from_fn(|i| unsafe { dw.as_mut_ptr().add(row(i) * cout) });
+            let t = Tiles {
+                a_rows: &a_rows,
+                koff: pixels,
+                // SAFETY: rows q0..q0 + kc of `dy` exist (checked by the caller).
+                b: unsafe { dy.as_ptr().add(q0 * cout) },
+                ldb: cout,
+                n: cout,
+                c_rows: &c_rows,
+                rows: n_rows,
+                start,
+                relu: false,
+            };
+            // SAFETY: AVX-512F; every address is inside the padded images, `dy` and `dw`.
+            unsafe { run(&t) };
+        }
+    }
+}
+
+/// `dx (+)= col2im(dy w^T)`: for each tap, the products `dy w_tap^T` are added to the padded
+/// input gradient at the tap's offset; the centre tap goes first and writes, so that every
+/// pixel is written before the other taps add to it.
+fn input_gradient(
+    sc: &mut Scratch,
+    s: ConvShape,
+    w: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    add: bool,
+) {
+    let (rows, depth, cin, cout) = (s.rows(), 9 * s.cin, s.cin, s.cout);
+    let (h, wd) = (s.h, s.w);
+    let (hp, wp) = (h + 2, wd + 2);
+    assert!(dx.len() >= rows * cin);
+    // w^T: (cout, 9 cin), so that a tap's columns are rows of `b`.
+    at_least(&mut sc.wt, cout * depth);
+    for p in 0..depth {
+        for o in 0..cout {
+            sc.wt[o * depth + p] = w[p * cout + o];
+        }
+    }
+    at_least(&mut sc.dpadded, s.n * hp * wp * cin);
+    // The border of the padded gradient only ever receives additions: zero it.
+    for img in sc.dpadded.chunks_exact_mut(hp * wp * cin).take(s.n) {
+        img[..wp * cin].fill(0.0);
+        img[(hp - 1) * wp * cin..].fill(0.0);
+        for y in 1..hp - 1 {
+            img[y * wp * cin..(y * wp + 1) * cin].fill(0.0);
+            img[((y + 1) * wp - 1) * cin..(y + 1) * wp * cin].fill(0.0);
+        }
+    }
+    let dxp = sc.dpadded.as_mut_ptr();
+    let centre = 4;
+    for tap in std::iter::once(centre).chain((0..9).filter(|&t| t != centre)) {
+        let tap_offset = ((tap / 3) * wp + tap % 3) * cin;
+        let start = if tap == centre {
+            TileStart::Zero
+        } else {
+            TileStart::Accumulate
+        };
+        for q0 in (0..rows).step_by(MR) {
+            let n_rows = MR.min(rows - q0);
+            let row = |i: usize| if i < n_rows { q0 + i } else { q0 };
+            // SAFETY: rows of `dy` below `rows` and windows of the padded gradient exist.
+            let a_rows: [*const f32; MR] =
+                std::array::from_fn(|i| unsafe { dy.as_ptr().add(row(i) * cout) });
+            let c_rows: [*mut f32; MR] =
+                std::array::from_fn(|i| unsafe { dxp.add(sc.pixels[row(i)] + tap_offset) });
+            let t = Tiles {
+                a_rows: &a_rows,
+                koff: Strided {
+                    len: cout,
+                    stride: 1,
+                },
+                // SAFETY: columns tap * cin.. of w^T exist.
+                b: unsafe { sc.wt.as_ptr().add(tap * cin) },
+                ldb: depth,
+                n: cin,
+                c_rows: &c_rows,
+                rows: n_rows,
+                start,
+                relu: false,
+            };
+            // SAFETY: AVX-512F; every address is inside `dy`, w^T and the padded gradient.
+            unsafe { run(&t) };
+        }
+    }
+    // The centre of each window is the pixel itself.
+    let centre_offset = (wp + 1) * cin;
+    for (q, d) in dx.chunks_exact_mut(cin).take(rows).enumerate() {
+        let src = &sc.dpadded[sc.pixels[q] + centre_offset..][..cin];
+        if add {
+            for (d, v) in d.iter_mut().zip(src) {
+                *d += v;
+            }
+        } else {
+            d.copy_from_slice(src);
+        }
+    }
+}
+
+/// [`tiles`] on 32-column panels, or 16-column ones when the product has at most 16 columns.
+///
+/// # Safety
+/// AVX-512F, and every address `t` reaches exists.
+unsafe fn run<K: Depth>(t: &Tiles<'_, MR, K>) {
+    if t.n <= 16 {
+        tiles::<MR, 1, K>(t)
+    } else {
+        tiles::<MR, 2, K>(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::native::kernels::{affine_backward, affine_forward, col2im3, im2col3};
+    use crate::native::linalg::MatRef;
+    use crate::KernelPath;
+
+    /// The implicit convolution against im2col + the portable products, forward, weight and
+    /// input gradients, written and accumulated, on shapes whose rows, columns and depth are
+    /// not multiples of the tile.
+    #[test]
+    fn implicit_convolution_matches_im2col() {
+        if !KernelPath::Avx512.is_available() {
+            eprintln!("this CPU has no AVX-512F: the implicit convolution is not checked here");
+            return;
+        }
+        for (n, h, w, cin, cout) in [(3, 5, 7, 5, 20), (2, 4, 4, 32, 64), (1, 3, 9, 2, 8)] {
+            let s = ConvShape {
+                n,
+                h,
+                w,
+                cin,
+                cout,
+                k: 3,
+            };
+            let val = |i: usize, f: f32| (i as f32 * f).sin();
+            let x: Vec<f32> = (0..s.rows() * cin).map(|i| val(i, 0.37)).collect();
+            let wt: Vec<f32> = (0..9 * cin * cout).map(|i| val(i, 0.11) * 0.3).collect();
+            let b: Vec<f32> = (0..cout).map(|i| val(i, 0.7) * 0.1).collect();
+            let dy: Vec<f32> = (0..s.rows() * cout).map(|i| val(i, 0.23)).collect();
+
+            let mut col = vec![0.0; s.rows() * s.patch()];
+            im2col3(&x, s, &mut col);
+            let input = MatRef::rows(&col, s.patch());
+            let portable = KernelPath::Portable;
+            let mut y_ref = vec![0.0; s.rows() * cout];
+            affine_forward(
+                portable,
+                s.rows(),
+                s.patch(),
+                cout,
+                input,
+                &wt,
+                &b,
+                true,
+                &mut y_ref,
+            );
+            let (mut dy_ref, mut dw_ref, mut db_ref) =
+                (dy.clone(), vec![0.0; wt.len()], vec![0.0; cout]);
+            let mut dcol = vec![0.0; col.len()];
+            affine_backward(
+                portable,
+                s.rows(),
+                s.patch(),
+                cout,
+                input,
+                &wt,
+                &y_ref,
+                false,
+                &mut dy_ref,
+                &mut dw_ref,
+                &mut db_ref,
+                false,
+                Some((&mut dcol, false)),
+            );
+            let mut dx_ref = vec![0.0; x.len()];
+            col2im3(&dcol, s, &mut dx_ref, false);
+
+            let close = |what: &str, got: &[f32], want: &[f32]| {
+                for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "{n}x{h}x{w}x{cin}->{cout} {what}[{i}]: {g} vs {w}"
+                    );
+                }
+            };
+            let mut y = vec![f32::NAN; s.rows() * cout];
+            forward(&x, s, &wt, &b, true, &mut y);
+            close("y", &y, &y_ref);
+            let (mut dw, mut dx) = (vec![f32::NAN; wt.len()], vec![f32::NAN; x.len()]);
+            backward(&x, s, &wt, &dy, &mut dw, false, Some((&mut dx, false)));
+            close("dw", &dw, &dw_ref);
+            close("dx", &dx, &dx_ref);
+            // Accumulating adds the same again.
+            backward(&x, s, &wt, &dy, &mut dw, true, Some((&mut dx, true)));
+            let twice = |v: &[f32]| v.iter().map(|a| 2.0 * a).collect::<Vec<_>>();
+            close("dw accumulated", &dw, &twice(&dw_ref));
+            close("dx accumulated", &dx, &twice(&dx_ref));
+        }
+    }
+}
