@@ -25,9 +25,10 @@ pub enum KernelPath {
     /// the CPU has them): runs on every CPU. Results written before the AVX-512 kernels
     /// existed were computed on this path.
     Portable,
-    /// The input layer's 3x3 convolution computed directly (no im2col) in AVX-512
-    /// intrinsics, when it has 1 to 4 input channels and 32 (or 8) output channels; everything
-    /// else as on the portable path (x86-64 CPUs with AVX-512F).
+    /// The input layer's 3x3 convolution computed directly in AVX-512 intrinsics (1 to 4 input
+    /// channels, 32 or 8 output channels), the other 3x3 convolutions as products over the
+    /// zero-padded images (no im2col matrix), every product on a register-tiled AVX-512 kernel
+    /// that reads its operands in place (x86-64 CPUs with AVX-512F).
     Avx512,
 }
 

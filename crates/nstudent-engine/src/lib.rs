@@ -6,8 +6,9 @@
 //!
 //! # The native engine
 //! [`NativeEngine`] (`--engine native`, the default) implements exactly the layers the study
-//! needs on the CPU: 3x3 "same" convolutions (im2col + a matrix product; the input layer
-//! directly on the AVX-512 path, see [`KernelPath`]), 2x2 max-pooling,
+//! needs on the CPU: 3x3 "same" convolutions (im2col + a matrix product on the portable path;
+//! on the AVX-512 path the input layer directly and the others as products over the padded
+//! images, see [`KernelPath`]), 2x2 max-pooling,
 //! dense layers, ReLU, dropout, residual blocks with stochastic depth, softmax cross-entropy on
 //! hard or soft targets (mean over the batch) and Adam. Activations are `(N, H, W, C)`.
 //!

@@ -442,18 +442,21 @@ impl Worker {
         } else {
             Vec::new()
         };
-        let dcol_len = if train {
+        // The AVX-512 path convolves without im2col: no column buffers.
+        let im2col = path == KernelPath::Portable;
+        let dcol_len = if train && im2col {
             plan.cols.iter().copied().max().unwrap_or(0) * cap
         } else {
             0
         };
+        let col_len = |v: usize| if im2col { v * cap } else { 0 };
         Worker {
             cap,
             path,
             acts,
             grads,
             grad_set: vec![false; plan.values.len()],
-            cols: plan.cols.iter().map(|&v| vec![0.0; v * cap]).collect(),
+            cols: plan.cols.iter().map(|&v| vec![0.0; col_len(v)]).collect(),
             args: plan.args.iter().map(|&v| vec![0u8; v * cap]).collect(),
             dcol: vec![0.0; dcol_len],
             pgrad: if train {
