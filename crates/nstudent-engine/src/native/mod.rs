@@ -543,8 +543,12 @@ impl Classifier for NativeClassifier {
         let mut out = vec![0.0f32; n * k];
         let cap = PREDICT_CHUNK.min(n.max(1));
         let path = active_kernel_path();
+        // One contiguous run of chunks per thread: each thread builds its worker (megabytes of
+        // buffers) once per call, not once per piece rayon would otherwise split off.
+        let per_thread = n.div_ceil(cap).div_ceil(rayon::current_num_threads()).max(1);
         out.par_chunks_mut(cap * k)
             .zip(images.pixels.par_chunks(cap * img_len))
+            .with_min_len(per_thread)
             .for_each_init(
                 || Worker::new(&self.plan, cap, false, path),
                 |w, (o, px)| {
