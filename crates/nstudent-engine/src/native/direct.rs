@@ -182,29 +182,14 @@ fn mask_and_bias(y: &[f32], relu: bool, dy: &mut [f32], db: &mut [f32]) {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 thread_local! {
     /// The images of the current call with a border of zeros, reused across calls.
     static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Copies the `s.n` `(h, w, cin)` images of `x` into `xp` as `(h + 2, w + 2, cin)` images with a
-/// border of zeros, so that every output pixel reads all 9 taps.
-fn pad(x: &[f32], s: ConvShape, xp: &mut Vec<f32>) {
-    let (h, w, c) = (s.h, s.w, s.cin);
-    let (hp, wp) = (h + 2, w + 2);
-    xp.clear();
-    xp.resize(s.n * hp * wp * c, 0.0);
-    for (src, dst) in x
-        .chunks_exact(h * w * c)
-        .zip(xp.chunks_exact_mut(hp * wp * c))
-        .take(s.n)
-    {
-        for y in 0..h {
-            dst[((y + 1) * wp + 1) * c..((y + 1) * wp + 1 + w) * c]
-                .copy_from_slice(&src[y * w * c..(y + 1) * w * c]);
-        }
-    }
-}
+#[cfg(target_arch = "x86_64")]
+use super::implicit::pad;
 
 /// The 32-output-channel kernels in AVX-512 intrinsics over padded images.
 #[cfg(target_arch = "x86_64")]

@@ -75,8 +75,9 @@ fn at_least(v: &mut Vec<f32>, len: usize) {
     }
 }
 
-/// Copies the `(h, w, c)` images into `(h + 2, w + 2, c)` images with a border of zeros.
-fn pad(x: &[f32], s: ConvShape, out: &mut Vec<f32>) {
+/// Copies the `(h, w, c)` images into `(h + 2, w + 2, c)` images with a border of zeros, so
+/// that every output pixel reads all 9 taps (grows `out`, writes every value it uses).
+pub(crate) fn pad(x: &[f32], s: ConvShape, out: &mut Vec<f32>) {
     let (h, w, c) = (s.h, s.w, s.cin);
     let (hp, wp) = (h + 2, w + 2);
     at_least(out, s.n * hp * wp * c);

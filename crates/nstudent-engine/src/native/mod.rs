@@ -545,7 +545,10 @@ impl Classifier for NativeClassifier {
         let path = active_kernel_path();
         // One contiguous run of chunks per thread: each thread builds its worker (megabytes of
         // buffers) once per call, not once per piece rayon would otherwise split off.
-        let per_thread = n.div_ceil(cap).div_ceil(rayon::current_num_threads()).max(1);
+        let per_thread = n
+            .div_ceil(cap)
+            .div_ceil(rayon::current_num_threads())
+            .max(1);
         out.par_chunks_mut(cap * k)
             .zip(images.pixels.par_chunks(cap * img_len))
             .with_min_len(per_thread)
