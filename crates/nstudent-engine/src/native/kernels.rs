@@ -334,8 +334,7 @@ wide_when_possible! {
     ) = adam_step_sum_body;
 }
 
-/// Copies the 3x3 neighbourhood of every pixel into a row of `col` (`rows x 9 * cin`), zeros
-/// outside the image.
+/// The loops of [`im2col3`].
 #[inline(always)]
 fn im2col3_body(x: &[f32], s: ConvShape, col: &mut [f32]) {
     let (h, w, c) = (s.h, s.w, s.cin);
@@ -389,7 +388,7 @@ fn im2col3_body(x: &[f32], s: ConvShape, col: &mut [f32]) {
     }
 }
 
-/// Adds every row of `col` back onto the pixels it was copied from: the adjoint of [`im2col3`].
+/// The loops of [`col2im3`].
 #[inline(always)]
 fn col2im3_body(col: &[f32], s: ConvShape, dx: &mut [f32], accumulate: bool) {
     let (h, w, c) = (s.h, s.w, s.cin);
@@ -428,7 +427,7 @@ fn col2im3_body(col: &[f32], s: ConvShape, dx: &mut [f32], accumulate: bool) {
     }
 }
 
-/// `y = x @ w + bias` over `rows` rows, then ReLU when `relu`.
+/// The loops of [`affine_forward`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn affine_forward_body(
@@ -470,9 +469,7 @@ fn affine_forward_body(
     }
 }
 
-/// Backward of [`affine_forward`]: masks `dy` by the ReLU in place (using the output `y`),
-/// writes (or, with `acc_params`, adds) the kernel and bias gradients, and, when `dx` is given,
-/// writes or adds `dy @ w^T`.
+/// The loops of [`affine_backward`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn affine_backward_body(
@@ -525,8 +522,7 @@ fn affine_backward_body(
     }
 }
 
-/// 2x2 max-pooling with stride 2 (odd trailing rows/columns dropped, as Keras' "valid").
-/// `arg` records which of the four inputs won (0..4, row-major in the window).
+/// The loops of [`maxpool_forward_scalar`].
 #[inline(always)]
 fn maxpool_forward_body(
     x: &[f32],
@@ -574,7 +570,7 @@ fn maxpool_forward_body(
     }
 }
 
-/// Backward of [`maxpool_forward`]: routes each output gradient to the input that won.
+/// The loops of [`maxpool_backward_scalar`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn maxpool_backward_body(
@@ -695,9 +691,7 @@ pub(crate) fn adam_step(
     adam_step_sum(cfg, t, params, &[grads.to_vec()], 0, m, v);
 }
 
-/// [`adam_step`] on the sum of several gradient vectors (added in order, so the result does
-/// not depend on how the parameters are split across threads); `params`, `m` and `v` start at
-/// element `offset` of each gradient vector.
+/// The loops of [`adam_step_sum`].
 #[inline(always)]
 fn adam_step_sum_body(
     cfg: AdamConfig,
