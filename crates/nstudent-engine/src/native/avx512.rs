@@ -15,7 +15,7 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
-use super::linalg::MatRef;
+use super::linalg::{MatRef, Start};
 
 /// Floats in a zmm register.
 const LANES: usize = 16;
@@ -28,8 +28,6 @@ thread_local! {
     /// a transposed `b`, a transposed `a` and a transposed product.
     static TRANSPOSED: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
-
-use super::avx512_start::Start;
 
 /// `c (row-major, row stride ldc) = start + a[m x k] * b[k x n]`, then ReLU when `relu`.
 ///

@@ -4,7 +4,16 @@
 
 use crate::KernelPath;
 
-pub(crate) use super::avx512_start::Start;
+/// What a product on the AVX-512 kernel starts from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Start<'a> {
+    /// `c = a * b`.
+    Zero,
+    /// `c += a * b`.
+    Accumulate,
+    /// `c = a * b + bias` (one value per column).
+    Bias(&'a [f32]),
+}
 
 /// A read-only strided matrix: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]

@@ -3,18 +3,6 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
-mod avx512_start {
-    /// What a product on the AVX-512 kernel starts from.
-    #[derive(Debug, Clone, Copy)]
-    pub(crate) enum Start<'a> {
-        /// `c = a * b`.
-        Zero,
-        /// `c += a * b`.
-        Accumulate,
-        /// `c = a * b + bias` (one value per column).
-        Bias(&'a [f32]),
-    }
-}
 mod direct;
 #[cfg(target_arch = "x86_64")]
 mod implicit;
