@@ -15,6 +15,11 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "nstudent", version, about, long_about = None)]
 #[command(propagate_version = true, arg_required_else_help = true)]
+#[command(after_help = "Environment:\n  \
+    NSTUDENT_DATA         where datasets live (default: $XDG_DATA_HOME/nstudent)\n  \
+    NSTUDENT_MIRROR       where `data fetch` downloads from\n  \
+    NSTUDENT_KERNELS      the native engine's kernels: auto (default), avx512 or portable\n  \
+    NSTUDENT_BURN_DEVICE  the burn engine's backend: flex, cuda, cuda:N or wgpu")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
