@@ -164,15 +164,8 @@ unsafe fn blocked<const MR: usize, const W: usize>(
             let tile_start = block_start(block, start);
             for i0 in (0..m).step_by(MR) {
                 let rows = MR.min(m - i0);
-                // Rows past `m` repeat the block's first row: read, never stored.
-                let a_rows: [*const f32; MR] = std::array::from_fn(|i| {
-                    let r = if i < rows { i0 + i } else { i0 };
-                    a.data.as_ptr().add(r * a.rs + p0 * a.cs)
-                });
-                let c_rows: [*mut f32; MR] = std::array::from_fn(|i| {
-                    let r = if i < rows { i0 + i } else { i0 };
-                    cptr.add(r * ldc)
-                });
+                let a_rows = block_rows(i0, rows, |r| a.data.as_ptr().add(r * a.rs + p0 * a.cs));
+                let c_rows = block_rows(i0, rows, |r| cptr.add(r * ldc));
                 let tile = Tiles {
                     a_rows: &a_rows,
                     koff,
@@ -188,6 +181,17 @@ unsafe fn blocked<const MR: usize, const W: usize>(
             }
         }
     }
+}
+
+/// `MR` values, one per row of the block of `rows` rows starting at row `first`: `at(row)`.
+/// Rows past `rows` repeat the block's first row, so that the kernel reads memory that exists;
+/// they are never stored.
+pub(crate) fn block_rows<T, const MR: usize>(
+    first: usize,
+    rows: usize,
+    at: impl Fn(usize) -> T,
+) -> [T; MR] {
+    std::array::from_fn(|i| at(if i < rows { first + i } else { first }))
 }
 
 /// How the tiles of depth block `block` start, for a product that starts from `start`.

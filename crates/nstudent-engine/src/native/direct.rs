@@ -9,7 +9,7 @@
 //! With 32 output channels (the study's models) the kernels are AVX-512 intrinsics over images
 //! padded with a border of zeros; other widths use a portable body of the same loops.
 
-use super::kernels::ConvShape;
+use super::kernels::{relu_mask_and_bias_grad, ConvShape};
 
 /// Output channels the direct convolution is compiled for; other widths use im2col + GEMM.
 pub(crate) fn supports(s: ConvShape) -> bool {
@@ -55,10 +55,10 @@ pub(crate) fn backward(
         // SAFETY: the CPU has AVX-512F; `y` and `dy` hold 32 values per pixel, `db` 32.
         unsafe { zmm::mask_and_bias32(y, relu, dy, &mut db[..32]) };
     } else {
-        mask_and_bias(y, relu, dy, db);
+        relu_mask_and_bias_grad(rows, s.cout, y, relu, dy, db, true);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    mask_and_bias(y, relu, dy, db);
+    relu_mask_and_bias_grad(rows, s.cout, y, relu, dy, db, true);
     let x = &x[..s.n * s.h * s.w * s.cin];
     match s.cout {
         8 => dispatch_weights::<8>(x, s, dy, dw),
@@ -169,19 +169,6 @@ unsafe fn weights_avx512<const CIN: usize, const C: usize>(
     weights_body::<CIN, C>(x, s, dy, dw);
 }
 
-/// Masks `dy` by the ReLU of the output `y` when `relu`, and adds its column sums to `db`.
-fn mask_and_bias(y: &[f32], relu: bool, dy: &mut [f32], db: &mut [f32]) {
-    let c = db.len();
-    for (r, yr) in dy.chunks_exact_mut(c).zip(y.chunks_exact(c)) {
-        for ((g, &v), b) in r.iter_mut().zip(yr).zip(db.iter_mut()) {
-            // A select, not a branch: half the values are masked, at random.
-            let kept = if !relu || v > 0.0 { *g } else { 0.0 };
-            *g = kept;
-            *b += kept;
-        }
-    }
-}
-
 #[cfg(target_arch = "x86_64")]
 thread_local! {
     /// The images of the current call with a border of zeros, reused across calls.
@@ -264,7 +251,8 @@ mod zmm {
         }
     }
 
-    /// [`super::mask_and_bias`] for 32 channels.
+    /// [`relu_mask_and_bias_grad`](super::relu_mask_and_bias_grad) (adding to `db`) for 32
+    /// channels.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn mask_and_bias32(y: &[f32], relu: bool, dy: &mut [f32], db: &mut [f32]) {
         assert!(y.len() == dy.len() && dy.len().is_multiple_of(32) && db.len() == 32);

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 
-use super::avx512::{tiles, Depth, Strided, TileStart, Tiles};
+use super::avx512::{block_rows, tiles, Depth, Strided, TileStart, Tiles};
 use super::kernels::ConvShape;
 
 /// Rows of a tile.
@@ -109,12 +109,10 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
         let (xp, taps) = (sc.padded.as_ptr(), &sc.taps[..]);
         for q0 in (0..rows).step_by(MR) {
             let n_rows = MR.min(rows - q0);
-            let row = |i: usize| if i < n_rows { q0 + i } else { q0 };
             // SAFETY: every pixel's window and every tap lies inside the padded images.
-            let a_rows: [*const f32; MR] =
-                std::array::from_fn(|i| unsafe { xp.add(sc.pixels[row(i)]) });
-            let c_rows: [*mut f32; MR] =
-                std::array::from_fn(|i| unsafe { y.as_mut_ptr().add(row(i) * cout) });
+            let a_rows = block_rows(q0, n_rows, |r| unsafe { xp.add(sc.pixels[r]) });
+            let yp = y.as_mut_ptr();
+            let c_rows = block_rows(q0, n_rows, |r| unsafe { yp.add(r * cout) });
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: taps,
@@ -174,12 +172,10 @@ fn weight_gradient(sc: &Scratch, s: ConvShape, dy: &[f32], dw: &mut [f32], accum
         let pixels = &sc.pixels[q0..q0 + kc];
         for p0 in (0..depth).step_by(MR) {
             let n_rows = MR.min(depth - p0);
-            let row = |i: usize| if i < n_rows { p0 + i } else { p0 };
             // SAFETY: a tap offset plus any pixel's offset lies inside the padded images.
-            let a_rows: [*const f32; MR] =
-                std::array::from_fn(|i| unsafe { xp.add(sc.taps[row(i)]) });
-            let c_rows: [*mut f32; MR] =
-                std::array::from_fn(|i| unsafe { dw.as_mut_ptr().add(row(i) * cout) });
+            let a_rows = block_rows(p0, n_rows, |r| unsafe { xp.add(sc.taps[r]) });
+            let dwp = dw.as_mut_ptr();
+            let c_rows = block_rows(p0, n_rows, |r| unsafe { dwp.add(r * cout) });
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: pixels,
@@ -241,12 +237,11 @@ fn input_gradient(
         };
         for q0 in (0..rows).step_by(MR) {
             let n_rows = MR.min(rows - q0);
-            let row = |i: usize| if i < n_rows { q0 + i } else { q0 };
             // SAFETY: rows of `dy` below `rows` and windows of the padded gradient exist.
-            let a_rows: [*const f32; MR] =
-                std::array::from_fn(|i| unsafe { dy.as_ptr().add(row(i) * cout) });
-            let c_rows: [*mut f32; MR] =
-                std::array::from_fn(|i| unsafe { dxp.add(sc.pixels[row(i)] + tap_offset) });
+            let a_rows = block_rows(q0, n_rows, |r| unsafe { dy.as_ptr().add(r * cout) });
+            let c_rows = block_rows(q0, n_rows, |r| unsafe {
+                dxp.add(sc.pixels[r] + tap_offset)
+            });
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: Strided {
