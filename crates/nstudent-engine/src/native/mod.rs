@@ -12,6 +12,8 @@ mod net;
 
 #[cfg(test)]
 mod tests;
+#[cfg(target_arch = "x86_64")]
+mod winograd;
 
 use std::path::Path;
 use std::time::Instant;

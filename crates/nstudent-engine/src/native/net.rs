@@ -475,8 +475,15 @@ impl Worker {
         self.path == KernelPath::Avx512 && x == 0 && direct::supports(s)
     }
 
+    /// Whether the 3x3 convolution of shape `s` runs by Winograd's F(2x2, 3x3) (2.25 times
+    /// fewer multiplications): on the AVX-512 path, for the shapes `winograd::supports` takes.
+    fn winograd_conv(&self, s: ConvShape) -> bool {
+        self.path == KernelPath::Avx512 && winograd_supports(s)
+    }
+
     /// Whether the 3x3 convolution of shape `s` runs as an implicit GEMM (no im2col): on the
-    /// AVX-512 path, for the convolutions [`Worker::direct_conv`] does not take.
+    /// AVX-512 path, for the convolutions [`Worker::direct_conv`] and
+    /// [`Worker::winograd_conv`] do not take.
     fn implicit_conv(&self, s: ConvShape) -> bool {
         self.path == KernelPath::Avx512 && s.k == 3
     }
@@ -527,6 +534,8 @@ impl Worker {
                     let patch = s.patch();
                     if self.direct_conv(s, x) {
                         direct::forward(&self.acts[x], s, wv, bv, relu, &mut out);
+                    } else if self.winograd_conv(s) {
+                        winograd_forward(&self.acts[x], s, wv, bv, relu, &mut out);
                     } else if self.implicit_conv(s) {
                         implicit_forward(&self.acts[x], s, wv, bv, relu, &mut out);
                     } else {
@@ -733,6 +742,7 @@ impl Worker {
         } = *step;
         let cout = s.cout;
         let direct_conv = self.direct_conv(s, x);
+        let winograd_conv = self.winograd_conv(s);
         let implicit_conv = self.implicit_conv(s);
         let mut dy = std::mem::take(&mut self.grads[y]);
         let (wp, bp) = (&plan.params[wt], &plan.params[b]);
@@ -747,11 +757,15 @@ impl Worker {
             self.grads[y] = dy;
             return;
         }
-        if implicit_conv {
+        if winograd_conv || implicit_conv {
             let rows = s.rows();
             relu_mask_and_bias_grad(rows, cout, &self.acts[y], relu, &mut dy, db, acc_params);
             let dx = need_dx.then_some((&mut self.grads[x][..], self.grad_set[x]));
-            implicit_backward(&self.acts[x], s, wv, &dy, dw, acc_params, dx);
+            if winograd_conv {
+                winograd_backward(&self.acts[x], s, wv, &dy, dw, acc_params, dx);
+            } else {
+                implicit_backward(&self.acts[x], s, wv, &dy, dw, acc_params, dx);
+            }
             if need_dx {
                 self.grad_set[x] = true;
             }
@@ -958,6 +972,19 @@ struct BackwardStep<'a> {
     noise: Option<&'a StepNoise<'a>>,
     acc_params: bool,
 }
+
+#[cfg(target_arch = "x86_64")]
+use super::winograd::{
+    backward as winograd_backward, forward as winograd_forward, supports as winograd_supports,
+};
+
+#[cfg(not(target_arch = "x86_64"))]
+fn winograd_supports(_: ConvShape) -> bool {
+    false
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use self::{implicit_backward as winograd_backward, implicit_forward as winograd_forward};
 
 #[cfg(not(target_arch = "x86_64"))]
 fn implicit_forward(_: &[f32], _: ConvShape, _: &[f32], _: &[f32], _: bool, _: &mut [f32]) {
