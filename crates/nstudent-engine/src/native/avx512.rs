@@ -338,25 +338,39 @@ unsafe fn kernel<const MR: usize, const W: usize, K: Depth>(
         TileStart::Bias(_) => _mm512_maskz_loadu_ps(masks[w], bias.wrapping_add(w * LANES)),
         _ => zero,
     });
-    // Constant bounds, so that `acc` stays in registers (a dynamic index would put it on the
-    // stack, zeroed by a memset at every call).
-    #[allow(clippy::needless_range_loop)]
-    for i in 0..MR {
+    let (add_bias, accumulate) = (
+        matches!(start, TileStart::Bias(_)),
+        matches!(start, TileStart::Accumulate),
+    );
+    // Row by row with constant indices (a loop over the rows stays rolled, which puts `acc` on
+    // the stack, zeroed by a memset at every call).
+    let store = |i: usize, row: &[__m512; W]| {
         if i >= rows {
-            break;
+            return;
         }
         for w in 0..W {
             let cw = c_rows[i].wrapping_add(w * LANES);
-            let mut v = acc[i][w];
-            match start {
-                TileStart::Zero => {}
-                TileStart::Bias(_) => v = _mm512_add_ps(biasv[w], v),
-                TileStart::Accumulate => v = _mm512_add_ps(_mm512_maskz_loadu_ps(masks[w], cw), v),
+            let mut v = row[w];
+            if add_bias {
+                v = _mm512_add_ps(biasv[w], v);
+            }
+            if accumulate {
+                v = _mm512_add_ps(_mm512_maskz_loadu_ps(masks[w], cw), v);
             }
             if relu {
                 v = _mm512_max_ps(v, zero);
             }
             _mm512_mask_storeu_ps(cw, masks[w], v);
         }
+    };
+    const {
+        assert!(
+            MR <= 12,
+            "the tile's rows are stored by an unrolled list of 12"
+        )
+    };
+    macro_rules! store_rows {
+        ($($i:literal)*) => { $( if $i < MR { store($i, &acc[$i]); } )* };
     }
+    store_rows!(0 1 2 3 4 5 6 7 8 9 10 11);
 }

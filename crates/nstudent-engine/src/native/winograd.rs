@@ -40,6 +40,13 @@ const XI: usize = 16;
 /// input-gradient product (48 x 16 x (32 + 64 + 32) floats, 393 KB at 32 -> 64 channels) stay
 /// in L2 while the 16 products of the block run. A multiple of 12 and of 8, the kernel's rows.
 const TB: usize = 48;
+/// Floats from one position's plane of a block, `(tile, channel)` for `c` channels, to the
+/// next: the planes are `TB c` floats, plus one cache line so that the 16 planes a transform
+/// reads or writes at once fall in different L1 sets (`TB c` floats are a multiple of 4 KB).
+const fn plane(c: usize) -> usize {
+    TB * c + LANES
+}
+
 /// Rows of a forward or input-gradient tile of the product.
 const MR: usize = 12;
 /// Rows of a weight-gradient tile: input channels, a multiple of 8.
@@ -68,11 +75,11 @@ struct Scratch {
     u: Vec<f32>,
     /// `U` transposed per position: `(ξ, cout, cin)`.
     ut: Vec<f32>,
-    /// Transformed input of a block: `(tile, ξ, cin)`.
+    /// Transformed input of a block: `(ξ, tile, cin)`, planes [`plane`] apart.
     v: Vec<f32>,
-    /// Forward product of a block `(tile, ξ, cout)`, or transformed output gradient `Z`.
+    /// Forward product of a block `(ξ, tile, cout)`, or transformed output gradient `Z`.
     m: Vec<f32>,
-    /// Input-gradient product of a block: `(tile, ξ, cin)`.
+    /// Input-gradient product of a block: `(ξ, tile, cin)`.
     mx: Vec<f32>,
     /// Weight gradient before its transform: `(ξ, cin, cout)`.
     dwh: Vec<f32>,
@@ -143,8 +150,8 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
     SCRATCH.with(|sc| {
         let sc = &mut *sc.borrow_mut();
         at_least(&mut sc.u, XI * cin * cout);
-        at_least(&mut sc.v, TB * XI * cin);
-        at_least(&mut sc.m, TB * XI * cout);
+        at_least(&mut sc.v, XI * plane(cin));
+        at_least(&mut sc.m, XI * plane(cout));
         // SAFETY (every block below): the CPU has AVX-512F (this path is chosen only then),
         // and the asserts above and the scratch sizes keep every access in bounds.
         unsafe { transform_weights(w, cin, cout, &mut sc.u) };
@@ -154,7 +161,7 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
                 // M_ξ (tiles x cout) = V_ξ (tiles x cin) U_ξ (cin x cout).
                 unsafe {
                     product(
-                        (sc.v.as_ptr().add(xi * cin), XI * cin),
+                        (sc.v.as_ptr().add(xi * plane(cin)), cin),
                         Strided {
                             len: cin,
                             stride: 1,
@@ -162,7 +169,7 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
                         nt,
                         (sc.u.as_ptr().add(xi * cin * cout), cout),
                         cout,
-                        (sc.m.as_mut_ptr().add(xi * cout), XI * cout),
+                        (sc.m.as_mut_ptr().add(xi * plane(cout)), cout),
                         TileStart::Zero,
                     )
                 };
@@ -191,8 +198,8 @@ pub(crate) fn backward(
     let grid = TileGrid::new(s);
     SCRATCH.with(|sc| {
         let sc = &mut *sc.borrow_mut();
-        at_least(&mut sc.v, TB * XI * cin);
-        at_least(&mut sc.m, TB * XI * cout);
+        at_least(&mut sc.v, XI * plane(cin));
+        at_least(&mut sc.m, XI * plane(cout));
         at_least(&mut sc.dwh, XI * cin * cout);
         let mut dx = dx;
         if let Some((dx, add)) = dx.as_mut() {
@@ -202,7 +209,7 @@ pub(crate) fn backward(
             }
             at_least(&mut sc.u, XI * cin * cout);
             at_least(&mut sc.ut, XI * cin * cout);
-            at_least(&mut sc.mx, TB * XI * cin);
+            at_least(&mut sc.mx, XI * plane(cin));
             // SAFETY (every block here): AVX-512F, and every access is in bounds as above.
             unsafe { transform_weights(w, cin, cout, &mut sc.u) };
             transpose_positions(&sc.u, cin, cout, &mut sc.ut);
@@ -221,13 +228,13 @@ pub(crate) fn backward(
                 // dŴ_ξ (cin x cout) (+)= V_ξ^T (cin x tiles) Z_ξ (tiles x cout).
                 unsafe {
                     product_rows::<MR_DW>(
-                        (sc.v.as_ptr().add(xi * cin), 1),
+                        (sc.v.as_ptr().add(xi * plane(cin)), 1),
                         Strided {
                             len: nt,
-                            stride: XI * cin,
+                            stride: cin,
                         },
                         cin,
-                        (sc.m.as_ptr().add(xi * cout), XI * cout),
+                        (sc.m.as_ptr().add(xi * plane(cout)), cout),
                         cout,
                         (sc.dwh.as_mut_ptr().add(xi * cin * cout), cout),
                         start,
@@ -239,7 +246,7 @@ pub(crate) fn backward(
                     // (U ⊙ Z)_ξ summed over output channels: Z_ξ (tiles x cout) U_ξ^T.
                     unsafe {
                         product(
-                            (sc.m.as_ptr().add(xi * cout), XI * cout),
+                            (sc.m.as_ptr().add(xi * plane(cout)), cout),
                             Strided {
                                 len: cout,
                                 stride: 1,
@@ -247,7 +254,7 @@ pub(crate) fn backward(
                             nt,
                             (sc.ut.as_ptr().add(xi * cout * cin), cin),
                             cin,
-                            (sc.mx.as_mut_ptr().add(xi * cin), XI * cin),
+                            (sc.mx.as_mut_ptr().add(xi * plane(cin)), cin),
                             TileStart::Zero,
                         )
                     };
@@ -399,16 +406,71 @@ fn gt(u: V4) -> [__m512; 3] {
     ]
 }
 
-/// `T x T^T` for the 1-D transform `f` (`I` values to `O`): `f` down each column, then along
-/// each row.
+/// Defines `$name(x) = T x T^T` for the 1-D transform `$f` (`$i` values to `$o`): `$f` down each
+/// column, then along each row. Plain loops over arrays, no closures: a closure passed to
+/// `std::array::from_fn` is not inlined into AVX-512 code, and its arrays go through memory.
+macro_rules! both_ways {
+    ($name:ident, $f:ident, $i:literal, $o:literal) => {
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn $name(x: &[[__m512; $i]; $i]) -> [[__m512; $o]; $o] {
+            let zero = _mm512_setzero_ps();
+            // rows[r][q]: row r of the transform of column q.
+            let mut rows = [[zero; $i]; $o];
+            for q in 0..$i {
+                let mut col = [zero; $i];
+                for r in 0..$i {
+                    col[r] = x[r][q];
+                }
+                let t = $f(col);
+                for r in 0..$o {
+                    rows[r][q] = t[r];
+                }
+            }
+            let mut out = [[zero; $o]; $o];
+            for r in 0..$o {
+                out[r] = $f(rows[r]);
+            }
+            out
+        }
+    };
+}
+
+both_ways!(g2, g, 3, 4);
+both_ways!(gt2, gt, 4, 3);
+both_ways!(bt2, bt, 4, 4);
+both_ways!(b2, b, 4, 4);
+both_ways!(at2, at, 4, 2);
+both_ways!(a2, a, 2, 4);
+
+/// The 16 values of a transformed tile, position `ξ = 4 r + q` at `at + ξ stride`.
+///
+/// # Safety
+/// AVX-512F; 16 floats exist at each of the 16 addresses.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn both_ways<const I: usize, const O: usize>(
-    x: &[[__m512; I]; I],
-    f: impl Fn([__m512; I]) -> [__m512; O],
-) -> [[__m512; O]; O] {
-    let cols: [[__m512; O]; I] = std::array::from_fn(|q| f(std::array::from_fn(|r| x[r][q])));
-    std::array::from_fn(|r| f(std::array::from_fn(|q| cols[q][r])))
+unsafe fn load_planes(at: *const f32, stride: usize) -> [V4; 4] {
+    let mut m = [[_mm512_setzero_ps(); 4]; 4];
+    for (r, row) in m.iter_mut().enumerate() {
+        for (q, v) in row.iter_mut().enumerate() {
+            *v = _mm512_loadu_ps(at.add((r * 4 + q) * stride));
+        }
+    }
+    m
+}
+
+/// Stores the 16 values of a transformed tile, position `ξ = 4 r + q` at `at + ξ stride`.
+///
+/// # Safety
+/// AVX-512F; 16 floats exist at each of the 16 addresses.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_planes(at: *mut f32, stride: usize, m: &[V4; 4]) {
+    for (r, row) in m.iter().enumerate() {
+        for (q, &v) in row.iter().enumerate() {
+            _mm512_storeu_ps(at.add((r * 4 + q) * stride), v);
+        }
+    }
 }
 
 /// `U = G g G^T` for every input and output channel, into `u` as `(ξ, cin, cout)`.
@@ -419,15 +481,14 @@ fn both_ways<const I: usize, const O: usize>(
 unsafe fn transform_weights(w: &[f32], cin: usize, cout: usize, u: &mut [f32]) {
     for i in 0..cin {
         for o in (0..cout).step_by(LANES) {
-            let gv: [[__m512; 3]; 3] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| {
-                    _mm512_loadu_ps(w.as_ptr().add(((r * 3 + q) * cin + i) * cout + o))
-                })
-            });
-            let uv = both_ways(&gv, |v| g(v));
-            for (xi, v) in uv.iter().flatten().enumerate() {
-                _mm512_storeu_ps(u.as_mut_ptr().add((xi * cin + i) * cout + o), *v);
+            let mut gv = [[_mm512_setzero_ps(); 3]; 3];
+            for (r, row) in gv.iter_mut().enumerate() {
+                for (q, v) in row.iter_mut().enumerate() {
+                    *v = _mm512_loadu_ps(w.as_ptr().add(((r * 3 + q) * cin + i) * cout + o));
+                }
             }
+            let uv = g2(&gv);
+            store_planes(u.as_mut_ptr().add(i * cout + o), cin * cout, &uv);
         }
     }
 }
@@ -447,10 +508,10 @@ fn transpose_positions(u: &[f32], cin: usize, cout: usize, ut: &mut [f32]) {
     }
 }
 
-/// `V = B^T d B` for tiles `t0..t0 + nt`, into `v` as `(tile, ξ, cin)`.
+/// `V = B^T d B` for tiles `t0..t0 + nt`, into `v` as `(ξ, tile, cin)`.
 ///
 /// # Safety
-/// AVX-512F; `x` holds the `n (h, w, cin)` images of `s`; `v` holds `nt 16 cin` values.
+/// AVX-512F; `x` holds the `n (h, w, cin)` images of `s`; `v` holds 16 planes of `cin` channels.
 #[target_feature(enable = "avx512f")]
 unsafe fn transform_input(
     x: &[f32],
@@ -465,30 +526,31 @@ unsafe fn transform_input(
     for t in 0..nt {
         let (img, ty, tx) = grid.at(t0 + t);
         let image = x.as_ptr().add(img * h * w * c);
-        let out = v.as_mut_ptr().add(t * XI * c);
+        let out = v.as_mut_ptr().add(t * c);
         for ch in (0..c).step_by(LANES) {
-            let d: [V4; 4] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| {
-                    let (py, px) = ((2 * ty + r).wrapping_sub(1), (2 * tx + q).wrapping_sub(1));
-                    if py < h && px < w {
-                        _mm512_loadu_ps(image.add((py * w + px) * c + ch))
-                    } else {
-                        zero
+            let mut d = [[zero; 4]; 4];
+            for (r, row) in d.iter_mut().enumerate() {
+                let py = (2 * ty + r).wrapping_sub(1);
+                if py >= h {
+                    continue;
+                }
+                for (q, v) in row.iter_mut().enumerate() {
+                    let px = (2 * tx + q).wrapping_sub(1);
+                    if px < w {
+                        *v = _mm512_loadu_ps(image.add((py * w + px) * c + ch));
                     }
-                })
-            });
-            let vv = both_ways(&d, |col| bt(col));
-            for (xi, val) in vv.iter().flatten().enumerate() {
-                _mm512_storeu_ps(out.add(xi * c + ch), *val);
+                }
             }
+            let vv = bt2(&d);
+            store_planes(out.add(ch), plane(c), &vv);
         }
     }
 }
 
-/// `y = relu?(A^T M A + bias)` for tiles `t0..t0 + nt`, from `m` as `(tile, ξ, cout)`.
+/// `y = relu?(A^T M A + bias)` for tiles `t0..t0 + nt`, from `m` as `(ξ, tile, cout)`.
 ///
 /// # Safety
-/// AVX-512F; `m` holds `nt 16 cout` values, `y` the `n (h, w, cout)` outputs of `s`.
+/// AVX-512F; `m` holds 16 planes of `cout` channels, `y` the `n (h, w, cout)` outputs of `s`.
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
 unsafe fn transform_output(
@@ -506,12 +568,10 @@ unsafe fn transform_output(
     for t in 0..nt {
         let (img, ty, tx) = grid.at(t0 + t);
         let image = y.as_mut_ptr().add(img * h * w * c);
-        let tile = m.as_ptr().add(t * XI * c);
+        let tile = m.as_ptr().add(t * c);
         for ch in (0..c).step_by(LANES) {
-            let mv: [V4; 4] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| _mm512_loadu_ps(tile.add((r * 4 + q) * c + ch)))
-            });
-            let out = both_ways(&mv, |col| at(col));
+            let mv = load_planes(tile.add(ch), plane(c));
+            let out = at2(&mv);
             let b = _mm512_loadu_ps(bias.as_ptr().add(ch));
             for (r, row) in out.iter().enumerate() {
                 for (q, &val) in row.iter().enumerate() {
@@ -527,10 +587,10 @@ unsafe fn transform_output(
     }
 }
 
-/// `Z = A dY A^T` for tiles `t0..t0 + nt`, into `z` as `(tile, ξ, cout)`.
+/// `Z = A dY A^T` for tiles `t0..t0 + nt`, into `z` as `(ξ, tile, cout)`.
 ///
 /// # Safety
-/// AVX-512F; `dy` holds the `n (h, w, cout)` gradients of `s`; `z` holds `nt 16 cout` values.
+/// AVX-512F; `dy` holds the `n (h, w, cout)` gradients of `s`; `z` holds 16 planes of `cout` channels.
 #[target_feature(enable = "avx512f")]
 unsafe fn transform_output_gradient(
     dy: &[f32],
@@ -544,26 +604,25 @@ unsafe fn transform_output_gradient(
     for t in 0..nt {
         let (img, ty, tx) = grid.at(t0 + t);
         let image = dy.as_ptr().add(img * h * w * c);
-        let out = z.as_mut_ptr().add(t * XI * c);
+        let out = z.as_mut_ptr().add(t * c);
         for ch in (0..c).step_by(LANES) {
-            let g: [[__m512; 2]; 2] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| {
-                    _mm512_loadu_ps(image.add(((2 * ty + r) * w + 2 * tx + q) * c + ch))
-                })
-            });
-            let zv = both_ways(&g, |col| a(col));
-            for (xi, val) in zv.iter().flatten().enumerate() {
-                _mm512_storeu_ps(out.add(xi * c + ch), *val);
+            let mut g = [[_mm512_setzero_ps(); 2]; 2];
+            for (r, row) in g.iter_mut().enumerate() {
+                for (q, v) in row.iter_mut().enumerate() {
+                    *v = _mm512_loadu_ps(image.add(((2 * ty + r) * w + 2 * tx + q) * c + ch));
+                }
             }
+            let zv = a2(&g);
+            store_planes(out.add(ch), plane(c), &zv);
         }
     }
 }
 
 /// `dx += B Mx B^T` for tiles `t0..t0 + nt` (each tile's 4x4 patch, parts outside the image
-/// dropped), from `mx` as `(tile, ξ, cin)`.
+/// dropped), from `mx` as `(ξ, tile, cin)`.
 ///
 /// # Safety
-/// AVX-512F; `mx` holds `nt 16 cin` values, `dx` the `n (h, w, cin)` gradients of `s`.
+/// AVX-512F; `mx` holds 16 planes of `cin` channels, `dx` the `n (h, w, cin)` gradients of `s`.
 #[target_feature(enable = "avx512f")]
 unsafe fn add_input_gradient(
     mx: &[f32],
@@ -577,12 +636,10 @@ unsafe fn add_input_gradient(
     for t in 0..nt {
         let (img, ty, tx) = grid.at(t0 + t);
         let image = dx.as_mut_ptr().add(img * h * w * c);
-        let tile = mx.as_ptr().add(t * XI * c);
+        let tile = mx.as_ptr().add(t * c);
         for ch in (0..c).step_by(LANES) {
-            let mv: [V4; 4] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| _mm512_loadu_ps(tile.add((r * 4 + q) * c + ch)))
-            });
-            let dd = both_ways(&mv, |col| b(col));
+            let mv = load_planes(tile.add(ch), plane(c));
+            let dd = b2(&mv);
             for (r, row) in dd.iter().enumerate() {
                 let py = (2 * ty + r).wrapping_sub(1);
                 if py >= h {
@@ -615,13 +672,10 @@ unsafe fn transform_weight_gradient(
 ) {
     for i in 0..cin {
         for o in (0..cout).step_by(LANES) {
-            let uv: [V4; 4] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| {
-                    _mm512_loadu_ps(dwh.as_ptr().add(((r * 4 + q) * cin + i) * cout + o))
-                })
-            });
-            let gv = both_ways(&uv, |col| gt(col));
-            for (tap, &val) in gv.iter().flatten().enumerate() {
+            let uv = load_planes(dwh.as_ptr().add(i * cout + o), cin * cout);
+            let gv = gt2(&uv);
+            for tap in 0..9 {
+                let val = gv[tap / 3][tap % 3];
                 let p = dw.as_mut_ptr().add((tap * cin + i) * cout + o);
                 let val = if accumulate {
                     add(_mm512_loadu_ps(p), val)
