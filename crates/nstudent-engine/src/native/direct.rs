@@ -66,6 +66,76 @@ pub(crate) fn backward(
     }
 }
 
+/// Whether [`backward_pooled`] takes shape `s`: 32 output channels (the study's models), even
+/// height and width, on a CPU with AVX-512F.
+pub(crate) fn supports_pooled(s: ConvShape) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        supports(s)
+            && s.cout == 32
+            && s.h.is_multiple_of(2)
+            && s.w.is_multiple_of(2)
+            && std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = s;
+        false
+    }
+}
+
+/// The backward pass of this convolution followed by a 2x2 max-pool, from the pool's side:
+/// `dp`, the gradient of the pool's outputs `pooled`, and `arg`, the window position each came
+/// from (as `maxpool_forward` writes it). Each pooled gradient goes to the pixel its value came
+/// from, masked by the ReLU when `relu` (that pixel's output is the pooled value), and the
+/// weight and bias gradients are summed over those pixels only. The convolution's output
+/// gradient, four times the pool's size and three quarters zeros, is never written: the
+/// separate pool backward pass wrote it, and the ReLU mask and the weight gradient read it.
+/// Writes (or, with `accumulate`, adds) `dw` and `db`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward_pooled(
+    x: &[f32],
+    s: ConvShape,
+    pooled: &[f32],
+    arg: &[u8],
+    dp: &[f32],
+    relu: bool,
+    dw: &mut [f32],
+    db: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(
+        supports_pooled(s),
+        "pooled direct backward on an unsupported shape"
+    );
+    let cells = s.n * (s.h / 2) * (s.w / 2) * 32;
+    let (pooled, arg, dp) = (&pooled[..cells], &arg[..cells], &dp[..cells]);
+    let (dw, db) = (&mut dw[..9 * s.cin * 32], &mut db[..32]);
+    if !accumulate {
+        db.fill(0.0);
+        dw.fill(0.0);
+    }
+    #[cfg(target_arch = "x86_64")]
+    PADDED.with(|p| {
+        let xp = &mut p.borrow_mut();
+        pad(&x[..s.n * s.h * s.w * s.cin], s, xp);
+        // SAFETY: the CPU has AVX-512F (`supports_pooled`); the slices above hold what the
+        // kernel reads and writes (asserted again there).
+        unsafe {
+            match s.cin {
+                1 => zmm::pooled_weights32::<1>(xp, s, pooled, arg, dp, relu, dw, db),
+                2 => zmm::pooled_weights32::<2>(xp, s, pooled, arg, dp, relu, dw, db),
+                3 => zmm::pooled_weights32::<3>(xp, s, pooled, arg, dp, relu, dw, db),
+                _ => zmm::pooled_weights32::<4>(xp, s, pooled, arg, dp, relu, dw, db),
+            }
+        }
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!(
+        "no pooled direct backward without AVX-512 ({x:?}, {pooled:?}, {arg:?}, {dp:?}, {relu})"
+    );
+}
+
 fn dispatch_forward<const C: usize>(
     x: &[f32],
     s: ConvShape,
@@ -319,6 +389,85 @@ mod zmm {
             }
         }
     }
+
+    /// [`super::backward_pooled`]'s sums over padded images `xp`, added to `dw` and `db`. For
+    /// each pooled cell and window position `j`, the cell's gradient is kept in the lanes
+    /// whose maximum came from `j` (zero elsewhere), and the 9 taps of that pixel are
+    /// multiplied by it: as many products as the dense weight gradient, without its input.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn pooled_weights32<const CIN: usize>(
+        xp: &[f32],
+        s: ConvShape,
+        pooled: &[f32],
+        arg: &[u8],
+        dp: &[f32],
+        relu: bool,
+        dw: &mut [f32],
+        db: &mut [f32],
+    ) {
+        let (h, wd) = (s.h, s.w);
+        let (oh, ow) = (h / 2, wd / 2);
+        let wp = wd + 2;
+        let cells = s.n * oh * ow;
+        assert!(xp.len() >= s.n * (h + 2) * wp * CIN);
+        assert!(pooled.len() >= cells * 32 && arg.len() >= cells * 32 && dp.len() >= cells * 32);
+        assert!(dw.len() >= 9 * CIN * 32 && db.len() >= 32);
+        let zero = _mm512_setzero_ps();
+        let (mut b0, mut b1) = (zero, zero);
+        for ch in 0..CIN {
+            let mut lo = [zero; 9];
+            let mut hi = [zero; 9];
+            for img in 0..s.n {
+                let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN + ch);
+                for py in 0..oh {
+                    for px in 0..ow {
+                        let cell = ((img * oh + py) * ow + px) * 32;
+                        let mut g0 = _mm512_loadu_ps(dp.as_ptr().add(cell));
+                        let mut g1 = _mm512_loadu_ps(dp.as_ptr().add(cell + 16));
+                        if relu {
+                            let p0 = _mm512_loadu_ps(pooled.as_ptr().add(cell));
+                            let p1 = _mm512_loadu_ps(pooled.as_ptr().add(cell + 16));
+                            g0 =
+                                _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(p0, zero), g0);
+                            g1 =
+                                _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(p1, zero), g1);
+                        }
+                        if ch == 0 {
+                            b0 = _mm512_add_ps(b0, g0);
+                            b1 = _mm512_add_ps(b1, g1);
+                        }
+                        let a = arg.as_ptr().add(cell);
+                        let a0 = _mm512_cvtepu8_epi32(_mm_loadu_si128(a as *const __m128i));
+                        let a1 = _mm512_cvtepu8_epi32(_mm_loadu_si128(a.add(16) as *const __m128i));
+                        for j in 0..4 {
+                            let jv = _mm512_set1_epi32(j as i32);
+                            let gj0 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(a0, jv), g0);
+                            let gj1 = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(a1, jv), g1);
+                            let (oy, ox) = (2 * py + j / 2, 2 * px + j % 2);
+                            for ky in 0..3 {
+                                for kx in 0..3 {
+                                    let t = ky * 3 + kx;
+                                    let v =
+                                        _mm512_set1_ps(*xi.add(((oy + ky) * wp + ox + kx) * CIN));
+                                    lo[t] = _mm512_fmadd_ps(v, gj0, lo[t]);
+                                    hi[t] = _mm512_fmadd_ps(v, gj1, hi[t]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for t in 0..9 {
+                let d = dw.as_mut_ptr().add((t * CIN + ch) * 32);
+                _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), lo[t]));
+                _mm512_storeu_ps(d.add(16), _mm512_add_ps(_mm512_loadu_ps(d.add(16)), hi[t]));
+            }
+        }
+        let d = db.as_mut_ptr();
+        _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), b0));
+        _mm512_storeu_ps(d.add(16), _mm512_add_ps(_mm512_loadu_ps(d.add(16)), b1));
+    }
 }
 
 /// The taps of output row `oy` or column `ox` that fall inside an image of `len` pixels:
@@ -547,6 +696,67 @@ mod tests {
                 backward(&x, s, &y, relu, &mut dy2, &mut dw2, &mut db2, true);
                 let twice: Vec<f32> = dw_ref.iter().map(|v| 2.0 * v).collect();
                 close("dw accumulated", &dw2, &twice);
+            }
+        }
+    }
+
+    /// The pooled backward pass against the pool's backward pass followed by this layer's:
+    /// the same weight and bias gradients, written and accumulated, with and without ReLU,
+    /// for 1 and 3 input channels, with ties and negative maxima among the pooled values.
+    #[test]
+    fn pooled_backward_matches_pool_then_convolution() {
+        use crate::native::kernels::{maxpool_backward, maxpool_forward};
+        for cin in [1, 3] {
+            let s = ConvShape {
+                n: 2,
+                h: 6,
+                w: 8,
+                cin,
+                cout: 32,
+                k: 3,
+            };
+            if !supports_pooled(s) {
+                eprintln!("this CPU has no AVX-512F: the pooled backward pass is not checked");
+                return;
+            }
+            for relu in [false, true] {
+                // Coarse values, so that windows hold ties.
+                let val = |i: usize, f: f32| ((i as f32 * f).sin() * 4.0).round() / 4.0;
+                let x: Vec<f32> = (0..s.n * s.h * s.w * cin).map(|i| val(i, 0.37)).collect();
+                let w: Vec<f32> = (0..9 * cin * 32).map(|i| val(i, 0.11) * 0.5).collect();
+                let b: Vec<f32> = (0..32).map(|i| val(i, 0.7) * 0.1).collect();
+                let mut y = vec![0.0; s.rows() * 32];
+                forward(&x, s, &w, &b, relu, &mut y);
+                let cells = s.n * (s.h / 2) * (s.w / 2) * 32;
+                let (mut pooled, mut arg) = (vec![0.0; cells], vec![0u8; cells]);
+                maxpool_forward(&y, s.n, s.h, s.w, 32, &mut pooled, &mut arg);
+                let dp: Vec<f32> = (0..cells).map(|i| val(i, 0.23) + 0.1).collect();
+
+                let mut dy = vec![0.0; s.rows() * 32];
+                maxpool_backward(&dp, &arg, s.n, s.h, s.w, 32, &mut dy, false);
+                let (mut dw_ref, mut db_ref) = (vec![0.0; w.len()], vec![0.0; 32]);
+                backward(&x, s, &y, relu, &mut dy, &mut dw_ref, &mut db_ref, false);
+
+                let (mut dw, mut db) = (vec![9.0; w.len()], vec![9.0; 32]);
+                backward_pooled(&x, s, &pooled, &arg, &dp, relu, &mut dw, &mut db, false);
+                let close = |what: &str, got: &[f32], want: &[f32]| {
+                    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                        assert!(
+                            (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                            "cin {cin} relu {relu} {what}[{i}]: {g} vs {w}"
+                        );
+                    }
+                };
+                close("dw", &dw, &dw_ref);
+                close("db", &db, &db_ref);
+                backward_pooled(&x, s, &pooled, &arg, &dp, relu, &mut dw, &mut db, true);
+                let twice = |v: &[f32]| v.iter().map(|a| 2.0 * a).collect::<Vec<_>>();
+                close("dw accumulated", &dw, &twice(&dw_ref));
+                close("db accumulated", &db, &twice(&db_ref));
+                if relu {
+                    // Some pooled maxima are 0 (masked) and some gradients reach the weights.
+                    assert!(pooled.contains(&0.0) && pooled.iter().any(|&v| v > 0.0));
+                }
             }
         }
     }

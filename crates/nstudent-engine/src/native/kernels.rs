@@ -710,20 +710,34 @@ fn adam_step_sum_body(
     let (b1, b2) = (cfg.beta1, cfg.beta2);
     let len = params.len();
     let (first, rest) = grads.split_first().expect("at least one gradient");
-    // In blocks: the gradients are summed into `g` (in order, the same sums as element by
-    // element), then the update runs over the block; both loops vectorize.
+    // In blocks: the gradients are summed (in order, the same sums as element by element),
+    // then the update runs over the block; both loops vectorize.
     const BLOCK: usize = 1024;
-    let mut g = [0.0f32; BLOCK];
+    let mut sum = [0.0f32; BLOCK];
     for b0 in (0..len).step_by(BLOCK) {
         let nb = BLOCK.min(len - b0);
-        let g = &mut g[..nb];
         let at = offset + b0;
-        g.copy_from_slice(&first[at..at + nb]);
-        for r in rest {
-            for (gi, &ri) in g.iter_mut().zip(&r[at..at + nb]) {
-                *gi += ri;
+        // One gradient is used in place; several are added into `sum`, the first two in one
+        // pass (no copy of the first).
+        let g: &[f32] = match rest.split_first() {
+            None => &first[at..at + nb],
+            Some((second, others)) => {
+                let sum = &mut sum[..nb];
+                for ((s, &a), &b) in sum
+                    .iter_mut()
+                    .zip(&first[at..at + nb])
+                    .zip(&second[at..at + nb])
+                {
+                    *s = a + b;
+                }
+                for r in others {
+                    for (s, &ri) in sum.iter_mut().zip(&r[at..at + nb]) {
+                        *s += ri;
+                    }
+                }
+                sum
             }
-        }
+        };
         let (p, m, v) = (
             &mut params[b0..b0 + nb],
             &mut m[b0..b0 + nb],

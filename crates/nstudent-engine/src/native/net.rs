@@ -408,6 +408,28 @@ impl Plan {
     }
 }
 
+impl Op {
+    /// The activation buffers this operation reads.
+    fn inputs(&self) -> [Option<usize>; 2] {
+        match *self {
+            Op::Conv { x, .. } | Op::Pool { x, .. } | Op::Dense { x, .. } => [Some(x), None],
+            Op::Dropout { x, .. } => [Some(x), None],
+            Op::AddRelu { a, b, .. } => [Some(a), Some(b)],
+        }
+    }
+}
+
+impl Plan {
+    /// How many operations read buffer `v`.
+    fn readers(&self, v: usize) -> usize {
+        self.ops
+            .iter()
+            .flat_map(|op| op.inputs())
+            .filter(|&i| i == Some(v))
+            .count()
+    }
+}
+
 /// Buffers for running a plan on up to `cap` images at a time; reused across steps.
 pub(crate) struct Worker {
     pub cap: usize,
@@ -473,6 +495,46 @@ impl Worker {
     /// the AVX-512 path, for the model's input layer when [`direct::supports`] its shape.
     fn direct_conv(&self, s: ConvShape, x: usize) -> bool {
         self.path == KernelPath::Avx512 && x == 0 && direct::supports(s)
+    }
+
+    /// When operation `oi` is a direct convolution whose output only feeds a 2x2 max-pool (the
+    /// next operation) that [`direct::backward_pooled`] takes: that pool's output buffer and
+    /// argmax buffer. The convolution's backward pass then starts from the pool's output
+    /// gradient, and the pool has no backward pass of its own.
+    fn pooled_conv(&self, plan: &Plan, oi: usize) -> Option<(usize, usize)> {
+        let Op::Conv {
+            k,
+            h,
+            w,
+            cin,
+            cout,
+            x,
+            y,
+            ..
+        } = plan.ops[oi]
+        else {
+            return None;
+        };
+        let s = ConvShape {
+            n: 0,
+            h,
+            w,
+            cin,
+            cout,
+            k,
+        };
+        match plan.ops.get(oi + 1) {
+            Some(&Op::Pool {
+                x: px, y: py, arg, ..
+            }) if px == y
+                && plan.readers(y) == 1
+                && self.direct_conv(s, x)
+                && direct::supports_pooled(s) =>
+            {
+                Some((py, arg))
+            }
+            _ => None,
+        }
     }
 
     /// Whether the 3x3 convolution of shape `s` runs by Winograd's F(2x2, 3x3) (2.25 times
@@ -690,8 +752,13 @@ impl Worker {
                         cout,
                         k,
                     };
-                    self.conv_backward(&step, s, relu, (x, y), (wt, b), col);
+                    match self.pooled_conv(plan, oi) {
+                        Some(pool) => self.conv_pool_backward(&step, s, relu, x, pool, (wt, b)),
+                        None => self.conv_backward(&step, s, relu, (x, y), (wt, b), col),
+                    }
                 }
+                // Taken by the convolution before it.
+                Op::Pool { .. } if oi > 0 && self.pooled_conv(plan, oi - 1).is_some() => {}
                 Op::Pool { h, w, c, x, y, arg } => self.pool_backward(n, (h, w, c), x, y, arg),
                 Op::Dense {
                     nin,
@@ -821,6 +888,36 @@ impl Worker {
             self.grad_set[x] = true;
         }
         self.grads[y] = dy;
+    }
+
+    /// The backward pass of a direct convolution (input `x`) and the max-pool after it (output
+    /// `py`, argmax `arg`), from the pool's output gradient: see [`direct::backward_pooled`].
+    fn conv_pool_backward(
+        &mut self,
+        step: &BackwardStep<'_>,
+        s: ConvShape,
+        relu: bool,
+        x: usize,
+        (py, arg): (usize, usize),
+        (wt, b): (usize, usize),
+    ) {
+        let BackwardStep {
+            plan, acc_params, ..
+        } = *step;
+        let (wp, bp) = (&plan.params[wt], &plan.params[b]);
+        debug_assert_eq!(wp.offset + wp.len, bp.offset);
+        let (dw, db) = self.pgrad[wp.offset..bp.offset + bp.len].split_at_mut(wp.len);
+        direct::backward_pooled(
+            &self.acts[x],
+            s,
+            &self.acts[py],
+            &self.args[arg],
+            &self.grads[py],
+            relu,
+            dw,
+            db,
+            acc_params,
+        );
     }
 
     /// A max-pool's backward pass over `n` `(h, w, c)` maps: each gradient goes to the input
