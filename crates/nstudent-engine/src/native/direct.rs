@@ -136,6 +136,45 @@ pub(crate) fn backward_pooled(
     );
 }
 
+/// This convolution followed by a 2x2 max-pool, for the shapes [`supports_pooled`] takes:
+/// writes the pool's outputs `pooled` and window positions `arg` (as `maxpool_forward` does),
+/// the same bits as the two in turn, without the full-size output in between.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_pooled(
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    pooled: &mut [f32],
+    arg: &mut [u8],
+) {
+    assert!(
+        supports_pooled(s),
+        "pooled direct forward on an unsupported shape"
+    );
+    let (w, bias) = (&w[..9 * s.cin * 32], &bias[..32]);
+    #[cfg(target_arch = "x86_64")]
+    PADDED.with(|p| {
+        ROWS.with(|r| {
+            let (xp, rows) = (&mut p.borrow_mut(), &mut r.borrow_mut());
+            pad(&x[..s.n * s.h * s.w * s.cin], s, xp);
+            // SAFETY: the CPU has AVX-512F (`supports_pooled`); the kernel asserts the sizes
+            // of what it reads and writes.
+            unsafe {
+                match s.cin {
+                    1 => zmm::forward_pooled32::<1>(xp, s, w, bias, relu, rows, pooled, arg),
+                    2 => zmm::forward_pooled32::<2>(xp, s, w, bias, relu, rows, pooled, arg),
+                    3 => zmm::forward_pooled32::<3>(xp, s, w, bias, relu, rows, pooled, arg),
+                    _ => zmm::forward_pooled32::<4>(xp, s, w, bias, relu, rows, pooled, arg),
+                }
+            }
+        })
+    });
+    #[cfg(not(target_arch = "x86_64"))]
+    unreachable!("no pooled direct forward without AVX-512 ({x:?}, {w:?}, {bias:?}, {relu}, {pooled:?}, {arg:?})");
+}
+
 fn dispatch_forward<const C: usize>(
     x: &[f32],
     s: ConvShape,
@@ -243,6 +282,8 @@ unsafe fn weights_avx512<const CIN: usize, const C: usize>(
 thread_local! {
     /// The images of the current call with a border of zeros, reused across calls.
     static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Two output rows of [`forward_pooled`], pooled as soon as they are computed.
+    static ROWS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -273,51 +314,130 @@ mod zmm {
         let wp = wd + 2;
         assert!(xp.len() >= s.n * (h + 2) * wp * CIN && y.len() >= s.rows() * 32);
         assert!(w.len() >= 9 * CIN * 32 && bias.len() >= 32);
+        for img in 0..s.n {
+            let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN);
+            let yi = y.as_mut_ptr().add(img * h * wd * 32);
+            for oy in 0..h {
+                conv_row::<CIN>(xi, wd, oy, w, bias, relu, yi.add(oy * wd * 32));
+            }
+        }
+    }
+
+    /// Forward followed by a 2x2 max-pool, over padded images `xp`: each pair of output rows
+    /// is computed into a small buffer that stays in L1 and pooled from there into `pooled`
+    /// and `arg` (the window position of each maximum, as `maxpool_forward` writes it). The
+    /// same sums and comparisons as the convolution then the pool: the same bits, without
+    /// writing and reading the full-size output.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn forward_pooled32<const CIN: usize>(
+        xp: &[f32],
+        s: ConvShape,
+        w: &[f32],
+        bias: &[f32],
+        relu: bool,
+        rows: &mut Vec<f32>,
+        pooled: &mut [f32],
+        arg: &mut [u8],
+    ) {
+        let (h, wd) = (s.h, s.w);
+        let (wp, oh, ow) = (wd + 2, h / 2, wd / 2);
+        let cells = s.n * oh * ow * 32;
+        assert!(xp.len() >= s.n * (h + 2) * wp * CIN && pooled.len() >= cells);
+        assert!(arg.len() >= cells && w.len() >= 9 * CIN * 32 && bias.len() >= 32);
+        if rows.len() < 2 * wd * 32 {
+            rows.resize(2 * wd * 32, 0.0);
+        }
+        let (top, bottom) = (rows.as_mut_ptr(), rows.as_mut_ptr().add(wd * 32));
+        let (one, two, three) = (
+            _mm512_set1_epi32(1),
+            _mm512_set1_epi32(2),
+            _mm512_set1_epi32(3),
+        );
+        for img in 0..s.n {
+            let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN);
+            for py in 0..oh {
+                conv_row::<CIN>(xi, wd, 2 * py, w, bias, relu, top);
+                conv_row::<CIN>(xi, wd, 2 * py + 1, w, bias, relu, bottom);
+                for px in 0..ow {
+                    let o = ((img * oh + py) * ow + px) * 32;
+                    let p00 = top.add(2 * px * 32);
+                    let others = [
+                        p00.add(32),
+                        bottom.add(2 * px * 32),
+                        bottom.add(2 * px * 32 + 32),
+                    ];
+                    for ch in (0..32).step_by(16) {
+                        let mut best = _mm512_loadu_ps(p00.add(ch));
+                        let mut bi = _mm512_setzero_si512();
+                        for (p, idx) in others.iter().zip([one, two, three]) {
+                            let v = _mm512_loadu_ps(p.add(ch));
+                            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+                            best = _mm512_mask_mov_ps(best, gt, v);
+                            bi = _mm512_mask_mov_epi32(bi, gt, idx);
+                        }
+                        _mm512_storeu_ps(pooled.as_mut_ptr().add(o + ch), best);
+                        let a = arg.as_mut_ptr().add(o + ch);
+                        _mm_storeu_si128(a.cast(), _mm512_cvtepi32_epi8(bi));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Output row `oy` of padded image `xi` (`wd` pixels, 32 channels each) into `out`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn conv_row<const CIN: usize>(
+        xi: *const f32,
+        wd: usize,
+        oy: usize,
+        w: &[f32],
+        bias: &[f32],
+        relu: bool,
+        out: *mut f32,
+    ) {
+        let wp = wd + 2;
         let (b0, b1) = (
             _mm512_loadu_ps(bias.as_ptr()),
             _mm512_loadu_ps(bias.as_ptr().add(16)),
         );
         let zero = _mm512_setzero_ps();
         let wptr = w.as_ptr();
-        for img in 0..s.n {
-            let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN);
-            let yi = y.as_mut_ptr().add(img * h * wd * 32);
-            for oy in 0..h {
-                let mut ox = 0;
-                while ox < wd {
-                    let cnt = PIXELS.min(wd - ox);
-                    let mut lo = [b0; PIXELS];
-                    let mut hi = [b1; PIXELS];
-                    for ky in 0..3 {
-                        for kx in 0..3 {
-                            for ch in 0..CIN {
-                                let t = (ky * 3 + kx) * CIN + ch;
-                                let w0 = _mm512_loadu_ps(wptr.add(t * 32));
-                                let w1 = _mm512_loadu_ps(wptr.add(t * 32 + 16));
-                                let src = xi.add(((oy + ky) * wp + ox + kx) * CIN + ch);
-                                for p in 0..PIXELS {
-                                    if p < cnt {
-                                        let v = _mm512_set1_ps(*src.add(p * CIN));
-                                        lo[p] = _mm512_fmadd_ps(v, w0, lo[p]);
-                                        hi[p] = _mm512_fmadd_ps(v, w1, hi[p]);
-                                    }
-                                }
+        let mut ox = 0;
+        while ox < wd {
+            let cnt = PIXELS.min(wd - ox);
+            let mut lo = [b0; PIXELS];
+            let mut hi = [b1; PIXELS];
+            for ky in 0..3 {
+                for kx in 0..3 {
+                    for ch in 0..CIN {
+                        let t = (ky * 3 + kx) * CIN + ch;
+                        let w0 = _mm512_loadu_ps(wptr.add(t * 32));
+                        let w1 = _mm512_loadu_ps(wptr.add(t * 32 + 16));
+                        let src = xi.add(((oy + ky) * wp + ox + kx) * CIN + ch);
+                        for p in 0..PIXELS {
+                            if p < cnt {
+                                let v = _mm512_set1_ps(*src.add(p * CIN));
+                                lo[p] = _mm512_fmadd_ps(v, w0, lo[p]);
+                                hi[p] = _mm512_fmadd_ps(v, w1, hi[p]);
                             }
                         }
                     }
-                    for p in 0..cnt {
-                        let (mut v0, mut v1) = (lo[p], hi[p]);
-                        if relu {
-                            v0 = _mm512_max_ps(v0, zero);
-                            v1 = _mm512_max_ps(v1, zero);
-                        }
-                        let o = yi.add((oy * wd + ox + p) * 32);
-                        _mm512_storeu_ps(o, v0);
-                        _mm512_storeu_ps(o.add(16), v1);
-                    }
-                    ox += cnt;
                 }
             }
+            for p in 0..cnt {
+                let (mut v0, mut v1) = (lo[p], hi[p]);
+                if relu {
+                    v0 = _mm512_max_ps(v0, zero);
+                    v1 = _mm512_max_ps(v1, zero);
+                }
+                let o = out.add((ox + p) * 32);
+                _mm512_storeu_ps(o, v0);
+                _mm512_storeu_ps(o.add(16), v1);
+            }
+            ox += cnt;
         }
     }
 
@@ -700,11 +820,12 @@ mod tests {
         }
     }
 
-    /// The pooled backward pass against the pool's backward pass followed by this layer's:
-    /// the same weight and bias gradients, written and accumulated, with and without ReLU,
+    /// The pooled forward pass against the convolution then the pool (the same bits), and the
+    /// pooled backward pass against the pool's backward pass followed by this layer's: the
+    /// same weight and bias gradients, written and accumulated, with and without ReLU,
     /// for 1 and 3 input channels, with ties and negative maxima among the pooled values.
     #[test]
-    fn pooled_backward_matches_pool_then_convolution() {
+    fn pooled_passes_match_convolution_and_pool_in_turn() {
         use crate::native::kernels::{maxpool_backward, maxpool_forward};
         for cin in [1, 3] {
             let s = ConvShape {
@@ -730,6 +851,11 @@ mod tests {
                 let cells = s.n * (s.h / 2) * (s.w / 2) * 32;
                 let (mut pooled, mut arg) = (vec![0.0; cells], vec![0u8; cells]);
                 maxpool_forward(&y, s.n, s.h, s.w, 32, &mut pooled, &mut arg);
+                // The fused forward pass: the same bits.
+                let (mut fused, mut fused_arg) = (vec![f32::NAN; cells], vec![9u8; cells]);
+                forward_pooled(&x, s, &w, &b, relu, &mut fused, &mut fused_arg);
+                assert_eq!(fused, pooled, "cin {cin} relu {relu}: pooled values");
+                assert_eq!(fused_arg, arg, "cin {cin} relu {relu}: window positions");
                 let dp: Vec<f32> = (0..cells).map(|i| val(i, 0.23) + 0.1).collect();
 
                 let mut dy = vec![0.0; s.rows() * 32];

@@ -594,7 +594,12 @@ impl Worker {
                     let wv = &params[wp.offset..wp.offset + wp.len];
                     let bv = &params[bp.offset..bp.offset + bp.len];
                     let patch = s.patch();
-                    if self.direct_conv(s, x) {
+                    if let Some((py, arg)) = self.pooled_conv(plan, oi) {
+                        let mut pooled = std::mem::take(&mut self.acts[py]);
+                        let args = &mut self.args[arg];
+                        direct::forward_pooled(&self.acts[x], s, wv, bv, relu, &mut pooled, args);
+                        self.acts[py] = pooled;
+                    } else if self.direct_conv(s, x) {
                         direct::forward(&self.acts[x], s, wv, bv, relu, &mut out);
                     } else if self.winograd_conv(s) {
                         winograd_forward(&self.acts[x], s, wv, bv, relu, &mut out);
@@ -613,6 +618,8 @@ impl Worker {
                     }
                     self.acts[y] = out;
                 }
+                // Computed by the convolution before it.
+                Op::Pool { .. } if oi > 0 && self.pooled_conv(plan, oi - 1).is_some() => {}
                 Op::Pool { h, w, c, x, y, arg } => {
                     let mut out = std::mem::take(&mut self.acts[y]);
                     maxpool_forward(&self.acts[x], n, h, w, c, &mut out, &mut self.args[arg]);
