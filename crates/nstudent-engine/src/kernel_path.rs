@@ -2,7 +2,8 @@
 //! by the environment variable [`KERNELS_ENV`] or by [`force_kernel_path`].
 //!
 //! The two paths compute the same model to the engine's PyTorch-parity tolerance (1e-4), but
-//! not to the same bits: the AVX-512 path sums products in another order. Every path is
+//! not to the same bits: the AVX-512 path sums products in another order, and computes most
+//! 3x3 convolutions by Winograd's transforms. Every path is
 //! deterministic on its own, and gives the same bits on any thread count, so a result names
 //! the path that made it (cell records do) and is recomputed bit for bit on that path.
 
@@ -26,9 +27,11 @@ pub enum KernelPath {
     /// existed were computed on this path.
     Portable,
     /// The input layer's 3x3 convolution computed directly in AVX-512 intrinsics (1 to 4 input
-    /// channels, 32 or 8 output channels), the other 3x3 convolutions as products over the
-    /// zero-padded images (no im2col matrix), every product on a register-tiled AVX-512 kernel
-    /// that reads its operands in place (x86-64 CPUs with AVX-512F).
+    /// channels, 32 or 8 output channels), with the max-pool after it in the same pass; 3x3
+    /// convolutions of even size and channels in multiples of 16 by Winograd's F(2x2, 3x3),
+    /// the others as products over the zero-padded images (no im2col matrix); every product on
+    /// a register-tiled AVX-512 kernel that reads its operands in place (x86-64 CPUs with
+    /// AVX-512F).
     Avx512,
 }
 
@@ -38,6 +41,22 @@ impl KernelPath {
         match self {
             KernelPath::Portable => "portable",
             KernelPath::Avx512 => "avx512",
+        }
+    }
+
+    /// The revision of this path's kernels. A build whose kernels compute other bits than the
+    /// previous revision's bumps it, so that a result names exactly what computed it (cell
+    /// records carry it, and `nstudent verify` refuses a revision this build does not run).
+    ///
+    /// - portable 1: im2col and `matrixmultiply`, the engine's first kernels.
+    /// - avx512 1: the first AVX-512 kernels (commits 2c14593 to 4c5f46e): implicit GEMM for
+    ///   every 3x3 convolution but the input layer's.
+    /// - avx512 2: Winograd F(2x2, 3x3) convolutions; the input layer's backward pass from its
+    ///   max-pool's gradient.
+    pub fn revision(self) -> u32 {
+        match self {
+            KernelPath::Portable => 1,
+            KernelPath::Avx512 => 2,
         }
     }
 

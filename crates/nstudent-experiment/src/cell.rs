@@ -185,12 +185,20 @@ pub struct CellRecord {
     /// have no such field and were computed on the portable path.
     #[serde(default = "portable_kernels")]
     pub kernels: KernelPath,
+    /// The revision of those kernels ([`KernelPath::revision`]); records written before
+    /// revisions were recorded have none and were computed by revision 1.
+    #[serde(default = "first_revision")]
+    pub kernel_revision: u32,
     #[serde(flatten)]
     pub outcome: CellOutcome,
 }
 
 fn portable_kernels() -> KernelPath {
     KernelPath::Portable
+}
+
+fn first_revision() -> u32 {
+    1
 }
 
 impl CellRecord {
@@ -289,6 +297,7 @@ pub(crate) mod tests_support {
             seed: 7,
             threads: 1,
             kernels: KernelPath::Portable,
+            kernel_revision: 1,
             outcome: CellOutcome {
                 hyperparameters: Some(Hyperparameters {
                     unl_factor: Some(0.2),

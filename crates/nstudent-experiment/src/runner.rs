@@ -654,6 +654,7 @@ fn compute_cell(
         seed,
         threads: threads_each.get(),
         kernels: nstudent_engine::active_kernel_path(),
+        kernel_revision: nstudent_engine::active_kernel_path().revision(),
         outcome,
     };
     let stored = study.store_new(cell, &record)?;

@@ -404,6 +404,19 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
         "{}",
         text(&caught.stdout)
     );
+    // A cell computed by another revision of its kernels is not recomputed: this build would
+    // give other bits. It is refused with a usage error naming both revisions.
+    let mut other_revision: serde_json::Value = serde_json::from_str(&original).unwrap();
+    assert!(
+        other_revision["kernel_revision"].is_u64(),
+        "{other_revision}"
+    );
+    other_revision["kernel_revision"] = serde_json::json!(99);
+    fs::write(&cell_file, other_revision.to_string()).unwrap();
+    assert_usage_error(
+        &nstudent(&["verify", "whole", "--cells", "1"], dir.path()),
+        "revision 99",
+    );
     fs::write(&cell_file, original).unwrap();
     assert_usage_error(
         &nstudent(&["verify", "whole", "--cells", "99"], dir.path()),

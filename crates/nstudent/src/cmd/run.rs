@@ -739,6 +739,16 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
                 stored.kernels
             );
         }
+        if stored.kernel_revision != stored.kernels.revision() {
+            usage!(
+                "cell {}: it was computed by revision {} of the {} kernels, and this build runs revision {}, which gives other bits; verify it with a build of revision {} (see README, Reproducibility)",
+                cell.index,
+                stored.kernel_revision,
+                stored.kernels,
+                stored.kernels.revision(),
+                stored.kernel_revision
+            );
+        }
         let scratch = tempfile::tempdir()?;
         let fresh = StudyDir::create(scratch.path(), &config, false).map_err(lift)?;
         let options = RunOptions {
