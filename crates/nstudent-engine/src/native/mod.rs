@@ -1,5 +1,8 @@
 //! The native CPU engine: explicit forward and backward passes over `(N, H, W, C)` buffers,
-//! im2col + GEMM convolutions, batch-parallel training with deterministic gradient sums.
+//! batch-parallel training with deterministic gradient sums. Convolutions run as im2col + GEMM
+//! on the portable kernels; on the AVX-512 kernels, directly for the input layer (fused with
+//! its max-pool), by Winograd's F(2x2, 3x3) where the shape allows, and as implicit GEMM
+//! otherwise (see [`crate::KernelPath`]).
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
