@@ -479,3 +479,78 @@ fn residual_cnn_with_stochastic_depth_matches_pytorch() {
     };
     check_model("model_rescnn.safetensors", spec);
 }
+
+/// The study's models at full width, on both kernel paths: the same logits, loss and every
+/// parameter gradient to the PyTorch tolerance. The PyTorch fixtures are models at width 0.25,
+/// whose channel counts keep most layers off the AVX-512 path's Winograd and pooled kernels;
+/// at full width every one of them runs (the input layer fused with its pool, Winograd for the
+/// second convolution and the residual blocks, the implicit GEMM for the stem of `res-cnn`),
+/// and the portable path they are compared with is the one the fixtures check.
+#[test]
+fn full_width_models_agree_on_both_kernel_paths() {
+    if !KernelPath::Avx512.is_available() {
+        eprintln!("this CPU has no AVX-512F: the two kernel paths are not compared here");
+        return;
+    }
+    let mut mnist = ModelSpec::cnn(ImageShape::new(28, 28, 1), 10);
+    mnist.dropout = 0.5;
+    let cifar = ModelSpec::cnn(ImageShape::new(32, 32, 3), 10);
+    let residual = ModelSpec {
+        arch: Arch::ResCnn,
+        survival: 0.8,
+        ..ModelSpec::cnn(ImageShape::new(28, 28, 1), 10)
+    };
+    let n = 16;
+    for (name, spec) in [
+        ("cnn 28x28x1", mnist),
+        ("cnn 32x32x3", cifar),
+        ("res-cnn", residual),
+    ] {
+        let model = NativeClassifier::new(&spec, 5).unwrap();
+        let plan = model.plan();
+        let params = model.params();
+        let pixels: Vec<u8> = (0..n * spec.input.len())
+            .map(|i| ((i * 7919) % 251) as u8)
+            .collect();
+        let labels: Vec<u16> = (0..n).map(|i| (i % 10) as u16).collect();
+        let soft: Vec<f32> = (0..n * 10)
+            .map(|i| {
+                if i % 10 == (i / 10 + 3) % 10 {
+                    0.7
+                } else {
+                    0.3 / 9.0
+                }
+            })
+            .collect();
+        let noise = fixture_noise(&model, n);
+        let sn = StepNoise {
+            buffers: &noise,
+            start: 0,
+        };
+        let run = |path: KernelPath, hard: bool| {
+            let mut w = Worker::new(plan, n, true, path);
+            w.load_input(&pixels);
+            w.forward(plan, params, n, Some(&sn));
+            let logits = w.logits(plan, n).to_vec();
+            let t = if hard {
+                BatchTargets::Hard(&labels)
+            } else {
+                BatchTargets::Soft(&soft)
+            };
+            let loss = w.loss(plan, n, t, 1.0 / n as f32);
+            w.backward(plan, params, n, Some(&sn), false);
+            (logits, loss as f32, w.pgrad.clone())
+        };
+        for hard in [true, false] {
+            let (logits_p, loss_p, grad_p) = run(KernelPath::Portable, hard);
+            let (logits_a, loss_a, grad_a) = run(KernelPath::Avx512, hard);
+            let what = |t: &str| format!("{name} ({}) {t}", if hard { "hard" } else { "soft" });
+            assert_close(&what("logits"), &logits_a, &logits_p);
+            assert_close(&what("loss"), &[loss_a], &[loss_p]);
+            for p in &plan.params {
+                let r = p.offset..p.offset + p.len;
+                assert_close(&what(&p.name), &grad_a[r.clone()], &grad_p[r]);
+            }
+        }
+    }
+}
