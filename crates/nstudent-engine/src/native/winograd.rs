@@ -196,6 +196,13 @@ pub(crate) fn backward(
     assert!(x.len() >= s.rows() * cin && dy.len() >= s.rows() * cout);
     assert!(w.len() >= 9 * cin * cout && dw.len() >= 9 * cin * cout);
     let grid = TileGrid::new(s);
+    if grid.count == 0 {
+        // No images: zero gradients (the block loop below would leave `dwh` as it was).
+        if !accumulate {
+            dw[..9 * cin * cout].fill(0.0);
+        }
+        return;
+    }
     SCRATCH.with(|sc| {
         let sc = &mut *sc.borrow_mut();
         at_least(&mut sc.v, XI * plane(cin));
@@ -797,6 +804,22 @@ mod tests {
             );
             assert_eq!(dw_only, dw_again);
         }
+        // No images: the weight gradient is zero (written) or unchanged (accumulated).
+        let s = ConvShape {
+            n: 0,
+            h: 4,
+            w: 4,
+            cin: 16,
+            cout: 16,
+            k: 3,
+        };
+        let wt = vec![0.5; 9 * 16 * 16];
+        let mut dw = vec![f32::NAN; wt.len()];
+        backward(&[], s, &wt, &[], &mut dw, false, None);
+        assert!(dw.iter().all(|&v| v == 0.0));
+        dw.fill(1.5);
+        backward(&[], s, &wt, &[], &mut dw, true, Some((&mut [], false)));
+        assert!(dw.iter().all(|&v| v == 1.5));
     }
 
     /// Odd sizes, a 1x1 kernel and channel counts off the register width are refused.
