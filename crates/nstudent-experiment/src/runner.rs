@@ -404,6 +404,7 @@ struct Run<'a> {
     elsewhere: Mutex<Vec<(Cell, ClaimInfo)>>,
     /// The claims this process holds, renewed by the heartbeat thread.
     holding: Mutex<Vec<Arc<Claim>>>,
+    /// Cells taken from the queue to compute here (at most `limit`).
     started_cells: AtomicUsize,
     computed: AtomicUsize,
     stop: AtomicBool,
@@ -424,16 +425,16 @@ impl Run<'_> {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
+            // `next_cell` counts the cell as started; a cell not computed here gives its
+            // place back.
             let Some(cell) = self.next_cell() else {
                 break;
             };
-            if self.started_cells.load(Ordering::SeqCst) >= self.limit {
-                break;
-            }
             let claim =
                 match crate::claim::try_claim(&self.study.dir, &cell, self.options.claim_timeout) {
                     Ok(Attempt::Claimed(c)) => Arc::new(c),
                     Ok(Attempt::Busy { by, .. }) => {
+                        self.started_cells.fetch_sub(1, Ordering::SeqCst);
                         lock(&self.elsewhere).push((cell, by));
                         continue;
                     }
@@ -444,10 +445,8 @@ impl Run<'_> {
                 };
             // Another process may have finished it between the listing and the claim.
             if matches!(self.study.finished(&cell), Ok(Some(_))) {
+                self.started_cells.fetch_sub(1, Ordering::SeqCst);
                 continue;
-            }
-            if self.started_cells.fetch_add(1, Ordering::SeqCst) >= self.limit {
-                break;
             }
             if !self.compute_claimed(&cell, claim, bar) {
                 break;
@@ -455,12 +454,25 @@ impl Run<'_> {
         }
     }
 
-    /// The next cell to claim; `None` when there is none (or the run is stopping). Once the
+    /// The next cell to claim, counted as started; `None` when there is none, when the run has
+    /// started its limit of cells, or when it is stopping. Once the
     /// queue is empty, a plain run leaves the cells held elsewhere to their holders; a worker
     /// waits, then retries them (a stale claim is taken over).
     fn next_cell(&self) -> Option<Cell> {
         loop {
-            let next = lock(&self.queue).pop_front();
+            // Taken from the queue and counted as started under one lock: with a limit, the
+            // cells started are the first ones of the queue, whatever the jobs' timing.
+            let next = {
+                let mut queue = lock(&self.queue);
+                if self.started_cells.load(Ordering::SeqCst) >= self.limit {
+                    return None;
+                }
+                let next = queue.pop_front();
+                if next.is_some() {
+                    self.started_cells.fetch_add(1, Ordering::SeqCst);
+                }
+                next
+            };
             if next.is_some() {
                 return next;
             }
