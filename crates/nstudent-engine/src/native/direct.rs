@@ -294,6 +294,8 @@ use super::implicit::pad;
 mod zmm {
     use std::arch::x86_64::*;
 
+    use crate::native::kernels::pool_zmm::window_max16;
+
     use super::ConvShape;
 
     /// Output pixels computed together along a row: 4 x 2 independent sums hide the latency
@@ -349,11 +351,6 @@ mod zmm {
             rows.resize(2 * wd * 32, 0.0);
         }
         let (top, bottom) = (rows.as_mut_ptr(), rows.as_mut_ptr().add(wd * 32));
-        let (one, two, three) = (
-            _mm512_set1_epi32(1),
-            _mm512_set1_epi32(2),
-            _mm512_set1_epi32(3),
-        );
         for img in 0..s.n {
             let xi = xp.as_ptr().add(img * (h + 2) * wp * CIN);
             for py in 0..oh {
@@ -361,24 +358,11 @@ mod zmm {
                 conv_row::<CIN>(xi, wd, 2 * py + 1, w, bias, relu, bottom);
                 for px in 0..ow {
                     let o = ((img * oh + py) * ow + px) * 32;
-                    let p00 = top.add(2 * px * 32);
-                    let others = [
-                        p00.add(32),
-                        bottom.add(2 * px * 32),
-                        bottom.add(2 * px * 32 + 32),
-                    ];
+                    let (t, b) = (top.add(2 * px * 32), bottom.add(2 * px * 32));
+                    let window = [t.cast_const(), t.add(32), b.cast_const(), b.add(32)];
                     for ch in (0..32).step_by(16) {
-                        let mut best = _mm512_loadu_ps(p00.add(ch));
-                        let mut bi = _mm512_setzero_si512();
-                        for (p, idx) in others.iter().zip([one, two, three]) {
-                            let v = _mm512_loadu_ps(p.add(ch));
-                            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
-                            best = _mm512_mask_mov_ps(best, gt, v);
-                            bi = _mm512_mask_mov_epi32(bi, gt, idx);
-                        }
-                        _mm512_storeu_ps(pooled.as_mut_ptr().add(o + ch), best);
-                        let a = arg.as_mut_ptr().add(o + ch);
-                        _mm_storeu_si128(a.cast(), _mm512_cvtepi32_epi8(bi));
+                        let (yp, ap) = (pooled.as_mut_ptr().add(o + ch), arg.as_mut_ptr());
+                        window_max16(window, ch, yp, ap.add(o + ch));
                     }
                 }
             }

@@ -201,7 +201,7 @@ pub(crate) fn maxpool_backward(
 /// Max-pooling in AVX-512 for channel counts that are multiples of 16: the same comparisons in
 /// the same order as the scalar loops, so the same bits.
 #[cfg(target_arch = "x86_64")]
-mod pool_zmm {
+pub(crate) mod pool_zmm {
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
@@ -219,32 +219,44 @@ mod pool_zmm {
             x.len() >= n * h * w * c && y.len() >= n * oh * ow * c && arg.len() >= n * oh * ow * c
         );
         let (xp, yp, ap) = (x.as_ptr(), y.as_mut_ptr(), arg.as_mut_ptr());
-        let (one, two, three) = (
-            _mm512_set1_epi32(1),
-            _mm512_set1_epi32(2),
-            _mm512_set1_epi32(3),
-        );
         for img in 0..n {
             for oy in 0..oh {
                 for ox in 0..ow {
                     let o = ((img * oh + oy) * ow + ox) * c;
-                    let p00 = img * h * w * c + ((2 * oy) * w + 2 * ox) * c;
-                    let offs = [p00 + c, p00 + w * c, p00 + w * c + c];
+                    let p00 = xp.add(img * h * w * c + ((2 * oy) * w + 2 * ox) * c);
+                    let window = [p00, p00.add(c), p00.add(w * c), p00.add(w * c + c)];
                     for ch in (0..c).step_by(16) {
-                        let mut best = _mm512_loadu_ps(xp.add(p00 + ch));
-                        let mut bi = _mm512_setzero_si512();
-                        for (off, idx) in offs.iter().zip([one, two, three]) {
-                            let v = _mm512_loadu_ps(xp.add(off + ch));
-                            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
-                            best = _mm512_mask_mov_ps(best, gt, v);
-                            bi = _mm512_mask_mov_epi32(bi, gt, idx);
-                        }
-                        _mm512_storeu_ps(yp.add(o + ch), best);
-                        _mm_storeu_si128(ap.add(o + ch).cast(), _mm512_cvtepi32_epi8(bi));
+                        window_max16(window, ch, yp.add(o + ch), ap.add(o + ch));
                     }
                 }
             }
         }
+    }
+
+    /// The maximum of 16 channels (from `ch`) over a 2x2 window (its 4 pixels in the order
+    /// top-left, top-right, bottom-left, bottom-right) into `y`, and its position (0-3, the
+    /// first of ties) into `arg`: the comparisons of the scalar loops, in their order.
+    ///
+    /// # Safety
+    /// AVX-512F; 16 floats at each pixel plus `ch`, 16 at `y` and 16 bytes at `arg`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) unsafe fn window_max16(
+        window: [*const f32; 4],
+        ch: usize,
+        y: *mut f32,
+        arg: *mut u8,
+    ) {
+        let mut best = _mm512_loadu_ps(window[0].add(ch));
+        let mut bi = _mm512_setzero_si512();
+        for (pos, p) in window.iter().enumerate().skip(1) {
+            let v = _mm512_loadu_ps(p.add(ch));
+            let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+            best = _mm512_mask_mov_ps(best, gt, v);
+            bi = _mm512_mask_mov_epi32(bi, gt, _mm512_set1_epi32(pos as i32));
+        }
+        _mm512_storeu_ps(y, best);
+        _mm_storeu_si128(arg.cast(), _mm512_cvtepi32_epi8(bi));
     }
 
     #[allow(clippy::too_many_arguments)]

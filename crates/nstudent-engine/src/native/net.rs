@@ -447,6 +447,8 @@ pub(crate) struct Worker {
     pub probs: Vec<f32>,
     /// When set, seconds spent in each op: `[forward, backward]`, accumulated.
     pub timings: Option<Vec<[f64; 2]>>,
+    /// Per operation, [`Worker::find_pooled_conv`]'s answer, decided once for the plan.
+    pooled: Vec<Option<(usize, usize)>>,
 }
 
 /// The noise of one training step for the whole batch, indexed like [`Plan::noises`].
@@ -472,7 +474,7 @@ impl Worker {
             0
         };
         let col_len = |v: usize| if im2col { v * cap } else { 0 };
-        Worker {
+        let mut worker = Worker {
             cap,
             path,
             acts,
@@ -488,7 +490,22 @@ impl Worker {
             },
             probs: vec![0.0; plan.classes * cap],
             timings: None,
-        }
+            pooled: Vec::new(),
+        };
+        worker.pooled = (0..plan.ops.len())
+            .map(|oi| worker.find_pooled_conv(plan, oi))
+            .collect();
+        worker
+    }
+
+    /// The pool fused into convolution `oi` (see [`Worker::find_pooled_conv`]).
+    fn pooled_conv(&self, oi: usize) -> Option<(usize, usize)> {
+        self.pooled[oi]
+    }
+
+    /// Whether operation `oi` is a pool computed by the convolution before it.
+    fn pool_in_conv(&self, oi: usize) -> bool {
+        oi > 0 && self.pooled[oi - 1].is_some()
     }
 
     /// Whether the convolution of shape `s` reading buffer `x` runs directly (no im2col): on
@@ -501,7 +518,7 @@ impl Worker {
     /// next operation) that [`direct::backward_pooled`] takes: that pool's output buffer and
     /// argmax buffer. The convolution's backward pass then starts from the pool's output
     /// gradient, and the pool has no backward pass of its own.
-    fn pooled_conv(&self, plan: &Plan, oi: usize) -> Option<(usize, usize)> {
+    fn find_pooled_conv(&self, plan: &Plan, oi: usize) -> Option<(usize, usize)> {
         let Op::Conv {
             k,
             h,
@@ -594,7 +611,7 @@ impl Worker {
                     let wv = &params[wp.offset..wp.offset + wp.len];
                     let bv = &params[bp.offset..bp.offset + bp.len];
                     let patch = s.patch();
-                    if let Some((py, arg)) = self.pooled_conv(plan, oi) {
+                    if let Some((py, arg)) = self.pooled_conv(oi) {
                         let mut pooled = std::mem::take(&mut self.acts[py]);
                         let args = &mut self.args[arg];
                         direct::forward_pooled(&self.acts[x], s, wv, bv, relu, &mut pooled, args);
@@ -619,7 +636,7 @@ impl Worker {
                     self.acts[y] = out;
                 }
                 // Computed by the convolution before it.
-                Op::Pool { .. } if oi > 0 && self.pooled_conv(plan, oi - 1).is_some() => {}
+                Op::Pool { .. } if self.pool_in_conv(oi) => {}
                 Op::Pool { h, w, c, x, y, arg } => {
                     let mut out = std::mem::take(&mut self.acts[y]);
                     maxpool_forward(&self.acts[x], n, h, w, c, &mut out, &mut self.args[arg]);
@@ -759,13 +776,13 @@ impl Worker {
                         cout,
                         k,
                     };
-                    match self.pooled_conv(plan, oi) {
+                    match self.pooled_conv(oi) {
                         Some(pool) => self.conv_pool_backward(&step, s, relu, x, pool, (wt, b)),
                         None => self.conv_backward(&step, s, relu, (x, y), (wt, b), col),
                     }
                 }
                 // Taken by the convolution before it.
-                Op::Pool { .. } if oi > 0 && self.pooled_conv(plan, oi - 1).is_some() => {}
+                Op::Pool { .. } if self.pool_in_conv(oi) => {}
                 Op::Pool { h, w, c, x, y, arg } => self.pool_backward(n, (h, w, c), x, y, arg),
                 Op::Dense {
                     nin,
