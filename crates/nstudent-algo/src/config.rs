@@ -6,8 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// Which algorithm [`crate::train`] runs; the one declaration of the three algorithms, used
-/// by `train --algo`, the study's `algorithms` and every result table.
+/// Which algorithm [`crate::train`] runs; the one declaration of the algorithms, used by
+/// `train --algo`, the study's `algorithms` and every result table.
+///
+/// Two of them are controls, so that a comparison can tell self-training apart from what
+/// comes with it: [`Algorithm::AugmentedBaseline`] has the student's noise without
+/// pseudo-labels, and [`Algorithm::BaselineEnsemble`] averages as many Baselines as the
+/// Ensemble has teachers, without self-training.
 #[derive(
     Debug,
     Clone,
@@ -26,25 +31,56 @@ use crate::{Error, Result};
 pub enum Algorithm {
     /// The teacher alone: the CNN trained on the labeled part.
     Baseline,
+    /// A control: the Baseline trained with exactly the student's noise (its model config,
+    /// RandAugment and dropout, the same epochs) on the labeled part only. Its labeled rows,
+    /// initial weights and seeds are the Baseline's, so the two differ by the noise alone.
+    AugmentedBaseline,
     /// One teacher, one student per iteration.
     #[default]
     NoisyStudent,
+    /// A control: `ensemble_size` independently seeded Baselines, probabilities averaged: the
+    /// Ensemble's teachers without its students. Member 0 is the Baseline, bit for bit.
+    BaselineEnsemble,
     /// `ensemble_size` teachers and `ensemble_size` students per iteration, probabilities averaged.
     Ensemble,
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 3] = [
+    /// Every algorithm, in the order of result tables: each control stands after what it
+    /// controls for and before the algorithm it is compared with.
+    pub const ALL: [Algorithm; 5] = [
+        Algorithm::Baseline,
+        Algorithm::AugmentedBaseline,
+        Algorithm::NoisyStudent,
+        Algorithm::BaselineEnsemble,
+        Algorithm::Ensemble,
+    ];
+
+    /// The three algorithms of the original study, without the controls.
+    pub const ORIGINAL: [Algorithm; 3] = [
         Algorithm::Baseline,
         Algorithm::NoisyStudent,
         Algorithm::Ensemble,
     ];
 
+    /// Whether it pseudo-labels and trains students (Noisy Student and the Ensemble); the
+    /// others train on the labeled part alone.
+    pub fn self_trains(self) -> bool {
+        matches!(self, Algorithm::NoisyStudent | Algorithm::Ensemble)
+    }
+
+    /// Whether it averages `ensemble_size` models per generation.
+    pub fn is_ensemble(self) -> bool {
+        matches!(self, Algorithm::Ensemble | Algorithm::BaselineEnsemble)
+    }
+
     /// The name used on the command line, in config files and in cell file names.
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Baseline => "baseline",
+            Algorithm::AugmentedBaseline => "augmented-baseline",
             Algorithm::NoisyStudent => "noisy-student",
+            Algorithm::BaselineEnsemble => "baseline-ensemble",
             Algorithm::Ensemble => "ensemble",
         }
     }
@@ -53,7 +89,9 @@ impl Algorithm {
     pub fn display_name(self) -> &'static str {
         match self {
             Algorithm::Baseline => "Baseline",
+            Algorithm::AugmentedBaseline => "Augmented Baseline",
             Algorithm::NoisyStudent => "Noisy Student",
+            Algorithm::BaselineEnsemble => "Baseline Ensemble",
             Algorithm::Ensemble => "Ensemble Noisy Student",
         }
     }
@@ -340,7 +378,8 @@ pub struct AlgoConfig {
     /// Each new teacher relabels every unlabeled row used so far (the paper); false keeps the
     /// earlier iterations' pseudo-labels (the original study).
     pub relabel: bool,
-    /// Teachers and students per iteration of [`Algorithm::Ensemble`] (ignored otherwise).
+    /// Teachers and students per iteration of [`Algorithm::Ensemble`], and the Baselines of
+    /// [`Algorithm::BaselineEnsemble`] (ignored otherwise).
     pub ensemble_size: usize,
     /// The teacher (and baseline) model.
     pub teacher: ModelConfig,
@@ -416,11 +455,11 @@ impl AlgoConfig {
         self.teacher_seed.unwrap_or(self.seed)
     }
 
-    /// Models per teacher or student generation: `ensemble_size` for the ensemble, else 1.
+    /// Models per teacher or student generation: `ensemble_size` for the two ensembles, else 1.
     pub fn members(&self) -> usize {
-        match self.algorithm {
-            Algorithm::Ensemble => self.ensemble_size,
-            _ => 1,
+        match self.algorithm.is_ensemble() {
+            true => self.ensemble_size,
+            false => 1,
         }
     }
 
@@ -463,10 +502,25 @@ impl AlgoConfig {
             );
         }
         self.teacher.validate(Role::Teacher)?;
-        if self.algorithm == Algorithm::Baseline {
+        if matches!(
+            self.algorithm,
+            Algorithm::Baseline | Algorithm::BaselineEnsemble
+        ) {
             return Ok(());
         }
         self.student.validate(Role::Student)?;
+        if !(0.0..=30.0).contains(&self.augment.magnitude) {
+            return out_of_range(
+                "augment.magnitude",
+                format!(
+                    "augmentation magnitude {} must be in [0, 30]",
+                    self.augment.magnitude
+                ),
+            );
+        }
+        if self.algorithm == Algorithm::AugmentedBaseline {
+            return Ok(());
+        }
         if self.teacher_factor >= 1.0 && origin == PoolOrigin::TrainingData {
             return out_of_range(
                 "teacher_factor",
@@ -489,15 +543,6 @@ impl AlgoConfig {
                 "balance target must be at least 1 row per class".into(),
             );
         }
-        if !(0.0..=30.0).contains(&self.augment.magnitude) {
-            return out_of_range(
-                "augment.magnitude",
-                format!(
-                    "augmentation magnitude {} must be in [0, 30]",
-                    self.augment.magnitude
-                ),
-            );
-        }
         Ok(())
     }
 
@@ -507,7 +552,7 @@ impl AlgoConfig {
         if self.ensemble_size < 1 {
             return out_of_range("ensemble_size", "ensemble_size must be at least 1".into());
         }
-        if self.algorithm == Algorithm::Baseline {
+        if !self.algorithm.self_trains() {
             return Ok(());
         }
         if !(self.unl_factor > 0.0 && self.unl_factor <= 1.0) {
@@ -608,6 +653,14 @@ impl CheckedConfig {
             return out_of_range("fit.epochs", "epochs must be at least 1".into());
         }
         self.config.fit.epochs = epochs;
+        Ok(self)
+    }
+
+    /// The same config with `ensemble_size` models per generation (at least 1): the size of
+    /// a Baseline ensemble.
+    pub fn with_ensemble_size(mut self, ensemble_size: usize) -> Result<Self> {
+        self.config.ensemble_size = ensemble_size;
+        self.config.check_candidate(self.origin)?;
         Ok(self)
     }
 

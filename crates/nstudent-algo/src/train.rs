@@ -122,11 +122,12 @@ pub struct TrainOutcome {
     pub algorithm: Algorithm,
     pub labeled_rows: usize,
     pub unlabeled_rows: usize,
-    /// The baseline (one model, or the teacher ensemble of [`Algorithm::Ensemble`]).
+    /// The first model(s) trained on the labeled part: the baseline, the teacher ensemble of
+    /// the two ensembles, or the augmented Baseline.
     pub teacher: Model,
     pub teacher_seconds: f64,
     pub teacher_eval_accuracy: Option<f64>,
-    /// `None` for the baseline.
+    /// `None` for the algorithms that do not self-train.
     pub chain: Option<ChainOutcome>,
     /// Wall time of the whole training, in seconds (evaluation excluded).
     pub seconds: f64,
@@ -264,7 +265,10 @@ impl<'a> Trainer<'a> {
             pool_origin: split.pool_origin,
         });
         let teacher_start = Instant::now();
-        let teacher = self.teacher(&split.labeled, observer)?;
+        let teacher = match c.algorithm {
+            Algorithm::AugmentedBaseline => self.augmented_baseline(&split.labeled, observer)?,
+            _ => self.teacher(&split.labeled, observer)?,
+        };
         let teacher_seconds = teacher_start.elapsed().as_secs_f64();
         let teacher_eval_accuracy = self.evaluate(&teacher)?;
         observer.on_event(&Event::Teacher {
@@ -272,9 +276,9 @@ impl<'a> Trainer<'a> {
             seconds: teacher_seconds,
             eval_accuracy: teacher_eval_accuracy,
         });
-        let chain = match c.algorithm {
-            Algorithm::Baseline => None,
-            _ => Some(self.noisy_student(&split, &teacher, None, observer)?),
+        let chain = match c.algorithm.self_trains() {
+            true => Some(self.noisy_student(&split, &teacher, None, observer)?),
+            false => None,
         };
         Ok(TrainOutcome {
             algorithm: c.algorithm,
@@ -296,10 +300,38 @@ impl<'a> Trainer<'a> {
     }
 
     /// Trains the first teacher on `labeled`: one clean model (seed member 0), or
-    /// `ensemble_size` of them with different seeds for [`Algorithm::Ensemble`], all from
+    /// `ensemble_size` of them with different seeds for the two ensembles, all from
     /// [`AlgoConfig::teacher_seed`]. Member 0 of an ensemble is the baseline of the same
     /// teacher seed, bit for bit.
     pub fn teacher(&self, labeled: &Dataset, observer: &mut dyn Observer) -> Result<Model> {
+        let c = &self.config;
+        self.train_labeled(labeled, &c.teacher, None, c.members(), observer)
+    }
+
+    /// The augmented Baseline: one model of the student's config (its architecture and
+    /// dropout) trained on `labeled` with the student's RandAugment and epochs. Its seeds are
+    /// the Baseline's (member 0 of [`AlgoConfig::teacher_seed`]): the same initial weights and
+    /// batch order, so that it differs from the Baseline by the noise alone.
+    pub fn augmented_baseline(
+        &self,
+        labeled: &Dataset,
+        observer: &mut dyn Observer,
+    ) -> Result<Model> {
+        let c = &self.config;
+        let augment = c.augment.for_shape(labeled.shape);
+        self.train_labeled(labeled, &c.student, augment, 1, observer)
+    }
+
+    /// `members` models of `model` trained on `labeled` with the teacher seeds (member `m`
+    /// from `mix(teacher_seed, 0, m)`), averaged.
+    fn train_labeled(
+        &self,
+        labeled: &Dataset,
+        model: &crate::config::ModelConfig,
+        augment: Option<RandAugment>,
+        members: usize,
+        observer: &mut dyn Observer,
+    ) -> Result<Model> {
         let c = &self.config;
         if labeled.is_empty() {
             return Err(Error::Invalid(format!(
@@ -307,15 +339,15 @@ impl<'a> Trainer<'a> {
                 labeled.source
             )));
         }
-        let spec = c.teacher.spec(labeled.shape, labeled.num_classes());
-        let seeds: Vec<u64> = (0..c.members())
+        let spec = model.spec(labeled.shape, labeled.num_classes());
+        let seeds: Vec<u64> = (0..members)
             .map(|m| mix(c.teacher_seed(), 0, m as u64))
             .collect();
         let (mut model, _) = self.train_members(
             &spec,
             labeled.view(),
             Targets::Hard(&labeled.labels),
-            None,
+            augment,
             &seeds,
             Stage::Teacher,
             observer,

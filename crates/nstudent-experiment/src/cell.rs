@@ -164,8 +164,43 @@ pub struct CellOutcome {
     /// `None` when the pool was the training part's other rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlabeled_size: Option<usize>,
+    /// The refit's pseudo-labels, one record per Noisy Student iteration; empty for the
+    /// algorithms without students (and in cell files of builds before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pseudo_labels: Vec<PseudoLabelRecord>,
     /// Anything the user should know (e.g. "no pseudo-label passed the threshold").
     pub notes: Vec<String>,
+}
+
+/// The pseudo-labels of one Noisy Student iteration of a cell's refit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PseudoLabelRecord {
+    /// 1-based.
+    pub iteration: usize,
+    /// Unlabeled rows the teacher predicted in this iteration.
+    pub predicted: usize,
+    /// Pseudo-labels that passed the threshold, in all (the sum of `kept_per_class`).
+    pub kept: usize,
+    /// Pseudo-labels per class that passed the threshold, before balancing.
+    pub kept_per_class: Vec<usize>,
+    /// Pseudo-labeled rows per class the student trained on, after balancing.
+    pub trained_per_class: Vec<usize>,
+}
+
+impl PseudoLabelRecord {
+    /// One record per iteration of a chain.
+    pub fn of_chain(iterations: &[nstudent_algo::IterationReport]) -> Vec<Self> {
+        iterations
+            .iter()
+            .map(|it| PseudoLabelRecord {
+                iteration: it.iteration,
+                predicted: it.predicted_rows,
+                kept: it.kept_per_class.iter().sum(),
+                kept_per_class: it.kept_per_class.clone(),
+                trained_per_class: it.trained_per_class.clone(),
+            })
+            .collect()
+    }
 }
 
 /// A finished cell as stored in its file.
@@ -322,6 +357,7 @@ pub(crate) mod tests_support {
                 train_size: 90,
                 test_size: 10,
                 unlabeled_size: None,
+                pseudo_labels: Vec::new(),
                 notes: vec![],
             },
         }

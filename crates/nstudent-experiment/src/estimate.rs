@@ -86,10 +86,11 @@ pub fn cell_work(
     let e = epochs as f64;
     let (labeled, _) = parts(config, n_train);
     let plan = SearchPlan::new(config, algorithm, epochs);
-    if plan == SearchPlan::Nothing {
+    if let SearchPlan::Nothing { members } = plan {
+        let members = members as f64;
         return Work {
-            train: labeled * e,
-            predict: n_test,
+            train: members * labeled * e,
+            predict: members * n_test,
         };
     }
     // The refit (at the largest configuration) and the test fold, predicted by the final
@@ -104,7 +105,7 @@ pub fn cell_work(
     let k = config.inner_folds as f64;
     let (n_in, n_val) = (n_train * (k - 1.0) / k, n_train / k);
     match &plan {
-        SearchPlan::Nothing | SearchPlan::Fixed(_) => {}
+        SearchPlan::Nothing { .. } | SearchPlan::Fixed(_) => {}
         SearchPlan::Inner(search) => w += search_work(config, search, n_in, n_val),
         SearchPlan::AfterNoisyStudent {
             noisy_student,

@@ -28,7 +28,7 @@ pub mod seed;
 pub mod shard;
 pub mod store;
 
-pub use cell::{Cell, CellOutcome, CellRecord};
+pub use cell::{Cell, CellOutcome, CellRecord, PseudoLabelRecord};
 pub use config::{Algorithm, StudyConfig};
 pub use error::{Error, Result};
 pub use merge::{merge, MergeOptions, MergeOutcome};

@@ -28,7 +28,10 @@ use nstudent_data::split::KFold;
 use nstudent_data::{Dataset, UnlabeledImages};
 use nstudent_engine::{Engine, Threads};
 
-use crate::cell::{CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, TeacherRecord};
+use crate::cell::{
+    CandidateScore, Cell, CellMetrics, CellOutcome, Hyperparameters, PseudoLabelRecord,
+    TeacherRecord,
+};
 use crate::checkpoint::{ChainScores, InnerStep};
 use crate::config::{Algorithm, StudyConfig};
 use crate::plan::{Chain, InnerSearch, SearchPlan};
@@ -298,7 +301,7 @@ impl CellWork for NestedCv {
         let mut trainings = 0;
 
         let (chosen, search) = match SearchPlan::for_cell(c, cell) {
-            SearchPlan::Nothing => (None, Vec::new()),
+            SearchPlan::Nothing { .. } => (None, Vec::new()),
             SearchPlan::Fixed(h) => {
                 notes.push("inner search skipped: the search space holds one candidate".into());
                 (Some(h), Vec::new())
@@ -356,6 +359,10 @@ impl CellWork for NestedCv {
         drop(obs);
         trainings += trainer.config().members()
             * (1 + outcome.chain.as_ref().map_or(0, |ch| ch.students.len()));
+        let pseudo_labels = outcome
+            .chain
+            .as_ref()
+            .map_or_else(Vec::new, |ch| PseudoLabelRecord::of_chain(&ch.iterations));
         if let Some(ch) = &outcome.chain {
             if let Some(why) = &ch.stopped_early {
                 notes.push(format!("refit: {why}"));
@@ -368,9 +375,11 @@ impl CellWork for NestedCv {
             }
         }
         let training_seconds = outcome.seconds;
-        let teacher = match cell.algorithm {
-            Algorithm::Baseline => None,
-            _ => Some(self.teacher_record(&outcome.teacher, &test)?),
+        // The first teacher of the self-training algorithms, and the Baselines of the Baseline
+        // ensemble (member 0 is the fold's Baseline): what pairs a cell with its fold's.
+        let teacher = match cell.algorithm.self_trains() || cell.algorithm.is_ensemble() {
+            true => Some(self.teacher_record(&outcome.teacher, &test)?),
+            false => None,
         };
         let model = outcome.into_final_model();
         let t0 = Instant::now();
@@ -389,6 +398,7 @@ impl CellWork for NestedCv {
             train_size: train.len(),
             test_size: test.len(),
             unlabeled_size: set.as_ref().map(|u| u.len()),
+            pseudo_labels,
             notes,
         })
     }

@@ -114,8 +114,9 @@ impl Chain {
 /// compute estimate count.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SearchPlan {
-    /// The baseline: nothing to choose.
-    Nothing,
+    /// An algorithm without students (the Baseline and the controls): nothing to choose;
+    /// `members` models trained on the labeled part.
+    Nothing { members: usize },
     /// The search space allows one candidate: no inner search.
     Fixed(Hyperparameters),
     /// An inner cross-validation over chains: a grid, or successive halving.
@@ -198,8 +199,10 @@ impl SearchPlan {
     /// The plan of a cell of `algorithm` whose trainings run `epochs` epochs.
     pub fn new(config: &StudyConfig, algorithm: Algorithm, epochs: usize) -> Self {
         let s = &config.space;
-        if algorithm == Algorithm::Baseline {
-            return SearchPlan::Nothing;
+        if !algorithm.self_trains() {
+            return SearchPlan::Nothing {
+                members: config.algo_config("", algorithm).members(),
+            };
         }
         if let Some(h) = only_candidate(s, algorithm, config.base.unlabeled) {
             return SearchPlan::Fixed(h);
@@ -242,7 +245,7 @@ impl SearchPlan {
             .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))));
         let max_n = s.num_students.iter().copied().max().unwrap_or(1);
         match self {
-            SearchPlan::Nothing => (1, 0, None),
+            SearchPlan::Nothing { members } => (*members, 0, None),
             SearchPlan::Fixed(h) => (h.ensemble_size, h.num_students, h.unl_factor),
             SearchPlan::Inner(search) => {
                 let e = search.chains.iter().map(|c| c.ensemble_size).max();
@@ -259,7 +262,7 @@ impl SearchPlan {
         let (members, students, _) = self.largest_refit(config);
         let refit = (members * (1 + students)) as u64;
         let (search, original) = match self {
-            SearchPlan::Nothing | SearchPlan::Fixed(_) => (0, 0),
+            SearchPlan::Nothing { .. } | SearchPlan::Fixed(_) => (0, 0),
             SearchPlan::Inner(s) => (s.trainings(), s.original_trainings()),
             SearchPlan::AfterNoisyStudent {
                 noisy_student: ns,
@@ -296,9 +299,11 @@ fn only_candidate(
         v.iter().all(|x| *x == first).then_some(first)
     }
     let ensemble_size = match algorithm {
-        Algorithm::Baseline => return None,
         Algorithm::NoisyStudent => 1,
         Algorithm::Ensemble => single(&space.ensemble_size)?,
+        Algorithm::Baseline | Algorithm::AugmentedBaseline | Algorithm::BaselineEnsemble => {
+            return None
+        }
     };
     Some(Hyperparameters {
         unl_factor: single(&space.unl_factors(schedule))?,
@@ -343,7 +348,7 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>5}  {:<20} {:>4}  {:<14} state",
+        "{:>5}  {:<20} {:>4}  {:<18} state",
         "cell", "task", "fold", "algorithm"
     );
     let mut total = Trainings::default();
@@ -357,7 +362,7 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
         };
         let _ = writeln!(
             out,
-            "{:>5}  {:<20} {:>4}  {:<14} {state}",
+            "{:>5}  {:<20} {:>4}  {:<18} {state}",
             c.index,
             c.task,
             c.fold,
@@ -382,7 +387,7 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
         let t = trainings(config, a);
         let _ = writeln!(
             out,
-            "  {:<14} {:>8} / {:>8}",
+            "  {:<18} {:>8} / {:>8}",
             a.name(),
             t.nstudent,
             t.original

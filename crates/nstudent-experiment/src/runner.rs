@@ -716,6 +716,7 @@ pub(crate) mod tests {
             train_size: 100,
             test_size: 10,
             unlabeled_size: None,
+            pseudo_labels: Vec::new(),
             notes: vec![],
         })
     }
