@@ -479,18 +479,19 @@ mod tests {
         c.tasks = vec!["a".into(), "b".into()];
         c.outer_folds = 2;
         let cells = cells(&c);
-        assert_eq!(cells.len(), 2 * 2 * 3);
+        assert_eq!(cells.len(), 2 * 2 * 5);
         assert_eq!(
-            (cells[4].task.as_str(), cells[4].fold, cells[4].algorithm),
+            (cells[7].task.as_str(), cells[7].fold, cells[7].algorithm),
             ("a", 2, Algorithm::NoisyStudent)
         );
+        assert_eq!(cells[8].algorithm, Algorithm::BaselineEnsemble);
         assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
     }
 
     #[test]
     fn original_preset_counts() {
         let c = StudyConfig::preset("original").unwrap();
-        assert_eq!(cells(&c).len(), 20 * 10 * 3);
+        assert_eq!(cells(&c).len(), 20 * 10 * 5);
         // Noisy Student: 3 inner folds x (1 teacher + 15 chains x 3 students) + refit (1 + 3);
         // original: 3 x 15 x (2 + 3 + 4) + 4.
         assert_eq!(
@@ -516,11 +517,21 @@ mod tests {
                 original: 1
             }
         );
+        // The controls: one noised Baseline; as many Baselines as the largest ensemble size.
+        assert_eq!(trainings(&c, Algorithm::AugmentedBaseline).nstudent, 1);
+        assert_eq!(
+            trainings(&c, Algorithm::BaselineEnsemble),
+            Trainings {
+                nstudent: 3,
+                original: 3
+            }
+        );
         let text = describe(&c, &cells(&c), &|cell| cell.index < 3);
-        assert!(text.contains("600 cells"), "{text}");
-        assert!(text.contains("3 done, 597 to do"), "{text}");
-        assert!(text.contains("167800"), "{text}");
-        assert!(text.contains("489400"), "{text}");
+        assert!(text.contains("1000 cells"), "{text}");
+        assert!(text.contains("3 done, 997 to do"), "{text}");
+        // 200 (task, fold) pairs x (1 + 1 + 142 + 3 + 696) and x (1 + 1 + 409 + 3 + 2037).
+        assert!(text.contains("168600"), "{text}");
+        assert!(text.contains("490200"), "{text}");
     }
 
     #[test]
@@ -528,6 +539,7 @@ mod tests {
         let mut c = StudyConfig::preset("original").unwrap();
         c.tasks = vec!["a".into(), "b".into()];
         c.outer_folds = 3;
+        c.algorithms = Algorithm::ORIGINAL.to_vec();
         let all = cells(&c);
         let timed = |i: usize, seconds: f64, threads: usize| {
             let mut r = crate::cell::tests_support::record(&all[i], 0.9);

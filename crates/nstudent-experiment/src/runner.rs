@@ -725,6 +725,8 @@ pub(crate) mod tests {
         let mut c = StudyConfig::preset("quick").unwrap();
         c.tasks = vec!["t:0-4".into(), "t:5-9".into(), "u".into()];
         c.outer_folds = 3;
+        // The runner's mechanics, on the original study's three algorithms.
+        c.algorithms = Algorithm::ORIGINAL.to_vec();
         c
     }
 

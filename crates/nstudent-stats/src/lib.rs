@@ -6,6 +6,9 @@
 //! - [`table`]: the study's metrics table (the original study's CSV layout).
 //! - [`compare`]: Friedman, Iman-Davenport, Nemenyi, Wilcoxon-Holm over a metrics table
 //!   ([`compare::analyze`]), as SciPy and scikit-posthocs compute them.
+//! - [`paired`]: two algorithms compared with the dependence of folds and tasks respected: the
+//!   corrected resampled t-test, the Bayesian correlated t-test and the Bayesian signed-rank
+//!   test, as baycomp computes them.
 //! - [`effect`]: effect sizes, magnitudes and confidence intervals, as autorank chooses them.
 //! - [`layouts`]: wide and long result tables of other tools, as the same score matrix.
 //! - [`cd_diagram`]: the critical-difference diagram of an analysis, as SVG or PNG.
@@ -21,6 +24,7 @@ mod error;
 pub mod layouts;
 pub mod markup;
 pub mod metrics;
+pub mod paired;
 pub mod predictions;
 pub mod render;
 pub mod table;
