@@ -157,3 +157,112 @@ fn scrambled_pool_labels_give_bit_identical_native_models() {
         "the saved model predicts differently"
     );
 }
+
+/// Probabilities of `model` on `data`, as bits.
+fn proba_bits(model: &Model, data: &Dataset) -> Vec<u32> {
+    let p = model.predict_proba(data.view()).unwrap();
+    p.iter().map(|v| v.to_bits()).collect()
+}
+
+/// The labeled rows a training chose, from its split event.
+fn trained(c: AlgoConfig, data: &Dataset) -> (nstudent_algo::TrainOutcome, Vec<usize>) {
+    let engine = NativeEngine;
+    let mut rows = Vec::new();
+    let outcome = Trainer::new(&engine, c)
+        .unwrap()
+        .threads(Threads::ONE)
+        .train(data, &mut |e: &nstudent_algo::Event| {
+            if let nstudent_algo::Event::Split { labeled_rows, .. } = e {
+                rows = labeled_rows.to_vec();
+            }
+        })
+        .unwrap();
+    (outcome, rows)
+}
+
+fn one_epoch(algorithm: Algorithm) -> AlgoConfig {
+    AlgoConfig {
+        fit: nstudent_algo::FitConfig {
+            epochs: 1,
+            ..Default::default()
+        },
+        teacher_factor: 0.2,
+        ..config(algorithm)
+    }
+}
+
+#[test]
+fn the_augmented_baseline_is_the_baseline_plus_exactly_the_students_noise() {
+    let data = shapes(200, 8);
+    let (baseline, base_rows) = trained(one_epoch(Algorithm::Baseline), &data);
+    let (augmented, aug_rows) = trained(one_epoch(Algorithm::AugmentedBaseline), &data);
+    // Paired: the same labeled rows, no pool work, one model.
+    assert_eq!(aug_rows, base_rows);
+    assert!(augmented.chain.is_none() && augmented.teacher.len() == 1);
+    // It carries the student's model noise, and its training saw the student's input noise:
+    // with both turned off it is the Baseline, bit for bit; with either one on, it is not.
+    assert_eq!(augmented.teacher.spec().dropout, 0.3);
+    assert_eq!(baseline.teacher.spec().dropout, 0.0);
+    let quiet = one_epoch(Algorithm::AugmentedBaseline).without_noise();
+    let (silent, _) = trained(quiet.clone(), &data);
+    assert_eq!(
+        proba_bits(&silent.teacher, &data),
+        proba_bits(&baseline.teacher, &data)
+    );
+    let mut augment_only = quiet.clone();
+    augment_only.augment.enabled = true;
+    let mut dropout_only = quiet;
+    dropout_only.student.dropout = 0.3;
+    for (what, c) in [("augmentation", augment_only), ("dropout", dropout_only)] {
+        let (noised, _) = trained(c, &data);
+        assert_ne!(
+            proba_bits(&noised.teacher, &data),
+            proba_bits(&baseline.teacher, &data),
+            "{what} did not reach the augmented Baseline's training"
+        );
+    }
+}
+
+#[test]
+fn the_baseline_ensemble_averages_baselines_whose_member_0_is_the_baseline() {
+    let data = shapes(200, 9);
+    let (baseline, base_rows) = trained(one_epoch(Algorithm::Baseline), &data);
+    let (ensemble, rows) = trained(one_epoch(Algorithm::BaselineEnsemble), &data);
+    assert_eq!(rows, base_rows);
+    assert!(ensemble.chain.is_none());
+    assert_eq!(ensemble.teacher.len(), 2);
+    let members: Vec<Model> = ensemble
+        .teacher
+        .members()
+        .iter()
+        .map(|m| {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("m");
+            m.save(&p).unwrap();
+            Model::single(nstudent_engine::Engine::load(&NativeEngine, &p).unwrap())
+        })
+        .collect();
+    assert_eq!(
+        proba_bits(&members[0], &data),
+        proba_bits(&baseline.teacher, &data),
+        "member 0 is the Baseline"
+    );
+    assert_ne!(
+        proba_bits(&members[1], &data),
+        proba_bits(&members[0], &data),
+        "members are seeded independently"
+    );
+    // The Ensemble's teachers are the same models: the control is its teacher ensemble.
+    let (ens_ns, _) = trained(one_epoch(Algorithm::Ensemble), &data);
+    assert_eq!(
+        proba_bits(&ens_ns.teacher, &data),
+        proba_bits(ensemble.final_model(), &data)
+    );
+    // Probabilities averaged.
+    let avg = ensemble.final_model().predict_proba(data.view()).unwrap();
+    let p0 = members[0].predict_proba(data.view()).unwrap();
+    let p1 = members[1].predict_proba(data.view()).unwrap();
+    for ((a, x), y) in avg.iter().zip(&p0).zip(&p1) {
+        assert!((a - (x + y) / 2.0).abs() < 1e-6);
+    }
+}

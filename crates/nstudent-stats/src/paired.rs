@@ -341,3 +341,218 @@ mod tests {
         assert!(b.first_better > 0.9, "{b:?}");
     }
 }
+
+/// Settings of a [`compare_pair`]: fixed before a study runs (its pre-registration).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairSettings {
+    /// Region of practical equivalence, in the metric's units (0.01 = one point of accuracy).
+    pub rope: f64,
+    /// Posterior probability at which a region is called ([`Probabilities::verdict`]).
+    pub decision: f64,
+    /// Repetitions of the cross-validation behind each task's folds.
+    pub runs: usize,
+    /// Posterior samples of the signed-rank test, and their seed.
+    pub samples: usize,
+    pub seed: u64,
+}
+
+impl Default for PairSettings {
+    /// The `standard` preset's pre-registered settings (`docs/standard.md`): a ROPE of one
+    /// point, a 0.95 decision, one run, baycomp's 50,000 samples.
+    fn default() -> Self {
+        Self {
+            rope: 0.01,
+            decision: 0.95,
+            runs: 1,
+            samples: 50_000,
+            seed: 1,
+        }
+    }
+}
+
+/// One task's folds, compared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskComparison {
+    pub task: String,
+    /// Folds both algorithms have.
+    pub folds: usize,
+    pub first_mean: f64,
+    pub second_mean: f64,
+    /// Folds on which the second algorithm scored higher (better, for a lower-is-better
+    /// metric: lower), and on which the first did.
+    pub second_wins: usize,
+    pub first_wins: usize,
+    pub test: CorrelatedT,
+    pub verdict: Verdict,
+}
+
+/// The Bayesian signed-rank test over units (tasks, or source blocks).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AcrossComparison {
+    /// Unit names, with each algorithm's mean per unit.
+    pub units: Vec<String>,
+    pub first_means: Vec<f64>,
+    pub second_means: Vec<f64>,
+    pub probabilities: Probabilities,
+    pub verdict: Verdict,
+}
+
+/// Two algorithms compared on one metric, per task and across tasks and source blocks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairComparison {
+    pub metric: String,
+    pub first: String,
+    pub second: String,
+    /// One entry per task where both have at least 2 common folds, in table order.
+    pub per_task: Vec<TaskComparison>,
+    /// Over the task means; `None` with fewer than 2 tasks.
+    pub across_tasks: Option<AcrossComparison>,
+    /// Over the source blocks' means (the task means of a block averaged); `None` with fewer
+    /// than 2 blocks or without a block map.
+    pub across_blocks: Option<AcrossComparison>,
+}
+
+/// `first` against `second` on `metric` of `table`. `block_of` maps a task (its "Dataset
+/// Name") to its source block; tasks it does not map are their own block. For a metric where
+/// lower is better (FPR, times) the differences are negated, so that "second better" always
+/// means better.
+pub fn compare_pair(
+    table: &crate::table::MetricsTable,
+    metric: &str,
+    first: &str,
+    second: &str,
+    block_of: &dyn Fn(&str) -> Option<String>,
+    settings: &PairSettings,
+) -> Result<PairComparison> {
+    let sign = if crate::table::lower_is_better(metric) {
+        -1.0
+    } else {
+        1.0
+    };
+    let mut per_task = Vec::new();
+    let mut task_means: Vec<(String, f64, f64)> = Vec::new();
+    for task in table.datasets() {
+        let scores = |algorithm: &str| -> Vec<(usize, f64)> {
+            table
+                .rows
+                .iter()
+                .filter(|r| r.dataset == task && r.algorithm == algorithm)
+                .filter_map(|r| r.metric(metric).map(|v| (r.fold, sign * v)))
+                .collect()
+        };
+        let (a, b) = (scores(first), scores(second));
+        let mut pairs: Vec<(usize, f64, f64)> = a
+            .iter()
+            .filter_map(|&(fold, x)| {
+                b.iter()
+                    .find(|(f, _)| *f == fold)
+                    .map(|&(_, y)| (fold, x, y))
+            })
+            .collect();
+        pairs.sort_by_key(|p| p.0);
+        if pairs.len() < 2 {
+            continue;
+        }
+        let x: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        let y: Vec<f64> = pairs.iter().map(|p| p.2).collect();
+        let test = correlated_t(&x, &y, settings.rope, settings.runs)?;
+        let n = x.len() as f64;
+        let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+        task_means.push((task.clone(), mx, my));
+        per_task.push(TaskComparison {
+            task,
+            folds: x.len(),
+            first_mean: sign * mx,
+            second_mean: sign * my,
+            second_wins: pairs.iter().filter(|p| p.2 > p.1).count(),
+            first_wins: pairs.iter().filter(|p| p.1 > p.2).count(),
+            verdict: test.probabilities.verdict(settings.decision),
+            test,
+        });
+    }
+    let across = |units: Vec<(String, f64, f64)>| -> Result<Option<AcrossComparison>> {
+        if units.len() < 2 {
+            return Ok(None);
+        }
+        let x: Vec<f64> = units.iter().map(|u| u.1).collect();
+        let y: Vec<f64> = units.iter().map(|u| u.2).collect();
+        let probabilities = signed_rank(
+            &x,
+            &y,
+            settings.rope,
+            0.5,
+            settings.samples,
+            settings.seed,
+        )?;
+        Ok(Some(AcrossComparison {
+            units: units.iter().map(|u| u.0.clone()).collect(),
+            first_means: x.iter().map(|v| sign * v).collect(),
+            second_means: y.iter().map(|v| sign * v).collect(),
+            verdict: probabilities.verdict(settings.decision),
+            probabilities,
+        }))
+    };
+    let mut blocks: Vec<(String, f64, f64, usize)> = Vec::new();
+    for (task, x, y) in &task_means {
+        let block = block_of(task).unwrap_or_else(|| task.clone());
+        match blocks.iter_mut().find(|b| b.0 == block) {
+            Some(b) => {
+                b.1 += x;
+                b.2 += y;
+                b.3 += 1;
+            }
+            None => blocks.push((block, *x, *y, 1)),
+        }
+    }
+    let distinct_blocks = blocks.len() < task_means.len();
+    let block_means: Vec<(String, f64, f64)> = blocks
+        .into_iter()
+        .map(|(name, x, y, n)| (name, x / n as f64, y / n as f64))
+        .collect();
+    Ok(PairComparison {
+        metric: metric.to_string(),
+        first: first.to_string(),
+        second: second.to_string(),
+        per_task,
+        across_tasks: across(task_means)?,
+        across_blocks: match distinct_blocks {
+            true => across(block_means)?,
+            false => None,
+        },
+    })
+}
+
+/// The fold means of `means` averaged over the tasks of each source block: the rows become
+/// blocks, in order of their first task. `block_of` as in [`compare_pair`].
+pub fn block_means(
+    means: crate::compare::FoldMeans,
+    block_of: &dyn Fn(&str) -> Option<String>,
+) -> crate::compare::FoldMeans {
+    let k = means.algorithms.len();
+    let mut names: Vec<String> = Vec::new();
+    let mut sums: Vec<Vec<f64>> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    for (task, row) in means.datasets.iter().zip(&means.means) {
+        let block = block_of(task).unwrap_or_else(|| task.clone());
+        let i = match names.iter().position(|n| *n == block) {
+            Some(i) => i,
+            None => {
+                names.push(block);
+                sums.push(vec![0.0; k]);
+                counts.push(0);
+                names.len() - 1
+            }
+        };
+        sums[i].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        counts[i] += 1;
+    }
+    crate::compare::FoldMeans {
+        datasets: names,
+        algorithms: means.algorithms,
+        means: sums
+            .into_iter()
+            .zip(counts)
+            .map(|(s, c)| s.into_iter().map(|v| v / c as f64).collect())
+            .collect(),
+    }
+}
