@@ -1321,7 +1321,8 @@ mod tests {
     #[test]
     fn an_empty_data_table_keeps_the_hash_of_configs_from_before_it() {
         // The hash of the committed standard study, version 1 (its study.toml has no [data]).
-        let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/standard/study.toml");
+        let v1 =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/results/standard/study.toml");
         assert_eq!(StudyConfig::read(&v1).unwrap().hash(), "5baeb1c99ebad726");
         let standard = StudyConfig::preset("standard").unwrap();
         assert_eq!(standard.hash(), "1f612b521b67e733");

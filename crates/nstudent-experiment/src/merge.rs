@@ -97,7 +97,12 @@ pub fn compute_per_algorithm(study: &StudyDir) -> Result<Vec<AlgorithmCompute>> 
         .collect();
     for c in plan::cells(&study.config) {
         if let Some(r) = study.finished(&c)? {
-            if let Some(i) = study.config.algorithms.iter().position(|a| *a == c.algorithm) {
+            if let Some(i) = study
+                .config
+                .algorithms
+                .iter()
+                .position(|a| *a == c.algorithm)
+            {
                 out[i].cells += 1;
                 out[i].trainings += r.outcome.trainings;
                 out[i].core_seconds += r.outcome.cell_seconds * r.threads.max(1) as f64;
@@ -313,7 +318,11 @@ pub fn table_dependence_statistics(
 ) -> (PairSettings, Vec<PairComparison>, Option<BlockStats>) {
     let settings = PairSettings::default();
     let paired = paired_comparisons(table, &source_block_of_name, &settings);
-    (settings, paired, block_statistics(table, &source_block_of_name))
+    (
+        settings,
+        paired,
+        block_statistics(table, &source_block_of_name),
+    )
 }
 
 /// Each planned pair the table holds, on accuracy.
@@ -443,7 +452,7 @@ pub fn merge(study: &StudyDir, options: &MergeOptions) -> Result<MergeOutcome> {
 
     if options.report && !table.rows.is_empty() {
         let path = study.dir.join("report.html");
-        written.extend(crate::report::write(study, &table, &path)?);
+        written.extend(crate::report::write(study, &table, &stats, &path)?);
     }
     study.log(&format!(
         "merge: {} rows, {} cells missing, wrote {}",

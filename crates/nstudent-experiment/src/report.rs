@@ -47,12 +47,47 @@ pub fn context(study: &StudyDir) -> Result<StudyContext> {
         pseudo_labels: std::fs::read_to_string(study.dir.join(crate::store::METRICS_FILE))
             .map(|text| nstudent_report::pseudo_label_rows(&text))
             .unwrap_or_default(),
+        dependence: nstudent_report::Dependence::default(),
     })
+}
+
+/// The report's "Pairs and compute" section from a merge's statistics.
+pub fn dependence(stats: &merge::StudyStats) -> nstudent_report::Dependence {
+    let blocks = stats.source_blocks.as_ref();
+    let block_analysis = blocks.and_then(|b| b.analysis.as_ref());
+    nstudent_report::Dependence {
+        settings: Some(stats.paired_settings),
+        paired: stats.paired.clone(),
+        blocks: blocks.map(|b| b.blocks.clone()).unwrap_or_default(),
+        block_friedman_p: block_analysis.and_then(|a| a.friedman.as_ref().map(|f| f.p_value)),
+        block_mean_ranks: block_analysis
+            .map(|a| a.mean_ranks.clone())
+            .unwrap_or_default(),
+        compute: stats
+            .compute
+            .iter()
+            .map(|c| {
+                (
+                    c.algorithm.clone(),
+                    c.cells,
+                    c.trainings_per_cell(),
+                    c.core_seconds / 3600.0,
+                )
+            })
+            .collect(),
+    }
 }
 
 /// Writes `report.html` (and the spreadsheet next to it) for `table` at `path`; returns the
 /// files written.
-pub fn write(study: &StudyDir, table: &MetricsTable, path: &Path) -> Result<Vec<PathBuf>> {
+pub fn write(
+    study: &StudyDir,
+    table: &MetricsTable,
+    stats: &merge::StudyStats,
+    path: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut context = context(study)?;
+    context.dependence = dependence(stats);
     let options = ReportOptions {
         title: format!(
             "nstudent study: {} task(s), {} outer folds",
@@ -60,7 +95,7 @@ pub fn write(study: &StudyDir, table: &MetricsTable, path: &Path) -> Result<Vec<
             study.config.outer_folds
         ),
         source: Some(study.dir.display().to_string()),
-        context: context(study)?,
+        context,
         ..ReportOptions::default()
     };
     let files = write_report(table, &options, path)?;

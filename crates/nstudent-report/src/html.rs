@@ -255,6 +255,10 @@ pub fn document(
     if has_pseudo {
         nav.push(("pseudo-labels", "Pseudo-labels"));
     }
+    let has_dependence = !options.context.dependence.is_empty();
+    if has_dependence {
+        nav.insert(4, ("dependence", "Pairs and compute"));
+    }
     if has_context {
         nav.push(("study", "Study configuration"));
     }
@@ -273,6 +277,9 @@ pub fn document(
         esc(&options.metric),
         tests.body
     );
+    if has_dependence {
+        crate::dependence::section(&mut h, &options.context.dependence);
+    }
     folds_section(&mut h, summary)?;
     time_section(&mut h, summary)?;
     if has_hyper {

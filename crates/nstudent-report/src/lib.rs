@@ -19,6 +19,7 @@
 
 mod charts;
 mod comparison;
+mod dependence;
 mod error;
 mod format;
 mod html;
@@ -31,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use nstudent_stats::table::{MetricsTable, METRICS};
 
+pub use dependence::Dependence;
 pub use error::{Error, Result};
 pub use pseudo::{rows as pseudo_label_rows, PseudoLabelRow};
 pub use settings::{ChosenSettings, SearchScore, Setting, SettingValue, Settings};
@@ -83,6 +85,9 @@ pub struct StudyContext {
     /// Pseudo-labels of every refit iteration, averaged over folds (see
     /// [`pseudo_label_rows`]): a chart and a table when not empty.
     pub pseudo_labels: Vec<PseudoLabelRow>,
+    /// The planned pairs' tests that respect dependence, the source blocks and the compute:
+    /// a "Pairs and compute" section when not empty.
+    pub dependence: Dependence,
 }
 
 impl StudyContext {

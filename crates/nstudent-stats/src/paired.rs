@@ -197,8 +197,7 @@ pub fn signed_rank(
         }
     }
     let gamma = |shape: f64| {
-        Gamma::new(shape, 1.0)
-            .map_err(|e| Error::Internal(format!("Gamma({shape}, 1): {e}")))
+        Gamma::new(shape, 1.0).map_err(|e| Error::Internal(format!("Gamma({shape}, 1): {e}")))
     };
     let (prior_gamma, one) = (gamma(prior)?, gamma(1.0)?);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -284,7 +283,9 @@ fn differences(x: &[f64], y: &[f64], test: &str) -> Result<Vec<f64>> {
         )));
     }
     if let Some(v) = x.iter().chain(y).find(|v| !v.is_finite()) {
-        return Err(Error::Invalid(format!("{test} needs finite scores, got {v}")));
+        return Err(Error::Invalid(format!(
+            "{test} needs finite scores, got {v}"
+        )));
     }
     Ok(x.iter().zip(y).map(|(a, b)| b - a).collect())
 }
@@ -476,14 +477,8 @@ pub fn compare_pair(
         }
         let x: Vec<f64> = units.iter().map(|u| u.1).collect();
         let y: Vec<f64> = units.iter().map(|u| u.2).collect();
-        let probabilities = signed_rank(
-            &x,
-            &y,
-            settings.rope,
-            0.5,
-            settings.samples,
-            settings.seed,
-        )?;
+        let probabilities =
+            signed_rank(&x, &y, settings.rope, 0.5, settings.samples, settings.seed)?;
         Ok(Some(AcrossComparison {
             units: units.iter().map(|u| u.0.clone()).collect(),
             first_means: x.iter().map(|v| sign * v).collect(),

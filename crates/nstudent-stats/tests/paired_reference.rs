@@ -35,7 +35,10 @@ fn correlated_t_tests_equal_baycomp_and_scipy_to_1e6() {
         let runs = case["runs"].as_u64().unwrap() as usize;
         let got = correlated_t(&x, &y, rope, runs).unwrap();
         let close = |a: f64, b: f64, what: &str| {
-            assert!((a - b).abs() <= 1e-6, "{name} {what}: got {a}, reference {b}")
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "{name} {what}: got {a}, reference {b}"
+            )
         };
         close(got.mean, case["mean"].as_f64().unwrap(), "mean");
         close(got.scale, case["scale"].as_f64().unwrap(), "scale");

@@ -53,9 +53,7 @@ fn the_answer_is_complete_and_every_task_pseudo_labels_in_90_percent_of_its_cell
             .filter(|v| {
                 let iterations = v["pseudo_labels"].as_array().expect("pseudo_labels");
                 !iterations.is_empty()
-                    && iterations
-                        .iter()
-                        .all(|it| it["kept"].as_u64().unwrap() > 0)
+                    && iterations.iter().all(|it| it["kept"].as_u64().unwrap() > 0)
             })
             .count();
         assert!(
