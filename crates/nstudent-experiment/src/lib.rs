@@ -16,6 +16,7 @@ pub mod cell;
 pub mod checkpoint;
 pub mod claim;
 pub mod config;
+pub mod curve;
 mod error;
 pub mod estimate;
 pub mod merge;

@@ -19,6 +19,7 @@
 
 mod charts;
 mod comparison;
+pub mod curve;
 mod dependence;
 mod error;
 mod format;

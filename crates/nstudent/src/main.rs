@@ -60,6 +60,8 @@ enum Command {
     Stats(cmd::stats::Args),
     /// Write the HTML report and spreadsheet of a study.
     Report(cmd::report::Args),
+    /// Plot accuracy against the labeled fraction from studies that vary only that fraction.
+    Curve(cmd::curve::Args),
     /// Measure training and inference speed of the engine on this machine.
     Bench(cmd::bench::Args),
     /// Print a shell completion script (e.g. `nstudent completions bash > ~/.local/share/bash-completion/completions/nstudent`).
@@ -122,6 +124,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::run::verify(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Curve(a) => cmd::curve::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Completions { shell } => completions(shell),
     };

@@ -995,3 +995,64 @@ fn completions_for_bash_zsh_and_fish() {
     );
     assert!(bad.stdout.is_empty());
 }
+
+#[test]
+fn curve_draws_accuracy_against_the_labeled_fraction_of_studies_that_vary_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    tiny_task(cwd);
+    let study = |fraction: &str, seed: u32| {
+        let name = format!("f{fraction}-{seed}");
+        fs::write(
+            cwd.join(format!("{name}.toml")),
+            format!(
+                "seed = {seed}\ntasks = [\"tiny\"]\nalgorithms = [\"baseline\", \"augmented-baseline\", \"noisy-student\"]\nouter_folds = 2\n[space]\nthreshold = [0.5]\nnum_students = [1]\n[training]\nepochs = 1\nbatch_size = 8\n[pseudo]\nteacher_factor = {fraction}\n"
+            ),
+        )
+        .unwrap();
+        let out = nstudent(
+            &[
+                "run",
+                "--preset",
+                "standard",
+                "--config",
+                &format!("{name}.toml"),
+                "--out",
+                &name,
+                "--quiet",
+            ],
+            cwd,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        name
+    };
+    let (a, b) = (study("0.1", 4), study("0.3", 4));
+    let out = nstudent(&["curve", &b, &a, "--out", "lc"], cwd);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = fs::read_to_string(cwd.join("lc.csv")).unwrap();
+    // 2 fractions x 3 algorithms, in ascending fraction whatever the argument order.
+    assert_eq!(csv.lines().count(), 1 + 6, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().contains(",0.1,2,"), "{csv}");
+    assert!(
+        csv.lines()
+            .nth(6)
+            .unwrap()
+            .contains("\"Noisy Student\",0.3,2,"),
+        "{csv}"
+    );
+    let svg = fs::read_to_string(cwd.join("lc.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Augmented Baseline"));
+    let md = fs::read_to_string(cwd.join("lc.md")).unwrap();
+    assert_eq!(text(&out.stdout), md);
+    assert!(
+        md.contains("| 10% |") && md.contains("Noisy Student vs Augmented Baseline"),
+        "{md}"
+    );
+    // Studies that differ in more than the fraction are refused, and nothing is written.
+    let c = study("0.2", 5);
+    let out = nstudent(&["curve", &a, &c, "--out", "bad"], cwd);
+    assert_usage_error(&out, "differs from");
+    assert!(!cwd.join("bad.svg").exists());
+    let out = nstudent(&["curve", &a, &a, "--out", "bad"], cwd);
+    assert_usage_error(&out, "both label 0.1");
+}

@@ -1,0 +1,54 @@
+//! `nstudent curve`: a learning curve from studies that differ in their labeled fraction.
+
+use std::path::PathBuf;
+
+use crate::failure::usage;
+use crate::outputs::{check_file, Staged};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Study results directories, one per labeled fraction (`[pseudo] teacher_factor`); their
+    /// configs must differ in that key only.
+    #[arg(value_name = "RESULTS_DIR", required = true, num_args = 2..)]
+    pub dirs: Vec<PathBuf>,
+    /// Prefix of the files written: PREFIX.svg (the figure), PREFIX.csv (its numbers) and
+    /// PREFIX.md (the numbers and the tests per fraction, also printed).
+    #[arg(long, short, value_name = "PREFIX", default_value = "curve")]
+    pub out: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let with = |ext: &str| {
+        let mut p = args.out.clone().into_os_string();
+        p.push(format!(".{ext}"));
+        PathBuf::from(p)
+    };
+    let (svg, csv, md) = (with("svg"), with("csv"), with("md"));
+    for (flag, path) in [("--out", &svg), ("--out", &csv), ("--out", &md)] {
+        check_file(flag, path)?;
+        if args.dirs.iter().any(|d| path.starts_with(d.join("cells"))) {
+            usage!(
+                "--out {}: write the curve outside the studies' cells",
+                path.display()
+            );
+        }
+    }
+    let curve = nstudent_experiment::curve::curve(&args.dirs)?;
+    if curve.points.is_empty() {
+        usage!("the studies have no finished cells yet; run them first");
+    }
+    let markdown = curve.markdown();
+    let mut staged = Staged::default();
+    staged.write(&svg, curve.svg()?.as_bytes())?;
+    staged.write(&csv, curve.csv().as_bytes())?;
+    staged.write(&md, markdown.as_bytes())?;
+    staged.commit()?;
+    print!("{markdown}");
+    eprintln!(
+        "wrote {}, {} and {}",
+        svg.display(),
+        csv.display(),
+        md.display()
+    );
+    Ok(())
+}
