@@ -506,3 +506,68 @@ fn stats_reads_wide_and_long_tables_and_writes_latex() {
         ],
     );
 }
+
+/// nstudent's table of a Baseline and a Noisy Student over 10 folds of `tasks`, with the
+/// scores `x` and `y` on every task (shifted a little per task).
+fn ten_fold_table(dir: &Path, tasks: &[&str], x: &[f64], y: &[f64]) -> PathBuf {
+    let mut csv = String::from(
+        ",Dataset Name,Algorithm Name,Cross Validation [1-10],Hyper-Parameters Values,Accuracy,TPR,FPR,Precision,AUC,PR-Curve,Training Time,Inference Time\n",
+    );
+    let mut i = 0;
+    for (t, task) in tasks.iter().enumerate() {
+        for fold in 0..10 {
+            for (name, v) in [("Baseline", x[fold]), ("Noisy Student", y[fold])] {
+                let v = v - 0.01 * t as f64;
+                csv.push_str(&format!(
+                    "{i},{task},{name},{},None,{v},{v},0.1,{v},{v},{v},1.0,0.1\n",
+                    fold + 1
+                ));
+                i += 1;
+            }
+        }
+    }
+    let path = dir.join("t.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn stats_on_an_nstudent_table_gives_the_pairs_tests_that_respect_dependence() {
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("paired.json")).unwrap()).unwrap();
+    let case = &reference["correlated_t"][0];
+    let floats = |v: &Value| -> Vec<f64> { serde_json::from_value(v.clone()).unwrap() };
+    let (x, y) = (floats(&case["x"]), floats(&case["y"]));
+    let dir = tempfile::tempdir().unwrap();
+    let table = ten_fold_table(
+        dir.path(),
+        &["MNIST 0-4", "MNIST 5-9", "Fashion MNIST"],
+        &x,
+        &y,
+    );
+    let out = nstudent(&["stats", table.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let pair = &v["paired"][0];
+    assert_eq!(pair["second"], "Noisy Student");
+    assert_eq!(pair["per_task"].as_array().unwrap().len(), 3);
+    // The same differences on every task: baycomp's values, whatever the shift.
+    for t in pair["per_task"].as_array().unwrap() {
+        let p = t["test"]["p_value"].as_f64().unwrap();
+        assert!((p - case["p_value"].as_f64().unwrap()).abs() < 1e-6, "{t}");
+        let right = t["test"]["probabilities"]["second_better"]
+            .as_f64()
+            .unwrap();
+        assert!((right - floats(&case["probabilities"])[2]).abs() < 1e-6);
+    }
+    // The halves of MNIST are one source block: 2 blocks, not 3.
+    assert_eq!(pair["across_blocks"]["units"].as_array().unwrap().len(), 2);
+    assert_eq!(pair["across_tasks"]["units"].as_array().unwrap().len(), 3);
+    assert_eq!(v["source_blocks"]["blocks"][0][0], "MNIST");
+    let text = nstudent(&["stats", table.to_str().unwrap()]);
+    assert!(
+        stdout(&text).contains("Noisy Student vs Baseline:"),
+        "{}",
+        stdout(&text)
+    );
+}

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use nstudent_experiment::merge::{dependence_text, table_dependence_statistics, BlockStats};
+use nstudent_stats::paired::{PairComparison, PairSettings};
 use nstudent_stats::table::Metric;
 use nstudent_stats::{cd_diagram, compare, effect, render};
 
@@ -76,14 +78,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let effects = args.how.effects(&analysis)?;
+    // nstudent's own table has its folds: the planned pairs' tests that respect dependence,
+    // and the rank tests on source blocks (accuracy only, as the study's pre-registration).
+    let dependence = match (
+        args.how.layout(&args.table)?,
+        args.metric == Metric::Accuracy,
+    ) {
+        (super::table_args::Layout::Nstudent, true) => {
+            let table = nstudent_stats::table::MetricsTable::read(&args.table)?;
+            Some(table_dependence_statistics(&table))
+        }
+        _ => None,
+    };
+    let dependence_text = dependence
+        .as_ref()
+        .map(|(settings, paired, blocks)| dependence_text(settings, paired, blocks.as_ref()))
+        .unwrap_or_default();
     match args.format {
         Format::Text => print!(
-            "{}{}",
+            "{}{}{dependence_text}",
             render::text(&analysis),
             render::effects(&effects, args.alpha, false)
         ),
         Format::Markdown => print!(
-            "{}{}",
+            "{}{}{dependence_text}",
             render::markdown(&analysis),
             render::effects(&effects, args.alpha, true)
         ),
@@ -94,10 +112,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 #[serde(flatten)]
                 analysis: &'a compare::Analysis,
                 effects: &'a effect::Effects,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                paired_settings: Option<&'a PairSettings>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                paired: Option<&'a [PairComparison]>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                source_blocks: Option<&'a BlockStats>,
             }
             let output = Output {
                 analysis: &analysis,
                 effects: &effects,
+                paired_settings: dependence.as_ref().map(|d| &d.0),
+                paired: dependence.as_ref().map(|d| d.1.as_slice()),
+                source_blocks: dependence.as_ref().and_then(|d| d.2.as_ref()),
             };
             println!("{}", serde_json::to_string_pretty(&output)?);
         }
