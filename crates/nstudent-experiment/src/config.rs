@@ -273,7 +273,7 @@ const DOCS: &[(&str, &str)] = &[
     ("seed", "Root seed: every random choice of every cell derives from it and the cell's (task, fold, algorithm)."),
     ("engine", "Training engine: \"native\" (CPU) or another engine compiled in (e.g. \"burn\")."),
     ("tasks", "Tasks: a source name (\"fashion-mnist-10k\", \"mnist\") or a class range (\"mnist:0-4\", \"cifar100:30-39\")."),
-    ("algorithms", "Algorithms compared: \"baseline\", \"noisy-student\", \"ensemble\"."),
+    ("algorithms", "Algorithms compared: \"baseline\", \"augmented-baseline\" (the Baseline with the student's noise), \"noisy-student\", \"baseline-ensemble\" (the Ensemble's teachers alone), \"ensemble\"."),
     ("outer_folds", "Outer cross-validation folds (unshuffled K-fold, as scikit-learn's KFold)."),
     ("inner_folds", "Inner folds of the hyperparameter search, split from each outer training part."),
     ("search", "\"grid\": every candidate at full epochs; \"halving\": successive halving (see [halving])."),
