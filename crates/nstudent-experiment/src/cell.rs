@@ -168,8 +168,17 @@ pub struct CellOutcome {
     /// algorithms without students (and in cell files of builds before it was recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pseudo_labels: Vec<PseudoLabelRecord>,
+    /// Of `trainings`, the models this computation did not train because another cell of the
+    /// fold had trained them (the Noisy Student search the Ensemble reuses, from the fold's
+    /// cache). An execution detail like the times: the results are the same bits either way.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reused_trainings: usize,
     /// Anything the user should know (e.g. "no pseudo-label passed the threshold").
     pub notes: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The pseudo-labels of one Noisy Student iteration of a cell's refit.
@@ -358,6 +367,7 @@ pub(crate) mod tests_support {
                 test_size: 10,
                 unlabeled_size: None,
                 pseudo_labels: Vec::new(),
+                reused_trainings: 0,
                 notes: vec![],
             },
         }

@@ -111,9 +111,12 @@ pub fn cell_work(
             noisy_student,
             sizes,
         } => {
-            // Noisy Student's search, then every size on the last inner fold: the largest
-            // teachers once, a chain per size.
-            w += search_work(config, noisy_student, n_in, n_val);
+            // Noisy Student's search (unless the fold's Noisy Student cell computes it and the
+            // Ensemble reads it from the fold's cache), then every size on the last inner fold:
+            // the largest teachers once, a chain per size.
+            if !config.algorithms.contains(&Algorithm::NoisyStudent) {
+                w += search_work(config, noisy_student, n_in, n_val);
+            }
             let (l_in, _) = parts(config, n_in);
             w.train += members * l_in * e;
             for &size in sizes {

@@ -27,6 +27,7 @@ mod report;
 pub mod runner;
 pub mod seed;
 pub mod shard;
+pub mod shared;
 pub mod store;
 
 pub use cell::{Cell, CellOutcome, CellRecord, PseudoLabelRecord};

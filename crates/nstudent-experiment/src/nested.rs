@@ -48,6 +48,9 @@ pub struct NestedCv {
     bases: Mutex<HashMap<(String, Algorithm), CheckedConfig>>,
     /// The study's separate unlabeled set (`[data] unlabeled`), read once when first needed.
     unlabeled: Mutex<Option<Arc<UnlabeledImages>>>,
+    /// Whether a fold's Noisy Student search is kept for the fold's other cells
+    /// ([`crate::shared`]); off only to show that sharing changes no result.
+    share_searches: bool,
 }
 
 impl NestedCv {
@@ -65,7 +68,15 @@ impl NestedCv {
             datasets: Mutex::new(HashMap::new()),
             bases: Mutex::new(HashMap::new()),
             unlabeled: Mutex::new(None),
+            share_searches: true,
         }
+    }
+
+    /// Computes every cell's work itself, without the fold's shared cache: the same results,
+    /// more trainings (for the test that shows it).
+    pub fn without_sharing(mut self) -> Self {
+        self.share_searches = false;
+        self
     }
 
     /// The training data of a task (its official train split), loaded once per process.
@@ -299,6 +310,7 @@ impl CellWork for NestedCv {
         let set = self.unlabeled_set()?;
         let mut notes = Vec::new();
         let mut trainings = 0;
+        let mut reused_trainings = 0;
 
         let (chosen, search) = match SearchPlan::for_cell(c, cell) {
             SearchPlan::Nothing { .. } => (None, Vec::new()),
@@ -310,7 +322,7 @@ impl CellWork for NestedCv {
                 noisy_student,
                 sizes,
             } => {
-                let (best, search, n) = self.search_after_noisy_student(
+                let (best, search, n, reused) = self.search_after_noisy_student(
                     cell,
                     &noisy_student,
                     &sizes,
@@ -320,7 +332,18 @@ impl CellWork for NestedCv {
                     &mut notes,
                 )?;
                 trainings += n;
+                reused_trainings += reused;
                 (Some(best), search)
+            }
+            SearchPlan::Inner(plan) if cell.algorithm == Algorithm::NoisyStudent => {
+                let (r, reused) =
+                    self.shared_noisy_student_search(cell, &plan, &train, cell_seed, ctx)?;
+                trainings += r.trainings;
+                if reused {
+                    reused_trainings += r.trainings;
+                }
+                notes.extend(r.notes);
+                (Some(r.best), r.scores)
             }
             SearchPlan::Inner(plan) => {
                 let (best, search, n) = self.search(
@@ -399,6 +422,7 @@ impl CellWork for NestedCv {
             test_size: test.len(),
             unlabeled_size: set.as_ref().map(|u| u.len()),
             pseudo_labels,
+            reused_trainings,
             notes,
         })
     }
@@ -440,7 +464,7 @@ impl NestedCv {
         cell_seed: u64,
         ctx: &CellContext<'_>,
         notes: &mut Vec<String>,
-    ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize)> {
+    ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize, usize)> {
         let c = &self.config;
         let set = self.unlabeled_set()?;
         let ns_cell = Cell {
@@ -448,15 +472,11 @@ impl NestedCv {
             ..cell.clone()
         };
         let ns_seed = crate::runner::cell_seed(c.seed, &ns_cell);
-        let (ns_best, mut scores, mut trainings) = self.search(
-            &ns_cell,
-            Algorithm::NoisyStudent,
-            noisy_student,
-            train,
-            ns_seed,
-            ctx,
-            notes,
-        )?;
+        let (ns, reused) =
+            self.shared_noisy_student_search(&ns_cell, noisy_student, train, ns_seed, ctx)?;
+        notes.extend(ns.notes);
+        let (ns_best, mut scores, mut trainings) = (ns.best, ns.scores, ns.trainings);
+        let reused = if reused { ns.trainings } else { 0 };
         let inner = KFold::new(noisy_student.inner_folds).split(train.len())?;
         let j = inner.len() - 1;
         let inner_train = train.subset(&inner[j].train)?;
@@ -555,7 +575,50 @@ impl NestedCv {
             },
             scores,
             trainings,
+            reused,
         ))
+    }
+
+    /// The Noisy Student search of `ns_cell`'s fold (`ns_cell` is the fold's Noisy Student
+    /// cell, `seed` its seed): read from the fold's cache when a cell of this study finished
+    /// it, else computed and kept there. Both the Noisy Student cell and the `seed` preset's
+    /// Ensemble cell use it; the second is `true` when it was read, not computed.
+    fn shared_noisy_student_search(
+        &self,
+        ns_cell: &Cell,
+        plan: &InnerSearch,
+        train: &Dataset,
+        seed: u64,
+        ctx: &CellContext<'_>,
+    ) -> Result<(crate::shared::SearchResult, bool)> {
+        let study = ctx.study();
+        if self.share_searches {
+            if let Some(r) = crate::shared::noisy_student_search(study, &ns_cell.task, ns_cell.fold)
+            {
+                return Ok((r, true));
+            }
+        }
+        let mut notes = Vec::new();
+        let (best, scores, trainings) = self.search(
+            ns_cell,
+            Algorithm::NoisyStudent,
+            plan,
+            train,
+            seed,
+            ctx,
+            &mut notes,
+        )?;
+        let r = crate::shared::SearchResult {
+            config_hash: study.hash.clone(),
+            best,
+            scores,
+            trainings,
+            notes,
+        };
+        if self.share_searches {
+            crate::shared::keep_noisy_student_search(study, &ns_cell.task, ns_cell.fold, &r)?;
+        }
+        Ok((r, false))
     }
 
     /// The inner search of one cell, as `plan` describes it: the chosen hyperparameters,
@@ -1440,6 +1503,81 @@ mod tests {
                 ensemble.trainings
             );
             assert!(ensemble.trainings > ns.trainings);
+        }
+    }
+
+    #[test]
+    fn sharing_the_noisy_student_search_within_a_fold_changes_no_bit() {
+        // A small `seed` study (every algorithm, the notebook's ensemble search) computed with
+        // the fold's shared cache and without it: every cell equal in every field but the
+        // times and the count of reused trainings, and the shared run trains fewer models.
+        let data = tempfile::tempdir().unwrap();
+        let mut c = StudyConfig::preset("seed").unwrap();
+        c.tasks = vec![tiny_task(data.path())];
+        c.outer_folds = 2;
+        c.inner_folds = 2;
+        c.space.unl_factor = vec![0.3, 0.2];
+        c.space.threshold = vec![0.5, 0.7];
+        c.space.num_students = vec![1, 2];
+        c.space.ensemble_size = vec![2, 3];
+        c.base.fit.epochs = 1;
+        c.base.fit.batch_size = 16;
+        c.epochs_by_source.clear();
+        c.base.teacher_factor = 0.3;
+        let options = RunOptions {
+            shard: Shard::ALL,
+            threads: nstudent_engine::Threads::ONE,
+            jobs: 2,
+            quiet: true,
+            max_cells: None,
+            skip_tasks: Vec::new(),
+            only_cells: None,
+            worker: false,
+            claim_timeout: crate::runner::CLAIM_TIMEOUT,
+        };
+        let run = |share: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let study = StudyDir::create(dir.path(), &c, false).unwrap();
+            let mut work =
+                NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
+            if !share {
+                work = work.without_sharing();
+            }
+            run_study(&study, &work, &options).unwrap();
+            let records: Vec<_> = crate::plan::cells(&c)
+                .iter()
+                .map(|cell| study.finished(cell).unwrap().unwrap())
+                .collect();
+            (dir, records)
+        };
+        let (_a, shared) = run(true);
+        let (_b, alone) = run(false);
+        let comparable = |r: &crate::CellRecord| {
+            let mut r = r.clone();
+            r.outcome.training_seconds = 0.0;
+            r.outcome.inference_seconds = 0.0;
+            r.outcome.cell_seconds = 0.0;
+            r.outcome.reused_trainings = 0;
+            r
+        };
+        assert_eq!(shared.len(), 8);
+        for (x, y) in shared.iter().zip(&alone) {
+            assert_eq!(comparable(x), comparable(y), "{} fold {}", x.task, x.fold);
+            assert_eq!(y.outcome.reused_trainings, 0);
+        }
+        // In each fold, one of the two cells read the search the other computed.
+        for fold in [1, 2] {
+            let reused: usize = shared
+                .iter()
+                .filter(|r| r.fold == fold)
+                .map(|r| r.outcome.reused_trainings)
+                .sum();
+            let ns = shared
+                .iter()
+                .find(|r| r.fold == fold && r.algorithm == Algorithm::NoisyStudent)
+                .unwrap();
+            let refit = ns.outcome.hyperparameters.unwrap().num_students + 1;
+            assert_eq!(reused, ns.outcome.trainings - refit, "fold {fold}");
         }
     }
 

@@ -393,6 +393,28 @@ pub fn describe(config: &StudyConfig, cells: &[Cell], finished: &dyn Fn(&Cell) -
             t.original
         );
     }
+    // The Noisy Student search an Ensemble cell reruns is computed once per fold when the
+    // study also has the fold's Noisy Student cell (the fold's cache, `crate::shared`).
+    let shared: u64 = match config.algorithms.contains(&Algorithm::NoisyStudent) {
+        true => cells
+            .iter()
+            .map(|c| match SearchPlan::for_cell(config, c) {
+                SearchPlan::AfterNoisyStudent { noisy_student, .. } => noisy_student.trainings(),
+                _ => 0,
+            })
+            .sum(),
+        false => 0,
+    };
+    if shared > 0 {
+        let _ = writeln!(
+            out,
+            "shared within folds: the Ensemble cells reuse their fold's Noisy Student search, \
+             {shared} trainings: {} trained in all (at most), {:.2}x fewer than without sharing",
+            total.nstudent - shared,
+            total.nstudent as f64 / (total.nstudent - shared).max(1) as f64
+        );
+        total.nstudent -= shared;
+    }
     let ratio = total.original as f64 / total.nstudent.max(1) as f64;
     let saving = if total.original > total.nstudent {
         format!("{ratio:.2}x fewer")
@@ -532,6 +554,35 @@ mod tests {
         // 200 (task, fold) pairs x (1 + 1 + 142 + 3 + 696) and x (1 + 1 + 409 + 3 + 2037).
         assert!(text.contains("168600"), "{text}");
         assert!(text.contains("490200"), "{text}");
+    }
+
+    #[test]
+    fn the_plan_counts_the_noisy_student_search_once_per_fold_in_the_seed_preset() {
+        let mut c = StudyConfig::preset("seed").unwrap();
+        c.tasks = vec!["a".into()];
+        c.outer_folds = 2;
+        let SearchPlan::AfterNoisyStudent { noisy_student, .. } =
+            SearchPlan::new(&c, Algorithm::Ensemble, 5)
+        else {
+            panic!("the seed preset's ensemble searches after Noisy Student");
+        };
+        let per_fold: u64 = c
+            .algorithms
+            .iter()
+            .map(|&a| trainings(&c, a).nstudent)
+            .sum();
+        let shared = 2 * noisy_student.trainings();
+        let text = describe(&c, &cells(&c), &|_| false);
+        assert!(
+            text.contains(&format!(
+                "reuse their fold's Noisy Student search, {shared} trainings: {} trained",
+                2 * per_fold - shared
+            )),
+            "{text}"
+        );
+        // Without the fold's Noisy Student cell there is nothing to share.
+        c.algorithms = vec![Algorithm::Ensemble];
+        assert!(!describe(&c, &cells(&c), &|_| false).contains("shared within folds"));
     }
 
     #[test]

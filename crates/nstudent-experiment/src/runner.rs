@@ -65,6 +65,12 @@ pub struct CellContext<'a> {
 }
 
 impl CellContext<'_> {
+    /// The study this cell belongs to (its directory holds the per-fold cache of work that
+    /// several cells of a fold share).
+    pub(crate) fn study(&self) -> &StudyDir {
+        self.study
+    }
+
     /// Announces a training of `steps` gradient steps (e.g. "fold 2 inner 1 student 3").
     ///
     /// Also appends a line to the study log with the count of trainings started in this cell
@@ -717,6 +723,7 @@ pub(crate) mod tests {
             test_size: 10,
             unlabeled_size: None,
             pseudo_labels: Vec::new(),
+            reused_trainings: 0,
             notes: vec![],
         })
     }

@@ -336,6 +336,7 @@ fn shows_the_study_context() {
         context: StudyContext {
             config_text: Some("seed = 7\n".to_string()),
             config_hash: Some("abc123".to_string()),
+            dependence: Default::default(),
             inner_search: [(1, 0.8, 0.91234), (2, 0.7, 0.9)]
                 .into_iter()
                 .map(|(fold, threshold, val_accuracy)| SearchScore {
@@ -532,4 +533,55 @@ fn the_committed_fixture_is_the_generated_sample() {
     let table = MetricsTable::read(&path).unwrap();
     assert_eq!(table.rows.len(), 20 * 3 * 10);
     assert_eq!(table.datasets().len(), 20);
+}
+
+#[test]
+fn shows_the_pairs_tests_the_source_blocks_and_the_compute() {
+    use nstudent_stats::paired::{compare_pair, PairSettings};
+    let table = small_table();
+    let settings = PairSettings::default();
+    // Tasks 0 and 1 are one block.
+    let block_of = |t: &str| (t == "task 0" || t == "task 1").then(|| "first <two>".to_string());
+    let pair = compare_pair(&table, "Accuracy", "A", "C", &block_of, &settings).unwrap();
+    let dependence = nstudent_report::Dependence {
+        settings: Some(settings),
+        paired: vec![pair.clone()],
+        blocks: vec![
+            ("first <two>".into(), vec!["task 0".into(), "task 1".into()]),
+            ("task 2".into(), vec!["task 2".into()]),
+        ],
+        block_friedman_p: Some(0.1234),
+        block_mean_ranks: vec![("A".into(), 2.5)],
+        compute: vec![("A".into(), 8, 1.0, 0.25), ("C".into(), 8, 4.0, 1.5)],
+    };
+    let options = ReportOptions {
+        context: StudyContext {
+            dependence,
+            ..StudyContext::default()
+        },
+        ..ReportOptions::default()
+    };
+    let html = render_html(&table, &options).unwrap();
+    assert!(html.contains("<a href=\"#dependence\">Pairs and compute</a>"));
+    assert!(
+        html.contains("<tr><td>C</td><td>8</td><td>4.0</td><td>1.50</td></tr>"),
+        "{html}"
+    );
+    assert!(html.contains("first &lt;two&gt;") && !html.contains("first <two>"));
+    assert!(html.contains("Friedman p = 0.1234"));
+    assert!(html.contains("<h4>C against A</h4>"));
+    // C is 0.02 above A on every task and fold: +0.0200, 2 of 2 folds, and the per-task test
+    // the stats crate computed.
+    let t0 = &pair.per_task[0];
+    assert!(html.contains(&format!(
+        "<tr><td>task 0</td><td>+0.0200</td><td>2 of 2</td><td>{:.4}</td>",
+        t0.test.p_value
+    )));
+    assert!(
+        html.contains("<em>across 4 tasks</em>")
+            && html.contains("<em>across 3 source blocks</em>")
+    );
+    // Without it, no section.
+    let plain = render_html(&table, &ReportOptions::default()).unwrap();
+    assert!(!plain.contains("id=\"dependence\""));
 }

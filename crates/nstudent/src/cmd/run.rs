@@ -648,13 +648,15 @@ fn cells_to_verify(
     }
 }
 
-/// The fields of a cell file that must not change when it is recomputed: all but the times
-/// and the thread count.
+/// The fields of a cell file that must not change when it is recomputed: all but the times,
+/// the thread count and the trainings reused from the fold's cache (execution details).
 fn comparable(record: &nstudent_experiment::CellRecord) -> anyhow::Result<serde_json::Value> {
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
-                map.retain(|k, _| !k.ends_with("_seconds") && k != "threads");
+                map.retain(|k, _| {
+                    !k.ends_with("_seconds") && k != "threads" && k != "reused_trainings"
+                });
                 map.values_mut().for_each(strip);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
