@@ -85,10 +85,16 @@ fn train_and_predict_all_three_algorithms() {
         "--threshold",
         "0.4",
     ];
-    for (algo, out) in [
-        ("baseline", "base.safetensors"),
-        ("noisy-student", "ns.safetensors"),
-        ("ensemble", "ens"),
+    for (algo, out, first) in [
+        ("baseline", "base.safetensors", "baseline (1 model)"),
+        (
+            "augmented-baseline",
+            "aug.safetensors",
+            "augmented baseline (1 model)",
+        ),
+        ("noisy-student", "ns.safetensors", "teacher (1 model)"),
+        ("baseline-ensemble", "bens", "baseline ensemble (2 models)"),
+        ("ensemble", "ens", "teacher (2 models)"),
     ] {
         let model = dir.path().join(out);
         let mut args = vec!["train", "--algo", algo, "--eval", data];
@@ -102,15 +108,15 @@ fn train_and_predict_all_three_algorithms() {
             stdout,
             text(&run.stderr)
         );
-        assert!(stdout.contains("teacher ("), "{stdout}");
+        assert!(stdout.contains(first), "{stdout}");
         assert!(stdout.contains("eval accuracy"), "{stdout}");
-        if algo == "baseline" {
+        if algo.contains("baseline") {
             assert!(!stdout.contains("iteration"), "{stdout}");
         } else {
             assert!(stdout.contains("iteration 2:"), "{stdout}");
             assert!(stdout.contains("kept "), "{stdout}");
         }
-        if algo == "ensemble" {
+        if algo.ends_with("ensemble") {
             assert!(model.join("ensemble.json").is_file());
             assert!(model.join("member-2.safetensors").is_file());
         } else {

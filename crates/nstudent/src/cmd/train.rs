@@ -263,9 +263,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let mut log = MetricsLog::new(Default::default()).with_train_labels(&train.labels);
+    let first_models = first_models_name(trainer.config().algorithm);
     let outcome = trainer
         .train(&train, &mut |e: &Event<'_>| {
-            print_event(e);
+            print_event(e, first_models);
             if args.metrics.is_some() {
                 log.on_event(e);
             }
@@ -409,7 +410,18 @@ fn student_path(out: &Path, i: usize) -> PathBuf {
     out.with_file_name(name)
 }
 
-fn print_event(e: &Event<'_>) {
+/// What the models trained on the labeled part are called in progress lines.
+fn first_models_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::Baseline => "baseline",
+        Algorithm::AugmentedBaseline => "augmented baseline",
+        Algorithm::BaselineEnsemble => "baseline ensemble",
+        Algorithm::NoisyStudent | Algorithm::Ensemble => "teacher",
+    }
+}
+
+/// Prints a training event; `first` names the models trained on the labeled part.
+fn print_event(e: &Event<'_>, first: &str) {
     match e {
         Event::Split {
             labeled, unlabeled, ..
@@ -423,7 +435,7 @@ fn print_event(e: &Event<'_>) {
         } => {
             if progress.batch == progress.batches_per_epoch {
                 let who = match stage {
-                    Stage::Teacher => "teacher".to_string(),
+                    Stage::Teacher => first.to_string(),
                     Stage::Student { iteration } => format!("student {iteration}"),
                 };
                 eprintln!(
@@ -440,7 +452,7 @@ fn print_event(e: &Event<'_>) {
             eval_accuracy,
         } => {
             println!(
-                "teacher ({} model{}): {seconds:.1} s{}",
+                "{first} ({} model{}): {seconds:.1} s{}",
                 model.len(),
                 if model.len() == 1 { "" } else { "s" },
                 eval_text(*eval_accuracy)
