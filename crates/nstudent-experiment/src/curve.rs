@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use nstudent_report::curve::CurvePoint;
+use nstudent_report::curve::{first_seen, CurvePoint};
 use nstudent_stats::paired::{compare_pair, PairSettings, TaskComparison};
 use serde::Serialize;
 
@@ -227,14 +227,4 @@ impl Curve {
     pub fn svg(&self) -> Result<String> {
         Ok(nstudent_report::curve::svg(&self.points)?)
     }
-}
-
-fn first_seen<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for v in values {
-        if !out.iter().any(|o| o == v) {
-            out.push(v.to_string());
-        }
-    }
-    out
 }

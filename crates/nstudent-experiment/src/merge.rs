@@ -560,42 +560,7 @@ pub fn summary_text(table: &MetricsTable, stats: &StudyStats) -> String {
             Blocks::Folds => format!("{} outer folds of one task (folds share training data: an indication, not a test across tasks)", a.datasets),
         };
         let _ = writeln!(out, "\nAccuracy compared over {over}:");
-        let ranks: Vec<String> = a
-            .mean_ranks
-            .iter()
-            .map(|(n, r)| format!("{n} {r:.2}"))
-            .collect();
-        let _ = writeln!(out, "  mean ranks (1 = best): {}", ranks.join(", "));
-        if let Some(f) = &a.friedman {
-            let _ = writeln!(
-                out,
-                "  Friedman chi2 = {:.3}, p = {:.4}",
-                f.statistic, f.p_value
-            );
-        }
-        if let Some(n) = &a.nemenyi {
-            let _ = writeln!(
-                out,
-                "  Nemenyi critical difference at alpha {ALPHA}: {:.3}",
-                n.critical_difference
-            );
-            for i in 0..a.algorithms.len() {
-                for j in i + 1..a.algorithms.len() {
-                    let _ = writeln!(
-                        out,
-                        "    {} vs {}: p = {:.4}",
-                        a.algorithms[i], a.algorithms[j], n.p_values[i][j]
-                    );
-                }
-            }
-        }
-        for w in &a.wilcoxon_holm {
-            let _ = writeln!(
-                out,
-                "  Wilcoxon {} vs {}: p = {:.4}, Holm-adjusted p = {:.4}",
-                w.a, w.b, w.p_value, w.p_adjusted
-            );
-        }
+        rank_tests_text(&mut out, a, true);
     } else if let Some(why) = &stats.skipped {
         let _ = writeln!(out, "\nNo tests: {why}");
     }
@@ -605,6 +570,47 @@ pub fn summary_text(table: &MetricsTable, stats: &StudyStats) -> String {
         stats.source_blocks.as_ref(),
     ));
     out
+}
+
+/// The rank tests of an analysis as indented lines: mean ranks, Friedman, (with `nemenyi`)
+/// Nemenyi's critical difference and p-values, and Wilcoxon-Holm.
+fn rank_tests_text(out: &mut String, a: &Analysis, nemenyi: bool) {
+    let ranks: Vec<String> = a
+        .mean_ranks
+        .iter()
+        .map(|(n, r)| format!("{n} {r:.2}"))
+        .collect();
+    let _ = writeln!(out, "  mean ranks (1 = best): {}", ranks.join(", "));
+    if let Some(f) = &a.friedman {
+        let _ = writeln!(
+            out,
+            "  Friedman chi2 = {:.3}, p = {:.4}",
+            f.statistic, f.p_value
+        );
+    }
+    if let (true, Some(n)) = (nemenyi, &a.nemenyi) {
+        let _ = writeln!(
+            out,
+            "  Nemenyi critical difference at alpha {ALPHA}: {:.3}",
+            n.critical_difference
+        );
+        for i in 0..a.algorithms.len() {
+            for j in i + 1..a.algorithms.len() {
+                let _ = writeln!(
+                    out,
+                    "    {} vs {}: p = {:.4}",
+                    a.algorithms[i], a.algorithms[j], n.p_values[i][j]
+                );
+            }
+        }
+    }
+    for w in &a.wilcoxon_holm {
+        let _ = writeln!(
+            out,
+            "  Wilcoxon {} vs {}: p = {:.4}, Holm-adjusted p = {:.4}",
+            w.a, w.b, w.p_value, w.p_adjusted
+        );
+    }
 }
 
 /// The paired tests and the source-block analysis as text: what `run`, `merge` and `stats`
@@ -628,28 +634,7 @@ pub fn dependence_text(
             names.join("; ")
         );
         match (&b.analysis, &b.skipped) {
-            (Some(a), _) => {
-                let ranks: Vec<String> = a
-                    .mean_ranks
-                    .iter()
-                    .map(|(n, r)| format!("{n} {r:.2}"))
-                    .collect();
-                let _ = writeln!(out, "  mean ranks (1 = best): {}", ranks.join(", "));
-                if let Some(f) = &a.friedman {
-                    let _ = writeln!(
-                        out,
-                        "  Friedman chi2 = {:.3}, p = {:.4}",
-                        f.statistic, f.p_value
-                    );
-                }
-                for w in &a.wilcoxon_holm {
-                    let _ = writeln!(
-                        out,
-                        "  Wilcoxon {} vs {}: p = {:.4}, Holm-adjusted p = {:.4}",
-                        w.a, w.b, w.p_value, w.p_adjusted
-                    );
-                }
-            }
+            (Some(a), _) => rank_tests_text(&mut out, a, false),
             (None, Some(why)) => {
                 let _ = writeln!(out, "  no tests: {why}");
             }

@@ -34,7 +34,8 @@ pub fn svg(points: &[CurvePoint]) -> Result<String> {
     Ok(out)
 }
 
-fn first_seen<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+/// The distinct values, in order of first appearance (tasks and algorithms of a curve).
+pub fn first_seen<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for v in values {
         if !out.iter().any(|o| o == v) {

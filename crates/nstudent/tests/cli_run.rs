@@ -1055,4 +1055,11 @@ fn curve_draws_accuracy_against_the_labeled_fraction_of_studies_that_vary_only_i
     assert!(!cwd.join("bad.svg").exists());
     let out = nstudent(&["curve", &a, &a, "--out", "bad"], cwd);
     assert_usage_error(&out, "both label 0.1");
+    // Nothing is written inside a study (its own table would be replaced).
+    let table = cwd.join(&a).join("metrics_table.csv");
+    let before = fs::read(&table).unwrap();
+    let inside = format!("{a}/metrics_table");
+    let out = nstudent(&["curve", &a, &b, "--out", &inside], cwd);
+    assert_usage_error(&out, "inside the study");
+    assert_eq!(fs::read(&table).unwrap(), before);
 }

@@ -24,13 +24,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         PathBuf::from(p)
     };
     let (svg, csv, md) = (with("svg"), with("csv"), with("md"));
-    for (flag, path) in [("--out", &svg), ("--out", &csv), ("--out", &md)] {
-        check_file(flag, path)?;
-        if args.dirs.iter().any(|d| path.starts_with(d.join("cells"))) {
-            usage!(
-                "--out {}: write the curve outside the studies' cells",
-                path.display()
-            );
+    // The studies are the inputs: nothing is written inside them (a prefix such as
+    // `study/metrics_table` would replace the study's own table).
+    let studies: Vec<PathBuf> = args
+        .dirs
+        .iter()
+        .filter_map(|d| std::fs::canonicalize(d).ok())
+        .collect();
+    for path in [&svg, &csv, &md] {
+        check_file("--out", path)?;
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        if let Ok(folder) = std::fs::canonicalize(folder) {
+            if let Some(d) = studies.iter().find(|d| folder.starts_with(d)) {
+                usage!(
+                    "--out {}: that is inside the study {}, an input; write the curve elsewhere",
+                    path.display(),
+                    d.display()
+                );
+            }
         }
     }
     let curve = nstudent_experiment::curve::curve(&args.dirs)?;
