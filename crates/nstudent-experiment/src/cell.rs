@@ -324,7 +324,55 @@ pub fn read_record(dir: &Path, cell: &Cell) -> Result<Option<CellRecord>> {
             ),
         });
     }
+    if let Some(why) = impossible_value(&record.outcome) {
+        return Err(Error::Corrupt {
+            path,
+            message: format!(
+                "{why}, a value nstudent never computes (was the file edited?); delete it to recompute the cell"
+            ),
+        });
+    }
     Ok(Some(record))
+}
+
+/// The first value of a cell's outcome that no computation gives: a metric outside [0, 1] or
+/// not finite, a negative or non-finite time.
+fn impossible_value(o: &CellOutcome) -> Option<String> {
+    let metrics = |prefix: &str, m: &CellMetrics| -> Option<String> {
+        [
+            ("accuracy", m.accuracy),
+            ("tpr", m.tpr),
+            ("fpr", m.fpr),
+            ("precision", m.precision),
+            ("auc", m.auc),
+            ("pr_curve", m.pr_curve),
+        ]
+        .into_iter()
+        .find(|(_, v)| !(v.is_finite() && (0.0..=1.0).contains(v)))
+        .map(|(name, v)| format!("{prefix}{name} is {v}, outside [0, 1]"))
+    };
+    metrics("", &o.metrics)
+        .or_else(|| {
+            o.teacher
+                .as_ref()
+                .and_then(|t| metrics("teacher.", &t.metrics))
+        })
+        .or_else(|| {
+            o.teacher
+                .as_ref()
+                .and_then(|t| t.ensemble_metrics.as_ref())
+                .and_then(|m| metrics("teacher.ensemble_", m))
+        })
+        .or_else(|| {
+            [
+                ("training_seconds", o.training_seconds),
+                ("inference_seconds", o.inference_seconds),
+                ("cell_seconds", o.cell_seconds),
+            ]
+            .into_iter()
+            .find(|(_, v)| !(v.is_finite() && *v >= 0.0))
+            .map(|(name, v)| format!("{name} is {v}, not a duration"))
+        })
 }
 
 #[cfg(test)]
@@ -386,6 +434,40 @@ mod tests {
             fold: 3,
             algorithm: Algorithm::NoisyStudent,
         }
+    }
+
+    #[test]
+    fn a_cell_with_an_impossible_value_is_refused_naming_the_file_and_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cell();
+        // JSON holds no NaN or infinity (the parser refuses `null` or `1e999` for a metric
+        // already); these are numbers in range for JSON, out of range for a cell.
+        let cases: [(fn(&mut CellRecord), &str); 3] = [
+            (|r| r.outcome.metrics.accuracy = 1.7, "accuracy is 1.7"),
+            (
+                |r| r.outcome.teacher.as_mut().unwrap().metrics.fpr = -0.1,
+                "teacher.fpr is -0.1",
+            ),
+            (|r| r.outcome.cell_seconds = -3.0, "cell_seconds is -3"),
+        ];
+        for (edit, needle) in cases {
+            let mut r = record(&c, 0.9);
+            r.outcome.teacher = Some(TeacherRecord {
+                metrics: r.outcome.metrics,
+                ensemble_metrics: None,
+            });
+            edit(&mut r);
+            write_record(dir.path(), &c, &r).unwrap();
+            let e = read_record(dir.path(), &c).unwrap_err();
+            assert!(e.is_user_error());
+            let msg = e.to_string();
+            assert!(msg.contains(needle), "{msg}");
+            let path = dir.path().join(c.relative_path());
+            assert!(msg.contains(&path.display().to_string()), "{msg}");
+        }
+        let fine = record(&c, 0.9);
+        write_record(dir.path(), &c, &fine).unwrap();
+        assert_eq!(read_record(dir.path(), &c).unwrap(), Some(fine));
     }
 
     #[test]

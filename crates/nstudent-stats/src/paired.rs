@@ -442,6 +442,15 @@ pub fn compare_pair(
                 .collect()
         };
         let (a, b) = (scores(first), scores(second));
+        if let Some((fold, v)) = a.iter().chain(&b).find(|(_, v)| {
+            !v.is_finite()
+                || (crate::table::BOUNDED.contains(&metric) && !(0.0..=1.0).contains(&(sign * v)))
+        }) {
+            return Err(Error::Invalid(format!(
+                "{metric} on \"{task}\" fold {fold} is {}, not a finite value in [0, 1]",
+                sign * v
+            )));
+        }
         let mut pairs: Vec<(usize, f64, f64)> = a
             .iter()
             .filter_map(|&(fold, x)| {
