@@ -442,7 +442,8 @@ mod tests {
         let c = cell();
         // JSON holds no NaN or infinity (the parser refuses `null` or `1e999` for a metric
         // already); these are numbers in range for JSON, out of range for a cell.
-        let cases: [(fn(&mut CellRecord), &str); 3] = [
+        type Edit = fn(&mut CellRecord);
+        let cases: [(Edit, &str); 3] = [
             (|r| r.outcome.metrics.accuracy = 1.7, "accuracy is 1.7"),
             (
                 |r| r.outcome.teacher.as_mut().unwrap().metrics.fpr = -0.1,
