@@ -563,11 +563,11 @@ impl AlgoConfig {
                 format!("unl_factor {} must be in (0, 1]", self.unl_factor),
             );
         }
-        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+        if !(self.threshold.is_finite() && (0.0..=1.0).contains(&self.threshold)) {
             return out_of_range(
                 "threshold",
                 format!(
-                    "threshold {} must be >= 0 (below 1 to keep any pseudo-label)",
+                    "threshold {} must be a probability in [0, 1] (0.4, not 40; 1 keeps no pseudo-label)",
                     self.threshold
                 ),
             );

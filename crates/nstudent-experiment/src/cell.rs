@@ -177,6 +177,10 @@ pub struct CellOutcome {
     pub notes: Vec<String>,
 }
 
+/// How far outside [0, 1] a computed metric may lie: sums of floating-point fractions round
+/// (average precision of a perfect ranking can be 1.0000000000000004).
+const ROUNDING: f64 = 1e-9;
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -335,8 +339,8 @@ pub fn read_record(dir: &Path, cell: &Cell) -> Result<Option<CellRecord>> {
     Ok(Some(record))
 }
 
-/// The first value of a cell's outcome that no computation gives: a metric outside [0, 1] or
-/// not finite, a negative or non-finite time.
+/// The first value of a cell's outcome that no computation gives: a metric outside [0, 1] (by
+/// more than [`ROUNDING`]) or not finite, a negative or non-finite time.
 fn impossible_value(o: &CellOutcome) -> Option<String> {
     let metrics = |prefix: &str, m: &CellMetrics| -> Option<String> {
         [
@@ -348,7 +352,7 @@ fn impossible_value(o: &CellOutcome) -> Option<String> {
             ("pr_curve", m.pr_curve),
         ]
         .into_iter()
-        .find(|(_, v)| !(v.is_finite() && (0.0..=1.0).contains(v)))
+        .find(|(_, v)| !(v.is_finite() && (-ROUNDING..=1.0 + ROUNDING).contains(v)))
         .map(|(name, v)| format!("{prefix}{name} is {v}, outside [0, 1]"))
     };
     metrics("", &o.metrics)
@@ -466,7 +470,9 @@ mod tests {
             let path = dir.path().join(c.relative_path());
             assert!(msg.contains(&path.display().to_string()), "{msg}");
         }
-        let fine = record(&c, 0.9);
+        // Rounding that real computations give is not refused.
+        let mut fine = record(&c, 0.9);
+        fine.outcome.metrics.pr_curve = 1.0000000000000004;
         write_record(dir.path(), &c, &fine).unwrap();
         assert_eq!(read_record(dir.path(), &c).unwrap(), Some(fine));
     }

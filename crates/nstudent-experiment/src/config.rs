@@ -1234,7 +1234,7 @@ mod tests {
             ),
             (
                 "[space]\nthreshold = [-1.0]",
-                "space.threshold: threshold -1 must be >= 0",
+                "space.threshold: threshold -1 must be a probability in [0, 1]",
             ),
             (
                 "[training]\nlearning_rate = 0.0",

@@ -1438,7 +1438,7 @@ mod tests {
         c.inner_folds = 2;
         c.algorithms = vec![Algorithm::NoisyStudent, Algorithm::Ensemble];
         c.space.unl_factor = vec![0.2, 0.3];
-        c.space.threshold = vec![0.5, 8.0];
+        c.space.threshold = vec![0.5, 1.0];
         c.space.num_students = vec![1, 2];
         c.space.ensemble_size = vec![2, 3];
         c.base.fit.epochs = 1;

@@ -444,7 +444,8 @@ pub fn compare_pair(
         let (a, b) = (scores(first), scores(second));
         if let Some((fold, v)) = a.iter().chain(&b).find(|(_, v)| {
             !v.is_finite()
-                || (crate::table::BOUNDED.contains(&metric) && !(0.0..=1.0).contains(&(sign * v)))
+                || (crate::table::BOUNDED.contains(&metric)
+                    && !(-1e-9..=1.0 + 1e-9).contains(&(sign * v)))
         }) {
             return Err(Error::Invalid(format!(
                 "{metric} on \"{task}\" fold {fold} is {}, not a finite value in [0, 1]",

@@ -76,6 +76,7 @@ fn tiny_config(dir: &Path) -> PathBuf {
         format!(
             r#"seed = 4
 tasks = ["{}"]
+algorithms = ["baseline", "noisy-student", "ensemble"]
 outer_folds = 2
 inner_folds = 2
 [space]
@@ -257,24 +258,24 @@ fn plan_counts_trainings_against_the_original_protocol() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(
-        s.contains("600 cells (20 tasks x 10 outer folds x 3 algorithms)"),
+        s.contains("1000 cells (20 tasks x 10 outer folds x 5 algorithms)"),
         "{s}"
     );
-    assert!(s.contains("167800") && s.contains("489400"), "{s}");
+    assert!(s.contains("168600") && s.contains("490200"), "{s}");
     let out = nstudent(
         &["run", "--preset", "original", "--plan", "--format", "json"],
         dir.path(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(p["total_cells"], 600);
-    assert_eq!(p["cells"].as_array().unwrap().len(), 600);
+    assert_eq!(p["total_cells"], 1000);
+    assert_eq!(p["cells"].as_array().unwrap().len(), 1000);
     assert_eq!(p["done_cells"], 0);
     assert_eq!(p["tasks"], 20);
     assert_eq!(p["outer_folds"], 10);
-    assert_eq!(p["algorithms"], 3);
-    assert_eq!(p["trainings"]["nstudent"], 167800);
-    assert_eq!(p["trainings"]["original"], 489400);
+    assert_eq!(p["algorithms"], 5);
+    assert_eq!(p["trainings"]["nstudent"], 168600);
+    assert_eq!(p["trainings"]["original"], 490200);
     assert_eq!(p["trainings_per_cell"]["baseline"]["original"], 1);
     assert!(p["remaining"].is_null());
     let shard = nstudent(
@@ -282,7 +283,7 @@ fn plan_counts_trainings_against_the_original_protocol() {
         dir.path(),
     );
     assert!(
-        text(&shard.stdout).contains("150 cells"),
+        text(&shard.stdout).contains("250 cells"),
         "{}",
         text(&shard.stdout)
     );
@@ -301,7 +302,7 @@ fn plan_counts_trainings_against_the_original_protocol() {
         .output()
         .unwrap();
     assert!(
-        text(&k8s.stdout).contains("200 cells"),
+        text(&k8s.stdout).contains("333 cells"),
         "{}",
         text(&k8s.stderr)
     );
@@ -574,9 +575,10 @@ fn successive_halving_keeps_the_best_third_for_the_full_epochs() {
     let config = tiny_config(dir.path());
     let mut toml = fs::read_to_string(&config).unwrap();
     toml = toml.replace("threshold = [0.5]", "threshold = [0.3, 0.5, 0.7]");
+    toml = toml.replace("inner_folds = 2", "inner_folds = 2\nsearch = \"halving\"");
     toml = toml.replace(
-        "inner_folds = 2",
-        "inner_folds = 2\nsearch = \"halving\"\nalgorithms = [\"noisy-student\"]",
+        "algorithms = [\"baseline\", \"noisy-student\", \"ensemble\"]",
+        "algorithms = [\"noisy-student\"]",
     );
     toml.push_str("[halving]\neta = 3\nmin_epochs = 1\n");
     fs::write(&config, toml).unwrap();
@@ -585,7 +587,7 @@ fn successive_halving_keeps_the_best_third_for_the_full_epochs() {
     // Per inner fold: rung 1 (1 epoch) a teacher + 3 chains x 2 students, rung 2 (3 epochs) a
     // teacher + 1 chain x 2 students; plus the refit (1 + 2): 2 x (7 + 3) + 3 = 23 per cell.
     assert!(
-        text(&plan.stdout).contains("noisy-student        23 /"),
+        text(&plan.stdout).contains("noisy-student            23 /"),
         "{}",
         text(&plan.stdout)
     );
@@ -621,8 +623,8 @@ fn a_one_candidate_space_skips_the_inner_search() {
     let mut toml = fs::read_to_string(&config).unwrap();
     toml = toml.replace("num_students = [1, 2]", "num_students = [2]");
     toml = toml.replace(
-        "inner_folds = 2",
-        "inner_folds = 2\nalgorithms = [\"noisy-student\", \"ensemble\"]",
+        "algorithms = [\"baseline\", \"noisy-student\", \"ensemble\"]",
+        "algorithms = [\"noisy-student\", \"ensemble\"]",
     );
     fs::write(&config, toml).unwrap();
     let cfg = config.to_str().unwrap();
@@ -630,11 +632,11 @@ fn a_one_candidate_space_skips_the_inner_search() {
     // No search: the refit alone, a teacher and 2 students per member.
     let plan = text(&plan.stdout);
     assert!(
-        plan.contains("noisy-student         3 /        3"),
+        plan.contains("noisy-student             3 /        3"),
         "{plan}"
     );
     assert!(
-        plan.contains("ensemble              6 /        6"),
+        plan.contains("ensemble                  6 /        6"),
         "{plan}"
     );
     let out = nstudent(

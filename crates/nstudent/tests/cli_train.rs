@@ -337,7 +337,14 @@ fn bad_hyperparameters_exit_2_on_one_line_and_write_nothing() {
     for (flags, needle) in [
         (vec!["--threshold", "nan"], "threshold"),
         // A negative number is a value, which validation then names.
-        (vec!["--threshold", "-0.1"], "threshold -0.1 must be >= 0"),
+        (
+            vec!["--threshold", "-0.1"],
+            "threshold -0.1 must be a probability in [0, 1]",
+        ),
+        (
+            vec!["--threshold", "40"],
+            "threshold 40 must be a probability in [0, 1] (0.4, not 40",
+        ),
         // Noisy Student with every row labeled is refused before the teacher trains.
         (vec!["--teacher-factor", "1"], "no unlabeled data"),
         (vec!["--teacher-factor", "0"], "teacher_factor"),

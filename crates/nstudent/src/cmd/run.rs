@@ -761,10 +761,14 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             ..RunOptions::default()
         };
         nstudent_experiment::run_study(&fresh, &work, &options).map_err(lift)?;
-        let again = fresh
+        let mut again = fresh
             .finished(cell)
             .map_err(lift)?
             .ok_or_else(|| anyhow::anyhow!("cell {} was not recomputed", cell.index))?;
+        // Builds before cells recorded their pseudo-labels wrote none: compare what they wrote.
+        if stored.outcome.pseudo_labels.is_empty() {
+            again.outcome.pseudo_labels.clear();
+        }
         let what = format!(
             "cell {} ({} fold {} {}, {} kernels)",
             cell.index, cell.task, cell.fold, cell.algorithm, stored.kernels
