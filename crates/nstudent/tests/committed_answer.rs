@@ -97,3 +97,33 @@ fn the_controls_and_self_training_cells_are_paired_with_their_folds_baseline() {
     }
     assert_eq!(checked, 180);
 }
+
+#[test]
+fn merge_rewrites_the_committed_answer_byte_for_byte() {
+    let from = committed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(from.join("study.toml"), dir.path().join("study.toml")).unwrap();
+    let mut stack = vec![from.join("cells")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let to = dir.path().join(p.strip_prefix(&from).unwrap());
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(&p, &to).unwrap();
+            }
+        }
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nstudent"))
+        .args(["merge", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["metrics_table.csv", "stats.json", "cd-accuracy.svg"] {
+        let merged = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let kept = std::fs::read_to_string(from.join(file)).unwrap();
+        assert!(merged == kept, "{file} differs from the committed one");
+    }
+}
