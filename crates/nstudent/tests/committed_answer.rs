@@ -120,7 +120,11 @@ fn merge_rewrites_the_committed_answer_byte_for_byte() {
         .args(["merge", dir.path().to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for file in ["metrics_table.csv", "stats.json", "cd-accuracy.svg"] {
         let merged = std::fs::read_to_string(dir.path().join(file)).unwrap();
         let kept = std::fs::read_to_string(from.join(file)).unwrap();
