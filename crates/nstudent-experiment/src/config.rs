@@ -563,7 +563,7 @@ impl StudyConfig {
     ///   inner grid search over its full space, 5 epochs, 2 for CIFAR-100, batch 32), without
     ///   its leakage: inner teachers train on inner-train only and the chosen configuration is
     ///   refit on the outer training part.
-    /// - `standard`: the three algorithms on the 8 tasks of [`standard_tasks`], 10 outer folds,
+    /// - `standard`: the five algorithms on the 6 tasks of [`standard_tasks`], 10 outer folds,
     ///   with hyperparameters fixed before the run (pre-registered, see `docs/standard.md`), so
     ///   that it finishes in hours on 2 cores.
     pub fn preset(name: &str) -> Result<Self> {

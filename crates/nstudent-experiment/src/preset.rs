@@ -8,7 +8,7 @@ use crate::Result;
 pub enum Preset {
     /// The embedded Fashion-MNIST-10k, 5 outer folds, a small search: minutes.
     Quick,
-    /// 8 tasks, 10 folds, fixed hyperparameters: hours on 2 cores.
+    /// 6 tasks, 10 folds, the five algorithms, fixed hyperparameters: hours on 2 cores.
     Standard,
     /// The original study's protocol with its mistakes fixed: 20 tasks, 3-fold inner search.
     Original,
