@@ -12,7 +12,118 @@ use std::path::{Path, PathBuf};
 
 use atomic_write_file::AtomicWriteFile;
 
-/// Writes `bytes` to `path` atomically. The folder must exist.
+/// Where a write to `path` lands, checked so that an output never destroys what is not a file:
+/// a symlink is followed to its final target, so the link stays a link and the atomic rename
+/// replaces the target, whose mode is kept (renaming over the link itself would leave a
+/// regular file with the link's 0777 mode); an existing path that is not a regular file (a
+/// device, FIFO, socket or directory) is refused, since a rename over `/dev/null` would
+/// replace the device. A path that does not exist yet is returned as it is.
+pub fn output_target(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // Linux gives up after 40 links (ELOOP); so does this.
+    for _ in 0..40 {
+        let meta = match std::fs::symlink_metadata(&current) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&current)?;
+            current = match current.parent() {
+                Some(parent) if target.is_relative() => parent.join(target),
+                _ => target,
+            };
+            continue;
+        }
+        if kind.is_file() {
+            return Ok(current);
+        }
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is {}, not a regular file; outputs are only written to regular files: \
+                 give a file path",
+                current.display(),
+                file_kind(&meta)
+            ),
+        ));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{}: too many levels of symbolic links; give a file path",
+            path.display()
+        ),
+    ))
+}
+
+/// What a path that is not a regular file is, in words ("a directory", "a character device").
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` to append to it, creating it (mode 0644 under the usual umask), without
+/// following a symlink: a log inside a results directory must never append to a file outside
+/// it. A symlink, or anything but a regular file, is refused.
+pub fn open_append_no_follow(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: opening a FIFO with no reader fails at once instead of blocking.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is a symbolic link", path.display()),
+        ));
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is {}, not a regular file",
+                path.display(),
+                file_kind(&meta)
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+/// Writes `bytes` to `path` atomically. The folder must exist. A symlink is written through to
+/// its target, and a path that is not a regular file is refused ([`output_target`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
@@ -23,9 +134,10 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut file = AtomicWriteFile::open(path)?;
+    let path = output_target(path)?;
+    let mut file = AtomicWriteFile::open(&path)?;
     write(&mut file)?;
-    ready(&file, path)?;
+    ready(&file, &path)?;
     file.commit()
 }
 
@@ -55,11 +167,14 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Writes `bytes` for `path` into its temporary file. The folder must exist.
+    /// Writes `bytes` for `path` into its temporary file. The folder must exist. A symlink is
+    /// written through to its target, and a path that is not a regular file is refused
+    /// ([`output_target`]).
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut file = AtomicWriteFile::open(path)?;
+        let path = output_target(path)?;
+        let mut file = AtomicWriteFile::open(&path)?;
         file.write_all(bytes)?;
-        self.files.push((path.to_path_buf(), file));
+        self.files.push((path, file));
         Ok(())
     }
 
@@ -131,15 +246,130 @@ mod tests {
         staged.commit().unwrap();
         assert_eq!(names(dir.path()), ["a.csv", "b.csv"]);
 
-        // A destination that cannot be replaced (a directory): the other output is removed.
-        fs::create_dir(dir.path().join("e.csv")).unwrap();
+        // A destination that became a directory after its write: the other output is removed.
         let mut staged = Staged::default();
         staged.write(&dir.path().join("f.csv"), b"5\n").unwrap();
         staged.write(&dir.path().join("e.csv"), b"6\n").unwrap();
+        fs::create_dir(dir.path().join("e.csv")).unwrap();
         let (path, _) = staged.commit().unwrap_err();
         assert_eq!(path, dir.path().join("e.csv"));
         assert_eq!(names(dir.path()), ["a.csv", "b.csv", "e.csv"]);
         assert!(write_atomic(&dir.path().join("e.csv"), b"7\n").is_err());
         assert_eq!(names(dir.path()), ["a.csv", "b.csv", "e.csv"]);
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_never_replace_what_is_not_a_regular_file() {
+        use std::os::unix::fs::{symlink, FileTypeExt};
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        // A link to a device: followed, and the device refused (the link is left as it was).
+        let null = dir.path().join("null.csv");
+        symlink("/dev/null", &null).unwrap();
+        let folder = dir.path().join("folder");
+        fs::create_dir(&folder).unwrap();
+        for path in [&fifo, &null, &folder] {
+            let e = write_atomic(path, b"x").unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+            let e = Staged::default().write(path, b"x").unwrap_err();
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(fs::symlink_metadata(&null)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        assert_eq!(names(dir.path()), ["fifo", "folder", "null.csv"]);
+        let e = output_target(&null).unwrap_err().to_string();
+        assert!(e.contains("/dev/null is a character device"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_output_writes_its_target_and_keeps_the_targets_mode() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.csv");
+        fs::write(&target, b"old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link.csv");
+        let chain = dir.path().join("chain.csv");
+        symlink("target.csv", &link).unwrap();
+        symlink(&link, &chain).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        let mut staged = Staged::default();
+        staged.write(&chain, b"newer").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"newer");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&target), 0o640);
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::symlink_metadata(&chain)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // A new file gets the mode of any file made under the same umask.
+        let fresh = dir.path().join("fresh.csv");
+        write_atomic(&fresh, b"1").unwrap();
+        let plain = dir.path().join("plain.csv");
+        fs::File::create(&plain).unwrap();
+        assert_eq!(mode(&fresh), mode(&plain));
+        // A dangling link: its target is created, the link stays.
+        let dangling = dir.path().join("dangling.csv");
+        symlink("made.csv", &dangling).unwrap();
+        write_atomic(&dangling, b"2").unwrap();
+        assert_eq!(fs::read(dir.path().join("made.csv")).unwrap(), b"2");
+        assert!(fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // A loop is refused.
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        symlink(&b, &a).unwrap();
+        symlink(&a, &b).unwrap();
+        assert!(write_atomic(&a, b"3").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn appends_never_follow_a_symlink_or_open_a_fifo() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.log");
+        fs::write(&outside, b"keep\n").unwrap();
+        let link = dir.path().join("nstudent.log");
+        symlink(&outside, &link).unwrap();
+        assert!(open_append_no_follow(&link).is_err());
+        assert_eq!(fs::read(&outside).unwrap(), b"keep\n");
+        let fifo = dir.path().join("metrics.jsonl");
+        mkfifo(&fifo);
+        assert!(open_append_no_follow(&fifo).is_err());
+        let log = dir.path().join("plain.log");
+        open_append_no_follow(&log)
+            .unwrap()
+            .write_all(b"a\n")
+            .unwrap();
+        open_append_no_follow(&log)
+            .unwrap()
+            .write_all(b"b\n")
+            .unwrap();
+        assert_eq!(fs::read(&log).unwrap(), b"a\nb\n");
     }
 }

@@ -287,17 +287,24 @@ pub fn write_record(dir: &Path, cell: &Cell, record: &CellRecord) -> Result<()> 
 /// Writes a finished cell's file at `path` unless it exists, atomically (a temporary file
 /// linked into place, which fails where a file is): false when one was there.
 pub fn write_record_new(path: &Path, record: &CellRecord) -> Result<bool> {
+    let json = serde_json::to_vec_pretty(record)
+        .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
+    write_new(path, &json)
+}
+
+/// Writes `bytes` to `path`, creating its folder, only if no file is there: the whole file
+/// appears at once (a synced temporary file linked into place), or nothing when another
+/// process published first. False when the file existed.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<bool> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no directory", path.display())))?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let json = serde_json::to_vec_pretty(record)
-        .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".cell-")
+        .prefix(".new-")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(&json)
+    tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(path, e))?;
     match tmp.persist_noclobber(path) {

@@ -12,10 +12,12 @@
 //! Taking over is itself atomic: the stale claim is renamed to a name of the taker's own, and
 //! only the process whose rename moved the very claim it judged stale (same token) goes on.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -85,21 +87,66 @@ fn new_token() -> u64 {
 }
 
 /// True when the process that made `info` is known to be gone: it ran on this host and no
-/// process has its id. (On another host, only the heartbeat tells.)
+/// process has its id, or that process is a zombie (killed, not yet reaped by its parent). On
+/// another host, only the heartbeat tells.
 fn is_dead(info: &ClaimInfo) -> bool {
-    info.host == host()
-        && info.pid != std::process::id()
-        && Path::new("/proc/self").exists()
-        && !Path::new("/proc").join(info.pid.to_string()).exists()
+    if info.host != host() || info.pid == std::process::id() || !Path::new("/proc/self").exists() {
+        return false;
+    }
+    match fs::read_to_string(Path::new("/proc").join(info.pid.to_string()).join("stat")) {
+        Err(_) => true,
+        Ok(stat) => is_zombie(&stat),
+    }
+}
+
+/// Whether `/proc/<pid>/stat` says the process is a zombie (`Z`) or dead (`X`): the state is
+/// the first field after the command name, which is in parentheses and may hold any byte.
+fn is_zombie(stat: &str) -> bool {
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| matches!(state, "Z" | "X" | "x"))
+}
+
+/// How long this process has watched a claim file without a heartbeat: its modification time
+/// as last seen, and when this process first saw that time. A claim's age is judged by this
+/// process's own clock, so that a file clock in the future (another host's, or a touched
+/// file) cannot make a claim look fresh forever.
+struct Watched {
+    modified: SystemTime,
+    since: Instant,
+}
+
+fn watched() -> &'static Mutex<HashMap<PathBuf, Watched>> {
+    static WATCHED: OnceLock<Mutex<HashMap<PathBuf, Watched>>> = OnceLock::new();
+    WATCHED.get_or_init(Default::default)
+}
+
+/// The age of the heartbeat `modified` of the claim at `path`: the larger of what the file's
+/// clock says (zero for a time in the future) and how long this process has seen that same
+/// time unchanged.
+fn heartbeat_age(path: &Path, modified: SystemTime) -> Duration {
+    let by_file = SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or(Duration::ZERO);
+    let mut map = watched().lock().unwrap_or_else(|e| e.into_inner());
+    let entry = map.entry(path.to_path_buf()).or_insert(Watched {
+        modified,
+        since: Instant::now(),
+    });
+    if entry.modified != modified {
+        *entry = Watched {
+            modified,
+            since: Instant::now(),
+        };
+    }
+    by_file.max(entry.since.elapsed())
 }
 
 /// The claim at `path` and the age of its heartbeat; `None` when there is no claim file. The
 /// info is `None` for a file that does not parse (being written, or torn by a crash).
 fn read_claim(path: &Path) -> Option<(Option<ClaimInfo>, Duration)> {
     let modified = fs::metadata(path).ok()?.modified().ok()?;
-    let age = SystemTime::now()
-        .duration_since(modified)
-        .unwrap_or(Duration::ZERO);
+    let age = heartbeat_age(path, modified);
     let info = fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -124,7 +171,11 @@ pub fn try_claim(dir: &Path, cell: &Cell, timeout: Duration) -> Result<Attempt> 
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no folder", path.display())))?;
     fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
-    for _ in 0..8 {
+    // Waiting for a claim being written (or torn) does not count as a try; the deadline covers
+    // the whole takeover window of a torn claim.
+    let deadline = Instant::now() + TORN_AFTER * 4;
+    let mut tries = 0;
+    while tries < 8 && Instant::now() < deadline {
         let info = ClaimInfo {
             host: host(),
             pid: std::process::id(),
@@ -153,12 +204,13 @@ pub fn try_claim(dir: &Path, cell: &Cell, timeout: Duration) -> Result<Attempt> 
         // Held: by a live process, or stale.
         match read_claim(&path) {
             // Gone meanwhile: try again.
-            None => continue,
+            None => tries += 1,
             // Being written (or torn by a crash, once old).
             Some((None, age)) => {
                 if age < TORN_AFTER {
-                    std::thread::sleep(Duration::from_millis(20));
+                    std::thread::sleep(Duration::from_millis(50));
                 } else {
+                    tries += 1;
                     take_over(&path, None)?;
                 }
             }
@@ -166,13 +218,15 @@ pub fn try_claim(dir: &Path, cell: &Cell, timeout: Duration) -> Result<Attempt> 
                 if age < timeout && !is_dead(&held) {
                     return Ok(Attempt::Busy { by: held, age });
                 }
+                tries += 1;
                 take_over(&path, Some(&held))?;
             }
         }
     }
     Err(Error::Internal(format!(
-        "{}: could not claim the cell after 8 tries (processes keep taking it)",
-        path.display()
+        "{}: could not claim the cell after {tries} tries in {:.1} s (processes keep taking it)",
+        path.display(),
+        (TORN_AFTER * 4).as_secs_f64()
     )))
 }
 
@@ -325,5 +379,78 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    }
+
+    #[test]
+    fn a_torn_claim_younger_than_the_takeover_window_is_waited_for_then_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path(), &cell());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, b"").unwrap();
+        let started = Instant::now();
+        let attempt = try_claim(dir.path(), &cell(), Duration::from_secs(60)).unwrap();
+        assert!(matches!(attempt, Attempt::Claimed(_)), "{attempt:?}");
+        assert!(started.elapsed() >= TORN_AFTER - Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_claim_from_the_future_goes_stale_by_this_process_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path(), &cell());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let elsewhere = ClaimInfo {
+            host: "node-17".into(),
+            pid: 1,
+            started: 0,
+            token: 9,
+        };
+        fs::write(&p, serde_json::to_vec(&elsewhere).unwrap()).unwrap();
+        fs::File::options()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(SystemTime::now() + Duration::from_secs(3600))
+            .unwrap();
+        let timeout = Duration::from_millis(300);
+        let attempt = try_claim(dir.path(), &cell(), timeout).unwrap();
+        assert!(matches!(attempt, Attempt::Busy { .. }), "{attempt:?}");
+        std::thread::sleep(Duration::from_millis(400));
+        let attempt = try_claim(dir.path(), &cell(), timeout).unwrap();
+        assert!(matches!(attempt, Attempt::Claimed(_)), "{attempt:?}");
+    }
+
+    #[test]
+    fn a_claim_of_a_zombie_process_is_stale_at_once() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let stat = Path::new("/proc").join(child.id().to_string()).join("stat");
+        // Not reaped yet: the exited child stays a zombie until `wait`.
+        let started = Instant::now();
+        while !fs::read_to_string(&stat).is_ok_and(|s| is_zombie(&s)) {
+            assert!(started.elapsed() < Duration::from_secs(10), "no zombie");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(dir.path(), &cell());
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let zombie = ClaimInfo {
+            host: host(),
+            pid: child.id(),
+            started: 0,
+            token: 11,
+        };
+        fs::write(&p, serde_json::to_vec(&zombie).unwrap()).unwrap();
+        let attempt = try_claim(dir.path(), &cell(), Duration::from_secs(3600)).unwrap();
+        assert!(matches!(attempt, Attempt::Claimed(_)), "{attempt:?}");
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn the_process_state_is_read_after_the_command_name() {
+        // A command name may hold ") Z": only the last parenthesis ends it.
+        assert!(!is_zombie("42 (a) Z b) S 1 2 3"));
+        assert!(is_zombie("42 (a) S b) Z 1 2 3"));
+        assert!(!is_zombie("42 (sleep) S 1 42 42"));
+        assert!(is_zombie("42 (x) Z 1 42 42"));
+        assert!(!is_zombie("garbage"));
     }
 }

@@ -48,7 +48,14 @@ impl StudyDir {
                 supersede(dir, &found)?;
                 write_study_file(dir, config, &hash)?;
             }
-            None => write_study_file(dir, config, &hash)?,
+            // Published only if absent: of two runs started together on a new directory,
+            // exactly one writes its study.toml, and the other finds it and is refused above
+            // on its second look (or joins it, for the same config).
+            None => {
+                if !write_study_file_new(dir, config, &hash)? {
+                    return Self::create(dir, config, false);
+                }
+            }
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -121,14 +128,14 @@ impl StudyDir {
         let mut text = lines.join("\n");
         text.push('\n');
         let path = self.dir.join(METRICS_FILE);
-        if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = nstudent_core::fs::open_append_no_follow(&path) {
             let _ = f.write_all(text.as_bytes());
         }
     }
 
     pub fn log(&self, line: &str) {
         let path = self.dir.join(LOG_FILE);
-        if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = nstudent_core::fs::open_append_no_follow(&path) {
             let _ =
                 f.write_all(format!("{} [{}] {line}\n", utc_now(), std::process::id()).as_bytes());
         }
@@ -151,13 +158,27 @@ fn read_hash(dir: &Path) -> Result<Option<String>> {
     }
 }
 
-fn write_study_file(dir: &Path, config: &StudyConfig, hash: &str) -> Result<()> {
-    let text = format!(
+fn study_file_text(config: &StudyConfig, hash: &str) -> String {
+    format!(
         "{HASH_PREFIX}{hash}\n# Written by nstudent {}; edit a copy and pass it with --config, not this file.\n{}",
         env!("CARGO_PKG_VERSION"),
         config.to_commented_toml()
-    );
-    cell::write_atomic(&dir.join(STUDY_FILE), text.as_bytes())
+    )
+}
+
+fn write_study_file(dir: &Path, config: &StudyConfig, hash: &str) -> Result<()> {
+    cell::write_atomic(
+        &dir.join(STUDY_FILE),
+        study_file_text(config, hash).as_bytes(),
+    )
+}
+
+/// Writes `study.toml` unless one is there; false when another process published first.
+fn write_study_file_new(dir: &Path, config: &StudyConfig, hash: &str) -> Result<bool> {
+    cell::write_new(
+        &dir.join(STUDY_FILE),
+        study_file_text(config, hash).as_bytes(),
+    )
 }
 
 fn supersede(dir: &Path, old_hash: &str) -> Result<()> {

@@ -8,16 +8,28 @@ use anyhow::Context;
 
 use crate::failure::{usage, UsageError};
 
-/// Checks that `path`, given with `flag`, can be written as a file: it is not a directory, its
-/// folder exists, and a file can be created in that folder.
+/// Checks that `path`, given with `flag`, can be written as a file: it is a regular file or
+/// not there yet (a symlink counts as its target; a device, FIFO, socket or directory is
+/// refused), its folder exists, and a file can be created in that folder.
 pub fn check_file(flag: &str, path: &Path) -> anyhow::Result<()> {
-    if path.is_dir() {
-        usage!(
+    let target = match nstudent_core::fs::output_target(path) {
+        Ok(t) => t,
+        Err(_) if path.is_dir() => usage!(
             "{flag} {} is a directory; give a file name inside it",
             path.display()
-        );
-    }
-    let parent = folder_of(path);
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            let e = e.to_string();
+            // The message names the path it stopped at: the link's target, when there is one.
+            let shown = path.display().to_string();
+            if e.starts_with(&shown) {
+                usage!("{flag} {e}")
+            }
+            usage!("{flag} {shown} links to {e}")
+        }
+        Err(e) => usage!("{flag} {}: {e}", path.display()),
+    };
+    let parent = folder_of(&target);
     if !parent.is_dir() {
         usage!(
             "{flag} {}: the folder {} does not exist; create it first",
@@ -39,8 +51,93 @@ pub fn check_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One file a command reads or writes, by the flag that named it.
+pub type Named<'a> = (&'a str, &'a Path);
+
+/// Refuses, before any work, an output that is also an input or another output (the same
+/// file once links are followed: the same device and inode, or the same resolved path for a
+/// file not made yet), as `cat` refuses "input file is output file". An output inside an
+/// input that is a directory (an ensemble's folder) is refused too. Inputs that do not exist
+/// (a named source such as `mnist:0-4`) are skipped.
+pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Result<()> {
+    for (i, &(out_flag, out)) in outputs.iter().enumerate() {
+        for &(in_flag, input) in inputs {
+            if !input.exists() {
+                continue;
+            }
+            if input.is_dir() {
+                if inside(out, input) {
+                    usage!(
+                        "{out_flag} {} is inside {in_flag} {}, an input; give an output path \
+                         outside it",
+                        out.display(),
+                        input.display()
+                    );
+                }
+            } else if same_file(out, input) {
+                usage!(
+                    "{out_flag} {} is the same file as {in_flag} {} (input file is output file); \
+                     give {out_flag} another path",
+                    out.display(),
+                    input.display()
+                );
+            }
+        }
+        for &(other_flag, other) in &outputs[..i] {
+            if same_file(out, other) {
+                usage!(
+                    "{other_flag} {} and {out_flag} {} are the same file; give two different \
+                     files",
+                    other.display(),
+                    out.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A data argument as an input file: `spec` when it names an existing path (a source name
+/// such as `mnist:0-4` is not a file of the user's).
+pub fn spec_input<'a>(flag: &'a str, spec: Option<&'a str>) -> Option<Named<'a>> {
+    let path = Path::new(spec?);
+    path.exists().then_some((flag, path))
+}
+
+/// Whether two paths name one file: the same device and inode when both exist, else the same
+/// path once links and `..` are resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        return x.dev() == y.dev() && x.ino() == y.ino();
+    }
+    resolved(a) == resolved(b)
+}
+
+/// Whether `path` (once resolved) lies inside the directory `dir`.
+fn inside(path: &Path, dir: &Path) -> bool {
+    match std::fs::canonicalize(dir) {
+        Ok(dir) => resolved(path).starts_with(dir),
+        Err(_) => false,
+    }
+}
+
+/// `path` with its links followed and its folder made absolute, for comparing paths of files
+/// that may not exist yet.
+fn resolved(path: &Path) -> std::path::PathBuf {
+    let target = nstudent_core::fs::output_target(path).unwrap_or_else(|_| path.to_path_buf());
+    match (
+        std::fs::canonicalize(folder_of(&target)),
+        target.file_name(),
+    ) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => std::path::absolute(&target).unwrap_or(target),
+    }
+}
+
 /// The folder a file path lives in (`.` for a bare file name).
-fn folder_of(path: &Path) -> &Path {
+pub fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -107,11 +204,11 @@ mod tests {
         }
         assert!(names(other.path()).is_empty(), "{:?}", names(other.path()));
 
-        // A destination that cannot be replaced (a directory): the other output is removed.
-        fs::create_dir(other.path().join("e.csv")).unwrap();
+        // A destination that became a directory after its write: the other output is removed.
         let mut staged = Staged::default();
         staged.write(&other.path().join("f.csv"), b"5\n").unwrap();
         staged.write(&other.path().join("e.csv"), b"6\n").unwrap();
+        fs::create_dir(other.path().join("e.csv")).unwrap();
         assert!(staged.commit().is_err());
         assert_eq!(names(other.path()), ["e.csv"]);
     }

@@ -1065,3 +1065,74 @@ fn curve_draws_accuracy_against_the_labeled_fraction_of_studies_that_vary_only_i
     assert_usage_error(&out, "inside the study");
     assert_eq!(fs::read(&table).unwrap(), before);
 }
+
+#[test]
+fn two_configs_started_together_on_one_new_directory_never_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = fs::read_to_string(tiny_config(dir.path()))
+        .unwrap()
+        .replace(
+            r#"algorithms = ["baseline", "noisy-student", "ensemble"]"#,
+            r#"algorithms = ["baseline"]"#,
+        )
+        .replace("epochs = 3", "epochs = 1");
+    fs::write(dir.path().join("a.toml"), &base).unwrap();
+    fs::write(
+        dir.path().join("b.toml"),
+        base.replace("seed = 4", "seed = 5"),
+    )
+    .unwrap();
+    for round in 0..20 {
+        let out = format!("r{round}");
+        let spawn = |config: &str| {
+            Command::new(env!("CARGO_BIN_EXE_nstudent"))
+                .args(["run", "--config", config, "--out", &out])
+                .current_dir(dir.path())
+                .env_remove("SLURM_ARRAY_TASK_ID")
+                .env_remove("JOB_COMPLETION_INDEX")
+                .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("a.toml"), spawn("b.toml"));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let codes = (a.status.code(), b.status.code());
+        let loser = match codes {
+            (Some(0), Some(2)) => &b,
+            (Some(2), Some(0)) => &a,
+            _ => panic!(
+                "round {round}: exit codes {codes:?}: {} | {}",
+                text(&a.stderr),
+                text(&b.stderr)
+            ),
+        };
+        let err = text(&loser.stderr);
+        assert!(err.contains("holds a study with config hash"), "{err}");
+        let results = dir.path().join(&out);
+        let study = fs::read_to_string(results.join("study.toml")).unwrap();
+        let hash = study
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# config-hash: "))
+            .unwrap()
+            .to_string();
+        // The winner's table is complete, and every cell file is the winner's.
+        let table = fs::read_to_string(results.join("metrics_table.csv")).unwrap();
+        assert_eq!(table.lines().count(), 3, "round {round}: {table}");
+        let mut cells = 0;
+        for entry in walk(&results.join("cells")) {
+            let name = entry.to_string_lossy().into_owned();
+            assert!(
+                name.ends_with(".json"),
+                "round {round}: left behind: {name}"
+            );
+            let cell: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(&entry).unwrap()).unwrap();
+            assert_eq!(cell["config_hash"], hash.as_str(), "round {round}: {name}");
+            cells += 1;
+        }
+        assert_eq!(cells, 2, "round {round}");
+    }
+}

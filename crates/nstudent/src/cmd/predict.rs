@@ -51,13 +51,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(labels) = &args.labels_out {
         crate::outputs::check_file("--labels-out", labels)?;
-        if args.out.as_ref() == Some(labels) {
-            usage!(
-                "--out and --labels-out are both {}: give two files",
-                labels.display()
-            );
-        }
     }
+    let outputs: Vec<_> = [("--out", &args.out), ("--labels-out", &args.labels_out)]
+        .into_iter()
+        .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+        .collect();
+    let inputs: Vec<_> = [
+        Some(("--model", args.model.as_path())),
+        crate::outputs::spec_input("--data", Some(&args.data)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    crate::outputs::check_distinct(&inputs, &outputs)?;
     let data_dir = args
         .data_dir
         .clone()

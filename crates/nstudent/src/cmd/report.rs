@@ -107,6 +107,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or(Path::new(""))
             .join("report.html"),
     };
+    if !out.is_dir() {
+        crate::outputs::check_file("--out", &out)?;
+        let xlsx = crate::outputs::folder_of(&out).join(nstudent_report::XLSX_NAME);
+        crate::outputs::check_file("the spreadsheet", &xlsx)?;
+        crate::outputs::check_distinct(
+            &[("the table", &table_path)],
+            &[("--out", &out), ("the spreadsheet", &xlsx)],
+        )?;
+    }
+
     if out
         .extension()
         .is_none_or(|e| !e.eq_ignore_ascii_case("html"))
@@ -175,6 +185,7 @@ fn comparison_page(args: &Args) -> anyhow::Result<()> {
             .join("report.html")
     });
     crate::outputs::check_file("--out", &out)?;
+    crate::outputs::check_distinct(&[("the table", &args.input)], &[("--out", &out)])?;
     let analysis = args.how.analysis(&args.input, args.metric, args.alpha)?;
     let effects = args.how.effects(&analysis)?;
     let title = args.title.clone().unwrap_or_else(|| {

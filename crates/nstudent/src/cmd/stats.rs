@@ -60,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         crate::outputs::check_file("--plot", plot)?;
+        crate::outputs::check_distinct(&[("the table", &args.table)], &[("--plot", plot)])?;
     }
     let analysis = args.how.analysis(&args.table, args.metric, args.alpha)?;
     if let Some(plot) = &args.plot {

@@ -11,6 +11,7 @@ use nstudent_algo::{
 use nstudent_engine::{Arch, Threads};
 
 use crate::failure::{usage, UsageError};
+use crate::outputs::spec_input;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum FlipArg {
@@ -227,12 +228,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(spec) => Some(open_unlabeled_set(spec, &data_dir, &read)?),
     };
     check_out(&out, config.members())?;
+    let mut outputs = vec![("--out", out.as_path())];
     if let Some(report) = &args.report {
         crate::outputs::check_file("--report", report)?;
+        outputs.push(("--report", report));
     }
     if let Some(metrics) = &args.metrics {
         crate::outputs::check_file("--metrics", metrics)?;
+        outputs.push(("--metrics", metrics));
     }
+    let inputs: Vec<_> = [
+        spec_input("--data", Some(&args.data)),
+        spec_input("--eval", args.eval.as_deref()),
+        spec_input("--unlabeled", args.unlabeled.as_deref()),
+        args.config.as_deref().map(|c| ("--config", c)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    crate::outputs::check_distinct(&inputs, &outputs)?;
     let engine = args.engine.engine()?;
     let mut trainer = Trainer::checked(engine.as_ref(), config.clone())
         .threads(Threads::resolve(args.threads.unwrap_or(0)));
@@ -391,6 +405,9 @@ fn check_out(out: &Path, members: usize) -> anyhow::Result<()> {
             "--out {} is a directory; give a file name such as model.safetensors",
             out.display()
         );
+    }
+    if members == 1 {
+        crate::outputs::check_file("--out", out)?;
     }
     if members > 1 && out.exists() && !out.join(nstudent_algo::ENSEMBLE_MANIFEST).is_file() {
         usage!(
