@@ -25,8 +25,12 @@ pub struct LongColumns {
     pub fold: Option<String>,
 }
 
+/// The values a table may hold: finite, and inside `range` when the values are a metric with
+/// one (`crate::table::value_range`: accuracy in [0, 1], times >= 0).
+pub type Range = Option<(f64, f64)>;
+
 /// Reads a wide table: a header `<any>,<algorithm>,...`, then one row per dataset.
-pub fn read_wide(path: &Path) -> Result<FoldMeans> {
+pub fn read_wide(path: &Path, range: Range) -> Result<FoldMeans> {
     let fmt = |message: String| Error::Format {
         path: path.to_path_buf(),
         message,
@@ -53,7 +57,9 @@ pub fn read_wide(path: &Path) -> Result<FoldMeans> {
             .iter()
             .skip(1)
             .zip(&algorithms)
-            .map(|(cell, algorithm)| number(cell, &format!("line {line}, {algorithm}"), &fmt))
+            .map(|(cell, algorithm)| {
+                number(cell, range, &format!("line {line}, {algorithm}"), &fmt)
+            })
             .collect::<Result<Vec<f64>>>()?;
         datasets.push(dataset);
         means.push(row);
@@ -67,7 +73,7 @@ pub fn read_wide(path: &Path) -> Result<FoldMeans> {
 }
 
 /// Reads a long table with the given columns, averaging the folds of each pair.
-pub fn read_long(path: &Path, columns: &LongColumns) -> Result<FoldMeans> {
+pub fn read_long(path: &Path, columns: &LongColumns, range: Range) -> Result<FoldMeans> {
     let fmt = |message: String| Error::Format {
         path: path.to_path_buf(),
         message,
@@ -113,7 +119,12 @@ pub fn read_long(path: &Path, columns: &LongColumns) -> Result<FoldMeans> {
                 ),
             }));
         }
-        let value = number(record.get(v).unwrap_or(""), &format!("line {line}"), &fmt)?;
+        let value = number(
+            record.get(v).unwrap_or(""),
+            range,
+            &format!("line {line}"),
+            &fmt,
+        )?;
         let i = index_of(&mut datasets, dataset);
         let j = index_of(&mut algorithms, algorithm);
         entries.push((i, j, value));
@@ -145,14 +156,27 @@ fn open(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> 
     Ok((reader, headers))
 }
 
-/// A finite number, or an error naming where the cell is.
-fn number(cell: &str, at: &str, fmt: &impl Fn(String) -> Error) -> Result<f64> {
-    match cell.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(fmt(format!(
-            "{at}: \"{}\" is not a finite number",
-            cell.trim()
-        ))),
+/// A finite number inside `range`, or an error naming where the cell is.
+fn number(cell: &str, range: Range, at: &str, fmt: &impl Fn(String) -> Error) -> Result<f64> {
+    let v = match cell.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => v,
+        _ => {
+            return Err(fmt(format!(
+                "{at}: \"{}\" is not a finite number",
+                cell.trim()
+            )))
+        }
+    };
+    match range {
+        Some((lo, hi)) if !(lo..=hi).contains(&v) => Err(fmt(if hi.is_finite() {
+            format!(
+                "{at}: {v} is outside [{lo}, {hi}]; give fractions (0.87, not 87%), or name \
+                 other values with --value-name"
+            )
+        } else {
+            format!("{at}: {v} is negative, and times are not; name other values with --value-name")
+        })),
+        _ => Ok(v),
     }
 }
 

@@ -73,6 +73,17 @@ impl Metric {
 /// The metrics that are fractions in [0, 1] (the others are times, in seconds, >= 0).
 pub const BOUNDED: [&str; 6] = ["Accuracy", "TPR", "FPR", "Precision", "AUC", "PR-Curve"];
 
+/// The values a metric can take: [0, 1] for the fractions of [`BOUNDED`], [0, inf) for times;
+/// `None` for a name that is none of the eight metrics (any finite value).
+pub fn value_range(name: &str) -> Option<(f64, f64)> {
+    let column = metric_name(name)?;
+    Some(if BOUNDED.contains(&column) {
+        (0.0, 1.0)
+    } else {
+        (0.0, f64::INFINITY)
+    })
+}
+
 /// The metric column named `name`, ignoring case and treating `-`, `_` and spaces alike
 /// (`accuracy`, `pr_curve`, `training-time` are accepted).
 pub fn metric_name(name: &str) -> Option<&'static str> {

@@ -45,7 +45,7 @@ fn wide_long_and_nstudent_tables_give_identical_analyses() {
         value: "acc".into(),
         fold: Some("fold".into()),
     };
-    let from_long = analyze_means(read_long(&long, &columns).unwrap(), "Accuracy", false, 0.05);
+    let from_long = analyze_means(read_long(&long, &columns, None).unwrap(), "Accuracy", false, 0.05);
     assert_eq!(from_long.unwrap(), own);
 
     // Wide: the fold means, one row per dataset (Rust prints the shortest exact decimal).
@@ -56,7 +56,7 @@ fn wide_long_and_nstudent_tables_give_identical_analyses() {
         writeln!(wide, "\"{d}\",{}", cells.join(",")).unwrap();
     }
     let wide = write(dir.path(), "wide.csv", &wide);
-    let from_wide = analyze_means(read_wide(&wide).unwrap(), "Accuracy", false, 0.05).unwrap();
+    let from_wide = analyze_means(read_wide(&wide, None).unwrap(), "Accuracy", false, 0.05).unwrap();
     assert_eq!(from_wide, own);
 
     // Long without folds: the fold means, one row per pair.
@@ -74,7 +74,7 @@ fn wide_long_and_nstudent_tables_give_identical_analyses() {
         fold: None,
     };
     let from_pairs = analyze_means(
-        read_long(&pairs, &columns).unwrap(),
+        read_long(&pairs, &columns, None).unwrap(),
         "Accuracy",
         false,
         0.05,
@@ -87,8 +87,8 @@ fn bad_wide_and_long_tables_say_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let err = |path: PathBuf, columns: Option<&LongColumns>| {
         match columns {
-            Some(c) => read_long(&path, c),
-            None => read_wide(&path),
+            Some(c) => read_long(&path, c, None),
+            None => read_wide(&path, None),
         }
         .unwrap_err()
         .to_string()
@@ -111,9 +111,9 @@ fn bad_wide_and_long_tables_say_what_is_wrong() {
     for (name, text) in [("h.csv", "d,A,B\n"), ("h2.csv", "d,a,v\n")] {
         let path = write(dir.path(), name, text);
         let means = if name == "h.csv" {
-            read_wide(&path).unwrap()
+            read_wide(&path, None).unwrap()
         } else {
-            read_long(&path, &columns).unwrap()
+            read_long(&path, &columns, None).unwrap()
         };
         let e = analyze_means(means, "Accuracy", false, 0.05).unwrap_err();
         assert!(e.to_string().contains("no results"), "{e}");
@@ -124,4 +124,47 @@ fn bad_wide_and_long_tables_say_what_is_wrong() {
         e.contains("no column \"a\" (--algorithm-col)") && e.contains("d, alg, v"),
         "{e}"
     );
+}
+
+#[test]
+fn a_metric_out_of_its_range_is_refused_and_named_values_may_be_any_finite_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(&wide, "dataset,A,B,C\nd1,0.5,1.7,0.2\nd2,0.4,0.3,0.2\n").unwrap();
+    let e = read_wide(&wide, Some((0.0, 1.0))).unwrap_err().to_string();
+    assert!(e.contains("line 2, B: 1.7 is outside [0, 1]"), "{e}");
+    assert!(read_wide(&wide, None).is_ok());
+    std::fs::write(&wide, "dataset,A,B,C\nd1,0.5,1e308,0.2\nd2,0.4,-2,0.2\n").unwrap();
+    assert!(read_wide(&wide, Some((0.0, 1.0))).is_err());
+    let e = read_wide(&wide, Some((0.0, f64::INFINITY)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 3, B: -2 is negative"), "{e}");
+    assert!(read_wide(&wide, None).is_ok());
+    std::fs::write(&wide, "dataset,A,B,C\nd1,0.5,inf,0.2\nd2,0.4,0.3,0.2\n").unwrap();
+    let e = read_wide(&wide, None).unwrap_err().to_string();
+    assert!(e.contains("\"inf\" is not a finite number"), "{e}");
+
+    let long = dir.path().join("long.csv");
+    std::fs::write(&long, "dataset,algorithm,acc\nd1,A,0.5\nd1,B,1.7\n").unwrap();
+    let columns = LongColumns {
+        dataset: "dataset".into(),
+        algorithm: "algorithm".into(),
+        value: "acc".into(),
+        fold: None,
+    };
+    let e = read_long(&long, &columns, Some((0.0, 1.0)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 3: 1.7 is outside [0, 1]"), "{e}");
+    assert!(read_long(&long, &columns, None).is_ok());
+    assert_eq!(
+        nstudent_stats::table::value_range("accuracy"),
+        Some((0.0, 1.0))
+    );
+    assert_eq!(
+        nstudent_stats::table::value_range("Training Time"),
+        Some((0.0, f64::INFINITY))
+    );
+    assert_eq!(nstudent_stats::table::value_range("F1"), None);
 }

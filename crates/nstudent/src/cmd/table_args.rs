@@ -47,8 +47,9 @@ pub struct TableArgs {
     /// dataset and algorithm.
     #[arg(long, value_name = "COLUMN")]
     pub fold_col: Option<String>,
-    /// Wide tables: what the values are, when they are none of the eight metrics of
-    /// --metric (e.g. F1); the output names them so.
+    /// Wide and long tables: what the values are, when they are none of the eight metrics of
+    /// --metric (e.g. F1); the output names them so. Such values may be any finite number,
+    /// where a metric's must lie in its range (fractions in [0, 1], times >= 0).
     #[arg(long, value_name = "NAME")]
     pub value_name: Option<String>,
     /// Wide and long tables: smaller values are better (errors, times).
@@ -115,8 +116,13 @@ impl TableArgs {
                 compare::analyze(&table, metric.name(), alpha).map_err(in_table)?
             }
             Layout::Wide => {
-                let means = layouts::read_wide(table)?;
                 let name = self.value_name.as_deref().unwrap_or(metric.name());
+                // Named values (--value-name) may be anything finite; a metric has its range.
+                let range = match &self.value_name {
+                    Some(_) => None,
+                    None => nstudent_stats::table::value_range(name),
+                };
+                let means = layouts::read_wide(table, range)?;
                 compare::analyze_means(means, name, self.lower_is_better, alpha)
                     .map_err(in_table)?
             }
@@ -132,8 +138,13 @@ impl TableArgs {
                     value: value.clone(),
                     fold: self.fold_col.clone(),
                 };
-                let means = layouts::read_long(table, &columns)?;
-                compare::analyze_means(means, &value, self.lower_is_better, alpha)
+                let range = match &self.value_name {
+                    Some(_) => None,
+                    None => nstudent_stats::table::value_range(&value),
+                };
+                let means = layouts::read_long(table, &columns, range)?;
+                let name = self.value_name.as_deref().unwrap_or(&value);
+                compare::analyze_means(means, name, self.lower_is_better, alpha)
                     .map_err(in_table)?
             }
         })
