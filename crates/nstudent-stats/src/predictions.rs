@@ -154,6 +154,15 @@ pub fn read_probabilities(path: &Path) -> Result<Probabilities> {
                         col + 1 + skip
                     ))
                 })?;
+            // Scores may not sum to 1 (a warning says so), but no score is below 0: AUC and
+            // the PR curve rank them, and a negative one is no model's output.
+            if v < 0.0 {
+                return Err(format(format!(
+                    "line {line}, column {}: {v} is negative; give class probabilities (or \
+                     scores >= 0, such as softmax outputs)",
+                    col + 1 + skip
+                )));
+            }
             sum += v;
             values.push(v as f32);
         }
@@ -178,6 +187,15 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), text).unwrap();
         f
+    }
+
+    #[test]
+    fn negative_probabilities_are_refused_naming_the_cell() {
+        let e = read_probabilities(file("p0,p1\n0.25,0.75\n1.2,-0.2\n").path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3, column 2: -0.2 is negative"), "{e}");
+        assert!(read_probabilities(file("p0,p1\n0.25,0.75\n1.2,0\n").path()).is_ok());
     }
 
     #[test]

@@ -45,7 +45,12 @@ fn wide_long_and_nstudent_tables_give_identical_analyses() {
         value: "acc".into(),
         fold: Some("fold".into()),
     };
-    let from_long = analyze_means(read_long(&long, &columns, None).unwrap(), "Accuracy", false, 0.05);
+    let from_long = analyze_means(
+        read_long(&long, &columns, None).unwrap(),
+        "Accuracy",
+        false,
+        0.05,
+    );
     assert_eq!(from_long.unwrap(), own);
 
     // Wide: the fold means, one row per dataset (Rust prints the shortest exact decimal).
@@ -56,7 +61,8 @@ fn wide_long_and_nstudent_tables_give_identical_analyses() {
         writeln!(wide, "\"{d}\",{}", cells.join(",")).unwrap();
     }
     let wide = write(dir.path(), "wide.csv", &wide);
-    let from_wide = analyze_means(read_wide(&wide, None).unwrap(), "Accuracy", false, 0.05).unwrap();
+    let from_wide =
+        analyze_means(read_wide(&wide, None).unwrap(), "Accuracy", false, 0.05).unwrap();
     assert_eq!(from_wide, own);
 
     // Long without folds: the fold means, one row per pair.

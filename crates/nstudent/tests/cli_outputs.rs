@@ -1,6 +1,8 @@
 //! Outputs never destroy: a device, FIFO or directory given as an output is refused, a symlinked
 //! output writes its target and keeps the target's mode, and an output that is also an input
-//! (or another output) is refused, each with exit 2, one line, and nothing written.
+//! (or another output) is refused, each with exit 2, one line, and nothing written. Nothing
+//! impossible is published either: no model of other classes' data, no diverged model, no
+//! negative probability.
 #![cfg(unix)]
 
 use std::fs;
@@ -72,14 +74,18 @@ fn snapshot(dir: &Path) -> Vec<(String, String, u32, Vec<u8>)> {
     v
 }
 
-/// Runs `args` in `dir`, expects exit 2 with one line naming `needle`, and no change in `dir`.
+/// Runs `args` in `dir`, expects exit 2 with one error line naming `needle`, and no change in
+/// `dir`.
 fn refused(dir: &Path, args: &[&str], needle: &str) {
     let before = snapshot(dir);
     let out = nstudent(dir, args);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: {err}");
+    // One error line, the last (a refusal after training follows its progress lines).
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{args:?}: {err}");
+    assert_eq!(err.lines().last(), Some(errors[0]), "{args:?}: {err}");
+    assert!(errors[0].contains(needle), "{args:?}: {err}");
     assert_eq!(snapshot(dir), before, "{args:?} changed the folder");
     assert!(fs::metadata("/dev/null")
         .unwrap()
@@ -264,4 +270,49 @@ fn an_output_that_is_an_input_or_another_output_is_refused() {
     refused(d, &["report", "t.csv", "--out", "t.csv"], same);
     fs::copy(d.join("t.csv"), d.join("t.svg")).unwrap();
     refused(d, &["stats", "t.svg", "--plot", "t.svg"], same);
+}
+
+#[test]
+fn nothing_impossible_is_published() {
+    let f = Fixture::new();
+    let d = f.path();
+    // The same images under other class names (3, 4, 5 for 0, 1, 2).
+    let shifted: String = fs::read_to_string(d.join("x.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (label, rest) = l.split_once(',').unwrap();
+            format!("{},{rest}\n", label.parse::<u32>().unwrap() + 3)
+        })
+        .collect();
+    fs::write(d.join("y.csv"), shifted).unwrap();
+    refused(
+        d,
+        &[
+            "predict",
+            "--model",
+            "m",
+            "--data",
+            "y.csv:3,4,5",
+            "--out",
+            "p.csv",
+        ],
+        "m was trained on classes [0, 1, 2], but y.csv:3,4,5 has classes [3, 4, 5]",
+    );
+    // A learning rate that overflows the outputs: refused before anything is written.
+    refused(
+        d,
+        &[
+            "train", "--data", "x.csv", "--algo", "baseline", "--epochs", "1", "--lr", "1e10",
+            "--out", "big", "--report", "big.json",
+        ],
+        "lower the learning rate",
+    );
+    fs::write(d.join("labels.csv"), "label\n0\n1\n").unwrap();
+    fs::write(d.join("proba.csv"), "a,b\n0.9,0.1\n1.2,-0.2\n").unwrap();
+    refused(
+        d,
+        &["score", "--labels", "labels.csv", "--proba", "proba.csv"],
+        "-0.2 is negative",
+    );
 }

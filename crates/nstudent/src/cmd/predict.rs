@@ -90,6 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             data.num_classes()
         );
     }
+    check_classes(&model, &args.model, &data.class_names, &args.data)?;
     let probs = model.predict_proba(data.view()).map_err(algo_error)?;
     let k = model.num_classes();
     // Finite weights can still overflow float32 on the way to the logits.
@@ -140,6 +141,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("{} rows of {k} probabilities written", data.len());
     }
     Ok(())
+}
+
+/// Refuses data whose classes are not the model's (a model of digits 5-9 on digits 0-4 would
+/// write probabilities under the wrong names). Models saved before class names were recorded
+/// have none, and pass.
+fn check_classes(
+    model: &Model,
+    model_path: &std::path::Path,
+    data_classes: &[String],
+    data: &str,
+) -> anyhow::Result<()> {
+    let trained = model.class_names();
+    if trained.is_empty() || trained == data_classes {
+        return Ok(());
+    }
+    usage!(
+        "{} was trained on classes [{}], but {data} has classes [{}]; give data of the \
+         model's classes (in the same order)",
+        model_path.display(),
+        trained.join(", "),
+        data_classes.join(", ")
+    )
 }
 
 /// A class name as a header cell. A name that reads as a number (MNIST's `0`..`9`) becomes

@@ -287,6 +287,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })
         .map_err(algo_error)?;
 
+    check_finite_outputs(outcome.final_model(), &train, config.fit.learning_rate)?;
     // The report is staged first, so that the model and the report appear together.
     let mut staged = crate::outputs::Staged::default();
     if let Some(path) = &args.report {
@@ -413,6 +414,26 @@ fn check_out(out: &Path, members: usize) -> anyhow::Result<()> {
         usage!(
             "--out {} exists and is not a saved ensemble; an ensemble saves to a new directory",
             out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses to save a model whose outputs on its own training data are not finite: a diverged
+/// training can leave finite weights whose logits overflow float32, a model that `predict`
+/// would then refuse. Costs one forward pass over the training data.
+fn check_finite_outputs(
+    model: &nstudent_algo::Model,
+    train: &nstudent_core::Dataset,
+    learning_rate: f64,
+) -> anyhow::Result<()> {
+    let probs = model.predict_proba(train.view()).map_err(algo_error)?;
+    let k = model.num_classes().max(1);
+    if let Some(i) = probs.iter().position(|p| !p.is_finite()) {
+        usage!(
+            "training diverged: the model's probabilities for training image {} are not \
+             finite, so nothing was saved; lower the learning rate (--lr {learning_rate})",
+            i / k
         );
     }
     Ok(())
