@@ -485,6 +485,27 @@ impl AlgoConfig {
 
     /// Everything but the searched values.
     fn check_base(&self, origin: PoolOrigin) -> Result<()> {
+        check_at_most("fit.epochs", "epochs", self.fit.epochs, MAX_EPOCHS)?;
+        check_at_most(
+            "fit.batch_size",
+            "batch size",
+            self.fit.batch_size,
+            MAX_BATCH_SIZE,
+        )?;
+        check_at_most(
+            "augment.num_ops",
+            "augmentation operations per image",
+            self.augment.num_ops,
+            MAX_AUGMENT_OPS,
+        )?;
+        if let Some(target) = self.balance_target {
+            check_at_most(
+                "balance_target",
+                "balance target (rows per class)",
+                target,
+                MAX_BALANCE_TARGET,
+            )?;
+        }
         if !(self.teacher_factor > 0.0 && self.teacher_factor <= 1.0) {
             return out_of_range(
                 "teacher_factor",
@@ -554,6 +575,12 @@ impl AlgoConfig {
         if self.ensemble_size < 1 {
             return out_of_range("ensemble_size", "ensemble_size must be at least 1".into());
         }
+        check_at_most(
+            "ensemble_size",
+            "ensemble_size",
+            self.ensemble_size,
+            MAX_ENSEMBLE_SIZE,
+        )?;
         if !self.algorithm.self_trains() {
             return Ok(());
         }
@@ -575,6 +602,12 @@ impl AlgoConfig {
         if self.num_students < 1 {
             return out_of_range("num_students", "num_students must be at least 1".into());
         }
+        check_at_most(
+            "num_students",
+            "num_students",
+            self.num_students,
+            MAX_STUDENTS,
+        )?;
         if self.unlabeled == UnlabeledSchedule::Slice {
             let labeled = match origin {
                 PoolOrigin::TrainingData => self.teacher_factor,
@@ -602,6 +635,29 @@ impl AlgoConfig {
         }
         Ok(())
     }
+}
+
+/// Upper bounds of the sizes a config may ask for, checked once in [`AlgoConfig::check`]: far
+/// above any study's (the original's largest are 10 epochs, 3 students, ensembles of 3,
+/// RandAugment's 2 operations), and low enough that no value aborts on an allocation or runs
+/// for ever. Epochs: passes over the data.
+pub const MAX_EPOCHS: usize = 10_000;
+/// Images per optimizer step.
+pub const MAX_BATCH_SIZE: usize = 65_536;
+/// Students trained one after another.
+pub const MAX_STUDENTS: usize = 100;
+/// Models per teacher or student generation, all held in memory at once.
+pub const MAX_ENSEMBLE_SIZE: usize = 32;
+/// RandAugment operations applied to each image.
+pub const MAX_AUGMENT_OPS: usize = 32;
+/// Rows per class after balancing (copies of pseudo-labeled rows are made to reach it).
+pub const MAX_BALANCE_TARGET: usize = 100_000;
+
+fn check_at_most(key: &'static str, what: &str, value: usize, max: usize) -> Result<()> {
+    if value > max {
+        return out_of_range(key, format!("{what} {value} is more than the limit {max}"));
+    }
+    Ok(())
 }
 
 /// An [`AlgoConfig`] whose every value was checked ([`AlgoConfig::check`]) for the pool it
@@ -733,6 +789,40 @@ mod tests {
         rejects(|c| c.ensemble_size = 0, "ensemble_size");
         rejects(|c| c.num_students = 0, "num_students");
         rejects(|c| c.temperature = 0.0, "temperature");
+        // Sizes that would abort on an allocation or run for ever.
+        rejects(
+            |c| c.num_students = 1 << 32,
+            "num_students 4294967296 is more than",
+        );
+        rejects(
+            |c| c.ensemble_size = 100_000,
+            "ensemble_size 100000 is more than",
+        );
+        rejects(
+            |c| c.fit.epochs = u32::MAX as usize,
+            "epochs 4294967295 is more than",
+        );
+        rejects(
+            |c| c.fit.batch_size = 1 << 20,
+            "batch size 1048576 is more than",
+        );
+        rejects(
+            |c| c.augment.num_ops = 1_000_000_000,
+            "operations per image",
+        );
+        rejects(|c| c.balance_target = Some(usize::MAX), "balance target");
+        let mut at_limits = AlgoConfig {
+            algorithm: Algorithm::Ensemble,
+            ensemble_size: MAX_ENSEMBLE_SIZE,
+            unlabeled: UnlabeledSchedule::All,
+            num_students: MAX_STUDENTS,
+            balance_target: Some(MAX_BALANCE_TARGET),
+            ..AlgoConfig::default()
+        };
+        at_limits.fit.epochs = MAX_EPOCHS;
+        at_limits.fit.batch_size = MAX_BATCH_SIZE;
+        at_limits.augment.num_ops = MAX_AUGMENT_OPS;
+        at_limits.checked().unwrap();
         rejects(|c| c.student.dropout = 1.0, "dropout");
         rejects(|c| c.student.survival = 0.0, "survival");
         rejects(|c| c.student.survival = 0.8, "no residual blocks");

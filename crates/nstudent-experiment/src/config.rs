@@ -527,6 +527,10 @@ pub fn original_tasks() -> Vec<String> {
 ///   training bits independent of the thread count.
 pub const CELL_PROTOCOL: u32 = 2;
 
+/// The most outer or inner folds a study may ask for: far above 10-fold CV, and low enough
+/// that the cell list (tasks x folds x algorithms) never aborts on its allocation.
+pub const MAX_FOLDS: usize = 1_000;
+
 /// The pseudo-label threshold of the `standard` preset, chosen by `scripts/tune-defaults.sh`
 /// on the official test splits of Fashion-MNIST and CIFAR-10, which no preset scores.
 pub const STANDARD_THRESHOLD: f64 = 0.4;
@@ -718,6 +722,32 @@ impl StudyConfig {
         Self::from_toml(&text, path)
     }
 
+    /// Checks that every task has the images its folds need: at least `outer_folds` images,
+    /// and at least `inner_folds` in an outer fold's training part. `rows` gives a task's
+    /// number of training images (`None` when its data is not here: not checked). Run before
+    /// the results directory is made, so that an impossible split leaves nothing behind.
+    pub fn check_fold_sizes(&self, rows: impl Fn(&str) -> Option<usize>) -> Result<()> {
+        for task in &self.tasks {
+            let Some(n) = rows(task) else { continue };
+            if n < self.outer_folds {
+                return Err(Error::Config(format!(
+                    "task {task} has {n} images, too few for outer_folds = {}: use at most {n} \
+                     folds, or more data",
+                    self.outer_folds
+                )));
+            }
+            let inner = n - n.div_ceil(self.outer_folds);
+            if inner < self.inner_folds {
+                return Err(Error::Config(format!(
+                    "task {task}: an outer fold's training part has {inner} images, too few for \
+                     inner_folds = {}: use at most {inner} inner folds, or more data",
+                    self.inner_folds
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every value is usable; the message names the key and the allowed range.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
@@ -733,6 +763,18 @@ impl StudyConfig {
         for (i, t) in self.tasks.iter().enumerate() {
             if self.tasks[..i].contains(t) {
                 return bad(format!("task \"{t}\" is listed twice in tasks"));
+            }
+            // Each task's cells live in a folder named after it: two names, one folder.
+            let folder = crate::cell::path_component(t);
+            if let Some(other) = self.tasks[..i]
+                .iter()
+                .find(|o| crate::cell::path_component(o) == folder)
+            {
+                return bad(format!(
+                    "tasks \"{other}\" and \"{t}\" would share the cell folder cells/{folder}; \
+                     rename one of them (a task's folder name replaces `/`, `:` and the like \
+                     with `_`)"
+                ));
             }
         }
         if self.algorithms.is_empty() {
@@ -757,6 +799,16 @@ impl StudyConfig {
                 "inner_folds = {} must be at least 2",
                 self.inner_folds
             ));
+        }
+        for (key, folds) in [
+            ("outer_folds", self.outer_folds),
+            ("inner_folds", self.inner_folds),
+        ] {
+            if folds > MAX_FOLDS {
+                return bad(format!(
+                    "{key} = {folds} is more than the limit {MAX_FOLDS}"
+                ));
+            }
         }
         let s = &self.space;
         let searched = self.algorithms.iter().any(|a| a.self_trains());
@@ -1207,6 +1259,26 @@ mod tests {
             ("[noise]\ndropout = 1.0", "dropout"),
             ("[noise]\nsurvival = 0.8", "no residual blocks"),
             ("[execution]\nthreads = 1\njobs = 2", "execution.jobs"),
+            (
+                "outer_folds = 4294967296",
+                "outer_folds = 4294967296 is more than the limit",
+            ),
+            (
+                "inner_folds = 1001",
+                "inner_folds = 1001 is more than the limit 1000",
+            ),
+            (
+                "[space]\nensemble_size = [100000]",
+                "space.ensemble_size: ensemble_size 100000 is more than the limit 32",
+            ),
+            (
+                "[space]\nnum_students = [1000]",
+                "num_students 1000 is more than",
+            ),
+            (
+                "tasks = [\"a/b.csv\", \"a_b.csv\"]",
+                "tasks \"a/b.csv\" and \"a_b.csv\" would share the cell folder cells/a_b.csv",
+            ),
         ];
         for (text, needle) in cases {
             let e = StudyConfig::from_toml(text, Path::new("s.toml")).unwrap_err();
@@ -1215,6 +1287,34 @@ mod tests {
             assert!(!msg.contains('\n'), "{msg}");
             assert!(e.is_user_error());
         }
+    }
+
+    #[test]
+    fn folds_need_the_images_to_fill_them() {
+        let c = StudyConfig::from_toml(
+            "tasks = [\"a\", \"b\"]\nouter_folds = 10\ninner_folds = 3\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        let sizes = |a: usize| move |t: &str| (t == "a").then_some(a);
+        // 10 images: 10 outer folds of 1, training parts of 9, enough for 3 inner folds.
+        c.check_fold_sizes(sizes(10)).unwrap();
+        let e = c.check_fold_sizes(sizes(9)).unwrap_err().to_string();
+        assert!(
+            e.contains("task a has 9 images, too few for outer_folds = 10"),
+            "{e}"
+        );
+        let c = StudyConfig {
+            inner_folds: 10,
+            ..c
+        };
+        let e = c.check_fold_sizes(sizes(10)).unwrap_err().to_string();
+        assert!(
+            e.contains("training part has 9 images, too few for inner_folds = 10"),
+            "{e}"
+        );
+        // A task whose size is unknown (its data is missing) is not checked.
+        c.check_fold_sizes(|_| None).unwrap();
     }
 
     #[test]

@@ -1136,3 +1136,34 @@ fn two_configs_started_together_on_one_new_directory_never_mix() {
         assert_eq!(cells, 2, "round {round}");
     }
 }
+
+#[test]
+fn impossible_sizes_are_refused_before_the_results_directory_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiny_config(dir.path());
+    let config = config.to_str().unwrap();
+    // 400 images cannot fill 500 folds; the split is checked before anything is written.
+    for (extra, needle) in [
+        (
+            &["--folds", "500"][..],
+            "task tiny has 400 images, too few for outer_folds = 500",
+        ),
+        (
+            &["--folds", "4294967296"][..],
+            "outer_folds = 4294967296 is more than the limit 1000",
+        ),
+    ] {
+        let args = [&["run", "--config", config, "--out", "r"][..], extra].concat();
+        assert_usage_error(&nstudent(&args, dir.path()), needle);
+        assert!(!dir.path().join("r").exists(), "{extra:?} left r behind");
+    }
+    let big = fs::read_to_string(config)
+        .unwrap()
+        .replace("ensemble_size = [2]", "ensemble_size = [100000]");
+    fs::write(dir.path().join("big.toml"), big).unwrap();
+    assert_usage_error(
+        &nstudent(&["run", "--config", "big.toml", "--out", "r"], dir.path()),
+        "ensemble_size 100000 is more than the limit 32",
+    );
+    assert!(!dir.path().join("r").exists());
+}

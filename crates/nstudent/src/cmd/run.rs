@@ -360,6 +360,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    // An impossible split fails here, before the results directory exists.
+    let mut rows = std::collections::BTreeMap::new();
+    for task in config
+        .tasks
+        .iter()
+        .filter(|t| !missing_data.iter().any(|(m, _)| m == *t))
+    {
+        rows.insert(task.clone(), work.dataset(task).map_err(lift)?.len());
+    }
+    config
+        .check_fold_sizes(|task| rows.get(task).copied())
+        .map_err(lift)?;
     let study = StudyDir::create(&args.out, &config, args.force).map_err(lift)?;
     for (task, why) in &missing_data {
         let line = format!("skipping task {task}: its data is missing: {why}");
