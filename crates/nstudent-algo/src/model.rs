@@ -227,12 +227,30 @@ impl Model {
                 ),
             });
         }
+        if manifest.members.len() > crate::config::MAX_ENSEMBLE_SIZE {
+            return Err(Error::Format {
+                path: file,
+                message: format!(
+                    "lists {} members, more than an ensemble may have ({})",
+                    manifest.members.len(),
+                    crate::config::MAX_ENSEMBLE_SIZE
+                ),
+            });
+        }
         let mut members = Vec::with_capacity(manifest.members.len());
-        for name in &manifest.members {
+        for (i, name) in manifest.members.iter().enumerate() {
             if name.contains('/') || name.contains('\\') || name.starts_with('.') {
                 return Err(Error::Format {
                     path: file,
                     message: format!("member name {name:?} must be a plain file name"),
+                });
+            }
+            if manifest.members[..i].contains(name) {
+                return Err(Error::Format {
+                    path: file,
+                    message: format!(
+                        "lists the member {name:?} twice; each member is a model of its own"
+                    ),
                 });
             }
             members.push(engine.load(&path.join(name))?);

@@ -35,6 +35,19 @@ pub struct Loaded {
     pub format: String,
     /// Where the files are ("embedded in nstudent" for the default).
     pub location: String,
+    /// What the reader decided that the user should know, one line each (a CSV's first row
+    /// read as a header): callers print them.
+    pub notes: Vec<String>,
+}
+
+/// The note that a CSV's first row was read as a header (it holds no image).
+fn header_note(path: &Path, read: &csv::CsvRead) -> Option<String> {
+    let header = read.detected_header.as_ref()?;
+    Some(format!(
+        "{}: the first row was read as a header ({header}), not as an image; pass --no-header \
+         if it is an image",
+        path.display()
+    ))
 }
 
 /// The data directory: `$NSTUDENT_DATA`, else the platform's data directory
@@ -202,6 +215,7 @@ pub fn embedded_default() -> Result<Dataset> {
 pub fn open_source(source: &Source, data_dir: &Path, options: &OpenOptions) -> Result<Loaded> {
     if source.embedded {
         return Ok(Loaded {
+            notes: Vec::new(),
             splits: Splits {
                 train: embedded_default()?,
                 test: None,
@@ -311,6 +325,7 @@ pub(crate) fn open_path(
 ) -> Result<Loaded> {
     let location = path.display().to_string();
     let loaded = |splits, format: String| Loaded {
+        notes: Vec::new(),
         splits,
         format,
         location: location.clone(),
@@ -333,7 +348,17 @@ pub(crate) fn open_path(
     if is_csv(&name) {
         let csv_options = csv_options(options, hints);
         let train = csv::read(path, &csv_options, source)?;
-        return Ok(loaded(Splits { train, test: None }, "CSV".into()));
+        let notes = header_note(path, &train).into_iter().collect();
+        return Ok(Loaded {
+            notes,
+            ..loaded(
+                Splits {
+                    train: train.data,
+                    test: None,
+                },
+                "CSV".into(),
+            )
+        });
     }
     if name.ends_with(".bin") {
         let member = cifar::Member {
@@ -423,7 +448,11 @@ fn open_zip(path: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> 
         source,
     )?;
     Ok(Loaded {
-        splits: Splits { train, test: None },
+        notes: header_note(&shown, &train).into_iter().collect(),
+        splits: Splits {
+            train: train.data,
+            test: None,
+        },
         format: "CSV (zip)".into(),
         location: path.display().to_string(),
     })
@@ -460,6 +489,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
             (train, test)
         });
         return Ok(Loaded {
+            notes: Vec::new(),
             splits: Splits {
                 train: train?,
                 test: test.transpose()?,
@@ -472,6 +502,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
         let members = cifar::members_of_dir(dir)?;
         let (splits, kind) = cifar::from_members(members, dir, options.cifar100_labels, source)?;
         return Ok(Loaded {
+            notes: Vec::new(),
             splits,
             format: cifar_format(kind, options.cifar100_labels, "directory"),
             location,
@@ -486,10 +517,18 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
                 let o = csv_options(options, hints);
                 let train = csv::read(tr, &o, source)?;
                 let test = te.first().map(|t| csv::read(t, &o, source)).transpose()?;
+                let mut notes: Vec<String> = header_note(tr, &train).into_iter().collect();
+                if let (Some(t), Some(read)) = (te.first(), &test) {
+                    notes.extend(header_note(t, read));
+                }
                 Ok(Loaded {
-                    splits: Splits { train, test },
+                    splits: Splits {
+                        train: train.data,
+                        test: test.map(|t| t.data),
+                    },
                     format: "CSV".into(),
                     location,
+                    notes,
                 })
             }
             _ => Err(Error::format(
@@ -513,6 +552,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     }
     if image_folder::looks_like_image_folder(dir) {
         return Ok(Loaded {
+            notes: Vec::new(),
             splits: image_folder::read(dir, source, &options.image)?,
             format: IMAGE_FOLDER.into(),
             location,
@@ -528,6 +568,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     if !subdirs.is_empty() && files.is_empty() {
         // Class folders without images: let the image-folder reader say which one.
         return Ok(Loaded {
+            notes: Vec::new(),
             splits: image_folder::read(dir, source, &options.image)?,
             format: IMAGE_FOLDER.into(),
             location,

@@ -305,6 +305,63 @@ fn generic_csv_with_header_label_column_and_gzip() {
 }
 
 #[test]
+fn a_detected_header_is_noted_and_a_bad_first_row_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows: String = (0..6)
+        .map(|i| format!("{},{},{},{},{}\n", i % 2, i, i + 1, i + 2, 255))
+        .collect();
+    let path = tmp.path().join("d.csv");
+    let read = |first: &str| {
+        std::fs::write(&path, format!("{first}\n{rows}")).unwrap();
+        open_with(
+            path.to_str().unwrap(),
+            no_data_dir(),
+            &OpenOptions::default(),
+        )
+    };
+    // A header: noted, never dropped silently.
+    let loaded = read("label,p0,p1,p2,p3").unwrap();
+    assert_eq!(loaded.splits.train.len(), 6);
+    assert_eq!(loaded.notes.len(), 1, "{:?}", loaded.notes);
+    assert!(
+        loaded.notes[0]
+            .contains("the first row was read as a header (label, p0, p1, ... (5 columns))"),
+        "{:?}",
+        loaded.notes
+    );
+    // pandas' header: an empty index cell, then column numbers.
+    assert_eq!(read(",0,1,2,3").unwrap().splits.train.len(), 6);
+    // An image row: no note.
+    let loaded = read("1,9,9,9,9").unwrap();
+    assert_eq!((loaded.splits.train.len(), loaded.notes.len()), (7, 0));
+    // Numbers with a stray value: neither a header nor an image.
+    for (first, cell) in [
+        ("1,nan,2,3,4", "column 1: \"nan\""),
+        ("1,2,inf,3,4", "column 2: \"inf\""),
+        ("1,2,3,abc,4", "column 3: \"abc\""),
+        ("NaN,2,3,4,5", "column 0: \"NaN\""),
+    ] {
+        let e = read(first).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("line 1, {cell} is not a pixel value")),
+            "{e}"
+        );
+        assert!(e.contains("not a header"), "{e}");
+    }
+    // Given explicitly, a header needs no note.
+    let options = OpenOptions {
+        csv: CsvOptions {
+            header: Some(true),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    std::fs::write(&path, format!("label,p0,p1,p2,p3\n{rows}")).unwrap();
+    let loaded = open_with(path.to_str().unwrap(), no_data_dir(), &options).unwrap();
+    assert!(loaded.notes.is_empty());
+}
+
+#[test]
 fn sklearn_digits_style_csv_with_options() {
     // 8x8 values 0-16, label last, no header.
     let tmp = tempfile::tempdir().unwrap();

@@ -760,6 +760,13 @@ impl StudyConfig {
         if let Some(t) = self.tasks.iter().find(|t| t.trim().is_empty()) {
             return bad(format!("tasks holds an empty name (\"{t}\")"));
         }
+        // Task names are printed in progress lines, tables and reports.
+        if let Some(t) = self.tasks.iter().find(|t| t.chars().any(char::is_control)) {
+            return bad(format!(
+                "task \"{}\" holds a control character; rename the file or folder",
+                t.escape_default()
+            ));
+        }
         for (i, t) in self.tasks.iter().enumerate() {
             if self.tasks[..i].contains(t) {
                 return bad(format!("task \"{t}\" is listed twice in tasks"));
@@ -836,6 +843,19 @@ impl StudyConfig {
         }
         if self.epochs_by_source.values().any(|&e| e == 0) {
             return bad("training.epochs_by_source: epochs must be at least 1".into());
+        }
+        // A misspelt source would silently train with the default epochs.
+        for source in self.epochs_by_source.keys() {
+            let a_task_source = self
+                .tasks
+                .iter()
+                .any(|t| t.split(':').next().unwrap_or(t).trim() == source);
+            if !a_task_source && nstudent_data::sources::find(source).is_none() {
+                return bad(format!(
+                    "training.epochs_by_source: \"{source}\" is neither a known source (`nstudent \
+                     data list`) nor the source of a task; fix the name"
+                ));
+            }
         }
         self.check_base_is_a_study_base()?;
         self.check_algorithms()?;
@@ -1262,6 +1282,14 @@ mod tests {
             (
                 "outer_folds = 4294967296",
                 "outer_folds = 4294967296 is more than the limit",
+            ),
+            (
+                "[training]\nepochs_by_source = { cifar1000 = 2 }",
+                "\"cifar1000\" is neither a known source",
+            ),
+            (
+                "tasks = [\"ds\\u001b[32m\"]",
+                "task \"ds\\u{1b}[32m\" holds a control character",
             ),
             (
                 "inner_folds = 1001",

@@ -43,26 +43,29 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     1
 }
 
+/// `text` with its control characters escaped (`\u{1b}` for ESC, `\n` for a newline), so that
+/// names from the user's files (a folder called `\e[31mred`) cannot drive the terminal.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = c.is_control() || c == '\u{fffd}';
+            let shown: Vec<char> = if escape {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            shown
+        })
+        .collect()
+}
+
 /// The whole error chain on one line: "context: cause: root cause". Control characters (a
 /// corrupt archive's binary bytes, quoted by a reader) are escaped, so the terminal shows the
 /// message and nothing else.
 pub fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
-        let text: String = cause
-            .to_string()
-            .replace('\n', " ")
-            .chars()
-            .flat_map(|c| {
-                let escape = (c.is_control() && c != ' ') || c == '\u{fffd}';
-                let shown: Vec<char> = if escape {
-                    c.escape_default().collect()
-                } else {
-                    vec![c]
-                };
-                shown
-            })
-            .collect();
+        let text = escape_controls(&cause.to_string().replace('\n', " "));
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }

@@ -316,3 +316,143 @@ fn nothing_impossible_is_published() {
         "-0.2 is negative",
     );
 }
+
+#[test]
+fn an_ensemble_manifest_lists_each_member_once() {
+    let f = Fixture::new();
+    let d = f.path();
+    let out = nstudent(
+        d,
+        &[
+            "train",
+            "--data",
+            "x.csv",
+            "--algo",
+            "ensemble",
+            "--ensemble-size",
+            "2",
+            "--epochs",
+            "1",
+            "--out",
+            "ens",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let manifest = |members: Vec<&str>| {
+        let json = serde_json::json!({
+            "format": "nstudent-ensemble", "version": 1, "members": members,
+        });
+        fs::write(d.join("ens/ensemble.json"), json.to_string()).unwrap();
+    };
+    let predict = [
+        "predict", "--model", "ens", "--data", "x.csv", "--out", "p.csv",
+    ];
+    manifest(vec!["member-1.safetensors"; 2000]);
+    refused(
+        d,
+        &predict,
+        "lists 2000 members, more than an ensemble may have (32)",
+    );
+    manifest(vec![
+        "member-1.safetensors",
+        "member-2.safetensors",
+        "member-1.safetensors",
+    ]);
+    refused(
+        d,
+        &predict,
+        "lists the member \"member-1.safetensors\" twice",
+    );
+    manifest(vec!["member-2.safetensors", "member-1.safetensors"]);
+    let out = nstudent(d, &predict);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn nothing_is_decided_silently_and_no_control_character_reaches_the_terminal() {
+    let f = Fixture::new();
+    let d = f.path();
+    // A CSV's first row read as a header is noted; a stray value in it is refused.
+    let rows = fs::read_to_string(d.join("x.csv")).unwrap();
+    let columns = rows.lines().next().unwrap().split(',').count();
+    let header: Vec<String> = (0..columns).map(|i| format!("c{i}")).collect();
+    fs::write(d.join("h.csv"), format!("{}\n{rows}", header.join(","))).unwrap();
+    let out = nstudent(
+        d,
+        &[
+            "train", "--data", "h.csv", "--algo", "baseline", "--epochs", "1", "--out", "h",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("note: h.csv: the first row was read as a header (c0, c1, c2, ..."),
+        "{err}"
+    );
+    assert!(err.contains("(120 images of"), "{err}");
+    let mut bad: Vec<String> = rows
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    bad[3] = "nan".into();
+    fs::write(d.join("n.csv"), format!("{}\n{rows}", bad.join(","))).unwrap();
+    refused(
+        d,
+        &[
+            "train", "--data", "n.csv", "--algo", "baseline", "--out", "n",
+        ],
+        "line 1, column 3: \"nan\" is not a pixel value, and the row is not a header",
+    );
+    // Flags that would be ignored are refused.
+    refused(
+        d,
+        &["predict", "--model", "m", "--data", "x.csv", "--coarse"],
+        "--coarse picks CIFAR-100's 20 coarse labels, but x.csv is CSV",
+    );
+    refused(
+        d,
+        &["verify", "nowhere", "--sample", "0"],
+        "--sample 0 verifies nothing",
+    );
+
+    // Folder and class names holding terminal escapes are shown escaped.
+    let folder = d.join("ds\u{1b}[32m");
+    for class in ["\u{1b}[31mred", "blue"] {
+        fs::create_dir_all(folder.join(class)).unwrap();
+        for i in 0..6u8 {
+            let value = if class == "blue" { 200 } else { 20 } + i;
+            image::GrayImage::from_pixel(8, 8, image::Luma([value]))
+                .save(folder.join(class).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let name = "ds\u{1b}[32m";
+    for args in [
+        &["data", "info", name][..],
+        &[
+            "train", "--data", name, "--algo", "baseline", "--epochs", "1", "--out", "e",
+        ][..],
+    ] {
+        let out = nstudent(d, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        for stream in [&out.stdout, &out.stderr] {
+            assert!(!stream.contains(&0x1b), "{args:?}: {}", text(stream));
+        }
+        let shown = text(&out.stdout) + &text(&out.stderr);
+        assert!(shown.contains("ds\\u{1b}[32m"), "{args:?}: {shown}");
+    }
+    let out = nstudent(d, &["data", "info", name]);
+    assert!(
+        text(&out.stdout).contains("\\u{1b}[31mred"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = nstudent(d, &["run", "--tasks", name, "--out", "r"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("holds a control character"));
+    assert!(!out.stderr.contains(&0x1b));
+    assert!(!d.join("r").exists());
+}

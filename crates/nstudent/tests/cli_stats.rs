@@ -95,7 +95,7 @@ fn score_prints_scikit_learn_values_as_json_and_text() {
 fn score_warns_about_rows_that_are_not_probabilities() {
     let dir = tempfile::tempdir().unwrap();
     let l = write(dir.path(), "l.csv", "0\n1\n1\n");
-    let p = write(dir.path(), "p.csv", "2.0,1.0\n0.2,0.8\n-1,3\n");
+    let p = write(dir.path(), "p.csv", "2.0,1.0\n0.2,0.8\n0.5,3\n");
     let o = nstudent(&["score", "--labels", &l, "--proba", &p, "--format", "json"]);
     assert_eq!(json(&o)["accuracy"], 1.0);
     let err = stderr(&o);

@@ -201,8 +201,18 @@ fn infer_shape(pixels: usize) -> Option<ImageShape> {
     }
 }
 
+/// A CSV file as read: its images, and the header row when one was detected (not given with
+/// `CsvOptions::header`), so that the caller can say so: a first row dropped as a header is
+/// never dropped silently.
+#[derive(Debug)]
+pub struct CsvRead {
+    pub data: Dataset,
+    /// The detected header's first cells, for a note ("label, pixel1, pixel2, ...").
+    pub detected_header: Option<String>,
+}
+
 /// Reads a CSV file (plain or gzip) into a dataset.
-pub fn read(path: &Path, options: &CsvOptions, source: &str) -> Result<Dataset> {
+pub fn read(path: &Path, options: &CsvOptions, source: &str) -> Result<CsvRead> {
     let reader = open_text(path)?;
     let size = std::fs::metadata(path).map(|m| m.len()).ok();
     read_rows(
@@ -225,7 +235,7 @@ pub fn read_from(
     path: &Path,
     options: &CsvOptions,
     source: &str,
-) -> Result<Dataset> {
+) -> Result<CsvRead> {
     read_rows(reader, path, options, source, None)
 }
 
@@ -237,7 +247,7 @@ fn read_rows(
     options: &CsvOptions,
     source: &str,
     text_size: Option<u64>,
-) -> Result<Dataset> {
+) -> Result<CsvRead> {
     let scale = pixel_scale(options.max_value)?;
     let mut line = Vec::with_capacity(1 << 14);
     let mut quoted = csv::ByteRecord::new();
@@ -245,6 +255,7 @@ fn read_rows(
     let mut layout: Option<Layout> = None;
     let mut pixels: Vec<u8> = Vec::new();
     let mut labels: Vec<u16> = Vec::new();
+    let mut detected_header = None;
     loop {
         line.clear();
         let n = reader
@@ -267,6 +278,9 @@ fn read_rows(
                 }
                 layout = Some(l);
                 if l.is_header {
+                    if options.header.is_none() {
+                        detected_header = Some(header_preview(&cells));
+                    }
                     continue;
                 }
                 l
@@ -290,7 +304,55 @@ fn read_rows(
         return Err(Error::format(path, "holds zero images: only a header row"));
     }
     let class_names = class_names(options.class_names.as_ref(), &labels, path)?;
-    Dataset::new(pixels, labels, shape, class_names, source)
+    Ok(CsvRead {
+        data: Dataset::new(pixels, labels, shape, class_names, source)?,
+        detected_header,
+    })
+}
+
+/// The first cells of a header row, for a note: "label, pixel1, pixel2, ... (785 columns)".
+fn header_preview(cells: &[&[u8]]) -> String {
+    let shown: Vec<String> = cells
+        .iter()
+        .take(3)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    match cells.len() {
+        n if n > 3 => format!("{}, ... ({n} columns)", shown.join(", ")),
+        _ => shown.join(", "),
+    }
+}
+
+/// Whether a first row that is not all numbers is a header: its first cell is text (a label
+/// column's name, or pandas' empty index header), or at least half its cells are. A row of
+/// numbers with a stray `nan`, `inf` or word in it is neither a header nor an image, and is
+/// refused naming the cell, as the same row further down would be.
+fn first_row_is_header(cells: &[&[u8]], path: &Path, line_no: usize) -> Result<bool> {
+    let is_text = |c: &[u8]| {
+        parse_number(c).is_none()
+            && std::str::from_utf8(c)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_none()
+    };
+    let texts = cells.iter().filter(|c| is_text(c)).count();
+    if cells.first().is_some_and(|c| is_text(c)) || 2 * texts >= cells.len() {
+        return Ok(true);
+    }
+    let (col, cell) = cells
+        .iter()
+        .enumerate()
+        .find(|(_, c)| parse_number(c).is_none())
+        .map(|(i, c)| (i, String::from_utf8_lossy(c).into_owned()))
+        .unwrap_or_default();
+    Err(Error::format(
+        path,
+        format!(
+            "line {line_no}, column {col}: \"{cell}\" is not a pixel value, and the row is not a \
+             header (its other cells are numbers): fix the cell, or pass --header if the row is \
+             a header"
+        ),
+    ))
 }
 
 /// The factor that scales pixel values to 0-255 (`255 / max_value`); `None` when the values
@@ -359,7 +421,10 @@ impl Layout {
         line_no: usize,
     ) -> Result<Layout> {
         let numeric = cells.iter().all(|c| parse_number(c).is_some());
-        let is_header = options.header.unwrap_or(!numeric);
+        let is_header = match options.header {
+            Some(h) => h,
+            None => !numeric && first_row_is_header(cells, path, line_no)?,
+        };
         let label_col = match options.label_column {
             Some(LabelColumn::First) => 0,
             Some(LabelColumn::Last) => cells.len().saturating_sub(1),

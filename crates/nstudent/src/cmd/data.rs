@@ -252,6 +252,8 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
     let options = args.read.open_options()?;
     let loaded = nstudent_data::open_with(&args.spec, &dir, &options)
         .with_context(|| format!("cannot open `{}`", args.spec))?;
+    super::read_args::check_coarse(&args.spec, &options, &loaded)?;
+    super::read_args::print_notes(&loaded);
     let splits = &loaded.splits;
     let train = &splits.train;
     let colour = match train.shape.channels {
@@ -302,6 +304,7 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
             "dataset": args.spec,
             "location": loaded.location,
             "format": loaded.format,
+            "notes": loaded.notes,
             "image": {
                 "height": train.shape.height,
                 "width": train.shape.width,
@@ -354,7 +357,9 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         }
         writeln!(out)?;
     }
-    emit(&out)
+    // Names come from the user's files and folders: no control character reaches the terminal.
+    let shown: Vec<String> = out.lines().map(crate::failure::escape_controls).collect();
+    emit(&(shown.join("\n") + "\n"))
 }
 
 fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {

@@ -68,8 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(nstudent_data::default_data_dir);
-    let splits =
-        nstudent_data::open_with(&args.data, &data_dir, &args.read.open_options()?)?.splits;
+    let splits = super::read_args::open_noted(&args.data, &data_dir, &args.read.open_options()?)?;
     let data = match (args.split, splits.test) {
         (Some(SplitArg::Train), _) | (None, None) => splits.train,
         (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => t,

@@ -102,3 +102,41 @@ fn parse_resize(text: &str) -> anyhow::Result<(u32, u32)> {
         ),
     }
 }
+
+/// Opens `spec` and prints the reader's notes (a CSV's first row read as a header) on stderr,
+/// one `note:` line each, so that nothing about the data is decided silently.
+pub fn open_noted(
+    spec: &str,
+    data_dir: &std::path::Path,
+    options: &nstudent_data::OpenOptions,
+) -> anyhow::Result<nstudent_data::Splits> {
+    let loaded = nstudent_data::open_with(spec, data_dir, options)?;
+    check_coarse(spec, options, &loaded)?;
+    print_notes(&loaded);
+    Ok(loaded.splits)
+}
+
+/// Refuses `--coarse` on data other than CIFAR-100, where it would be ignored without a word.
+pub fn check_coarse(
+    spec: &str,
+    options: &nstudent_data::OpenOptions,
+    loaded: &nstudent_data::Loaded,
+) -> anyhow::Result<()> {
+    if options.cifar100_labels == nstudent_data::Cifar100Labels::Coarse
+        && !loaded.format.starts_with("CIFAR-100")
+    {
+        crate::failure::usage!(
+            "--coarse picks CIFAR-100's 20 coarse labels, but {} is {}; drop --coarse",
+            crate::failure::escape_controls(spec),
+            loaded.format
+        );
+    }
+    Ok(())
+}
+
+/// Prints a loaded dataset's notes on stderr, control characters escaped.
+pub fn print_notes(loaded: &nstudent_data::Loaded) {
+    for note in &loaded.notes {
+        eprintln!("note: {}", crate::failure::escape_controls(note));
+    }
+}

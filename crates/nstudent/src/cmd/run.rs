@@ -648,7 +648,7 @@ fn cells_to_verify(
             // A seeded partial Fisher-Yates shuffle of the finished cells.
             let mut pool = finished.to_vec();
             let mut state = args.seed;
-            let n = args.sample.clamp(1, pool.len());
+            let n = args.sample.min(pool.len());
             for i in 0..n {
                 state = nstudent_experiment::seed::derive(state, &["verify"]);
                 let j = i + (state % (pool.len() - i) as u64) as usize;
@@ -707,6 +707,9 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) ->
 }
 
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    if args.sample == 0 && args.cells.is_none() {
+        usage!("--sample 0 verifies nothing; pick at least 1 cell (or name them with --cells)");
+    }
     let study = StudyDir::open(&args.dir).map_err(lift)?;
     let mut config = study.config.clone();
     if let Some(d) = &args.data_dir {

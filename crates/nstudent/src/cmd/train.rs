@@ -196,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(nstudent_data::default_data_dir);
     let read = args.read.open_options()?;
-    let splits = nstudent_data::open_with(&args.data, &data_dir, &read)?.splits;
+    let splits = super::read_args::open_noted(&args.data, &data_dir, &read)?;
     let eval = match args.eval.as_deref() {
         None => None,
         Some("test") => match splits.test.clone() {
@@ -207,7 +207,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
         },
         Some(spec) => {
-            let s = nstudent_data::open_with(spec, &data_dir, &read)?.splits;
+            let s = super::read_args::open_noted(spec, &data_dir, &read)?;
             Some(s.test.unwrap_or(s.train))
         }
     };
@@ -262,7 +262,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!(
         "{} on {} ({} images of {}, {} classes), seed {}",
         config.algorithm.name(),
-        train.source,
+        crate::failure::escape_controls(&train.source),
         train.len(),
         train.shape,
         train.num_classes(),
@@ -271,7 +271,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(u) = &unlabeled {
         eprintln!(
             "unlabeled set: {} ({} images of {}; its labels, if any, are dropped)",
-            u.source,
+            crate::failure::escape_controls(&u.source),
             u.len(),
             u.shape
         );
