@@ -239,6 +239,12 @@ pub struct CellRecord {
     pub kernel_revision: u32,
     #[serde(flatten)]
     pub outcome: CellOutcome,
+    /// A digest of the rest of the record ([`CellRecord::content_checksum`]), written with it:
+    /// a file edited by hand no longer matches it, so readers refuse it and `verify` tells an
+    /// edit from a cell that another build or CPU family computed. Cells written before it
+    /// have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 fn portable_kernels() -> KernelPath {
@@ -250,6 +256,27 @@ fn first_revision() -> u32 {
 }
 
 impl CellRecord {
+    /// The first 16 hex digits of the SHA-256 of the record's compact JSON without its
+    /// checksum (numbers print in their shortest form that reads back to the same bits, so
+    /// a record read from its file gives the digest it was written with).
+    pub fn content_checksum(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let mut bare = self.clone();
+        bare.checksum = None;
+        let json = serde_json::to_vec(&bare)
+            .map_err(|e| Error::Internal(format!("cannot encode a cell record: {e}")))?;
+        let digest = Sha256::digest(&json);
+        Ok(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The record with its checksum set, as it is written.
+    fn sealed(&self) -> Result<CellRecord> {
+        Ok(CellRecord {
+            checksum: Some(self.content_checksum()?),
+            ..self.clone()
+        })
+    }
+
     /// The table row of this cell; `dataset` is the task's display name.
     pub fn row(&self, dataset: &str) -> nstudent_stats::table::Row {
         let o = &self.outcome;
@@ -279,7 +306,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes a finished cell's file atomically.
 pub fn write_record(dir: &Path, cell: &Cell, record: &CellRecord) -> Result<()> {
-    let json = serde_json::to_vec_pretty(record)
+    let json = serde_json::to_vec_pretty(&record.sealed()?)
         .map_err(|e| Error::Internal(format!("cannot encode {cell}: {e}")))?;
     write_atomic(&dir.join(cell.relative_path()), &json)
 }
@@ -287,7 +314,7 @@ pub fn write_record(dir: &Path, cell: &Cell, record: &CellRecord) -> Result<()> 
 /// Writes a finished cell's file at `path` unless it exists, atomically (a temporary file
 /// linked into place, which fails where a file is): false when one was there.
 pub fn write_record_new(path: &Path, record: &CellRecord) -> Result<bool> {
-    let json = serde_json::to_vec_pretty(record)
+    let json = serde_json::to_vec_pretty(&record.sealed()?)
         .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
     write_new(path, &json)
 }
@@ -334,6 +361,18 @@ pub fn read_record(dir: &Path, cell: &Cell) -> Result<Option<CellRecord>> {
                 record.task, record.fold, record.algorithm
             ),
         });
+    }
+    if let Some(written) = &record.checksum {
+        let now = record.content_checksum()?;
+        if *written != now {
+            return Err(Error::Corrupt {
+                path,
+                message: format!(
+                    "was changed after nstudent wrote it (checksum {written}, content {now}); \
+                     restore it, or delete it to recompute the cell"
+                ),
+            });
+        }
     }
     if let Some(why) = impossible_value(&record.outcome) {
         return Err(Error::Corrupt {
@@ -429,6 +468,7 @@ pub(crate) mod tests_support {
                 reused_trainings: 0,
                 notes: vec![],
             },
+            checksum: None,
         }
     }
 }
@@ -445,6 +485,32 @@ mod tests {
             fold: 3,
             algorithm: Algorithm::NoisyStudent,
         }
+    }
+
+    #[test]
+    fn a_cell_is_written_with_a_checksum_and_an_edit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = cell();
+        write_record(dir.path(), &c, &record(&c, 0.5)).unwrap();
+        let read = read_record(dir.path(), &c).unwrap().unwrap();
+        assert_eq!(read.checksum, Some(read.content_checksum().unwrap()));
+        let path = dir.path().join(c.relative_path());
+        let text = fs::read_to_string(&path).unwrap();
+        // A change in range, which no other check would catch.
+        fs::write(
+            &path,
+            text.replace("\"accuracy\": 0.5", "\"accuracy\": 0.6"),
+        )
+        .unwrap();
+        let e = read_record(dir.path(), &c).unwrap_err().to_string();
+        assert!(e.contains("was changed after nstudent wrote it"), "{e}");
+        // A cell from before checksums is read as it is.
+        let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+        old.as_object_mut().unwrap().remove("checksum");
+        fs::write(&path, old.to_string()).unwrap();
+        let read = read_record(dir.path(), &c).unwrap().unwrap();
+        assert_eq!(read.checksum, None);
+        assert_eq!(read.outcome.metrics.accuracy, 0.5);
     }
 
     #[test]
@@ -481,7 +547,10 @@ mod tests {
         let mut fine = record(&c, 0.9);
         fine.outcome.metrics.pr_curve = 1.0000000000000004;
         write_record(dir.path(), &c, &fine).unwrap();
-        assert_eq!(read_record(dir.path(), &c).unwrap(), Some(fine));
+        assert_eq!(
+            read_record(dir.path(), &c).unwrap(),
+            Some(fine.sealed().unwrap())
+        );
     }
 
     #[test]
@@ -495,7 +564,10 @@ mod tests {
         assert!(read_record(dir.path(), &c).unwrap().is_none());
         let r = record(&c, 0.75);
         write_record(dir.path(), &c, &r).unwrap();
-        assert_eq!(read_record(dir.path(), &c).unwrap(), Some(r.clone()));
+        assert_eq!(
+            read_record(dir.path(), &c).unwrap(),
+            Some(r.sealed().unwrap())
+        );
         let row = r.row("MNIST 0-4");
         assert_eq!(row.algorithm, "Noisy Student");
         assert_eq!(
@@ -595,18 +667,18 @@ mod tests {
         assert!(read_record(dir.path(), &baseline).unwrap().is_none());
         assert_eq!(
             read_record(dir.path(), &ns).unwrap(),
-            Some(record(&ns, 0.75))
+            Some(record(&ns, 0.75).sealed().unwrap())
         );
         // A new write of the cell replaces the cell file, not the stray one.
         write_record(dir.path(), &ns, &record(&ns, 0.5)).unwrap();
         assert_eq!(
             read_record(dir.path(), &ns).unwrap(),
-            Some(record(&ns, 0.5))
+            Some(record(&ns, 0.5).sealed().unwrap())
         );
         write_record(dir.path(), &baseline, &record(&baseline, 0.6)).unwrap();
         assert_eq!(
             read_record(dir.path(), &baseline).unwrap(),
-            Some(record(&baseline, 0.6))
+            Some(record(&baseline, 0.6).sealed().unwrap())
         );
     }
 }

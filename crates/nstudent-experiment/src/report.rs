@@ -94,7 +94,7 @@ pub fn write(
             study.config.tasks.len(),
             study.config.outer_folds
         ),
-        source: Some(study.dir.display().to_string()),
+        source: Some(nstudent_report::source_name(&study.dir)),
         context,
         ..ReportOptions::default()
     };

@@ -674,6 +674,7 @@ fn compute_cell(
         kernels: nstudent_engine::active_kernel_path(),
         kernel_revision: nstudent_engine::active_kernel_path().revision(),
         outcome,
+        checksum: None,
     };
     let stored = study.store_new(cell, &record)?;
     if let Err(e) = checkpoint::remove(&study.dir, cell) {

@@ -133,6 +133,16 @@ fn check(table: &MetricsTable, options: &ReportOptions) -> Result<()> {
 }
 
 /// The HTML report as text.
+/// How a report names the table or study it shows: a relative path as given, and only the
+/// last part of an absolute one, so that a page shared (or committed) names no machine's
+/// folders, such as the temporary directory a merge ran in.
+pub fn source_name(path: &std::path::Path) -> String {
+    match path.file_name() {
+        Some(name) if path.is_absolute() => name.to_string_lossy().into_owned(),
+        _ => path.display().to_string(),
+    }
+}
+
 pub fn render_html(table: &MetricsTable, options: &ReportOptions) -> Result<String> {
     check(table, options)?;
     let summary = summary::Summary::with_chosen(table, &options.context.chosen);
@@ -212,4 +222,20 @@ pub fn write_report(
         html: out_html.to_path_buf(),
         xlsx: xlsx_path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_name_no_machine_folder() {
+        use std::path::Path;
+        assert_eq!(source_name(Path::new("/tmp/.tmpX1/study")), "study");
+        assert_eq!(
+            source_name(Path::new("docs/results/standard-v2")),
+            "docs/results/standard-v2"
+        );
+        assert_eq!(source_name(Path::new("t.csv")), "t.csv");
+    }
 }

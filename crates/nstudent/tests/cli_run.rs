@@ -395,7 +395,17 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
     let cell_file = task_dir.join("1/noisy-student.json");
     let original = fs::read_to_string(&cell_file).unwrap();
     let mut tampered: serde_json::Value = serde_json::from_str(&original).unwrap();
+    assert!(tampered["checksum"].is_string(), "{tampered}");
     tampered["metrics"]["accuracy"] = serde_json::json!(0.123);
+    fs::write(&cell_file, tampered.to_string()).unwrap();
+    // An edit no longer matches the checksum written with the cell: refused as edited.
+    assert_usage_error(
+        &nstudent(&["verify", "whole", "--cells", "1"], dir.path()),
+        "noisy-student.json: was changed after nstudent wrote it",
+    );
+    // Without a checksum (a cell from before them), verify cannot tell an edit from another
+    // build, and says so.
+    tampered.as_object_mut().unwrap().remove("checksum");
     fs::write(&cell_file, tampered.to_string()).unwrap();
     let caught = nstudent(&["verify", "whole", "--cells", "1"], dir.path());
     assert_eq!(caught.status.code(), Some(1), "{}", text(&caught.stderr));
@@ -405,6 +415,12 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
         "{}",
         text(&caught.stdout)
     );
+    assert!(
+        text(&caught.stderr).contains("or 1 of them were edited"),
+        "{}",
+        text(&caught.stderr)
+    );
+
     // A cell computed by another revision of its kernels is not recomputed: this build would
     // give other bits. It is refused with a usage error naming both revisions.
     let mut other_revision: serde_json::Value = serde_json::from_str(&original).unwrap();
@@ -413,6 +429,7 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
         "{other_revision}"
     );
     other_revision["kernel_revision"] = serde_json::json!(99);
+    other_revision.as_object_mut().unwrap().remove("checksum");
     fs::write(&cell_file, other_revision.to_string()).unwrap();
     assert_usage_error(
         &nstudent(&["verify", "whole", "--cells", "1"], dir.path()),

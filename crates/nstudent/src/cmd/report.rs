@@ -155,7 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         title,
         alpha: args.alpha,
         metric: metric.to_string(),
-        source: Some(table_path.display().to_string()),
+        source: Some(nstudent_report::source_name(&table_path)),
         context,
     };
     let files = write_report(&table, &options, &out).map_err(|e| {
@@ -201,7 +201,7 @@ fn comparison_page(args: &Args) -> anyhow::Result<()> {
         &analysis,
         &effects,
         &title,
-        Some(&args.input.display().to_string()),
+        Some(&nstudent_report::source_name(&args.input)),
     );
     let mut staged = crate::outputs::Staged::default();
     staged.write(&out, html.as_bytes())?;

@@ -667,7 +667,10 @@ fn comparable(record: &nstudent_experiment::CellRecord) -> anyhow::Result<serde_
         match v {
             serde_json::Value::Object(map) => {
                 map.retain(|k, _| {
-                    !k.ends_with("_seconds") && k != "threads" && k != "reused_trainings"
+                    !k.ends_with("_seconds")
+                        && k != "threads"
+                        && k != "reused_trainings"
+                        && k != "checksum"
                 });
                 map.values_mut().for_each(strip);
             }
@@ -730,6 +733,12 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         })
         .cloned()
         .collect();
+    // A named cell whose file cannot be trusted (edited, torn) says why, not "not finished".
+    for &i in args.cells.iter().flatten() {
+        if let Some(cell) = cells.get(i) {
+            study.finished(cell).map_err(lift)?;
+        }
+    }
     let chosen = cells_to_verify(&args, &finished, cells.len())?;
     let data_dir = config
         .data_dir()
@@ -742,6 +751,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
     let work = NestedCv::new(&config, data_dir).map_err(lift)?;
     let (threads, _) = config.resolved_execution();
+    let mut unsealed = 0;
     let mut differing = 0;
     for cell in &chosen {
         let stored = study
@@ -802,13 +812,24 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             )),
             Some(diff) => {
                 differing += 1;
+                // A sealed cell was read only if its checksum matched: not edited.
+                unsealed += usize::from(stored.checksum.is_none());
                 out(&format!("DIFFERENT  {what}: {diff}"));
             }
         }
     }
     if differing > 0 {
+        let cause = match unsealed {
+            0 => "their files are as nstudent wrote them (checksums match), so another build \
+                  or CPU family computed them"
+                .to_string(),
+            n => format!(
+                "another build or CPU family computed them, or {n} of them were edited (cells \
+                 written before checksums cannot tell)"
+            ),
+        };
         anyhow::bail!(
-            "{differing} of {} recomputed cells differ from {}: another build or CPU family computed them (see README, Reproducibility)",
+            "{differing} of {} recomputed cells differ from {}: {cause} (see README, Reproducibility)",
             chosen.len(),
             args.dir.display()
         );
