@@ -98,6 +98,27 @@ pub struct FetchOptions {
     pub mirror: Option<String>,
     /// Draw a progress bar on stderr (only ever drawn when stderr is a terminal).
     pub progress: bool,
+    /// When a download counts as stalled.
+    pub stall: Stall,
+}
+
+/// A download that receives fewer than `min_bytes` in any `window` is stalled, and stops with
+/// its partial file kept for a resume: a server that trickles a byte every few seconds never
+/// trips the read timeout, and would otherwise hold the command for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    pub window: Duration,
+    pub min_bytes: u64,
+}
+
+impl Default for Stall {
+    /// 64 KiB a minute, about 1 kB/s: far below any working mirror.
+    fn default() -> Self {
+        Stall {
+            window: Duration::from_secs(60),
+            min_bytes: 64 << 10,
+        }
+    }
 }
 
 /// What happened to one file.
@@ -171,7 +192,7 @@ fn fetch_into(source: &Source, dir: &Path, options: &FetchOptions) -> Result<Vec
         }
         let dest = dir.join(d.file);
         let url = url_for(source, d, options.mirror.as_deref());
-        let outcome = download(&url, &dest, &checksum, options.progress)?;
+        let outcome = download_with(&url, &dest, &checksum, options.progress, options.stall)?;
         if d.extract.is_empty() {
             out.push(Fetched {
                 file: d.file.to_string(),
@@ -243,6 +264,17 @@ fn interrupted(url: &str, got: u64, total: Option<u64>, why: &str) -> Error {
 /// into place only when its checksum matches. A mismatch deletes the partial file. An existing
 /// `dest` is verified and kept; if it does not match, the error says so and nothing is changed.
 pub fn download(url: &str, dest: &Path, checksum: &Checksum, progress: bool) -> Result<Outcome> {
+    download_with(url, dest, checksum, progress, Stall::default())
+}
+
+/// [`download`], stopping a stalled transfer as `stall` says.
+pub fn download_with(
+    url: &str,
+    dest: &Path,
+    checksum: &Checksum,
+    progress: bool,
+    stall: Stall,
+) -> Result<Outcome> {
     if dest.is_file() {
         let got = file_digest(dest, checksum)?;
         if got == checksum.expected() {
@@ -334,6 +366,7 @@ pub fn download(url: &str, dest: &Path, checksum: &Checksum, progress: bool) -> 
         let mut reader = response.into_reader();
         let mut buf = vec![0u8; 1 << 16];
         let mut got = start;
+        let (mut window_start, mut window_bytes) = (std::time::Instant::now(), 0u64);
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -349,6 +382,23 @@ pub fn download(url: &str, dest: &Path, checksum: &Checksum, progress: bool) -> 
             hasher.update(&buf[..n]);
             got += n as u64;
             bar.set_position(got);
+            window_bytes += n as u64;
+            if window_start.elapsed() >= stall.window {
+                if window_bytes < stall.min_bytes {
+                    bar.abandon();
+                    let _ = file.sync_all();
+                    return Err(interrupted(
+                        url,
+                        got,
+                        total,
+                        &format!(
+                            "stalled: {window_bytes} bytes in the last {} s",
+                            stall.window.as_secs_f64()
+                        ),
+                    ));
+                }
+                (window_start, window_bytes) = (std::time::Instant::now(), 0);
+            }
         }
         file.sync_all().map_err(|e| Error::io(&part, e))?;
         drop(file);

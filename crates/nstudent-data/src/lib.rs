@@ -32,6 +32,7 @@ pub use open::{
 };
 pub use read::cifar::Cifar100Labels;
 pub use read::csv::{CsvOptions, LabelColumn};
+pub use read::{data_budget, set_data_budget, DEFAULT_DATA_BUDGET};
 pub use sources::Source;
 pub use tasks::Task;
 pub use unlabeled::{open_unlabeled, UnlabeledImages};

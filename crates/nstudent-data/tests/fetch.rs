@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 
 use common::*;
-use nstudent_data::fetch::{self, part_path, Checksum, FetchOptions, Outcome};
+use nstudent_data::fetch::{self, part_path, Checksum, FetchOptions, Outcome, Stall};
 use nstudent_data::sources::{Download, Source};
 
 fn payload(n: usize) -> Vec<u8> {
@@ -52,6 +52,7 @@ fn fetch_downloads_verifies_and_skips_present_files() {
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
         progress: false,
+        ..Default::default()
     };
     let got = fetch::fetch(source, tmp.path(), &options).unwrap();
     assert_eq!(got.len(), 2);
@@ -83,6 +84,7 @@ fn interrupted_download_resumes_with_a_range_request() {
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
         progress: false,
+        ..Default::default()
     };
     let dest = tmp.path().join("toy/a.bin");
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
@@ -154,6 +156,7 @@ fn checksum_mismatch_leaves_nothing_behind() {
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
         progress: false,
+        ..Default::default()
     };
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
     let text = err.to_string();
@@ -177,6 +180,7 @@ fn existing_file_with_wrong_checksum_is_kept_and_reported() {
     let options = FetchOptions {
         mirror: Some("http://127.0.0.1:9".into()),
         progress: false,
+        ..Default::default()
     };
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
     assert!(
@@ -264,6 +268,7 @@ fn emnist_zip_members_are_extracted_and_the_zip_removed() {
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
         progress: false,
+        ..Default::default()
     };
     let got = fetch::fetch(toy, tmp.path(), &options).unwrap();
     assert_eq!(got.len(), 4);
@@ -273,4 +278,52 @@ fn emnist_zip_members_are_extracted_and_the_zip_removed() {
         std::fs::read_to_string(dir.join("emnist-letters-test-labels-idx1-ubyte.gz")).unwrap();
     assert_eq!(content, "gzip/emnist-letters-test-labels-idx1-ubyte.gz");
     assert!(toy.is_present(tmp.path()));
+}
+
+#[test]
+fn a_trickling_server_is_stopped_as_stalled_and_the_part_is_kept() {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+            line.clear();
+        }
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+        // One byte every 20 ms: never silent long enough for the read timeout.
+        for _ in 0..1000 {
+            if stream
+                .write_all(b"x")
+                .and_then(|()| stream.flush())
+                .is_err()
+            {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("slow.bin");
+    let checksum = Checksum::Md5("0".repeat(32));
+    let stall = Stall {
+        window: std::time::Duration::from_millis(300),
+        min_bytes: 100,
+    };
+    let started = std::time::Instant::now();
+    let err = fetch::download_with(&format!("{base}/slow.bin"), &dest, &checksum, false, stall)
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let text = err.to_string();
+    assert!(err.is_user_error());
+    assert!(
+        text.contains("stalled") && text.contains("again to resume"),
+        "{text}"
+    );
+    assert!(!dest.exists());
+    assert!(std::fs::metadata(part_path(&dest)).unwrap().len() > 0);
 }

@@ -23,6 +23,11 @@ use clap::{CommandFactory, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The most gigabytes (2^30 bytes) one data file may decompress to, or hold as pixels:
+    /// a small compressed file cannot claim the machine's memory [default: 2, or
+    /// $NSTUDENT_MAX_DATA_GB]
+    #[arg(long, global = true, value_name = "GB")]
+    max_data_gb: Option<f64>,
 }
 
 #[derive(Subcommand)]
@@ -105,9 +110,55 @@ fn restore_sigpipe() {
 #[cfg(not(unix))]
 fn restore_sigpipe() {}
 
+/// A command-line error as one line: clap's message with its possible values and tips,
+/// without the usage block, and where to look next.
+fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut line = String::new();
+    let mut in_usage = false;
+    for part in text.lines().map(str::trim) {
+        if part.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        if part.is_empty() {
+            in_usage = false;
+            continue;
+        }
+        if in_usage || part.starts_with("For more information") {
+            continue;
+        }
+        let part = part.strip_prefix("error: ").unwrap_or(part);
+        if !line.is_empty() {
+            let joint = part.starts_with('[') || line.ends_with(':');
+            line.push_str(if joint { " " } else { "; " });
+        }
+        line.push_str(part);
+    }
+    if line.is_empty() {
+        line.push_str("invalid arguments");
+    }
+    format!("{}; see --help", failure::escape_controls(&line))
+}
+
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout as clap prints them.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("error: {}", usage_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(gb) = cli.max_data_gb {
+        if !(gb.is_finite() && gb > 0.0) {
+            eprintln!("error: --max-data-gb {gb} must be a positive number of gigabytes");
+            return ExitCode::from(2);
+        }
+        nstudent_data::set_data_budget((gb * (1u64 << 30) as f64) as u64);
+    }
     // A bad NSTUDENT_KERNELS is the user's input: refuse it before any work.
     if let Err(e) = nstudent_engine::KernelPath::from_env() {
         eprintln!("error: {e}");

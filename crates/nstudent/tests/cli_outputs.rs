@@ -456,3 +456,28 @@ fn nothing_is_decided_silently_and_no_control_character_reaches_the_terminal() {
     assert!(!out.stderr.contains(&0x1b));
     assert!(!d.join("r").exists());
 }
+
+#[test]
+fn command_line_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            &["train", "--epochs", "99999999999999999999"][..],
+            "invalid value '99999999999999999999' for '--epochs <EPOCHS>'",
+        ),
+        (
+            &["run", "--seed", "-1"][..],
+            "invalid value '-1' for '--seed <SEED>'",
+        ),
+        (
+            &["train"][..],
+            "the following required arguments were not provided: --data <DATA>",
+        ),
+        (
+            &["data", "info", "x", "--max-data-gb", "0"][..],
+            "--max-data-gb 0 must be a positive number",
+        ),
+    ] {
+        refused(dir.path(), args, needle);
+    }
+}

@@ -256,6 +256,7 @@ fn read_rows(
     let mut pixels: Vec<u8> = Vec::new();
     let mut labels: Vec<u16> = Vec::new();
     let mut detected_header = None;
+    let budget = super::data_budget();
     loop {
         line.clear();
         let n = reader
@@ -295,6 +296,15 @@ fn read_rows(
             &mut pixels,
             &mut labels,
         )?;
+        if pixels.len() as u64 > budget {
+            return Err(super::over_budget(
+                path,
+                &format!(
+                    "its first {line_no} lines hold {} bytes of pixels",
+                    pixels.len()
+                ),
+            ));
+        }
     }
     // Without a first row, only a shape that was given is known.
     let Some(shape) = layout.map(|l| l.shape).or(options.shape) else {

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{file_name, numbered_classes, read_maybe_gz};
+use super::{
+    data_budget, file_name, gunzip_at_most, is_gzip, numbered_classes, over_budget, read_file,
+};
 use crate::{Dataset, Error, ImageShape, Result};
 
 /// One decoded IDX file: its dimensions and its data bytes.
@@ -100,10 +102,60 @@ pub fn parse(mut bytes: Vec<u8>, path: &Path) -> Result<IdxArray> {
     Ok(IdxArray { dims, data: bytes })
 }
 
-/// Reads an IDX file, gzip-compressed or raw.
+/// Reads an IDX file, gzip-compressed or raw. A compressed file's header is read first, and
+/// the size it declares is checked against the data budget before the rest is decompressed
+/// (at most that size, plus one byte to see a longer stream).
 pub fn read(path: &Path) -> Result<IdxArray> {
-    let (bytes, _) = read_maybe_gz(path)?;
-    parse(bytes, path)
+    let bytes = read_file(path)?;
+    if !is_gzip(&bytes) {
+        return parse(bytes, path);
+    }
+    let mut head = [0u8; 4 + 4 * 4];
+    let n = read_head(&bytes, &mut head);
+    let limit = match declared_len(&head[..n]) {
+        Some(len) if len > data_budget() => {
+            return Err(over_budget(
+                path,
+                &format!("its IDX header declares {len} bytes"),
+            ))
+        }
+        Some(len) => len,
+        // A header that does not parse is reported by `parse`, on at most a budget's bytes.
+        None => data_budget(),
+    };
+    parse(gunzip_at_most(&bytes, path, limit as usize, limit)?, path)
+}
+
+/// Decompresses the first bytes of a gzip stream into `head`; how many there were.
+fn read_head(gz: &[u8], head: &mut [u8]) -> usize {
+    use std::io::Read;
+    let mut decoder = flate2::read::MultiGzDecoder::new(gz);
+    let mut n = 0;
+    while n < head.len() {
+        match decoder.read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}
+
+/// The whole length (header and data, in bytes) an unsigned-byte IDX header declares; `None`
+/// when `head` is not such a header.
+fn declared_len(head: &[u8]) -> Option<u64> {
+    if head.len() < 4 || head[..3] != [0, 0, 0x08] {
+        return None;
+    }
+    let ndims = usize::from(head[3]);
+    let header = 4 + 4 * ndims;
+    if ndims == 0 || ndims > 4 || head.len() < header {
+        return None;
+    }
+    let data = head[4..header]
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .try_fold(1u64, |acc, d| acc.checked_mul(d))?;
+    data.checked_add(header as u64)
 }
 
 /// How to turn an images/labels pair into a dataset.

@@ -10,6 +10,7 @@ pub mod image_folder;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
@@ -18,6 +19,45 @@ pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && bytes[..2] == GZIP_MAGIC
+}
+
+/// The most bytes one data file may decompress to (and one CSV may hold as pixels) unless
+/// raised: a small compressed file cannot claim gigabytes (a gzip bomb, or a header that
+/// declares more images than a real file holds). 2 GiB, far above every supported dataset
+/// (EMNIST's largest split holds 0.7 GB of pixels).
+pub const DEFAULT_DATA_BUDGET: u64 = 2 << 30;
+
+/// The budget set for this process ([`set_data_budget`]); 0 when not set.
+static BUDGET: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the data budget of this process, in bytes (the CLI's `--max-data-gb`).
+pub fn set_data_budget(bytes: u64) {
+    BUDGET.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// The data budget in bytes: as set, else `NSTUDENT_MAX_DATA_GB` (gigabytes, 2^30 bytes),
+/// else [`DEFAULT_DATA_BUDGET`].
+pub fn data_budget() -> u64 {
+    match BUDGET.load(Ordering::Relaxed) {
+        0 => std::env::var("NSTUDENT_MAX_DATA_GB")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|gb| gb.is_finite() && *gb > 0.0)
+            .map_or(DEFAULT_DATA_BUDGET, |gb| (gb * (1u64 << 30) as f64) as u64),
+        b => b,
+    }
+}
+
+/// The error of data larger than the budget: `what` says how it was measured.
+pub(crate) fn over_budget(path: &Path, what: &str) -> Error {
+    Error::format(
+        path,
+        format!(
+            "{what}, more than the data budget of {:.1} GB: the file is damaged or not what it \
+             says; if it is genuine, raise the budget with --max-data-gb or NSTUDENT_MAX_DATA_GB",
+            data_budget() as f64 / (1u64 << 30) as f64
+        ),
+    )
 }
 
 /// Reads a whole file, naming it in the error.
@@ -34,9 +74,24 @@ pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     } else {
         0
     };
+    gunzip_at_most(bytes, path, hint, data_budget())
+}
+
+/// [`gunzip`], refusing a stream that decompresses to more than `limit` bytes; `hint` sizes
+/// the buffer.
+pub(crate) fn gunzip_at_most(
+    bytes: &[u8],
+    path: &Path,
+    hint: usize,
+    limit: u64,
+) -> Result<Vec<u8>> {
     // Deflate expands at most ~1032:1, so a corrupt trailer cannot reserve more than that.
-    let mut out = Vec::with_capacity(hint.min(bytes.len().saturating_mul(1032)).min(1 << 31));
+    let cap = (hint as u64)
+        .min((bytes.len() as u64).saturating_mul(1032))
+        .min(limit);
+    let mut out = Vec::with_capacity(cap as usize);
     flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
             Error::format(
@@ -44,17 +99,13 @@ pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
                 format!("unreadable gzip data ({e}): the file is truncated or corrupt; download it again"),
             )
         })?;
-    Ok(out)
-}
-
-/// Reads a file and decompresses it when it is gzip (by content, not by name).
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<(Vec<u8>, bool)> {
-    let bytes = read_file(path)?;
-    if is_gzip(&bytes) {
-        Ok((gunzip(&bytes, path)?, true))
-    } else {
-        Ok((bytes, false))
+    if out.len() as u64 > limit {
+        return Err(over_budget(
+            path,
+            &format!("decompresses to more than {limit} bytes"),
+        ));
     }
+    Ok(out)
 }
 
 /// File name of `path` as text, for matching names.

@@ -386,6 +386,7 @@ fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {
     let options = FetchOptions {
         mirror: args.mirror.filter(|m| !m.is_empty()),
         progress: std::io::stderr().is_terminal(),
+        ..FetchOptions::default()
     };
     for source in chosen {
         if source.embedded {
