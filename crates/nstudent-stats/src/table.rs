@@ -146,6 +146,24 @@ pub struct MetricsTable {
 }
 
 impl MetricsTable {
+    /// The first value no computation gives: a metric that is not a finite number. Tables read
+    /// from files let one through so that the tests name it with its algorithm and fold; a
+    /// report, which shows every metric, checks them all first.
+    pub fn check_finite(&self) -> Result<()> {
+        for row in &self.rows {
+            for name in METRICS {
+                let v = row.metric(name).unwrap_or(f64::NAN);
+                if !v.is_finite() {
+                    return Err(Error::Invalid(format!(
+                        "{name} of {} on \"{}\" fold {} is {v}, not a finite number",
+                        row.algorithm, row.dataset, row.fold
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a table file; `path` is used in messages.
     pub fn read(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|source| Error::Io {

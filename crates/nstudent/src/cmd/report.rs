@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use nstudent_report::{write_report, ReportOptions, StudyContext};
 use nstudent_stats::table::{Metric, MetricsTable};
 
@@ -58,6 +60,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             input.display()
         );
     }
+    // Outputs are checked before a study's table is merged again: an output that is the
+    // table itself is refused before anything is written.
+    let table_file = if input.is_dir() {
+        input.join(TABLE_NAME)
+    } else {
+        input.clone()
+    };
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => table_file
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join("report.html"),
+    };
+    if !out.is_dir() {
+        crate::outputs::check_file("--out", &out)?;
+        let xlsx = crate::outputs::folder_of(&out).join(nstudent_report::XLSX_NAME);
+        crate::outputs::check_file("the spreadsheet", &xlsx)?;
+        crate::outputs::check_distinct(
+            &[("the table", &table_file)],
+            &[("--out", &out), ("the spreadsheet", &xlsx)],
+        )?;
+    }
     let mut study_context = None;
     if input.is_dir() && input.join("cells").is_dir() && input.join(CONFIG_NAME).is_file() {
         // A study directory: rebuild its table from the finished cells first, so the report
@@ -100,23 +125,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         (input.clone(), None)
     };
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => table_path
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join("report.html"),
-    };
-    if !out.is_dir() {
-        crate::outputs::check_file("--out", &out)?;
-        let xlsx = crate::outputs::folder_of(&out).join(nstudent_report::XLSX_NAME);
-        crate::outputs::check_file("the spreadsheet", &xlsx)?;
-        crate::outputs::check_distinct(
-            &[("the table", &table_path)],
-            &[("--out", &out), ("the spreadsheet", &xlsx)],
-        )?;
-    }
-
     if out
         .extension()
         .is_none_or(|e| !e.eq_ignore_ascii_case("html"))
@@ -129,6 +137,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let table = MetricsTable::read(&table_path)?;
+    table
+        .check_finite()
+        .with_context(|| table_path.display().to_string())?;
     let title = args.title.clone().unwrap_or_else(|| {
         let dir = results_dir
             .map(Path::to_path_buf)
