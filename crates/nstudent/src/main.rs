@@ -18,6 +18,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[command(after_help = "Environment:\n  \
     NSTUDENT_DATA         where datasets live (default: $XDG_DATA_HOME/nstudent)\n  \
     NSTUDENT_MIRROR       where `data fetch` downloads from\n  \
+    NSTUDENT_MAX_DATA_GB  the data budget of --max-data-gb (default 2)\n  \
     NSTUDENT_KERNELS      the native engine's kernels: auto (default), avx512 or portable\n  \
     NSTUDENT_BURN_DEVICE  the burn engine's backend: flex, cuda, cuda:N or wgpu")]
 struct Cli {
