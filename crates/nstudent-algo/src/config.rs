@@ -447,6 +447,20 @@ impl AlgoConfig {
         })
     }
 
+    /// [`AlgoConfig::from_toml_file`], with the top-level keys the file sets: a caller whose
+    /// default depends on the situation (`train`'s labeled fraction with a separate unlabeled
+    /// set) applies it only where the file is silent.
+    pub fn from_toml_file_with_keys(
+        path: &std::path::Path,
+    ) -> Result<(Self, std::collections::BTreeSet<String>)> {
+        let config = Self::from_toml_file(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let keys = toml::from_str::<toml::Table>(&text)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        Ok((config, keys))
+    }
+
     /// The config as TOML, every key written.
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string(self).map_err(|e| Error::Internal(format!("config to TOML: {e}")))

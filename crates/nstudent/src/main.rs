@@ -144,7 +144,11 @@ fn usage_line(e: &clap::Error) -> String {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = match Cli::try_parse() {
+    let command = Cli::command().mut_subcommand("train", cmd::train::with_defaults);
+    let parsed = command
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         // Help and version go to stdout as clap prints them.
         Err(e) if !e.use_stderr() => e.exit(),

@@ -589,8 +589,6 @@ fn a_separate_unlabeled_set_is_the_pool() {
         unlabeled.to_str().unwrap(),
         "--algo",
         "noisy-student",
-        "--teacher-factor",
-        "1",
         "--epochs",
         "1",
         "--num-students",
@@ -608,12 +606,36 @@ fn a_separate_unlabeled_set_is_the_pool() {
         err.contains("unlabeled set:") && err.contains("400 images of 10x10x1"),
         "{err}"
     );
-    assert!(err.contains("split: 400 labeled, 400 unlabeled"), "{err}");
+    // With a separate unlabeled set, every label of --data is kept unless said otherwise.
+    assert!(
+        err.contains("labels: all 400 training images keep their label; 400 images of --unlabeled are the pool"),
+        "{err}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(json["labeled_rows"], 400);
     assert_eq!(json["unlabeled_rows"], 400);
     assert_eq!(json["unlabeled_set"], unlabeled.to_str().unwrap());
+
+    // Without it, the study's protocol hides labels, and says so with the numbers and the flag.
+    let run = nstudent(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--algo",
+        "baseline",
+        "--epochs",
+        "1",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let err = text(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains("labels: 40 of the 400 training images keep their label (--teacher-factor); the labels of the other 360 are hidden")
+            && err.contains("--teacher-factor 1 keeps them all"),
+        "{err}"
+    );
 
     // Images of another size: exit 2, both shapes named, nothing written.
     let small = dir.path().join("small.csv");
@@ -850,4 +872,31 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.contains("--features burn"), "{err}");
     }
+}
+
+#[test]
+fn train_help_describes_every_flag_and_shows_the_defaults() {
+    let out = nstudent(&["train", "--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    let lines: Vec<&str> = help.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with("--") || line.trim_start().starts_with("-h,") {
+            let next = lines.get(i + 1).map_or("", |l| l.trim());
+            assert!(!next.is_empty(), "no description for {line}");
+        }
+    }
+    for shown in [
+        "[default: 0.4]",
+        "Noisy Student iterations [default: 2]",
+        "[default: 5]",
+        "[default: 0.1 (1 with --unlabeled)]",
+        "[default: noisy-student]",
+    ] {
+        assert!(help.contains(shown), "{shown} missing from:\n{help}");
+    }
+    // --print-config needs no data.
+    let out = nstudent(&["train", "--print-config"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("threshold = 0.4"));
 }

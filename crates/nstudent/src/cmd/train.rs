@@ -29,8 +29,8 @@ pub enum FlipArg {
 pub struct Args {
     /// Training data: a source (fashion-mnist), a task (mnist:0-4) or a path. Its train split
     /// is used.
-    #[arg(long)]
-    data: String,
+    #[arg(long, required_unless_present = "print_config")]
+    data: Option<String>,
     /// Measure every teacher and student on this data: `test` (the official test split of
     /// --data), a source, a task or a path (its test split if it has one).
     #[arg(long)]
@@ -63,6 +63,8 @@ pub struct Args {
     #[arg(long)]
     print_config: bool,
 
+    /// Algorithm: the Baseline, its controls (augmented Baseline, Baseline ensemble), Noisy
+    /// Student, or Ensemble Noisy Student.
     #[arg(long, value_enum)]
     algo: Option<Algorithm>,
     /// Training engine.
@@ -88,7 +90,7 @@ pub struct Args {
     /// slice (the original study).
     #[arg(long, value_enum)]
     unlabeled_schedule: Option<UnlabeledSchedule>,
-    /// Keep pseudo-labels whose top probability exceeds this (>= 0; 1 or more keeps none).
+    /// Keep pseudo-labels whose top probability exceeds this, in [0, 1] (1 keeps none).
     #[arg(long)]
     threshold: Option<f64>,
     /// Noisy Student iterations.
@@ -146,6 +148,7 @@ pub struct Args {
     /// other flags.
     #[arg(long)]
     no_noise: bool,
+    /// Passes over the training data of every model (teacher, each student).
     #[arg(long)]
     epochs: Option<usize>,
     /// Batch size.
@@ -162,8 +165,61 @@ pub struct Args {
     /// by side.
     #[arg(long)]
     sequential_members: bool,
+    /// Root of every random choice (labeled rows, initial weights, batch order, noise).
     #[arg(long)]
     seed: Option<u64>,
+}
+
+/// `train`'s command with every flag's default in its help, taken from
+/// [`AlgoConfig::default`], the one place the defaults are declared (the flags are options,
+/// so that a `--config` file can set what a flag leaves unset).
+pub fn with_defaults(cmd: clap::Command) -> clap::Command {
+    let d = AlgoConfig::default();
+    let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
+        v().map_or_else(String::new, |p| p.get_name().to_string())
+    };
+    let defaults: Vec<(&str, String)> = vec![
+        ("algo", name(&|| d.algorithm.to_possible_value())),
+        (
+            "teacher_factor",
+            format!("{} (1 with --unlabeled)", d.teacher_factor),
+        ),
+        (
+            "labeled_split",
+            name(&|| d.labeled_split.to_possible_value()),
+        ),
+        ("unl_factor", d.unl_factor.to_string()),
+        (
+            "unlabeled_schedule",
+            name(&|| d.unlabeled.to_possible_value()),
+        ),
+        ("threshold", d.threshold.to_string()),
+        ("num_students", d.num_students.to_string()),
+        ("labels", name(&|| d.labels.to_possible_value())),
+        ("temperature", d.temperature.to_string()),
+        ("balance", name(&|| d.balance.to_possible_value())),
+        ("relabel", d.relabel.to_string()),
+        ("ensemble_size", d.ensemble_size.to_string()),
+        ("arch", name(&|| d.teacher.arch.to_possible_value())),
+        ("width", d.teacher.width.to_string()),
+        ("student_arch", name(&|| d.student.arch.to_possible_value())),
+        ("student_width", d.student.width.to_string()),
+        ("dropout", d.student.dropout.to_string()),
+        ("survival", d.student.survival.to_string()),
+        ("augment", d.augment.enabled.to_string()),
+        ("augment_ops", d.augment.num_ops.to_string()),
+        ("magnitude", d.augment.magnitude.to_string()),
+        ("epochs", d.fit.epochs.to_string()),
+        ("batch", d.fit.batch_size.to_string()),
+        ("lr", d.fit.learning_rate.to_string()),
+        ("seed", d.seed.to_string()),
+    ];
+    defaults.into_iter().fold(cmd, |cmd, (id, value)| {
+        cmd.mut_arg(id, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} [default: {value}]"))
+        })
+    })
 }
 
 /// Opens `--unlabeled`. `slices` and `all` were the schedule's values before the flag named a
@@ -196,14 +252,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(nstudent_data::default_data_dir);
     let read = args.read.open_options()?;
-    let splits = super::read_args::open_noted(&args.data, &data_dir, &read)?;
+    let Some(data) = args.data.as_deref() else {
+        usage!("--data is required: the training data (a source, a task or a path)");
+    };
+    let splits = super::read_args::open_noted(data, &data_dir, &read)?;
     let eval = match args.eval.as_deref() {
         None => None,
         Some("test") => match splits.test.clone() {
             Some(t) => Some(t),
             None => usage!(
                 "--eval test: {} has no test split; name the data instead",
-                args.data
+                data
             ),
         },
         Some(spec) => {
@@ -238,7 +297,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outputs.push(("--metrics", metrics));
     }
     let inputs: Vec<_> = [
-        spec_input("--data", Some(&args.data)),
+        spec_input("--data", Some(data)),
         spec_input("--eval", args.eval.as_deref()),
         spec_input("--unlabeled", args.unlabeled.as_deref()),
         args.config.as_deref().map(|c| ("--config", c)),
@@ -280,7 +339,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let first_models = first_models_name(trainer.config().algorithm);
     let outcome = trainer
         .train(&train, &mut |e: &Event<'_>| {
-            print_event(e, first_models);
+            print_event(e, first_models, train.len());
             if args.metrics.is_some() {
                 log.on_event(e);
             }
@@ -324,11 +383,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The config: defaults, then --config, then flags.
 fn config(a: &Args) -> anyhow::Result<CheckedConfig> {
-    let mut c = match &a.config {
-        Some(p) => AlgoConfig::from_toml_file(p).map_err(algo_error)?,
-        None => AlgoConfig::default(),
+    let (mut c, keys) = match &a.config {
+        Some(p) => AlgoConfig::from_toml_file_with_keys(p).map_err(algo_error)?,
+        None => (AlgoConfig::default(), Default::default()),
     };
     set(&mut c.algorithm, a.algo);
+    // With a separate unlabeled set, the user's labels are all meant to be used: hiding 90%
+    // of them is the study's protocol for simulating scarcity, not a default for own data.
+    if a.unlabeled.is_some() && a.teacher_factor.is_none() && !keys.contains("teacher_factor") {
+        c.teacher_factor = 1.0;
+    }
     set(&mut c.teacher_factor, a.teacher_factor);
     set(&mut c.labeled_split, a.labeled_split);
     set(&mut c.unl_factor, a.unl_factor);
@@ -459,13 +523,30 @@ fn first_models_name(algorithm: Algorithm) -> &'static str {
 }
 
 /// Prints a training event; `first` names the models trained on the labeled part.
-fn print_event(e: &Event<'_>, first: &str) {
+/// One progress line per event; `total` is the number of training images.
+fn print_event(e: &Event<'_>, first: &str, total: usize) {
     match e {
         Event::Split {
-            labeled, unlabeled, ..
-        } => {
-            eprintln!("split: {labeled} labeled, {unlabeled} unlabeled (labels hidden)");
-        }
+            labeled,
+            unlabeled,
+            pool_origin,
+            ..
+        } => match pool_origin {
+            PoolOrigin::TrainingData => eprintln!(
+                "labels: {labeled} of the {total} training images keep their label \
+                 (--teacher-factor); the labels of the other {unlabeled} are hidden, as the \
+                 study's protocol does to simulate scarcity (--teacher-factor 1 keeps them all)"
+            ),
+            PoolOrigin::Separate if *labeled == total => eprintln!(
+                "labels: all {labeled} training images keep their label; {unlabeled} images of \
+                 --unlabeled are the pool"
+            ),
+            PoolOrigin::Separate => eprintln!(
+                "labels: {labeled} of the {total} training images keep their label \
+                 (--teacher-factor), the others are left out; {unlabeled} images of --unlabeled \
+                 are the pool (--teacher-factor 1 keeps every label)"
+            ),
+        },
         Event::Fit {
             stage,
             member,
