@@ -49,8 +49,9 @@ def nstudent_cli(*args):
 def predicted(path):
     with open(path) as f:
         rows = list(csv.reader(f))
-    assert rows[0][0].startswith("class "), rows[0]
-    return np.array(rows[1:], dtype=np.float64)
+    # An id column (`row` for a dataset, `file` for images), then one column per class.
+    assert rows[0][0] in ("row", "file") and rows[0][1].startswith("class "), rows[0]
+    return np.array([r[1:] for r in rows[1:]], dtype=np.float64)
 
 
 class PredictNumpy(unittest.TestCase):

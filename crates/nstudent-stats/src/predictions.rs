@@ -64,7 +64,8 @@ fn records(path: &Path) -> Result<Vec<(usize, Vec<String>)>> {
 }
 
 /// Removes a header line (when its cells do not all parse) and reports whether the file has
-/// a pandas index column (header's first cell empty).
+/// an id column: pandas' index (the header's first cell empty), or `nstudent predict`'s `row`
+/// or `file` column (also `index` or `id`).
 fn strip_header(rows: &mut Vec<(usize, Vec<String>)>) -> bool {
     let Some((_, first)) = rows.first() else {
         return false;
@@ -73,7 +74,9 @@ fn strip_header(rows: &mut Vec<(usize, Vec<String>)>) -> bool {
     if numeric {
         return false;
     }
-    let index_column = first.len() > 1 && first[0].is_empty();
+    let id = first[0].trim().to_ascii_lowercase();
+    let index_column =
+        first.len() > 1 && matches!(id.as_str(), "" | "row" | "file" | "index" | "id");
     rows.remove(0);
     index_column
 }

@@ -52,11 +52,13 @@ fn check_probs_csv(path: &Path, rows: usize) {
     let content = std::fs::read_to_string(path).unwrap();
     let mut lines = content.lines();
     // Numeric class names are prefixed, so that no reader takes the header for data.
-    assert_eq!(lines.next().unwrap(), "class 0,class 1,class 2");
+    assert_eq!(lines.next().unwrap(), "row,class 0,class 1,class 2");
     let body: Vec<&str> = lines.collect();
     assert_eq!(body.len(), rows);
-    for line in body {
-        let p: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+    for (i, line) in body.into_iter().enumerate() {
+        let (row, probs) = line.split_once(',').unwrap();
+        assert_eq!(row, i.to_string());
+        let p: Vec<f64> = probs.split(',').map(|v| v.parse().unwrap()).collect();
         assert_eq!(p.len(), 3);
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{line}");
     }
@@ -166,7 +168,8 @@ fn train_and_predict_all_three_algorithms() {
             .skip(1)
             .zip(&truth)
             .filter(|(row, &t)| {
-                let p: Vec<f64> = row.split(',').map(|v| v.parse().unwrap()).collect();
+                // The first column is the row's position.
+                let p: Vec<f64> = row.split(',').skip(1).map(|v| v.parse().unwrap()).collect();
                 let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
                 best == t
             })

@@ -15,14 +15,15 @@ use crate::{Dataset, Error, ImageShape, Result, Splits};
 /// File extensions read as images.
 pub const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
-fn is_image(path: &Path) -> bool {
+/// Whether `path` names an image file nstudent reads (by its extension).
+pub fn is_image(path: &Path) -> bool {
     path.extension()
         .map(|e| EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
         .unwrap_or(false)
 }
 
 /// The image files directly inside `dir`, in name order.
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(list_files(dir)?
         .into_iter()
         .filter(|p| is_image(p))
@@ -177,6 +178,17 @@ pub fn read_unlabeled(dir: &Path, options: &ImageOptions) -> Result<(Vec<u8>, Im
     let images = files
         .into_iter()
         .map(|f| load(&f).map(|img| (f, options.resize_image(img))))
+        .collect::<Result<Vec<_>>>()?;
+    stack(&images, options.colour)
+}
+
+/// Reads the given image files, in the order given, with no labels: what `predict` runs on
+/// new images. Same rules as a folder: one size (after `options`' resizing), grey when every
+/// image is grey unless `options` says otherwise.
+pub fn read_files(files: &[PathBuf], options: &ImageOptions) -> Result<(Vec<u8>, ImageShape)> {
+    let images = files
+        .iter()
+        .map(|f| load(f).map(|img| (f.clone(), options.resize_image(img))))
         .collect::<Result<Vec<_>>>()?;
     stack(&images, options.colour)
 }

@@ -1,7 +1,7 @@
 //! `nstudent predict`: class probabilities of a saved model (single or ensemble) as CSV.
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::Model;
@@ -15,26 +15,32 @@ pub enum SplitArg {
     Test,
 }
 
-/// Write the class probabilities of a saved model as CSV: a header of class names (`class 3`
-/// for a class named by a number), then one row per image.
+/// Write the class probabilities of a saved model as CSV: a header (`row` or `file`, then the
+/// class names; `class 3` for a class named by a number), then one row per image, in the
+/// order of the data as read (a dataset's split order; the files in the order given, a
+/// folder's in name order).
 #[derive(clap::Args)]
 pub struct Args {
     /// A model file, or an ensemble directory, written by `nstudent train`.
     #[arg(long)]
     model: PathBuf,
-    /// Data: a source, a task (mnist:0-4) or a path.
-    #[arg(long)]
-    data: String,
-    /// How --data is read when it is a CSV file or CIFAR-100 (as for `train`).
+    /// What to predict: a dataset (a source, a task such as mnist:0-4, or a path `train`
+    /// reads), or new images: a folder of images (no class folders), or image files (one or
+    /// more: `--data new/*.jpg`).
+    #[arg(long, num_args = 1.., required = true, value_name = "DATA")]
+    data: Vec<String>,
+    /// How --data is read when it is a CSV file or CIFAR-100 (as for `train`), and how images
+    /// are resized and coloured.
     #[command(flatten)]
     read: super::read_args::ReadArgs,
-    /// Which split to predict (default: test when the data has one, else train).
+    /// Which split of a dataset to predict (default: test when the data has one, else train).
     #[arg(long, value_enum)]
     split: Option<SplitArg>,
     /// Output CSV (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Also write the true labels (one column, header `label`) for `nstudent score`.
+    /// Also write the true labels of a dataset (one column, header `label`) for
+    /// `nstudent score`.
     #[arg(long, value_name = "FILE")]
     labels_out: Option<PathBuf>,
     /// Where sources are looked up (default: $NSTUDENT_DATA or the platform data directory).
@@ -43,6 +49,64 @@ pub struct Args {
     /// Engine that loads the model.
     #[arg(long, value_enum, default_value_t)]
     engine: nstudent_engine::EngineName,
+}
+
+/// The images to predict: a dataset's split, or new image files with no labels.
+enum Input {
+    Dataset(nstudent_data::Dataset),
+    Files {
+        files: Vec<PathBuf>,
+        images: Vec<u8>,
+        shape: nstudent_data::ImageShape,
+    },
+}
+
+impl Input {
+    fn len(&self) -> usize {
+        match self {
+            Input::Dataset(d) => d.len(),
+            Input::Files { files, .. } => files.len(),
+        }
+    }
+
+    fn view(&self) -> anyhow::Result<nstudent_data::ImagesRef<'_>> {
+        Ok(match self {
+            Input::Dataset(d) => d.view(),
+            Input::Files { images, shape, .. } => nstudent_data::ImagesRef::new(images, *shape)?,
+        })
+    }
+
+    fn shape(&self) -> nstudent_data::ImageShape {
+        match self {
+            Input::Dataset(d) => d.shape,
+            Input::Files { shape, .. } => *shape,
+        }
+    }
+}
+
+/// The image files `--data` names, when it names new images (a flat folder, or image files)
+/// rather than a dataset.
+fn image_files(data: &[String]) -> anyhow::Result<Option<Vec<PathBuf>>> {
+    use nstudent_data::read::image_folder::{image_files, is_flat_image_folder, is_image};
+    let paths: Vec<&Path> = data.iter().map(Path::new).collect();
+    if let [one] = paths[..] {
+        if one.is_dir() && is_flat_image_folder(one) {
+            return Ok(Some(image_files(one)?));
+        }
+        if !(one.is_file() && is_image(one)) {
+            return Ok(None);
+        }
+    }
+    for path in &paths {
+        if !(path.is_file() && is_image(path)) {
+            usage!(
+                "--data {}: with several values, each must be an image file (.png, .jpg); \
+                 give a dataset alone",
+                path.display()
+            );
+        }
+    }
+    Ok(Some(paths.iter().map(|p| p.to_path_buf()).collect()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -56,67 +120,84 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
         .collect();
-    let inputs: Vec<_> = [
-        Some(("--model", args.model.as_path())),
-        crate::outputs::spec_input("--data", Some(&args.data)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut inputs = vec![("--model", args.model.as_path())];
+    inputs.extend(args.data.iter().map(|d| ("--data", Path::new(d.as_str()))));
+    let inputs: Vec<_> = inputs.into_iter().filter(|(_, p)| p.exists()).collect();
     crate::outputs::check_distinct(&inputs, &outputs)?;
     let data_dir = args
         .data_dir
         .clone()
         .unwrap_or_else(nstudent_data::default_data_dir);
-    let splits = super::read_args::open_noted(&args.data, &data_dir, &args.read.open_options()?)?;
-    let data = match (args.split, splits.test) {
-        (Some(SplitArg::Train), _) | (None, None) => splits.train,
-        (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => t,
-        (Some(SplitArg::Test), None) => {
-            usage!("{} has no test split; use --split train", args.data)
+    let options = args.read.open_options()?;
+    let shown = args.data.join(" ");
+    let input = match image_files(&args.data)? {
+        Some(files) => {
+            if args.labels_out.is_some() || args.split.is_some() {
+                usage!(
+                    "--labels-out and --split are for datasets; {shown} holds images with no \
+                     labels"
+                );
+            }
+            let (images, shape) =
+                nstudent_data::read::image_folder::read_files(&files, &options.image)?;
+            Input::Files {
+                files,
+                images,
+                shape,
+            }
+        }
+        None => {
+            let splits = super::read_args::open_noted(&shown, &data_dir, &options)?;
+            Input::Dataset(match (args.split, splits.test) {
+                (Some(SplitArg::Train), _) | (None, None) => splits.train,
+                (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => t,
+                (Some(SplitArg::Test), None) => {
+                    usage!("{shown} has no test split; use --split train")
+                }
+            })
         }
     };
     let engine = args.engine.engine()?;
     let model = Model::load(engine.as_ref(), &args.model).map_err(algo_error)?;
-    if model.num_classes() != data.num_classes() || model.spec().input != data.shape {
+    let classes = match &input {
+        Input::Dataset(data) => {
+            if model.num_classes() != data.num_classes() {
+                usage!(
+                    "{} takes {} classes; {shown} has {} classes",
+                    args.model.display(),
+                    model.num_classes(),
+                    data.num_classes()
+                );
+            }
+            check_classes(&model, &args.model, &data.class_names, &shown)?;
+            data.class_names.clone()
+        }
+        Input::Files { .. } => match model.class_names() {
+            [] => (0..model.num_classes()).map(|c| c.to_string()).collect(),
+            names => names.to_vec(),
+        },
+    };
+    if model.spec().input != input.shape() {
         usage!(
-            "{} takes {} images of {} classes; {} has {} images of {} classes",
+            "{} takes images of {}; {shown} has images of {}: resize or convert them \
+             (--resize WxH, --grayscale or --rgb)",
             args.model.display(),
             model.spec().input,
-            model.num_classes(),
-            args.data,
-            data.shape,
-            data.num_classes()
+            input.shape()
         );
     }
-    check_classes(&model, &args.model, &data.class_names, &args.data)?;
-    let probs = model.predict_proba(data.view()).map_err(algo_error)?;
+    let probs = model.predict_proba(input.view()?).map_err(algo_error)?;
     let k = model.num_classes();
     // Finite weights can still overflow float32 on the way to the logits.
     if let Some(row) = probs.iter().position(|p| !p.is_finite()).map(|i| i / k) {
         usage!(
-            "{}: the model's probabilities are not finite (image {row} of {}): its weights \
-             overflow float32, as after a diverged training; retrain it, e.g. with a lower \
-             --learning-rate",
-            args.model.display(),
-            args.data
+            "{}: the model's probabilities are not finite (image {row} of {shown}): its \
+             weights overflow float32, as after a diverged training; retrain it, e.g. with a \
+             lower --lr",
+            args.model.display()
         );
     }
-    let mut csv = String::with_capacity(probs.len() * 12);
-    csv.push_str(
-        &data
-            .class_names
-            .iter()
-            .map(|n| header_field(n))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    csv.push('\n');
-    for row in probs.chunks_exact(k) {
-        let cells: Vec<String> = row.iter().map(|p| p.to_string()).collect();
-        csv.push_str(&cells.join(","));
-        csv.push('\n');
-    }
+    let csv = probabilities_csv(&input, &classes, &probs, k);
     // Both files appear together, or neither.
     let mut staged = crate::outputs::Staged::default();
     match &args.out {
@@ -127,7 +208,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             out.flush()?;
         }
     }
-    if let Some(path) = &args.labels_out {
+    if let (Some(path), Input::Dataset(data)) = (&args.labels_out, &input) {
         let mut text = String::from("label\n");
         for l in &data.labels {
             text.push_str(&l.to_string());
@@ -137,9 +218,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     staged.commit()?;
     if args.out.is_some() {
-        eprintln!("{} rows of {k} probabilities written", data.len());
+        eprintln!("{} rows of {k} probabilities written", input.len());
     }
     Ok(())
+}
+
+/// The CSV: an id column (`row`: the 0-based position in the split; `file`: the image's path
+/// as given), then one column per class.
+fn probabilities_csv(input: &Input, classes: &[String], probs: &[f32], k: usize) -> String {
+    let mut csv = String::with_capacity(probs.len() * 12);
+    let id = match input {
+        Input::Dataset(_) => "row",
+        Input::Files { .. } => "file",
+    };
+    csv.push_str(id);
+    for name in classes {
+        csv.push(',');
+        csv.push_str(&header_field(name));
+    }
+    csv.push('\n');
+    for (i, row) in probs.chunks_exact(k).enumerate() {
+        match input {
+            Input::Dataset(_) => csv.push_str(&i.to_string()),
+            Input::Files { files, .. } => csv.push_str(&csv_field(&files[i].display().to_string())),
+        }
+        for p in row {
+            csv.push(',');
+            csv.push_str(&p.to_string());
+        }
+        csv.push('\n');
+    }
+    csv
 }
 
 /// Refuses data whose classes are not the model's (a model of digits 5-9 on digits 0-4 would
