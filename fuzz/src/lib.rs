@@ -146,7 +146,10 @@ pub mod csv {
             },
             ..CsvOptions::default()
         };
-        if let Ok(d) = read_from(text, Path::new("fuzz.csv"), &options, "fuzz") {
+        if let Ok(read) = read_from(text, Path::new("fuzz.csv"), &options, "fuzz") {
+            let d = &read.data;
+            // A header is noted only when it was detected, never when it was given.
+            assert!(read.detected_header.is_none() || options.header.is_none());
             assert_eq!(d.images.len(), d.len() * d.shape.len());
             assert!(d.labels.iter().all(|&l| usize::from(l) < d.num_classes()));
             // Never more rows than lines.
@@ -393,7 +396,7 @@ pub mod layouts {
         let path = dir.path().join("t.csv");
         std::fs::write(&path, bytes).unwrap();
         let means = if which & 1 == 0 {
-            read_wide(&path)
+            read_wide(&path, None)
         } else {
             let columns = LongColumns {
                 dataset: "dataset".into(),
@@ -401,7 +404,7 @@ pub mod layouts {
                 value: "value".into(),
                 fold: (which & 2 != 0).then(|| "fold".into()),
             };
-            read_long(&path, &columns)
+            read_long(&path, &columns, None)
         };
         let Ok(means) = means else { return };
         assert_eq!(means.means.len(), means.datasets.len());
