@@ -56,6 +56,15 @@ fn predict_takes_a_folder_one_image_or_a_list_and_names_each_file() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
+    // data info knows such a folder for what it is.
+    let out = nstudent(d, &["data", "info", "new"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = text(&out.stdout);
+    assert!(
+        info.contains("images with no labels (no class folders)") && info.contains("images     3"),
+        "{info}"
+    );
+
     // A flat folder: its images in name order, each row named by its file.
     let out = nstudent(
         d,

@@ -609,6 +609,11 @@ fn a_separate_unlabeled_set_is_the_pool() {
         err.contains("unlabeled set:") && err.contains("400 images of 10x10x1"),
         "{err}"
     );
+    // The generator made the same images twice: the overlap is named.
+    assert!(
+        err.contains("warning: 400 of the 400 --unlabeled images are also in --data"),
+        "{err}"
+    );
     // With a separate unlabeled set, every label of --data is kept unless said otherwise.
     assert!(
         err.contains("labels: all 400 training images keep their label; 400 images of --unlabeled are the pool"),

@@ -248,8 +248,12 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 fn info(args: InfoArgs) -> anyhow::Result<()> {
-    let dir = data_dir(args.data_dir);
+    let dir = data_dir(args.data_dir.clone());
     let options = args.read.open_options()?;
+    let path = std::path::Path::new(&args.spec);
+    if path.is_dir() && nstudent_data::read::image_folder::is_flat_image_folder(path) {
+        return flat_folder_info(&args, &options);
+    }
     let loaded = nstudent_data::open_with(&args.spec, &dir, &options)
         .with_context(|| format!("cannot open `{}`", args.spec))?;
     super::read_args::check_coarse(&args.spec, &options, &loaded)?;
@@ -358,6 +362,34 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
         writeln!(out)?;
     }
     // Names come from the user's files and folders: no control character reaches the terminal.
+    let shown: Vec<String> = out.lines().map(crate::failure::escape_controls).collect();
+    emit(&(shown.join("\n") + "\n"))
+}
+
+/// A folder of images with no class folders: images without labels, as `--unlabeled` and
+/// `predict` take them. Says what it holds, and what a dataset reader would have needed.
+fn flat_folder_info(args: &InfoArgs, options: &nstudent_data::OpenOptions) -> anyhow::Result<()> {
+    let set = nstudent_data::open_unlabeled(&args.spec, std::path::Path::new(""), options)?;
+    let role = "images with no labels (no class folders): what `train --unlabeled` and \
+                `predict --data` take; a training set needs one folder per class";
+    if args.format == Format::Json {
+        return print_json(&serde_json::json!({
+            "dataset": args.spec,
+            "format": "image folder (no classes)",
+            "image": {
+                "height": set.shape.height,
+                "width": set.shape.width,
+                "channels": set.shape.channels,
+            },
+            "images": {"total": set.len()},
+            "num_classes": 0,
+        }));
+    }
+    let mut out = String::new();
+    writeln!(out, "{:<10} {}", "dataset", args.spec)?;
+    writeln!(out, "{:<10} {role}", "format")?;
+    writeln!(out, "{:<10} {}", "image", set.shape)?;
+    writeln!(out, "{:<10} {}", "images", set.len())?;
     let shown: Vec<String> = out.lines().map(crate::failure::escape_controls).collect();
     emit(&(shown.join("\n") + "\n"))
 }

@@ -328,6 +328,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.seed
     );
     if let Some(u) = &unlabeled {
+        if let Some(warning) = overlap_warning(&train, u) {
+            eprintln!("{warning}");
+        }
         eprintln!(
             "unlabeled set: {} ({} images of {}; its labels, if any, are dropped)",
             crate::failure::escape_controls(&u.source),
@@ -596,10 +599,63 @@ fn print_event(e: &Event<'_>, first: &str, total: usize) {
                 report.seconds,
                 eval_text(report.eval_accuracy)
             );
+            if let Some(warning) = collapse_warning(report.iteration, &report.kept_per_class) {
+                eprintln!("{warning}");
+            }
         }
         Event::Stopped { message } => println!("stopped early: {message}"),
     }
     let _ = std::io::stdout().flush();
+}
+
+/// A warning when images of the unlabeled set are also training images (the same pixels, as
+/// with `--unlabeled` naming the labeled folder itself): the pool then holds labeled images.
+fn overlap_warning(
+    train: &nstudent_core::Dataset,
+    unlabeled: &nstudent_data::UnlabeledImages,
+) -> Option<String> {
+    use std::hash::{BuildHasher, RandomState};
+    let side = train.shape.len();
+    if unlabeled.shape != train.shape || side == 0 {
+        return None;
+    }
+    let hasher = RandomState::new();
+    let mut seen: std::collections::HashMap<u64, Vec<usize>> = Default::default();
+    for (i, img) in train.images.chunks_exact(side).enumerate() {
+        seen.entry(hasher.hash_one(img)).or_default().push(i);
+    }
+    // A hash match is checked against the pixels of that hash's images only, so a collision
+    // never counts and the check stays linear.
+    let shared = unlabeled
+        .pixels
+        .chunks_exact(side)
+        .filter(|img| {
+            seen.get(&hasher.hash_one(img))
+                .is_some_and(|rows| rows.iter().any(|&i| train.image(i) == *img))
+        })
+        .count();
+    (shared > 0).then(|| {
+        format!(
+            "warning: {shared} of the {} --unlabeled images are also in --data (the same \
+             pixels): the pool holds labeled images; give images that --data does not hold",
+            unlabeled.len()
+        )
+    })
+}
+
+/// A warning when the kept pseudo-labels all fall in one class of several: the teacher calls
+/// every image the same (too few epochs or labels), and the student would learn that class.
+fn collapse_warning(iteration: usize, kept_per_class: &[usize]) -> Option<String> {
+    let kept: usize = kept_per_class.iter().sum();
+    let classes_kept = kept_per_class.iter().filter(|&&n| n > 0).count();
+    (kept > 0 && classes_kept == 1 && kept_per_class.len() > 1).then(|| {
+        let class = kept_per_class.iter().position(|&n| n > 0).unwrap_or(0);
+        format!(
+            "warning: iteration {iteration}: all {kept} kept pseudo-labels are class {class}: \
+             the teacher calls every image the same; train it longer (--epochs) or on more \
+             labels (--teacher-factor), or raise --threshold"
+        )
+    })
 }
 
 fn eval_text(acc: Option<f64>) -> String {
@@ -626,4 +682,18 @@ fn report_json(
         "seconds": outcome.seconds,
     });
     Ok(serde_json::to_string_pretty(&report)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudo_labels_that_collapse_onto_one_class_are_warned_about() {
+        let w = collapse_warning(1, &[0, 0, 300]).unwrap();
+        assert!(w.contains("all 300 kept pseudo-labels are class 2"), "{w}");
+        assert!(collapse_warning(1, &[5, 0, 300]).is_none());
+        assert!(collapse_warning(1, &[0, 0, 0]).is_none());
+        assert!(collapse_warning(1, &[7]).is_none());
+    }
 }
