@@ -56,9 +56,9 @@ pub type Named<'a> = (&'a str, &'a Path);
 
 /// Refuses, before any work, an output that is also an input or another output (the same
 /// file once links are followed: the same device and inode, or the same resolved path for a
-/// file not made yet), as `cat` refuses "input file is output file". An output inside an
-/// input that is a directory (an ensemble's folder) is refused too. Inputs that do not exist
-/// (a named source such as `mnist:0-4`) are skipped.
+/// file not made yet), as `cat` refuses "input file is output file". An output inside a saved
+/// ensemble's folder is refused too. Inputs that do not exist (a named source such as
+/// `mnist:0-4`) are skipped.
 pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Result<()> {
     for (i, &(out_flag, out)) in outputs.iter().enumerate() {
         for &(in_flag, input) in inputs {
@@ -66,7 +66,10 @@ pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Re
                 continue;
             }
             if input.is_dir() {
-                if inside(out, input) {
+                // A saved ensemble is one model: every file in its folder is the input. A data
+                // folder may take a new file (predictions beside the images they describe).
+                let model = input.join(nstudent_algo::ENSEMBLE_MANIFEST).is_file();
+                if model && inside(out, input) {
                     usage!(
                         "{out_flag} {} is inside {in_flag} {}, an input; give an output path \
                          outside it",

@@ -366,6 +366,20 @@ fn an_ensemble_manifest_lists_each_member_once() {
     manifest(vec!["member-2.safetensors", "member-1.safetensors"]);
     let out = nstudent(d, &predict);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The ensemble's folder is the model: nothing is written into it.
+    refused(
+        d,
+        &[
+            "predict",
+            "--model",
+            "ens",
+            "--data",
+            "x.csv",
+            "--out",
+            "ens/p.csv",
+        ],
+        "--out ens/p.csv is inside --model ens, an input",
+    );
 }
 
 #[test]

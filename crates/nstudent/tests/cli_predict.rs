@@ -83,6 +83,22 @@ fn predict_takes_a_folder_one_image_or_a_list_and_names_each_file() {
     let p_light = |row: &str| row.split(',').nth(2).unwrap().parse::<f64>().unwrap();
     assert!(p_light(rows[1]) < 0.5 && p_light(rows[2]) > 0.5, "{csv}");
 
+    // Predictions may be written beside the images they describe, and are no image.
+    let out = nstudent(
+        d,
+        &[
+            "predict",
+            "--model",
+            "m",
+            "--data",
+            "new",
+            "--out",
+            "new/p.csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fs::read_to_string(d.join("new/p.csv")).unwrap(), csv);
+
     // One image, to standard output; a list, in the order given.
     let out = nstudent(d, &["predict", "--model", "m", "--data", "new/c.png"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
