@@ -170,11 +170,10 @@ impl Model {
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         }
+        // Written whole beside it, then swapped in: a crash leaves the old ensemble or the
+        // new one, never a mix or neither.
         let result = self.save_members(&tmp).and_then(|()| {
-            if path.exists() {
-                fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
-            }
-            fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+            nstudent_core::fs::replace_dir(&tmp, path).map_err(|e| Error::io(path, e))
         });
         if result.is_err() {
             let _ = fs::remove_dir_all(&tmp);

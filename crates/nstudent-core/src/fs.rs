@@ -122,6 +122,67 @@ pub fn open_append_no_follow(path: &Path) -> io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// Puts the directory `new` at `target`, replacing the directory there, if any, so that a crash
+/// at any moment leaves `target` holding either the old directory or the new one, whole. On
+/// Linux with glibc the two are swapped by one `renameat2(RENAME_EXCHANGE)` and the old one is
+/// then removed; elsewhere (or where the file system refuses the exchange) the old directory
+/// is first renamed aside, which leaves a moment without `target` but never a half-written one.
+/// `new` and `target` must be on one file system (siblings are).
+pub fn replace_dir(new: &Path, target: &Path) -> io::Result<()> {
+    if std::fs::symlink_metadata(target).is_err() {
+        return std::fs::rename(new, target);
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if exchange(new, target).is_ok() {
+        // `new` now names the old directory.
+        return std::fs::remove_dir_all(new);
+    }
+    let aside = sibling_name(target, ".old");
+    if std::fs::symlink_metadata(&aside).is_ok() {
+        std::fs::remove_dir_all(&aside)?;
+    }
+    std::fs::rename(target, &aside)?;
+    if let Err(e) = std::fs::rename(new, target) {
+        let _ = std::fs::rename(&aside, target);
+        return Err(e);
+    }
+    std::fs::remove_dir_all(&aside)
+}
+
+/// Swaps two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them like `rename`.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `path` with `suffix` added to its file name, in the same folder.
+fn sibling_name(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
 /// Writes `bytes` to `path` atomically. The folder must exist. A symlink is written through to
 /// its target, and a path that is not a regular file is refused ([`output_target`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -206,6 +267,38 @@ impl Staged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replace_dir_swaps_in_the_new_directory_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("ensemble");
+        let fill = |name: &str, files: &[(&str, &str)]| {
+            let d = dir.path().join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            for (f, text) in files {
+                std::fs::write(d.join(f), text).unwrap();
+            }
+            d
+        };
+        // No old directory: a plain rename.
+        let first = fill("first.tmp", &[("a", "1"), ("b", "1")]);
+        replace_dir(&first, &target).unwrap();
+        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "1");
+        // An old one: replaced whole, its files gone, nothing left beside it.
+        let second = fill("second.tmp", &[("a", "2")]);
+        replace_dir(&second, &target).unwrap();
+        assert_eq!(std::fs::read_to_string(target.join("a")).unwrap(), "2");
+        assert!(
+            !target.join("b").exists(),
+            "the old directory's files are gone"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["ensemble"]);
+    }
     use std::fs;
 
     fn names(dir: &Path) -> Vec<String> {
