@@ -1,8 +1,10 @@
 """nstudent's models and results in Python.
 
 - `predict_numpy(path, images)`: class probabilities with numpy and safetensors only;
-- `load_model(path)`: the model as a `torch.nn.Module` (needs torch);
-- `read_results(dir)`: a study's metrics table as a pandas DataFrame (needs pandas).
+- `load_model(path)`: the model as a `torch.nn.Module` (needs torch: the `torch` extra);
+- `read_results(dir)`: a study's metrics table as a pandas DataFrame (the `pandas` extra);
+- `read_images(data)`: new images decoded as `nstudent predict --data` reads them, with their
+  file paths in its order (Pillow: the `images` extra).
 
 A model file is safetensors with the weights in PyTorch's layout (`conv1.weight` is
 `(out, in, 3, 3)`) and the model's spec as JSON in the metadata; an ensemble is a directory of
@@ -14,7 +16,11 @@ import os
 
 import numpy as np
 
-__all__ = ["predict_numpy", "load_model", "read_results", "read_model", "ENSEMBLE_MANIFEST"]
+from ._extras import require
+from .images import image_files, read_images
+
+__all__ = ["predict_numpy", "load_model", "read_results", "read_model", "read_images",
+           "image_files", "ENSEMBLE_MANIFEST"]
 
 ENSEMBLE_MANIFEST = "ensemble.json"
 
@@ -129,8 +135,8 @@ def predict_numpy(path, images, batch_size=256):
 def load_model(path):
     """A model file (or an ensemble directory) as a `torch.nn.Module` in eval mode. Its input is
     `(N, C, H, W)` float pixels / 255; its output the logits (an ensemble: the averaged
-    probabilities' log)."""
-    import torch
+    probabilities' log). Without torch, raises ModuleNotFoundError naming the `torch` extra."""
+    torch = require("torch", "torch", "load_model")
 
     from . import modules
 
@@ -147,8 +153,8 @@ def load_model(path):
 
 def read_results(directory):
     """A study's `metrics_table.csv` (a results directory, or the file) as a pandas DataFrame,
-    one row per task, algorithm and outer fold."""
-    import pandas as pd
+    one row per task, algorithm and outer fold. Needs pandas (the `pandas` extra)."""
+    pd = require("pandas", "pandas", "read_results")
 
     path = directory
     if os.path.isdir(path):

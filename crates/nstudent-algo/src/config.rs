@@ -35,8 +35,9 @@ pub enum Algorithm {
     /// RandAugment and dropout, the same epochs) on the labeled part only. Its labeled rows,
     /// initial weights and seeds are the Baseline's, so the two differ by the noise alone.
     AugmentedBaseline,
-    /// One teacher, one student per iteration.
+    /// One teacher, one student per iteration. (`ns` is accepted for it on the command line.)
     #[default]
+    #[value(alias = "ns")]
     NoisyStudent,
     /// A control: `ensemble_size` independently seeded Baselines, probabilities averaged: the
     /// Ensemble's teachers without its students. Member 0 is the Baseline, bit for bit.

@@ -552,7 +552,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     }
     if image_folder::looks_like_image_folder(dir) {
         return Ok(Loaded {
-            notes: Vec::new(),
+            notes: image_folder::skipped_note(dir).into_iter().collect(),
             splits: image_folder::read(dir, source, &options.image)?,
             format: IMAGE_FOLDER.into(),
             location,

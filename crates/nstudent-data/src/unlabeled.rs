@@ -14,6 +14,8 @@ pub struct UnlabeledImages {
     pub shape: ImageShape,
     /// What the user named, for messages and reports.
     pub source: String,
+    /// What the reader skipped or assumed, for the user (as [`crate::Loaded::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl UnlabeledImages {
@@ -43,15 +45,29 @@ pub fn open_unlabeled(
     options: &OpenOptions,
 ) -> Result<UnlabeledImages> {
     let path = Path::new(spec);
-    let (pixels, shape) = if path.is_dir() && image_folder::is_flat_image_folder(path) {
-        image_folder::read_unlabeled(path, &options.image)?
+    let (pixels, shape, notes) = if path.is_dir() && image_folder::is_flat_image_folder(path) {
+        let (pixels, shape) = image_folder::read_unlabeled(path, &options.image)?;
+        (pixels, shape, Vec::new())
     } else {
-        let train = open_with(spec, data_dir, options)?.splits.train;
-        (train.images, train.shape)
+        let loaded = open_with(spec, data_dir, options)?;
+        let mut notes = loaded.notes;
+        let train = loaded.splits.train;
+        notes.push(format!(
+            "{spec} is a labeled dataset: its {} training images are the unlabeled set (labels \
+             dropped){}",
+            train.len(),
+            if loaded.splits.test.is_some() {
+                ", its test split is not used"
+            } else {
+                ""
+            }
+        ));
+        (train.images, train.shape, notes)
     };
     Ok(UnlabeledImages {
         pixels,
         shape,
         source: spec.to_string(),
+        notes,
     })
 }

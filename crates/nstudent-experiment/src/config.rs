@@ -704,6 +704,21 @@ impl StudyConfig {
         Ok(config)
     }
 
+    /// Whether the TOML config file at `path` sets `key` (dotted: `pseudo.teacher_factor`).
+    pub fn file_sets(path: &Path, key: &str) -> Result<bool> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e: toml::de::Error| toml_error(path, &text, &e))?;
+        let mut value = Some(&toml::Value::Table(table));
+        for part in key.split('.') {
+            value = value.and_then(|v| v.get(part));
+        }
+        Ok(value.is_some())
+    }
+
     /// Reads a TOML config file whose missing keys take `base`'s values.
     pub fn read_over(path: &Path, base: &StudyConfig) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -1026,12 +1041,37 @@ impl StudyConfig {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "# nstudent study configuration. Every key is optional; missing keys take the\n# `original` preset's value. Run `nstudent run --print-config` for the resolved values.\n"
+            "# nstudent study configuration. Every key is optional; missing keys take the\n# `quick` preset's value (or --preset's). Run `nstudent run --print-config` for the resolved values.\n"
         );
         if let toml::Value::Table(table) = value {
             write_table(&mut out, "", &table);
         }
+        if self.data.is_empty() {
+            write_unset_data(&mut out);
+        }
         out
+    }
+}
+
+/// The `[data]` table, commented out, when nothing in it is set (it is then left out of the
+/// config and its hash): every key is still shown, with an example value.
+fn write_unset_data(out: &mut String) {
+    const EXAMPLES: [(&str, &str); 7] = [
+        ("data.unlabeled", "\"mydata/unlabeled\""),
+        ("data.label_column", "\"last\""),
+        ("data.shape", "\"28x28x1\""),
+        ("data.max_value", "16"),
+        ("data.header", "true"),
+        ("data.resize", "\"32x32\""),
+        ("data.colour", "\"rgb\""),
+    ];
+    let _ = writeln!(out, "\n# {}", doc("data").unwrap_or_default());
+    let _ = writeln!(out, "# (unset: uncomment a key to set it)\n# [data]");
+    for (key, example) in EXAMPLES {
+        if let Some(d) = doc(key) {
+            let _ = writeln!(out, "# {d}");
+        }
+        let _ = writeln!(out, "# {} = {example}", key.trim_start_matches("data."));
     }
 }
 
@@ -1468,7 +1508,12 @@ mod tests {
         assert_eq!(StudyConfig::read(&v1).unwrap().hash(), "5baeb1c99ebad726");
         let standard = StudyConfig::preset("standard").unwrap();
         assert_eq!(standard.hash(), "1f612b521b67e733");
-        assert!(!standard.to_commented_toml().contains("[data]"));
+        // An unset [data] is shown commented out, and the text reads back to the same hash.
+        let unset = standard.to_commented_toml();
+        assert!(!unset.lines().any(|l| l.trim() == "[data]"), "{unset}");
+        assert!(unset.contains("\n# [data]\n") && unset.contains("# unlabeled = "));
+        let read_back = StudyConfig::from_toml(&unset, Path::new("s.toml")).unwrap();
+        assert_eq!(read_back.hash(), standard.hash());
         let mut with_set = standard.clone();
         with_set.data.unlabeled = Some("mnist".into());
         assert_ne!(with_set.hash(), standard.hash());

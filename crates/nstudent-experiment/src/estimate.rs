@@ -34,29 +34,34 @@ impl std::ops::AddAssign for Work {
     }
 }
 
-/// The labeled and unlabeled rows of a training part of `n` rows.
-fn parts(config: &StudyConfig, n: f64) -> (f64, f64) {
+/// The labeled rows of a training part of `n` rows, and the unlabeled pool: the rest of the
+/// part, or the separate unlabeled set of `separate` rows (`[data] unlabeled`).
+fn parts(config: &StudyConfig, n: f64, separate: Option<f64>) -> (f64, f64) {
     let labeled = (config.base.teacher_factor * n).max(1.0).min(n);
-    (labeled, n - labeled)
+    (labeled, separate.unwrap_or(n - labeled))
 }
 
 /// The students of one chain: `students` iterations of `members` models on a training part of
 /// `n` rows, each student scored on `n_val` rows. The first teacher is not included.
+#[allow(clippy::too_many_arguments)]
 fn chain(
     config: &StudyConfig,
     n: f64,
+    separate: Option<f64>,
     students: usize,
     members: f64,
     unl_factor: Option<f64>,
     epochs: f64,
     n_val: f64,
 ) -> Work {
-    let (labeled, pool) = parts(config, n);
+    let (labeled, pool) = parts(config, n, separate);
+    // unl_factor slices the training part, or the separate set when there is one.
+    let sliced = separate.unwrap_or(n);
     let mut w = Work::default();
     let mut used_before = 0.0;
     for i in 1..=students {
         let used = match (config.base.unlabeled, unl_factor) {
-            (UnlabeledSchedule::Slice, Some(u)) => (i as f64 * u * n).min(pool),
+            (UnlabeledSchedule::Slice, Some(u)) => (i as f64 * u * sliced).min(pool),
             _ => pool,
         };
         let predicted = if config.base.relabel || i == 1 {
@@ -75,16 +80,17 @@ fn chain(
 /// The work of one cell of `algorithm` whose outer training part has `n_train` rows and test
 /// fold `n_test`, at `epochs` per training: its [`SearchPlan`] walked as
 /// [`crate::nested::NestedCv`] runs it (the inner search, then the refit and the test
-/// predictions).
+/// predictions). `separate` is the size of the study's separate unlabeled set, if it has one.
 pub fn cell_work(
     config: &StudyConfig,
     algorithm: Algorithm,
     epochs: usize,
     n_train: f64,
     n_test: f64,
+    separate: Option<f64>,
 ) -> Work {
     let e = epochs as f64;
-    let (labeled, _) = parts(config, n_train);
+    let (labeled, _) = parts(config, n_train, separate);
     let plan = SearchPlan::new(config, algorithm, epochs);
     if let SearchPlan::Nothing { members } = plan {
         let members = members as f64;
@@ -101,12 +107,14 @@ pub fn cell_work(
         train: members * labeled * e,
         predict: 2.0 * members * n_test,
     };
-    w += chain(config, n_train, students, members, unl_factor, e, 0.0);
+    w += chain(
+        config, n_train, separate, students, members, unl_factor, e, 0.0,
+    );
     let k = config.inner_folds as f64;
     let (n_in, n_val) = (n_train * (k - 1.0) / k, n_train / k);
     match &plan {
         SearchPlan::Nothing { .. } | SearchPlan::Fixed(_) => {}
-        SearchPlan::Inner(search) => w += search_work(config, search, n_in, n_val),
+        SearchPlan::Inner(search) => w += search_work(config, search, n_in, n_val, separate),
         SearchPlan::AfterNoisyStudent {
             noisy_student,
             sizes,
@@ -115,12 +123,21 @@ pub fn cell_work(
             // Ensemble reads it from the fold's cache), then every size on the last inner fold:
             // the largest teachers once, a chain per size.
             if !config.algorithms.contains(&Algorithm::NoisyStudent) {
-                w += search_work(config, noisy_student, n_in, n_val);
+                w += search_work(config, noisy_student, n_in, n_val, separate);
             }
-            let (l_in, _) = parts(config, n_in);
+            let (l_in, _) = parts(config, n_in, separate);
             w.train += members * l_in * e;
             for &size in sizes {
-                w += chain(config, n_in, students, size as f64, unl_factor, e, n_val);
+                w += chain(
+                    config,
+                    n_in,
+                    separate,
+                    students,
+                    size as f64,
+                    unl_factor,
+                    e,
+                    n_val,
+                );
             }
         }
     }
@@ -130,8 +147,14 @@ pub fn cell_work(
 /// The work of an inner search on training parts of `n_in` rows and validation parts of
 /// `n_val`: per rung and inner fold, the largest teacher ensemble of its chains (predicting
 /// the pool) and every chain's students (the largest chains, for a bound under halving).
-fn search_work(config: &StudyConfig, search: &InnerSearch, n_in: f64, n_val: f64) -> Work {
-    let (l_in, pool_in) = parts(config, n_in);
+fn search_work(
+    config: &StudyConfig,
+    search: &InnerSearch,
+    n_in: f64,
+    n_val: f64,
+    separate: Option<f64>,
+) -> Work {
+    let (l_in, pool_in) = parts(config, n_in, separate);
     let k = search.inner_folds as f64;
     let mut w = Work::default();
     for (r, &epochs) in search.rungs.iter().enumerate() {
@@ -147,6 +170,7 @@ fn search_work(config: &StudyConfig, search: &InnerSearch, n_in: f64, n_val: f64
             inner += chain(
                 config,
                 n_in,
+                separate,
                 search.max_students(),
                 members,
                 c.unl_factor,
@@ -186,6 +210,8 @@ pub fn measure_rates(engine: &dyn Engine, shape: ImageShape, side_by_side: usize
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSize {
     pub rows: usize,
+    /// Images of the study's separate unlabeled set (`[data] unlabeled`), if it has one.
+    pub unlabeled_rows: Option<usize>,
     pub shape: ImageShape,
     /// The size comes from the source's published figures, as its data is not here.
     pub published: bool,
@@ -195,6 +221,13 @@ pub struct TaskSize {
 /// once), else, for a named source that is missing, from its published size.
 pub fn task_sizes(config: &StudyConfig, data_dir: &Path) -> BTreeMap<String, TaskSize> {
     let mut sources: BTreeMap<String, Option<nstudent_data::Dataset>> = BTreeMap::new();
+    // The separate unlabeled set is every task's pool: read once.
+    let unlabeled_rows = config.data.unlabeled.as_deref().and_then(|spec| {
+        let options = config.data.open_options().ok()?;
+        nstudent_data::open_unlabeled(spec, data_dir, &options)
+            .ok()
+            .map(|u| u.len())
+    });
     let mut out = BTreeMap::new();
     for spec in &config.tasks {
         let Ok(task) = nstudent_data::Task::parse(spec) else {
@@ -220,6 +253,7 @@ pub fn task_sizes(config: &StudyConfig, data_dir: &Path) -> BTreeMap<String, Tas
             spec.clone(),
             TaskSize {
                 rows,
+                unlabeled_rows,
                 shape: data.shape,
                 published: false,
             },
@@ -234,6 +268,7 @@ fn published_size(task: &nstudent_data::Task) -> Option<TaskSize> {
     let kept = task.classes.as_ref().map_or(p.classes, Vec::len);
     Some(TaskSize {
         rows: p.train_of(kept),
+        unlabeled_rows: None,
         shape: p.shape,
         published: true,
     })
@@ -341,6 +376,7 @@ pub fn cell_seconds(
         config.epochs_for(&cell.task),
         n_train,
         n_test,
+        size.unlabeled_rows.map(|u| u as f64),
     );
     Some(w.train / r.train + w.predict / r.predict)
 }
@@ -435,10 +471,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_separate_unlabeled_set_is_the_pool_of_the_plan() {
+        let c = StudyConfig::preset("standard").unwrap();
+        // 1,000 training rows, 100 labeled; the pool is the 900 others or a 9,000-image set.
+        let ns = |separate| cell_work(&c, Algorithm::NoisyStudent, 5, 1000.0, 100.0, separate);
+        let (own, big) = (ns(None), ns(Some(9000.0)));
+        assert!(
+            big.train > own.train && big.predict > own.predict,
+            "{own:?} {big:?}"
+        );
+        // Baselines never touch the pool.
+        let b = |separate| cell_work(&c, Algorithm::Baseline, 5, 1000.0, 100.0, separate);
+        assert_eq!(b(None), b(Some(9000.0)));
+        // A set as large as the training part's own pool costs what that pool costs.
+        assert_eq!(ns(Some(900.0)).predict, own.predict);
+    }
+
+    #[test]
     fn fixed_hyperparameters_cost_the_refit_alone() {
         let c = StudyConfig::preset("standard").unwrap();
         // 1,000 training rows: 100 labeled, 900 unlabeled; 5 epochs; 100 test rows.
-        let b = cell_work(&c, Algorithm::Baseline, 5, 1000.0, 100.0);
+        let b = cell_work(&c, Algorithm::Baseline, 5, 1000.0, 100.0, None);
         assert_eq!(
             b,
             Work {
@@ -446,7 +499,7 @@ mod tests {
                 predict: 100.0
             }
         );
-        let ns = cell_work(&c, Algorithm::NoisyStudent, 5, 1000.0, 100.0);
+        let ns = cell_work(&c, Algorithm::NoisyStudent, 5, 1000.0, 100.0, None);
         // Teacher 100 x 5, one student on 1,000 rows x 5; the pool and the test fold twice.
         assert_eq!(
             ns,
@@ -455,7 +508,7 @@ mod tests {
                 predict: 900.0 + 200.0
             }
         );
-        let e = cell_work(&c, Algorithm::Ensemble, 5, 1000.0, 100.0);
+        let e = cell_work(&c, Algorithm::Ensemble, 5, 1000.0, 100.0, None);
         assert_eq!(e.train, 2.0 * ns.train);
         assert_eq!(e.predict, 2.0 * ns.predict);
     }
@@ -463,9 +516,9 @@ mod tests {
     #[test]
     fn a_search_adds_its_inner_folds() {
         let mut c = StudyConfig::preset("standard").unwrap();
-        let fixed = cell_work(&c, Algorithm::NoisyStudent, 5, 900.0, 100.0);
+        let fixed = cell_work(&c, Algorithm::NoisyStudent, 5, 900.0, 100.0, None);
         c.space.threshold = vec![0.5, 0.7];
-        let searched = cell_work(&c, Algorithm::NoisyStudent, 5, 900.0, 100.0);
+        let searched = cell_work(&c, Algorithm::NoisyStudent, 5, 900.0, 100.0, None);
         // 3 inner folds of 600 rows: a teacher (60 x 5) and two chains (600 x 5 each).
         let inner = 3.0 * (60.0 * 5.0 + 2.0 * 600.0 * 5.0);
         assert!(
@@ -483,6 +536,7 @@ mod tests {
             "t".to_string(),
             TaskSize {
                 rows: 1000,
+                unlabeled_rows: None,
                 shape,
                 published: false,
             },

@@ -37,6 +37,7 @@ pub use merge::{merge, MergeOptions, MergeOutcome};
 pub use nested::NestedCv;
 pub use preset::Preset;
 pub use report::context as report_context;
+pub use report::dependence as report_dependence;
 pub use runner::{run_study, CellContext, CellWork, RunOptions, RunSummary};
 pub use shard::Shard;
 pub use store::StudyDir;

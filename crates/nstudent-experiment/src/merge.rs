@@ -378,12 +378,7 @@ fn rank_statistics(table: &MetricsTable) -> StudyStats {
     let (blocks, view) = if tasks.len() >= 2 {
         (Blocks::Tasks, table.clone())
     } else {
-        let mut per_fold = table.clone();
-        for r in &mut per_fold.rows {
-            r.dataset = format!("{} fold {}", r.dataset, r.fold);
-            r.fold = 1;
-        }
-        (Blocks::Folds, per_fold)
+        (Blocks::Folds, table.folds_as_datasets())
     };
     let mut stats = StudyStats {
         blocks,
@@ -669,6 +664,15 @@ pub fn dependence_text(
                 pr.first_better,
                 verdict_text(t.verdict, &p.second, &p.first)
             );
+            // One task: its folds are all the evidence there is, so show each.
+            if p.per_task.len() == 1 {
+                let folds: Vec<String> = t
+                    .fold_differences
+                    .iter()
+                    .map(|f| format!("{} {:+.4}", f.fold, f.difference))
+                    .collect();
+                let _ = writeln!(out, "      per fold: {}", folds.join(", "));
+            }
         }
         for (what, across) in [
             ("tasks", p.across_tasks.as_ref()),

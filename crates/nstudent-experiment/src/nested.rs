@@ -293,6 +293,7 @@ impl CellWork for NestedCv {
             self.config.epochs_for(&cell.task),
             n * (k - 1.0) / k,
             n / k,
+            self.unlabeled_set().ok().flatten().map(|u| u.len() as f64),
         );
         (w.train + w.predict / 5.0) * data.shape.len() as f64
     }

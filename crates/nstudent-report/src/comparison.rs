@@ -12,6 +12,9 @@ use crate::format::{self, esc};
 use crate::html::TestsHtml;
 
 pub fn section(table: &MetricsTable, metric: &str, alpha: f64) -> TestsHtml {
+    if let [task] = &table.datasets()[..] {
+        return one_task_section(table, task, metric, alpha);
+    }
     match compare::analyze(table, metric, alpha) {
         Ok(analysis) => analysis_html(&analysis),
         Err(e) => TestsHtml {
@@ -25,6 +28,41 @@ pub fn section(table: &MetricsTable, metric: &str, alpha: f64) -> TestsHtml {
             ),
             finding: Some(format!(
                 "No statistical comparison: {}.",
+                esc(e.to_string().trim_end_matches('.'))
+            )),
+        },
+    }
+}
+
+/// A one-task study: the rank tests over its outer folds, said to be an indication only (the
+/// folds share training data); the pairs' corrected t-tests are the tests to read.
+fn one_task_section(table: &MetricsTable, task: &str, metric: &str, alpha: f64) -> TestsHtml {
+    let folds = table.folds_as_datasets();
+    let note = format!(
+        "<div class=\"na\"><b>One task ({}):</b> the algorithms are ranked over its outer \
+         folds. The folds share training data, so these tests are an indication, not a test \
+         across tasks; the corrected resampled t-tests under <a href=\"#dependence\">Pairs and \
+         compute</a> account for that.</div>\n",
+        esc(task)
+    );
+    match compare::analyze(&folds, metric, alpha) {
+        Ok(analysis) => {
+            let mut html = analysis_html(&analysis);
+            html.body = format!("{note}{}", html.body);
+            html.finding = Some(format!(
+                "One task: ranked over {} outer folds (an indication; see the pairs' corrected \
+                 t-tests).",
+                analysis.datasets
+            ));
+            html
+        }
+        Err(e) => TestsHtml {
+            body: format!(
+                "{note}<div class=\"na\">No rank tests over the folds: {}.</div>\n",
+                esc(e.to_string().trim_end_matches('.'))
+            ),
+            finding: Some(format!(
+                "One task; no rank tests over its folds: {}.",
                 esc(e.to_string().trim_end_matches('.'))
             )),
         },

@@ -154,6 +154,21 @@ pub fn section(h: &mut String, d: &Dependence) {
             }
         }
         h.push_str("</tbody>\n</table>\n");
+        // One task: its folds are all the evidence there is, so show each.
+        if let [t] = &p.per_task[..] {
+            let folds: Vec<String> = t
+                .fold_differences
+                .iter()
+                .map(|f| format!("fold {}: {:+.4}", f.fold, f.difference))
+                .collect();
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">Per fold ({} minus {}): {}.</p>",
+                esc(&p.second),
+                esc(&p.first),
+                folds.join(" · ")
+            );
+        }
     }
     h.push_str("</section>\n");
 }

@@ -219,12 +219,24 @@ fn says_which_tests_do_not_apply() {
     assert!(!html.contains("class=\"nemenyi\""));
     assert!(html.contains("Wilcoxon signed-rank tests with Holm"));
 
-    // One task: nothing applies, but the report is still written.
+    // One task: the tests across tasks do not apply; the algorithms are ranked over its
+    // folds, said to be an indication, and the pairs' corrected t-tests are pointed to.
     let mut one = small_table();
     one.rows.retain(|r| r.dataset == "task 0");
+    let folds = one.folds_as_datasets().datasets().len();
+    assert!(folds >= 2);
     let html = render_html(&one, &ReportOptions::default()).unwrap();
-    assert!(html.contains("The tests across tasks do not apply to this table"));
-    assert!(html.contains("at least 2 datasets"), "names the reason");
+    assert!(!html.contains("The tests across tasks do not apply to this table"));
+    assert!(
+        html.contains("<b>One task (task 0):</b> the algorithms are ranked over its outer folds")
+    );
+    assert!(html.contains(&format!(
+        "One task: ranked over {folds} outer folds (an indication"
+    )));
+    assert!(
+        html.contains("Friedman"),
+        "the rank tests over the folds are shown"
+    );
     assert!(html.contains("<section id=\"folds\">"));
 
     // A task without one algorithm: the report says which pair is missing.

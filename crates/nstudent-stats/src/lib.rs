@@ -11,6 +11,8 @@
 //!   test, as baycomp computes them.
 //! - [`effect`]: effect sizes, magnitudes and confidence intervals, as autorank chooses them.
 //! - [`layouts`]: wide and long result tables of other tools, as the same score matrix.
+//! - [`two_models`]: two models on the same test images: McNemar's test and a paired
+//!   bootstrap interval of the accuracy difference, as statsmodels and SciPy compute them.
 //! - [`cd_diagram`]: the critical-difference diagram of an analysis, as SVG or PNG.
 //! - [`render`]: an analysis as aligned text or markdown tables.
 //! - [`dist`]: the distribution tails those tests need.
@@ -28,5 +30,6 @@ pub mod paired;
 pub mod predictions;
 pub mod render;
 pub mod table;
+pub mod two_models;
 
 pub use error::{Error, Result};

@@ -383,8 +383,18 @@ pub struct TaskComparison {
     /// metric: lower), and on which the first did.
     pub second_wins: usize,
     pub first_wins: usize,
+    /// Each common fold's difference, second minus first (for a lower-is-better metric, first
+    /// minus second, so that positive is always better for the second), in fold order.
+    pub fold_differences: Vec<FoldDifference>,
     pub test: CorrelatedT,
     pub verdict: Verdict,
+}
+
+/// One fold's difference between the two algorithms of a [`TaskComparison`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FoldDifference {
+    pub fold: usize,
+    pub difference: f64,
 }
 
 /// The Bayesian signed-rank test over units (tasks, or source blocks).
@@ -477,6 +487,13 @@ pub fn compare_pair(
             second_mean: sign * my,
             second_wins: pairs.iter().filter(|p| p.2 > p.1).count(),
             first_wins: pairs.iter().filter(|p| p.1 > p.2).count(),
+            fold_differences: pairs
+                .iter()
+                .map(|&(fold, x, y)| FoldDifference {
+                    fold,
+                    difference: y - x,
+                })
+                .collect(),
             verdict: test.probabilities.verdict(settings.decision),
             test,
         });

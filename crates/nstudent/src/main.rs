@@ -48,6 +48,9 @@ enum Command {
     // A negative value (`--threshold -0.1`) reaches validation, which names the range.
     #[command(allow_negative_numbers = true)]
     Score(cmd::score::Args),
+    /// Compare two models on the same labeled images: accuracies, the difference with a
+    /// bootstrap interval, McNemar's test.
+    Compare(cmd::compare::Args),
     /// Run the study: nested cross-validation of the algorithms over tasks.
     // A negative value (`--threshold -0.1`) reaches validation, which names the range.
     #[command(allow_negative_numbers = true)]
@@ -174,6 +177,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cmd::train::run(*a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Score(a) => cmd::score::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Status(a) => cmd::run::status(a),
         Command::Merge(a) => cmd::run::merge(a),

@@ -175,6 +175,7 @@ fn stats_json_has_the_documented_shape_and_values() {
         // The tests that respect dependence come on accuracy (the study's pre-registration).
         let mut documented = vec![
             "algorithms",
+            "blocks",
             "datasets",
             "effects",
             "friedman",
@@ -189,6 +190,7 @@ fn stats_json_has_the_documented_shape_and_values() {
             documented.sort_unstable();
         }
         assert_eq!(sorted, documented);
+        assert_eq!(got["blocks"], "tasks", "the rank tests are across tasks");
         let want = &want["analyses"][metric];
         assert_eq!(got["metric"], metric);
         assert_eq!(got["algorithms"], want["algorithms"]);

@@ -58,6 +58,46 @@ fn split_dir(root: &Path, names: &[&str]) -> Option<PathBuf> {
     })
 }
 
+/// The test split's folder of an image folder with `train/` and `test/` (or `val/`) splits.
+pub fn test_split_dir(root: &Path) -> Option<PathBuf> {
+    split_dir(root, &["train", "training"])?;
+    split_dir(root, &["test", "testing", "val", "valid", "validation"])
+}
+
+/// The subfolders of a folder with `train/` and `test/` (or `val/`) splits that are neither,
+/// as a note: a user's `unlabeled/` beside the splits is not part of the dataset, and should
+/// be given with `--unlabeled`. `None` when nothing is skipped or there are no splits.
+pub fn skipped_note(root: &Path) -> Option<String> {
+    const SPLITS: [&str; 7] = [
+        "train",
+        "training",
+        "test",
+        "testing",
+        "val",
+        "valid",
+        "validation",
+    ];
+    let train = split_dir(root, &SPLITS[..2])?;
+    let test = split_dir(root, &SPLITS[2..])?;
+    let skipped: Vec<String> = list_dirs(root)
+        .ok()?
+        .into_iter()
+        .filter(|d| *d != train && *d != test)
+        .map(|d| format!("{}/", file_name(&d)))
+        .collect();
+    if skipped.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}: read {}/ and {}/ only; skipped {} (a folder of unlabeled images is given with \
+         --unlabeled)",
+        root.display(),
+        file_name(&train),
+        file_name(&test),
+        skipped.join(", ")
+    ))
+}
+
 /// The largest width or height decoded, in pixels. A few hundred bytes of JPEG can declare a
 /// 65,535 x 65,535 image; the study's CNN takes images of tens of pixels, so anything above this
 /// is a mistake or a hostile file, and is refused before its pixels are allocated.

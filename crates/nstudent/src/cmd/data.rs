@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use nstudent_data::fetch::{self, FetchOptions, Outcome};
 use nstudent_data::{sources, tasks, Dataset, Splits};
 
@@ -254,8 +253,8 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
     if path.is_dir() && nstudent_data::read::image_folder::is_flat_image_folder(path) {
         return flat_folder_info(&args, &options);
     }
-    let loaded = nstudent_data::open_with(&args.spec, &dir, &options)
-        .with_context(|| format!("cannot open `{}`", args.spec))?;
+    // The reader's errors name the file at fault (`mydata/train/cat/1.jpg: ...`).
+    let loaded = nstudent_data::open_with(&args.spec, &dir, &options)?;
     super::read_args::check_coarse(&args.spec, &options, &loaded)?;
     super::read_args::print_notes(&loaded);
     let splits = &loaded.splits;

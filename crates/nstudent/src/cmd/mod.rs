@@ -1,6 +1,7 @@
 //! One module per subcommand: its arguments and what it does.
 
 pub mod bench;
+pub mod compare;
 pub mod curve;
 pub mod data;
 pub mod format;

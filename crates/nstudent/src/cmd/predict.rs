@@ -52,7 +52,7 @@ pub struct Args {
 }
 
 /// The images to predict: a dataset's split, or new image files with no labels.
-enum Input {
+pub(crate) enum Input {
     Dataset(nstudent_data::Dataset),
     Files {
         files: Vec<PathBuf>,
@@ -146,57 +146,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 shape,
             }
         }
-        None => {
-            let splits = super::read_args::open_noted(&shown, &data_dir, &options)?;
-            Input::Dataset(match (args.split, splits.test) {
-                (Some(SplitArg::Train), _) | (None, None) => splits.train,
-                (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => t,
-                (Some(SplitArg::Test), None) => {
-                    usage!("{shown} has no test split; use --split train")
-                }
-            })
-        }
+        None => Input::Dataset(open_split(&shown, args.split, &data_dir, &options)?.0),
     };
     let engine = args.engine.engine()?;
-    let model = Model::load(engine.as_ref(), &args.model).map_err(algo_error)?;
-    let classes = match &input {
-        Input::Dataset(data) => {
-            if model.num_classes() != data.num_classes() {
-                usage!(
-                    "{} takes {} classes; {shown} has {} classes",
-                    args.model.display(),
-                    model.num_classes(),
-                    data.num_classes()
-                );
-            }
-            check_classes(&model, &args.model, &data.class_names, &shown)?;
-            data.class_names.clone()
-        }
-        Input::Files { .. } => match model.class_names() {
-            [] => (0..model.num_classes()).map(|c| c.to_string()).collect(),
-            names => names.to_vec(),
-        },
-    };
-    if model.spec().input != input.shape() {
-        usage!(
-            "{} takes images of {}; {shown} has images of {}: resize or convert them \
-             (--resize WxH, --grayscale or --rgb)",
-            args.model.display(),
-            model.spec().input,
-            input.shape()
-        );
-    }
-    let probs = model.predict_proba(input.view()?).map_err(algo_error)?;
+    let (model, classes) = load_for(engine.as_ref(), &args.model, &input, &shown)?;
+    let probs = probabilities(&model, &args.model, &input, &shown)?;
     let k = model.num_classes();
-    // Finite weights can still overflow float32 on the way to the logits.
-    if let Some(row) = probs.iter().position(|p| !p.is_finite()).map(|i| i / k) {
-        usage!(
-            "{}: the model's probabilities are not finite (image {row} of {shown}): its \
-             weights overflow float32, as after a diverged training; retrain it, e.g. with a \
-             lower --lr",
-            args.model.display()
-        );
-    }
     let csv = probabilities_csv(&input, &classes, &probs, k);
     // Both files appear together, or neither.
     let mut staged = crate::outputs::Staged::default();
@@ -221,6 +176,82 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("{} rows of {k} probabilities written", input.len());
     }
     Ok(())
+}
+
+/// The split of a dataset to predict: `split`, or by default the test split when there is
+/// one; with the split's name (`train` or `test`).
+pub(crate) fn open_split(
+    shown: &str,
+    split: Option<SplitArg>,
+    data_dir: &Path,
+    options: &nstudent_data::OpenOptions,
+) -> anyhow::Result<(nstudent_data::Dataset, &'static str)> {
+    let splits = super::read_args::open_noted(shown, data_dir, options)?;
+    Ok(match (split, splits.test) {
+        (Some(SplitArg::Train), _) | (None, None) => (splits.train, "train"),
+        (Some(SplitArg::Test), Some(t)) | (None, Some(t)) => (t, "test"),
+        (Some(SplitArg::Test), None) => usage!("{shown} has no test split; use --split train"),
+    })
+}
+
+/// Loads a saved model and checks that it takes `input`'s images (and a dataset's classes);
+/// returns it with the class names of the output's columns.
+pub(crate) fn load_for(
+    engine: &dyn nstudent_engine::Engine,
+    path: &Path,
+    input: &Input,
+    shown: &str,
+) -> anyhow::Result<(Model, Vec<String>)> {
+    let model = Model::load(engine, path).map_err(algo_error)?;
+    let classes = match input {
+        Input::Dataset(data) => {
+            if model.num_classes() != data.num_classes() {
+                usage!(
+                    "{} takes {} classes; {shown} has {} classes",
+                    path.display(),
+                    model.num_classes(),
+                    data.num_classes()
+                );
+            }
+            check_classes(&model, path, &data.class_names, shown)?;
+            data.class_names.clone()
+        }
+        Input::Files { .. } => match model.class_names() {
+            [] => (0..model.num_classes()).map(|c| c.to_string()).collect(),
+            names => names.to_vec(),
+        },
+    };
+    if model.spec().input != input.shape() {
+        usage!(
+            "{} takes images of {}; {shown} has images of {}: resize or convert them \
+             (--resize WxH, --grayscale or --rgb)",
+            path.display(),
+            model.spec().input,
+            input.shape()
+        );
+    }
+    Ok((model, classes))
+}
+
+/// The model's class probabilities of `input`, row-major, refused when not finite.
+pub(crate) fn probabilities(
+    model: &Model,
+    path: &Path,
+    input: &Input,
+    shown: &str,
+) -> anyhow::Result<Vec<f32>> {
+    let probs = model.predict_proba(input.view()?).map_err(algo_error)?;
+    let k = model.num_classes();
+    // Finite weights can still overflow float32 on the way to the logits.
+    if let Some(row) = probs.iter().position(|p| !p.is_finite()).map(|i| i / k) {
+        usage!(
+            "{}: the model's probabilities are not finite (image {row} of {shown}): its \
+             weights overflow float32, as after a diverged training; retrain it, e.g. with a \
+             lower --lr",
+            path.display()
+        );
+    }
+    Ok(probs)
 }
 
 /// The CSV: an id column (`row`: the 0-based position in the split; `file`: the image's path

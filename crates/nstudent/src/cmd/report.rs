@@ -84,6 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
     }
     let mut study_context = None;
+    let mut dependence = None;
     if input.is_dir() && input.join("cells").is_dir() && input.join(CONFIG_NAME).is_file() {
         // A study directory: rebuild its table from the finished cells first, so the report
         // never shows a table older than the cells (shards may have finished since), and take
@@ -103,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         study_context = Some(nstudent_experiment::report_context(&study)?);
+        dependence = Some(nstudent_experiment::report_dependence(&merged.stats));
     }
     let (table_path, results_dir) = if input.is_dir() {
         let path = input.join(TABLE_NAME);
@@ -151,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             None => "nstudent study report".to_string(),
         }
     });
-    let context = study_context.unwrap_or_else(|| StudyContext {
+    let mut context = study_context.unwrap_or_else(|| StudyContext {
         config_text: results_dir
             .map(|d| d.join(CONFIG_NAME))
             .and_then(|p| std::fs::read_to_string(p).ok()),
@@ -161,6 +163,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|text| nstudent_report::pseudo_label_rows(&text))
             .unwrap_or_default(),
         ..StudyContext::default()
+    });
+    // The pairs' tests, as `run` and `merge` put them in the report (from the table's own
+    // task names when there is no study).
+    context.dependence = dependence.unwrap_or_else(|| {
+        nstudent_experiment::report_dependence(&nstudent_experiment::merge::statistics(&table, &[]))
     });
     let options = ReportOptions {
         title,

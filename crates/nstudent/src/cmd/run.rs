@@ -1,6 +1,6 @@
 //! `nstudent run`, `nstudent status` and `nstudent merge`: the study.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nstudent_experiment::{
     config::{Algorithm, StudyConfig},
@@ -18,7 +18,7 @@ use crate::failure::{usage, UsageError};
 /// resumes: finished cells are skipped.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Study config (TOML). Keys it leaves out take the --preset's values (`original` if no
+    /// Study config (TOML). Keys it leaves out take the --preset's values (`quick` if no
     /// preset is given). See `--print-config` for every key.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -32,6 +32,20 @@ pub struct Args {
     /// Tasks to run instead of the config's, comma-separated (e.g. mnist:0-4,cifar10:0-4).
     #[arg(long, value_delimiter = ',', value_name = "TASKS")]
     pub tasks: Option<Vec<String>>,
+    /// Your own data as the one task (a folder of class folders, a CSV, or anything `train`
+    /// reads); the same as --tasks with one path. Its training images are split into folds;
+    /// a test split, if it has one, is not used (the folds are the evaluation).
+    #[arg(long, value_name = "DATA", conflicts_with = "tasks")]
+    pub data: Option<String>,
+    /// A separate set of unlabeled images (a folder of images, a source or a path) that every
+    /// fold pseudo-labels instead of the hidden labels of its training part ([data] unlabeled).
+    /// With it, every training image keeps its label (pseudo.teacher_factor 1) unless --config
+    /// sets pseudo.teacher_factor.
+    #[arg(long, value_name = "DATA")]
+    pub unlabeled: Option<String>,
+    /// How --data and --unlabeled are read (the [data] table of the config).
+    #[command(flatten)]
+    pub read: super::read_args::ReadArgs,
     /// Algorithms to run instead of the config's, comma-separated (baseline,noisy-student,ensemble).
     #[arg(long, value_delimiter = ',', value_name = "ALGOS")]
     pub algorithms: Option<Vec<String>>,
@@ -165,8 +179,7 @@ fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
 pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
     let preset = match (args.preset, &args.config) {
         (Some(p), _) => p,
-        (None, Some(_)) => Preset::Original,
-        (None, None) => Preset::Quick,
+        (None, _) => Preset::Quick,
     };
     let base = preset.config().map_err(lift)?;
     let mut c = match &args.config {
@@ -180,6 +193,22 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
             .filter(|t| !t.is_empty())
             .collect();
     }
+    if let Some(data) = &args.data {
+        c.tasks = vec![data.trim().to_string()];
+    }
+    if let Some(unlabeled) = &args.unlabeled {
+        c.data.unlabeled = Some(unlabeled.trim().to_string());
+        // With a separate unlabeled set the user's labels are all meant to be used, as in
+        // `train --unlabeled`; a config that sets the fraction keeps it.
+        let config_sets = match &args.config {
+            Some(path) => StudyConfig::file_sets(path, "pseudo.teacher_factor").map_err(lift)?,
+            None => false,
+        };
+        if !config_sets {
+            c.base.teacher_factor = 1.0;
+        }
+    }
+    apply_read_args(&args.read, &mut c.data)?;
     if let Some(algos) = &args.algorithms {
         let mut list = Vec::new();
         for a in algos {
@@ -222,6 +251,60 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
     Ok(c)
 }
 
+/// A note for each task that is an image folder with a test split: the study never reads it,
+/// since its outer folds come from the training images and are its evaluation.
+fn unused_test_splits(config: &StudyConfig) -> Vec<String> {
+    config
+        .tasks
+        .iter()
+        .filter_map(|spec| {
+            let task = nstudent_data::Task::parse(spec).ok()?;
+            let test = nstudent_data::read::image_folder::test_split_dir(Path::new(&task.source))?;
+            Some(format!(
+                "{spec}: the study does not use its test split ({}): its outer folds are drawn \
+                 from the training images and are the evaluation; score a trained model on the \
+                 test split with `nstudent compare` or `nstudent train --eval test`",
+                test.display()
+            ))
+        })
+        .collect()
+}
+
+/// The read flags (`--label-column`, `--resize`, ...) as the config's `[data]` keys, which
+/// the study records and hashes.
+fn apply_read_args(
+    read: &super::read_args::ReadArgs,
+    data: &mut nstudent_experiment::config::DataConfig,
+) -> anyhow::Result<()> {
+    use nstudent_experiment::config::ColourMode;
+    if read.coarse {
+        usage!(
+            "--coarse is for `train` and `predict`; a study's CIFAR-100 tasks use the 100 fine \
+             labels, so leave --coarse out"
+        );
+    }
+    let set = |slot: &mut Option<String>, value: &Option<String>| {
+        if let Some(v) = value {
+            *slot = Some(v.trim().to_string());
+        }
+    };
+    set(&mut data.label_column, &read.label_column);
+    set(&mut data.shape, &read.shape);
+    set(&mut data.resize, &read.resize);
+    if let Some(m) = read.max_value {
+        data.max_value = Some(m);
+    }
+    if read.header || read.no_header {
+        data.header = Some(read.header);
+    }
+    if read.grayscale {
+        data.colour = Some(ColourMode::Grey);
+    } else if read.rgb {
+        data.colour = Some(ColourMode::Rgb);
+    }
+    Ok(())
+}
+
 fn shard_of(args: &Args) -> anyhow::Result<Shard> {
     // Workers share every cell: an array job's index does not split them.
     if args.worker && args.shard.is_none() {
@@ -253,6 +336,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let shard = shard_of(&args)?;
+    if !args.quiet {
+        for note in unused_test_splits(&config) {
+            eprintln!("note: {}", crate::failure::escape_controls(&note));
+        }
+    }
     if args.plan {
         let cells: Vec<_> = plan::cells(&config)
             .into_iter()

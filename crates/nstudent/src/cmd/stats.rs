@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use nstudent_experiment::merge::{dependence_text, table_dependence_statistics, BlockStats};
+use nstudent_experiment::merge::{
+    dependence_text, table_dependence_statistics, BlockStats, Blocks,
+};
 use nstudent_stats::paired::{PairComparison, PairSettings};
 use nstudent_stats::table::Metric;
 use nstudent_stats::{cd_diagram, compare, effect, render};
@@ -95,6 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .as_ref()
         .map(|(settings, paired, blocks)| dependence_text(settings, paired, blocks.as_ref()))
         .unwrap_or_default();
+    let one_task = one_task_note(&args)?;
+    if let (Some(note), Format::Text | Format::Markdown) = (&one_task, args.format) {
+        println!("{note}\n");
+    }
     match args.format {
         Format::Text => print!(
             "{}{}{dependence_text}",
@@ -110,6 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             /// The analysis's keys in their order, then the effect sizes.
             #[derive(serde::Serialize)]
             struct Output<'a> {
+                /// What the rank tests compare across: `tasks`, or the `folds` of one task.
+                blocks: Blocks,
                 #[serde(flatten)]
                 analysis: &'a compare::Analysis,
                 effects: &'a effect::Effects,
@@ -121,6 +129,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 source_blocks: Option<&'a BlockStats>,
             }
             let output = Output {
+                blocks: match one_task {
+                    Some(_) => Blocks::Folds,
+                    None => Blocks::Tasks,
+                },
                 analysis: &analysis,
                 effects: &effects,
                 paired_settings: dependence.as_ref().map(|d| &d.0),
@@ -132,4 +144,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Format::Latex => print!("{}", render::latex(&analysis)),
     }
     Ok(())
+}
+
+/// For nstudent's table of a single task, the line that says what its tests are: ranks over
+/// the outer folds, an indication only, and the pairs' corrected t-tests. `None` otherwise.
+fn one_task_note(args: &Args) -> anyhow::Result<Option<String>> {
+    if args.how.layout(&args.table)? != super::table_args::Layout::Nstudent {
+        return Ok(None);
+    }
+    let table = nstudent_stats::table::MetricsTable::read(&args.table)?;
+    let [task] = &table.datasets()[..] else {
+        return Ok(None);
+    };
+    let folds = table.folds_as_datasets().datasets().len();
+    Ok(Some(format!(
+        "One task ({task}): the algorithms are ranked over its {folds} outer folds, which share \
+         training data: an indication, not a test across tasks. The pairs' corrected resampled \
+         t-tests below account for that."
+    )))
 }

@@ -113,6 +113,11 @@ impl TableArgs {
                     );
                 }
                 let table = MetricsTable::read(table)?;
+                // One task: its outer folds are the blocks (an indication, said by `stats`).
+                let table = match table.datasets().len() {
+                    1 => table.folds_as_datasets(),
+                    _ => table,
+                };
                 compare::analyze(&table, metric.name(), alpha).map_err(in_table)?
             }
             Layout::Wide => {

@@ -328,6 +328,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.seed
     );
     if let Some(u) = &unlabeled {
+        for note in &u.notes {
+            eprintln!("note: {}", crate::failure::escape_controls(note));
+        }
         if let Some(warning) = overlap_warning(&train, u) {
             eprintln!("{warning}");
         }
@@ -338,11 +341,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             u.shape
         );
     }
+    eprintln!("{}", settings_line(&config));
     let mut log = MetricsLog::new(Default::default()).with_train_labels(&train.labels);
     let first_models = first_models_name(trainer.config().algorithm);
+    let members = config.members();
     let outcome = trainer
         .train(&train, &mut |e: &Event<'_>| {
-            print_event(e, first_models, train.len());
+            print_event(e, first_models, train.len(), members);
             if args.metrics.is_some() {
                 log.on_event(e);
             }
@@ -381,7 +386,51 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             n => format!(" (ensemble of {n})"),
         }
     );
+    if let (Some(e), Some(chain)) = (&eval, &outcome.chain) {
+        if !chain.students.is_empty() {
+            print!(
+                "{}",
+                gain_text(&outcome.teacher, outcome.final_model(), e, config.seed)?
+            );
+        }
+    }
     Ok(())
+}
+
+/// The teacher-to-student gain on the evaluation data, paired image by image: the
+/// difference with its bootstrap interval and McNemar's test, as `nstudent compare` gives it.
+fn gain_text(
+    teacher: &nstudent_algo::Model,
+    student: &nstudent_algo::Model,
+    eval: &nstudent_core::Dataset,
+    seed: u64,
+) -> anyhow::Result<String> {
+    use nstudent_stats::two_models::{compare_predictions, BootstrapSettings};
+    let classes = |m: &nstudent_algo::Model| -> anyhow::Result<Vec<usize>> {
+        let probs = m.predict_proba(eval.view()).map_err(algo_error)?;
+        Ok(probs
+            .chunks_exact(m.num_classes().max(1))
+            .map(nstudent_stats::metrics::argmax)
+            .collect())
+    };
+    let settings = BootstrapSettings {
+        seed,
+        ..BootstrapSettings::default()
+    };
+    let c = compare_predictions(
+        &eval.labels,
+        &classes(teacher)?,
+        &classes(student)?,
+        settings,
+    )?;
+    let names = ["teacher".to_string(), "student".to_string()];
+    Ok(format!(
+        "student against teacher on the eval data:\n{}",
+        super::compare::text(&c, &names, &eval.source)
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    ))
 }
 
 /// The config: defaults, then --config, then flags.
@@ -525,9 +574,52 @@ fn first_models_name(algorithm: Algorithm) -> &'static str {
     }
 }
 
+/// The settings that shape the models, in one line: what `--report` records, for the reader
+/// of the terminal.
+fn settings_line(c: &AlgoConfig) -> String {
+    let noise = |m: &nstudent_algo::ModelConfig| {
+        let augment = if c.augment.enabled {
+            format!(
+                "RandAugment {} ops at magnitude {}",
+                c.augment.num_ops, c.augment.magnitude
+            )
+        } else {
+            "no augmentation".to_string()
+        };
+        format!(
+            "{augment}, dropout {}, stochastic-depth survival {}",
+            m.dropout, m.survival
+        )
+    };
+    let fit = format!(
+        "{} epochs, batch {}, learning rate {}",
+        c.fit.epochs, c.fit.batch_size, c.fit.learning_rate
+    );
+    let ensemble = if c.algorithm.is_ensemble() {
+        format!(", {} models per generation", c.ensemble_size)
+    } else {
+        String::new()
+    };
+    match c.algorithm {
+        Algorithm::NoisyStudent | Algorithm::Ensemble => format!(
+            "settings: threshold {}, {} students, {fit}{ensemble}; student noise: {}",
+            c.threshold,
+            c.num_students,
+            noise(&c.student)
+        ),
+        Algorithm::AugmentedBaseline => {
+            format!("settings: {fit}; noise: {}", noise(&c.student))
+        }
+        Algorithm::Baseline | Algorithm::BaselineEnsemble => {
+            format!("settings: {fit}{ensemble}; no noise")
+        }
+    }
+}
+
 /// Prints a training event; `first` names the models trained on the labeled part.
-/// One progress line per event; `total` is the number of training images.
-fn print_event(e: &Event<'_>, first: &str, total: usize) {
+/// One progress line per event; `total` is the number of training images, `members` the
+/// models per generation (named only when there are several).
+fn print_event(e: &Event<'_>, first: &str, total: usize, members: usize) {
     match e {
         Event::Split {
             labeled,
@@ -555,16 +647,19 @@ fn print_event(e: &Event<'_>, first: &str, total: usize) {
             member,
             progress,
         } => {
-            if progress.batch == progress.batches_per_epoch {
+            if let Some(loss) = progress.epoch_loss {
                 let who = match stage {
                     Stage::Teacher => first.to_string(),
                     Stage::Student { iteration } => format!("student {iteration}"),
                 };
+                let member = if members > 1 {
+                    format!(" member {}", member + 1)
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "  {who} member {} epoch {} done, last batch loss {:.4}",
-                    member + 1,
-                    progress.epoch + 1,
-                    progress.loss
+                    "  {who}{member} epoch {}: mean loss {loss:.4}",
+                    progress.epoch + 1
                 );
             }
         }
