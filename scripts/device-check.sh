@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for a machine with an NVIDIA GPU: builds the burn engine with wgpu (Vulkan; the
-# `cuda` feature needs internet access while compiling, see README "GPUs"), then reports in
+# `cuda` feature needs internet access while compiling, see docs/gpu.md), then reports in
 # under 10 minutes on a 16-core machine:
 #   1. parity with the native engine from the same weights (scripts/gpu-check.sh's check);
 #   2. throughput of the GPU and of the CPU engine: training at batch 32 and 128, inference at

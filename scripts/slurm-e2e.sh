@@ -12,7 +12,7 @@
 #
 # Usage (as root): scripts/slurm-e2e.sh [NSTUDENT] [DATASETS_DIR]
 #   defaults: target/release/nstudent, ../shared/datasets. About a minute.
-# Run it after every change to docs/slurm.sh or to the runner (README, "Scale out").
+# Run it after every change to docs/slurm.sh or to the runner (docs/cluster.md).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 nstudent=$(realpath "${1:-$repo/target/release/nstudent}")

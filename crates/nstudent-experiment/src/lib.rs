@@ -29,6 +29,7 @@ pub mod seed;
 pub mod shard;
 pub mod shared;
 pub mod store;
+pub mod verify;
 
 pub use cell::{Cell, CellOutcome, CellRecord, PseudoLabelRecord};
 pub use config::{Algorithm, StudyConfig};

@@ -98,6 +98,20 @@ impl StudyDir {
         Ok(cell::read_record(&self.dir, cell)?.filter(|r| r.config_hash == self.hash))
     }
 
+    /// The finished records and the unfinished cells among `cells` (an unreadable cell file
+    /// counts as unfinished, as it will be recomputed).
+    pub fn finished_and_todo(&self, cells: &[Cell]) -> (Vec<CellRecord>, Vec<Cell>) {
+        let mut records = Vec::new();
+        let mut todo = Vec::new();
+        for c in cells {
+            match self.finished(c) {
+                Ok(Some(r)) => records.push(r),
+                _ => todo.push(c.clone()),
+            }
+        }
+        (records, todo)
+    }
+
     /// Stores a finished cell (atomically), replacing any earlier file.
     pub fn store(&self, cell: &Cell, record: &CellRecord) -> Result<()> {
         cell::write_record(&self.dir, cell, record)

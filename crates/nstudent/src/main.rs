@@ -56,13 +56,13 @@ enum Command {
     #[command(allow_negative_numbers = true)]
     Run(cmd::run::Args),
     /// List the cells of a study directory that are still missing.
-    Status(cmd::run::StatusArgs),
+    Status(cmd::status::StatusArgs),
     /// Build the metrics table of a study directory from its finished cells.
-    Merge(cmd::run::MergeArgs),
+    Merge(cmd::merge::MergeArgs),
     /// Recompute finished cells of a study directory and check they are the same, bit for bit.
     // A negative value (`--threshold -0.1`) reaches validation, which names the range.
     #[command(allow_negative_numbers = true)]
-    Verify(cmd::run::VerifyArgs),
+    Verify(cmd::verify::VerifyArgs),
     /// Friedman, Nemenyi and Wilcoxon-Holm tests over a metrics table, with a CD diagram.
     // A negative value (`--threshold -0.1`) reaches validation, which names the range.
     #[command(allow_negative_numbers = true)]
@@ -179,9 +179,9 @@ fn main() -> ExitCode {
         Command::Score(a) => cmd::score::run(a),
         Command::Compare(a) => cmd::compare::run(a),
         Command::Run(a) => cmd::run::run(a),
-        Command::Status(a) => cmd::run::status(a),
-        Command::Merge(a) => cmd::run::merge(a),
-        Command::Verify(a) => cmd::run::verify(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
         Command::Stats(a) => cmd::stats::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Curve(a) => cmd::curve::run(a),

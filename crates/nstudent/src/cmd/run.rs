@@ -1,4 +1,4 @@
-//! `nstudent run`, `nstudent status` and `nstudent merge`: the study.
+//! `nstudent run`: the study, resolved from a preset, a config file and flags, then planned or run.
 
 use std::path::{Path, PathBuf};
 
@@ -115,59 +115,8 @@ pub struct Args {
     pub claim_timeout: u64,
 }
 
-/// List the cells of a study directory that are still missing.
-#[derive(clap::Args)]
-pub struct StatusArgs {
-    /// Results directory of `nstudent run`.
-    #[arg(default_value = "nstudent-results")]
-    pub dir: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
-}
-
-/// Build the metrics table, statistics and report of a study directory from its cells.
-#[derive(clap::Args)]
-pub struct MergeArgs {
-    /// Results directory of `nstudent run`.
-    #[arg(default_value = "nstudent-results")]
-    pub dir: PathBuf,
-    /// Skip report.html.
-    #[arg(long)]
-    pub no_report: bool,
-}
-
-/// Recompute finished cells of a study directory and check they come out bit for bit the same.
-///
-/// Each chosen cell is computed again, with the config recorded in the directory, into a
-/// temporary directory; every field of its cell file must equal the stored one, except the
-/// times and the thread count. Exits 0 when all are identical, 1 when one differs.
-#[derive(clap::Args)]
-pub struct VerifyArgs {
-    /// Results directory of `nstudent run`.
-    #[arg(default_value = "nstudent-results")]
-    pub dir: PathBuf,
-    /// Cells to recompute, by index (as `nstudent status` and the log number them),
-    /// comma-separated. Without it, `--sample` cells are picked.
-    #[arg(long, value_delimiter = ',', value_name = "INDEX")]
-    pub cells: Option<Vec<usize>>,
-    /// How many finished cells to pick (seeded by --seed) when --cells is not given.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub sample: usize,
-    /// Seed of the pick.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Where named datasets are read from (default: the directory's config, $NSTUDENT_DATA or
-    /// the platform's data dir).
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Threads in total; 0 or none uses every core. A speed setting only.
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-}
-
 /// Experiment errors keep their exit-code class: user errors exit 2.
-fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
+pub(crate) fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
     if e.is_user_error() {
         anyhow::Error::new(UsageError(e.to_string()))
     } else {
@@ -358,7 +307,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let (threads, _) = config.resolved_execution();
             let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
             let (records, left) = match &existing {
-                Some(s) => finished_and_todo(s, &cells),
+                Some(s) => s.finished_and_todo(&cells),
                 None => (Vec::new(), Vec::new()),
             };
             let predicted = if todo.is_empty() {
@@ -377,12 +326,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if !todo.is_empty() {
             let records = existing
                 .as_ref()
-                .map(|s| finished_and_todo(s, &cells).0)
+                .map(|s| s.finished_and_todo(&cells).0)
                 .unwrap_or_default();
             out(predict_compute(&config, &todo, &records)?.trim_end());
         }
         if let Some(study) = &existing {
-            let (records, todo) = finished_and_todo(study, &cells);
+            let (records, todo) = study.finished_and_todo(&cells);
             let (threads, _) = config.resolved_execution();
             if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
                 out(&line);
@@ -585,7 +534,10 @@ fn predicted_compute(
 
 /// The tasks of `config` whose data is not in `data_dir` (or at their path), each with the
 /// step that gets it.
-fn missing_data(config: &StudyConfig, data_dir: &std::path::Path) -> Vec<(String, String)> {
+pub(crate) fn missing_data(
+    config: &StudyConfig,
+    data_dir: &std::path::Path,
+) -> Vec<(String, String)> {
     config
         .tasks
         .iter()
@@ -594,7 +546,7 @@ fn missing_data(config: &StudyConfig, data_dir: &std::path::Path) -> Vec<(String
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
-fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
@@ -608,319 +560,10 @@ fn describe_config(c: &StudyConfig) -> String {
     )
 }
 
-fn list_written(paths: &[PathBuf]) -> String {
+pub(crate) fn list_written(paths: &[PathBuf]) -> String {
     paths
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-pub fn status(args: StatusArgs) -> anyhow::Result<()> {
-    let study = StudyDir::open(&args.dir).map_err(lift)?;
-    let cells = plan::cells(&study.config);
-    let (table, missing) = merging::collect(&study).map_err(lift)?;
-    if args.format == Format::Json {
-        let (records, todo) = finished_and_todo(&study, &cells);
-        let (threads, _) = study.config.resolved_execution();
-        let remaining = study_json::remaining(&plan::remaining(&todo, &records), threads.get());
-        return print_json(&study_json::status(
-            &args.dir,
-            &study.hash,
-            cells.len(),
-            table.rows.len(),
-            &missing,
-            remaining,
-        ));
-    }
-    out(&format!(
-        "{}: {} of {} cells finished, {} missing (config hash {})",
-        args.dir.display(),
-        table.rows.len(),
-        cells.len(),
-        missing.len(),
-        study.hash
-    ));
-    for c in &missing {
-        out(&format!(
-            "missing  cell {:>5}  {}  fold {}  {}",
-            c.index, c.task, c.fold, c.algorithm
-        ));
-    }
-    let (records, todo) = finished_and_todo(&study, &cells);
-    let (threads, _) = study.config.resolved_execution();
-    if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
-        out(&line);
-    }
-    Ok(())
-}
-
-/// The finished records and the unfinished cells among `cells` (an unreadable cell file
-/// counts as unfinished, as it will be recomputed).
-fn finished_and_todo(
-    study: &StudyDir,
-    cells: &[nstudent_experiment::Cell],
-) -> (
-    Vec<nstudent_experiment::CellRecord>,
-    Vec<nstudent_experiment::Cell>,
-) {
-    let mut records = Vec::new();
-    let mut todo = Vec::new();
-    for c in cells {
-        match study.finished(c) {
-            Ok(Some(r)) => records.push(r),
-            _ => todo.push(c.clone()),
-        }
-    }
-    (records, todo)
-}
-
-pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
-    let study = StudyDir::open(&args.dir).map_err(lift)?;
-    let merged = merging::merge(
-        &study,
-        &MergeOptions {
-            report: !args.no_report,
-        },
-    )
-    .map_err(lift)?;
-    if !merged.missing.is_empty() {
-        eprintln!(
-            "nstudent: {} cells are missing; the outputs hold the {} finished ones (`nstudent status {}` lists the rest)",
-            merged.missing.len(),
-            merged.table.rows.len(),
-            args.dir.display()
-        );
-    }
-    out(&format!(
-        "{}\nresults: {}",
-        merging::summary_text(&merged.table, &merged.stats),
-        list_written(&merged.written)
-    ));
-    Ok(())
-}
-
-/// The cells `verify` recomputes: the given ones (each must be finished), or a seeded sample of
-/// the finished ones.
-fn cells_to_verify(
-    args: &VerifyArgs,
-    finished: &[nstudent_experiment::Cell],
-    all: usize,
-) -> anyhow::Result<Vec<nstudent_experiment::Cell>> {
-    match &args.cells {
-        Some(wanted) => wanted
-            .iter()
-            .map(|&i| {
-                finished
-                    .iter()
-                    .find(|c| c.index == i)
-                    .cloned()
-                    .ok_or_else(|| {
-                        if i >= all {
-                            anyhow::Error::new(UsageError(format!(
-                                "--cells {i}: the study has cells 0-{}",
-                                all.saturating_sub(1)
-                            )))
-                        } else {
-                            anyhow::Error::new(UsageError(format!(
-                                "--cells {i}: that cell is not finished, so there is nothing to verify"
-                            )))
-                        }
-                    })
-            })
-            .collect(),
-        None => {
-            if finished.is_empty() {
-                usage!("no finished cell to verify in {}", args.dir.display());
-            }
-            // A seeded partial Fisher-Yates shuffle of the finished cells.
-            let mut pool = finished.to_vec();
-            let mut state = args.seed;
-            let n = args.sample.min(pool.len());
-            for i in 0..n {
-                state = nstudent_experiment::seed::derive(state, &["verify"]);
-                let j = i + (state % (pool.len() - i) as u64) as usize;
-                pool.swap(i, j);
-            }
-            pool.truncate(n);
-            Ok(pool)
-        }
-    }
-}
-
-/// The fields of a cell file that must not change when it is recomputed: all but the times,
-/// the thread count and the trainings reused from the fold's cache (execution details).
-fn comparable(record: &nstudent_experiment::CellRecord) -> anyhow::Result<serde_json::Value> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(map) => {
-                map.retain(|k, _| {
-                    !k.ends_with("_seconds")
-                        && k != "threads"
-                        && k != "reused_trainings"
-                        && k != "checksum"
-                });
-                map.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut v = serde_json::to_value(record)?;
-    strip(&mut v);
-    Ok(v)
-}
-
-/// The first field where two JSON values differ, as `path: a vs b`.
-fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
-    use serde_json::Value;
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            keys.into_iter().find_map(|k| {
-                let (va, vb) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                first_difference(va, vb, &format!("{path}.{k}"))
-            })
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (va, vb))| first_difference(va, vb, &format!("{path}[{i}]"))),
-        _ if a == b => None,
-        _ => Some(format!("{}: {a} vs {b}", path.trim_start_matches('.'))),
-    }
-}
-
-pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
-    if args.sample == 0 && args.cells.is_none() {
-        usage!("--sample 0 verifies nothing; pick at least 1 cell (or name them with --cells)");
-    }
-    let study = StudyDir::open(&args.dir).map_err(lift)?;
-    let mut config = study.config.clone();
-    if let Some(d) = &args.data_dir {
-        config.execution.data_dir = d.to_string_lossy().into_owned();
-    }
-    if let Some(t) = args.threads {
-        config.execution.threads = t;
-        config.execution.jobs = 1;
-    }
-    let cells = plan::cells(&config);
-    let (records, _) = finished_and_todo(&study, &cells);
-    let finished: Vec<_> = cells
-        .iter()
-        .filter(|c| {
-            records
-                .iter()
-                .any(|r| r.task == c.task && r.fold == c.fold && r.algorithm == c.algorithm)
-        })
-        .cloned()
-        .collect();
-    // A named cell whose file cannot be trusted (edited, torn) says why, not "not finished".
-    for &i in args.cells.iter().flatten() {
-        if let Some(cell) = cells.get(i) {
-            study.finished(cell).map_err(lift)?;
-        }
-    }
-    let chosen = cells_to_verify(&args, &finished, cells.len())?;
-    let data_dir = config
-        .data_dir()
-        .unwrap_or_else(nstudent_data::default_data_dir);
-    if let Some((task, why)) = missing_data(&config, &data_dir)
-        .into_iter()
-        .find(|(t, _)| chosen.iter().any(|c| &c.task == t))
-    {
-        usage!("task {task}: its data is missing ({why}); pass --data-dir");
-    }
-    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
-    let (threads, _) = config.resolved_execution();
-    let mut unsealed = 0;
-    let mut differing = 0;
-    for cell in &chosen {
-        let stored = study
-            .finished(cell)
-            .map_err(lift)?
-            .ok_or_else(|| anyhow::anyhow!("cell {} vanished while verifying", cell.index))?;
-        // Recompute on the kernels that computed the cell: the paths differ in their last bits.
-        if let Err(e) = nstudent_engine::force_kernel_path(Some(stored.kernels)) {
-            usage!(
-                "cell {}: it was computed on the {} kernels: {e}",
-                cell.index,
-                stored.kernels
-            );
-        }
-        if stored.kernel_revision != stored.kernels.revision() {
-            usage!(
-                "cell {}: it was computed by revision {} of the {} kernels, and this build runs revision {}, which gives other bits; verify it with a build of revision {} (see README, Reproducibility)",
-                cell.index,
-                stored.kernel_revision,
-                stored.kernels,
-                stored.kernels.revision(),
-                stored.kernel_revision
-            );
-        }
-        let scratch = tempfile::tempdir()?;
-        let fresh = StudyDir::create(scratch.path(), &config, false).map_err(lift)?;
-        let options = RunOptions {
-            threads,
-            jobs: 1,
-            quiet: true,
-            only_cells: Some(vec![cell.index]),
-            ..RunOptions::default()
-        };
-        nstudent_experiment::run_study(&fresh, &work, &options).map_err(lift)?;
-        let mut again = fresh
-            .finished(cell)
-            .map_err(lift)?
-            .ok_or_else(|| anyhow::anyhow!("cell {} was not recomputed", cell.index))?;
-        // Builds before cells recorded their pseudo-labels wrote none: compare what they wrote.
-        if stored.outcome.pseudo_labels.is_empty() {
-            again.outcome.pseudo_labels.clear();
-        }
-        let what = format!(
-            "cell {} ({} fold {} {}, {} kernels)",
-            cell.index, cell.task, cell.fold, cell.algorithm, stored.kernels
-        );
-        match first_difference(&comparable(&stored)?, &comparable(&again)?, "") {
-            None => out(&format!(
-                "identical  {what}: accuracy {:.4}, {} training{}, recomputed in {:.1} s",
-                again.outcome.metrics.accuracy,
-                again.outcome.trainings,
-                if again.outcome.trainings == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                again.outcome.cell_seconds
-            )),
-            Some(diff) => {
-                differing += 1;
-                // A sealed cell was read only if its checksum matched: not edited.
-                unsealed += usize::from(stored.checksum.is_none());
-                out(&format!("DIFFERENT  {what}: {diff}"));
-            }
-        }
-    }
-    if differing > 0 {
-        let cause = match unsealed {
-            0 => "their files are as nstudent wrote them (checksums match), so another build \
-                  or CPU family computed them"
-                .to_string(),
-            n => format!(
-                "another build or CPU family computed them, or {n} of them were edited (cells \
-                 written before checksums cannot tell)"
-            ),
-        };
-        anyhow::bail!(
-            "{differing} of {} recomputed cells differ from {}: {cause} (see README, Reproducibility)",
-            chosen.len(),
-            args.dir.display()
-        );
-    }
-    Ok(())
 }
