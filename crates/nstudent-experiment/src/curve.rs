@@ -9,8 +9,9 @@ use nstudent_report::curve::{first_seen, CurvePoint};
 use nstudent_stats::paired::{compare_pair, PairSettings, TaskComparison};
 use serde::Serialize;
 
-use crate::merge::{collect, verdict_text};
+use crate::merge::collect;
 use crate::store::StudyDir;
+use crate::study_stats::verdict_text;
 use crate::{Algorithm, Error, Result};
 
 /// The pairs a curve tests at each fraction: Noisy Student against its noise control, and

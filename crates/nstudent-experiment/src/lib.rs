@@ -20,6 +20,7 @@ pub mod curve;
 mod error;
 pub mod estimate;
 pub mod merge;
+pub mod names;
 pub mod nested;
 pub mod plan;
 pub mod preset;
@@ -29,6 +30,7 @@ pub mod seed;
 pub mod shard;
 pub mod shared;
 pub mod store;
+pub mod study_stats;
 pub mod verify;
 
 pub use cell::{Cell, CellOutcome, CellRecord, PseudoLabelRecord};

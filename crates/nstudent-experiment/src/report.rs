@@ -7,13 +7,14 @@ use nstudent_report::{write_report, ChosenSettings, ReportOptions, SearchScore, 
 use nstudent_stats::table::MetricsTable;
 
 use crate::store::{StudyDir, STUDY_FILE};
-use crate::{merge, plan, Result};
+use crate::study_stats::StudyStats;
+use crate::{names, plan, Result};
 
 /// What the study knows beyond its table, from its finished cells: the hyperparameters each
 /// chose and every candidate's inner score, as typed values (the report counts and tabulates
 /// them without reading the table's text), and the study's config, hash and pseudo-labels.
 pub fn context(study: &StudyDir) -> Result<StudyContext> {
-    let dataset = merge::dataset_names(&study.config.tasks);
+    let dataset = names::dataset_names(&study.config.tasks);
     let mut chosen = Vec::new();
     let mut inner_search = Vec::new();
     for cell in plan::cells(&study.config) {
@@ -52,7 +53,7 @@ pub fn context(study: &StudyDir) -> Result<StudyContext> {
 }
 
 /// The report's "Pairs and compute" section from a merge's statistics.
-pub fn dependence(stats: &merge::StudyStats) -> nstudent_report::Dependence {
+pub fn dependence(stats: &StudyStats) -> nstudent_report::Dependence {
     let blocks = stats.source_blocks.as_ref();
     let block_analysis = blocks.and_then(|b| b.analysis.as_ref());
     nstudent_report::Dependence {
@@ -83,7 +84,7 @@ pub fn dependence(stats: &merge::StudyStats) -> nstudent_report::Dependence {
 pub fn write(
     study: &StudyDir,
     table: &MetricsTable,
-    stats: &merge::StudyStats,
+    stats: &StudyStats,
     path: &Path,
 ) -> Result<Vec<PathBuf>> {
     let mut context = context(study)?;

@@ -310,7 +310,7 @@ fn task_names(study: &StudyDir) -> HashMap<&str, String> {
         .tasks
         .iter()
         .map(String::as_str)
-        .zip(crate::merge::display_names(&study.config.tasks))
+        .zip(crate::names::display_names(&study.config.tasks))
         .collect()
 }
 

@@ -9,7 +9,14 @@ use nstudent_stats::compare::{self, Analysis};
 use nstudent_stats::table::MetricsTable;
 
 use crate::format::{self, esc};
-use crate::html::TestsHtml;
+
+/// What the statistical-tests section shows: its body, and a sentence for the report's summary.
+pub struct TestsHtml {
+    /// The section's body.
+    pub body: String,
+    /// One sentence for the summary at the top, if the tests ran.
+    pub finding: Option<String>,
+}
 
 pub fn section(table: &MetricsTable, metric: &str, alpha: f64) -> TestsHtml {
     if let [task] = &table.datasets()[..] {

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use nstudent_stats::table::{lower_is_better, MetricsTable, METRICS};
 
 use crate::charts;
+use crate::comparison::TestsHtml;
 use crate::format::{self, esc};
 use crate::summary::{mean, Summary};
 use crate::{ReportOptions, Result, StudyContext};
@@ -75,14 +76,6 @@ document.querySelectorAll('table.sortable').forEach(function (t) {
   });
 });
 "#;
-
-/// What the statistical-tests section shows, rendered by [`crate::tests`].
-pub struct TestsHtml {
-    /// The section's body.
-    pub body: String,
-    /// One sentence for the summary at the top, if the tests ran.
-    pub finding: Option<String>,
-}
 
 /// The page's head, its style and its header: the title, and what wrote it from which table.
 fn page_head(h: &mut String, title: &str, kind: &str, source: Option<&str>) {
