@@ -35,7 +35,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = RunOptions {
         threads: Threads::all_cores(),
         jobs: 2,
-        quiet: true,
         ..RunOptions::default()
     };
     let run = run_study(&study, &work, &options)?;

@@ -1,5 +1,5 @@
-//! Downloading named sources: resumable (HTTP `Range` onto a `.part` file), with a progress
-//! bar, verified against the published checksum, and moved into place by an atomic rename so
+//! Downloading named sources: resumable (HTTP `Range` onto a `.part` file), reporting its
+//! progress ([`DownloadProgress`]), verified against the published checksum, and moved into place by an atomic rename so
 //! that a data directory never holds a half-written file under its final name.
 
 use std::fs::OpenOptions;
@@ -7,7 +7,6 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
@@ -96,10 +95,44 @@ fn hash_reader(r: &mut impl Read, hasher: &mut Hasher) -> std::io::Result<u64> {
 pub struct FetchOptions {
     /// Base URL replacing the official locations (`MIRROR/<source>/<file>`).
     pub mirror: Option<String>,
-    /// Draw a progress bar on stderr (only ever drawn when stderr is a terminal).
-    pub progress: bool,
+    /// Who hears of each download's progress (the CLI draws a bar); nobody by default.
+    pub progress: ProgressHandle,
     /// When a download counts as stalled.
     pub stall: Stall,
+}
+
+/// What a download reports as it goes. The library never draws: the CLI implements this with
+/// a progress bar, and a library user may follow the bytes or ignore them ([`NoProgress`]).
+pub trait DownloadProgress: Send + Sync {
+    /// The file named `name` starts (or resumes) at byte `start` of `total` bytes.
+    fn started(&self, _name: &str, _start: u64, _total: Option<u64>) {}
+    /// `got` bytes of the file are here.
+    fn advanced(&self, _got: u64) {}
+    /// The transfer ended: `completed` false when it stopped early (its partial file is kept
+    /// for a resume).
+    fn ended(&self, _completed: bool) {}
+}
+
+/// Hears nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl DownloadProgress for NoProgress {}
+
+/// A shared [`DownloadProgress`] in [`FetchOptions`].
+#[derive(Clone)]
+pub struct ProgressHandle(pub std::sync::Arc<dyn DownloadProgress>);
+
+impl Default for ProgressHandle {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(NoProgress))
+    }
+}
+
+impl std::fmt::Debug for ProgressHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressHandle(..)")
+    }
 }
 
 /// A download that receives fewer than `min_bytes` in any `window` is stalled, and stops with
@@ -192,7 +225,13 @@ fn fetch_into(source: &Source, dir: &Path, options: &FetchOptions) -> Result<Vec
         }
         let dest = dir.join(d.file);
         let url = url_for(source, d, options.mirror.as_deref());
-        let outcome = download_with(&url, &dest, &checksum, options.progress, options.stall)?;
+        let outcome = download_with(
+            &url,
+            &dest,
+            &checksum,
+            options.progress.0.as_ref(),
+            options.stall,
+        )?;
         if d.extract.is_empty() {
             out.push(Fetched {
                 file: d.file.to_string(),
@@ -263,7 +302,12 @@ fn interrupted(url: &str, got: u64, total: Option<u64>, why: &str) -> Error {
 /// Downloads `url` to `dest`, resuming a `dest.part` left by an earlier attempt, and renames it
 /// into place only when its checksum matches. A mismatch deletes the partial file. An existing
 /// `dest` is verified and kept; if it does not match, the error says so and nothing is changed.
-pub fn download(url: &str, dest: &Path, checksum: &Checksum, progress: bool) -> Result<Outcome> {
+pub fn download(
+    url: &str,
+    dest: &Path,
+    checksum: &Checksum,
+    progress: &dyn DownloadProgress,
+) -> Result<Outcome> {
     download_with(url, dest, checksum, progress, Stall::default())
 }
 
@@ -272,7 +316,7 @@ pub fn download_with(
     url: &str,
     dest: &Path,
     checksum: &Checksum,
-    progress: bool,
+    progress: &dyn DownloadProgress,
     stall: Stall,
 ) -> Result<Outcome> {
     if dest.is_file() {
@@ -303,7 +347,7 @@ pub fn download_with(
             Ok(r) => r,
             Err(ureq::Error::Status(416, _)) if offset > 0 && attempt == 0 => {
                 // The partial file is already whole (or longer than the file): check it.
-                if finish(&part, dest, checksum, url, false).is_ok() {
+                if finish(&part, dest, checksum, url).is_ok() {
                     return Ok(Outcome::Downloaded {
                         bytes: offset,
                         resumed_from: offset,
@@ -349,20 +393,7 @@ pub fn download_with(
             file.seek(std::io::SeekFrom::End(0))
                 .map_err(|e| Error::io(&part, e))?;
         }
-        let bar = if progress {
-            ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr())
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .progress_chars("=> "),
-        );
-        bar.set_message(file_name(dest));
-        bar.set_position(start);
+        progress.started(&file_name(dest), start, total);
         let mut reader = response.into_reader();
         let mut buf = vec![0u8; 1 << 16];
         let mut got = start;
@@ -373,7 +404,7 @@ pub fn download_with(
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    bar.abandon();
+                    progress.ended(false);
                     let _ = file.sync_all();
                     return Err(interrupted(url, got, total, &e.to_string()));
                 }
@@ -381,11 +412,11 @@ pub fn download_with(
             file.write_all(&buf[..n]).map_err(|e| Error::io(&part, e))?;
             hasher.update(&buf[..n]);
             got += n as u64;
-            bar.set_position(got);
+            progress.advanced(got);
             window_bytes += n as u64;
             if window_start.elapsed() >= stall.window {
                 if window_bytes < stall.min_bytes {
-                    bar.abandon();
+                    progress.ended(false);
                     let _ = file.sync_all();
                     return Err(interrupted(
                         url,
@@ -402,7 +433,7 @@ pub fn download_with(
         }
         file.sync_all().map_err(|e| Error::io(&part, e))?;
         drop(file);
-        bar.finish_and_clear();
+        progress.ended(true);
         if let Some(t) = total {
             if got < t {
                 return Err(interrupted(url, got, total, "the connection closed early"));
@@ -435,7 +466,7 @@ pub fn download_with(
 }
 
 /// Verifies a complete `.part` file and renames it into place; a mismatch deletes it.
-fn finish(part: &Path, dest: &Path, checksum: &Checksum, url: &str, _progress: bool) -> Result<()> {
+fn finish(part: &Path, dest: &Path, checksum: &Checksum, url: &str) -> Result<()> {
     let digest = file_digest(part, checksum)?;
     if digest != checksum.expected() {
         let _ = std::fs::remove_file(part);

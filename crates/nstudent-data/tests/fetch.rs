@@ -51,7 +51,7 @@ fn fetch_downloads_verifies_and_skips_present_files() {
     let tmp = tempfile::tempdir().unwrap();
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
-        progress: false,
+        progress: Default::default(),
         ..Default::default()
     };
     let got = fetch::fetch(source, tmp.path(), &options).unwrap();
@@ -83,7 +83,7 @@ fn interrupted_download_resumes_with_a_range_request() {
     let tmp = tempfile::tempdir().unwrap();
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
-        progress: false,
+        progress: Default::default(),
         ..Default::default()
     };
     let dest = tmp.path().join("toy/a.bin");
@@ -113,6 +113,25 @@ fn interrupted_download_resumes_with_a_range_request() {
     assert_eq!(requests, ["/toy/a.bin -", "/toy/a.bin 70000"]);
 }
 
+/// Every progress event, as a line.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl fetch::DownloadProgress for Heard {
+    fn started(&self, name: &str, start: u64, total: Option<u64>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("started {name} {start} {total:?}"));
+    }
+    fn advanced(&self, got: u64) {
+        self.0.lock().unwrap().push(format!("advanced {got}"));
+    }
+    fn ended(&self, completed: bool) {
+        self.0.lock().unwrap().push(format!("ended {completed}"));
+    }
+}
+
 #[test]
 fn existing_part_file_is_resumed() {
     let a = payload(50_000);
@@ -127,8 +146,9 @@ fn existing_part_file_is_resumed() {
             .map(|b| format!("{b:02x}"))
             .collect()
     });
+    let heard = Heard::default();
     let outcome =
-        fetch::download(&format!("{}/f.bin", server.base), &dest, &checksum, false).unwrap();
+        fetch::download(&format!("{}/f.bin", server.base), &dest, &checksum, &heard).unwrap();
     assert_eq!(
         outcome,
         Outcome::Downloaded {
@@ -136,12 +156,27 @@ fn existing_part_file_is_resumed() {
             resumed_from: 12_345
         }
     );
+    // The progress heard: the resume point and size, bytes rising to the end, a completed end.
+    let heard = heard.0.lock().unwrap().clone();
+    assert_eq!(
+        heard.first().map(String::as_str),
+        Some("started f.bin 12345 Some(50000)")
+    );
+    assert_eq!(heard.last().map(String::as_str), Some("ended true"));
+    let got: Vec<u64> = heard
+        .iter()
+        .filter_map(|h| h.strip_prefix("advanced ")?.parse().ok())
+        .collect();
+    assert!(
+        got.windows(2).all(|w| w[0] < w[1]) && got.last() == Some(&50_000),
+        "{got:?}"
+    );
     assert_eq!(std::fs::read(&dest).unwrap(), a);
     // A complete .part (server answers 416) is verified and moved into place.
     let dest2 = tmp.path().join("g.bin");
     std::fs::write(part_path(&dest2), &a).unwrap();
     let url = format!("{}/f.bin", server.base);
-    fetch::download(&url, &dest2, &checksum, false).unwrap();
+    fetch::download(&url, &dest2, &checksum, &fetch::NoProgress).unwrap();
     assert_eq!(std::fs::read(&dest2).unwrap(), a);
 }
 
@@ -155,7 +190,7 @@ fn checksum_mismatch_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
-        progress: false,
+        progress: Default::default(),
         ..Default::default()
     };
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
@@ -179,7 +214,7 @@ fn existing_file_with_wrong_checksum_is_kept_and_reported() {
     std::fs::write(tmp.path().join("toy/a.bin"), b"mine").unwrap();
     let options = FetchOptions {
         mirror: Some("http://127.0.0.1:9".into()),
-        progress: false,
+        progress: Default::default(),
         ..Default::default()
     };
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
@@ -202,7 +237,7 @@ fn http_errors_and_unreachable_servers_are_user_errors() {
         &format!("{}/missing", server.base),
         &tmp.path().join("x"),
         &checksum,
-        false,
+        &fetch::NoProgress,
     )
     .unwrap_err();
     assert!(
@@ -214,7 +249,7 @@ fn http_errors_and_unreachable_servers_are_user_errors() {
         "http://127.0.0.1:9/x",
         &tmp.path().join("y"),
         &checksum,
-        false,
+        &fetch::NoProgress,
     )
     .unwrap_err();
     assert!(
@@ -267,7 +302,7 @@ fn emnist_zip_members_are_extracted_and_the_zip_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let options = FetchOptions {
         mirror: Some(server.base.clone()),
-        progress: false,
+        progress: Default::default(),
         ..Default::default()
     };
     let got = fetch::fetch(toy, tmp.path(), &options).unwrap();
@@ -315,8 +350,14 @@ fn a_trickling_server_is_stopped_as_stalled_and_the_part_is_kept() {
         min_bytes: 100,
     };
     let started = std::time::Instant::now();
-    let err = fetch::download_with(&format!("{base}/slow.bin"), &dest, &checksum, false, stall)
-        .unwrap_err();
+    let err = fetch::download_with(
+        &format!("{base}/slow.bin"),
+        &dest,
+        &checksum,
+        &fetch::NoProgress,
+        stall,
+    )
+    .unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let text = err.to_string();
     assert!(err.is_user_error());

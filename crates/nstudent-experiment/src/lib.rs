@@ -41,6 +41,9 @@ pub use nested::NestedCv;
 pub use preset::Preset;
 pub use report::context as report_context;
 pub use report::dependence as report_dependence;
-pub use runner::{run_study, CellContext, CellWork, RunOptions, RunSummary};
+pub use runner::{
+    run_study, CellContext, CellDone, CellWork, Observer, ObserverHandle, RunOptions, RunSummary,
+    Silent,
+};
 pub use shard::Shard;
 pub use store::StudyDir;

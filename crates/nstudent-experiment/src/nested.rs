@@ -997,7 +997,7 @@ mod tests {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
             jobs: 1,
-            quiet: true,
+            observer: Default::default(),
             max_cells: Some(1),
             skip_tasks: Vec::new(),
             only_cells: None,
@@ -1165,7 +1165,7 @@ mod tests {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
             jobs: 1,
-            quiet: true,
+            observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: Some(vec![cell.index]),
@@ -1379,7 +1379,6 @@ mod tests {
         let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
         let options = RunOptions {
             max_cells: Some(1),
-            quiet: true,
             ..RunOptions::default()
         };
         run_study(&study, &work, &options).unwrap();
@@ -1453,7 +1452,7 @@ mod tests {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
             jobs: 1,
-            quiet: true,
+            observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,
@@ -1529,7 +1528,7 @@ mod tests {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
             jobs: 2,
-            quiet: true,
+            observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,

@@ -148,7 +148,7 @@ mod tests {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
             jobs: 1,
-            quiet: true,
+            observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,

@@ -7,12 +7,10 @@
 //! cheap deterministic function, so that resume, shards and merge are tested in milliseconds.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nstudent_engine::Threads;
 
 use crate::cell::{Cell, CellOutcome, CellRecord};
@@ -51,7 +49,9 @@ where
 pub struct CellContext<'a> {
     /// Threads for each training of the cell.
     pub threads: Threads,
-    bar: &'a ProgressBar,
+    observer: &'a dyn Observer,
+    /// The job (0-based) computing this cell, for the observer.
+    job: usize,
     stop: &'a AtomicBool,
     /// The study directory whose log records every training started, so that a long cell
     /// shows its progress in the log file.
@@ -82,9 +82,7 @@ impl CellContext<'_> {
             self.cell,
             self.started.elapsed().as_secs_f64()
         ));
-        self.bar.set_message(label.to_string());
-        self.bar.set_length(steps.max(1));
-        self.bar.set_position(0);
+        self.observer.training(self.job, label, steps);
     }
 
     /// Appends one training's metric lines to the study's `metrics.jsonl`.
@@ -94,7 +92,7 @@ impl CellContext<'_> {
 
     /// Reports `done` steps of the training in progress.
     pub fn step(&self, done: u64) {
-        self.bar.set_position(done);
+        self.observer.step(self.job, done);
     }
 
     /// The inner-search steps a killed earlier attempt at this cell finished (see
@@ -126,6 +124,57 @@ impl CellContext<'_> {
     }
 }
 
+/// What a run reports while it works. The runner never draws or prints: the CLI implements
+/// this with progress bars and lines, and a library user may collect the events or ignore
+/// them ([`Silent`]). Jobs are numbered from 0; calls come from the jobs' threads.
+pub trait Observer: Send + Sync {
+    /// The run starts `cells` cells (at most), `jobs` side by side.
+    fn started(&self, _cells: usize, _jobs: usize) {}
+    /// Job `job` starts the cell named `name` ("MNIST 0-4 fold 3 noisy-student").
+    fn cell_started(&self, _job: usize, _name: &str) {}
+    /// Job `job` starts a training of `steps` gradient steps, labelled `label`.
+    fn training(&self, _job: usize, _label: &str, _steps: u64) {}
+    /// Job `job`'s training in progress has done `done` steps.
+    fn step(&self, _job: usize, _done: u64) {}
+    /// Job `job` computed and stored a cell.
+    fn cell_done(&self, _job: usize, _done: &CellDone<'_>) {}
+    /// The run's jobs are over.
+    fn finished(&self) {}
+}
+
+/// A cell computed and stored by this process.
+#[derive(Debug)]
+pub struct CellDone<'a> {
+    pub cell: &'a Cell,
+    /// The cell as progress lines name it.
+    pub name: &'a str,
+    pub record: &'a CellRecord,
+    /// The line the study's log got: `done: NAME (cell I): accuracy A, N trainings, S s`.
+    pub line: &'a str,
+}
+
+/// Hears nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// A shared [`Observer`] in [`RunOptions`].
+#[derive(Clone)]
+pub struct ObserverHandle(pub Arc<dyn Observer>);
+
+impl Default for ObserverHandle {
+    fn default() -> Self {
+        Self(Arc::new(Silent))
+    }
+}
+
+impl std::fmt::Debug for ObserverHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ObserverHandle(..)")
+    }
+}
+
 /// How to run a study in this process.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -134,8 +183,8 @@ pub struct RunOptions {
     pub threads: Threads,
     /// Cells computed side by side; each training gets `threads / jobs` threads.
     pub jobs: usize,
-    /// No progress bars and no per-cell lines.
-    pub quiet: bool,
+    /// Who hears of the run's progress (the CLI draws it); [`Silent`] by default.
+    pub observer: ObserverHandle,
     /// Stop after computing this many cells (to bound a session; `None` runs all).
     pub max_cells: Option<usize>,
     /// Tasks whose cells this run leaves out (their data is missing); a later run with the
@@ -155,13 +204,13 @@ pub struct RunOptions {
 pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Default for RunOptions {
-    /// Every cell, one at a time on one thread, with progress.
+    /// Every cell, one at a time on one thread, reporting to nobody.
     fn default() -> Self {
         Self {
             shard: Shard::ALL,
             threads: Threads::ONE,
             jobs: 1,
-            quiet: false,
+            observer: ObserverHandle::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
             only_cells: None,
@@ -211,7 +260,8 @@ pub fn run_study(
         todo.len(),
         study.hash
     ));
-    let progress = Progress::new(options.quiet, limit, jobs);
+    let observer = options.observer.0.as_ref();
+    observer.started(limit, jobs);
     let run = Run {
         study,
         work,
@@ -219,8 +269,7 @@ pub fn run_study(
         names: task_names(study),
         limit,
         threads_each,
-        lines: !options.quiet && !std::io::stderr().is_terminal(),
-        overall: &progress.overall,
+        observer,
         queue: Mutex::new(todo.iter().cloned().collect()),
         elsewhere: Mutex::new(Vec::new()),
         holding: Mutex::new(Vec::new()),
@@ -235,12 +284,10 @@ pub fn run_study(
     std::thread::scope(|scope| {
         let (holding, done) = (&run.holding, &done);
         scope.spawn(move || heartbeats(study, holding, done, beat));
-        let handles: Vec<_> = progress
-            .bars
-            .iter()
-            .map(|bar| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|job| {
                 let run = &run;
-                scope.spawn(move || run.job(bar))
+                scope.spawn(move || run.job(job))
             })
             .collect();
         for h in handles {
@@ -248,7 +295,7 @@ pub fn run_study(
         }
         done.store(true, Ordering::Relaxed);
     });
-    progress.finish();
+    observer.finished();
     if let Some(e) = run
         .first_error
         .into_inner()
@@ -314,60 +361,6 @@ fn task_names(study: &StudyDir) -> HashMap<&str, String> {
         .collect()
 }
 
-/// The study's progress bar and one bar per job (hidden when quiet).
-struct Progress {
-    /// Draws the bars; kept until they are cleared.
-    _multi: MultiProgress,
-    overall: ProgressBar,
-    bars: Vec<ProgressBar>,
-}
-
-impl Progress {
-    fn new(quiet: bool, limit: usize, jobs: usize) -> Self {
-        let multi = MultiProgress::with_draw_target(if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        });
-        let overall = multi.add(ProgressBar::new(limit as u64));
-        overall.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>8} [{elapsed_precise}] {wide_bar} {pos}/{len} cells  ETA {eta_precise}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        overall.set_prefix("study");
-        let bars: Vec<ProgressBar> = (0..jobs)
-            .map(|j| {
-                let b = multi.add(ProgressBar::new(1));
-                b.set_style(
-                    ProgressStyle::with_template(
-                        "{prefix:>8} {msg:<48} {bar:30} {pos}/{len} steps",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                b.set_prefix(format!("job {}", j + 1));
-                b
-            })
-            .collect();
-        if !quiet {
-            overall.enable_steady_tick(Duration::from_millis(500));
-        }
-        Self {
-            _multi: multi,
-            overall,
-            bars,
-        }
-    }
-
-    fn finish(&self) {
-        for b in &self.bars {
-            b.finish_and_clear();
-        }
-        self.overall.finish_and_clear();
-    }
-}
-
 /// Renews, every `beat`, the claims this process holds, until `done`.
 fn heartbeats(
     study: &StudyDir,
@@ -402,9 +395,7 @@ struct Run<'a> {
     /// Cells this run may start at most.
     limit: usize,
     threads_each: Threads,
-    /// One line per finished cell on stderr (when it is not a terminal and not quiet).
-    lines: bool,
-    overall: &'a ProgressBar,
+    observer: &'a dyn Observer,
     queue: Mutex<VecDeque<Cell>>,
     /// Cells other processes hold, with who holds them.
     elsewhere: Mutex<Vec<(Cell, ClaimInfo)>>,
@@ -426,7 +417,7 @@ impl Run<'_> {
 
     /// One job: claims and computes cells until none is left, the limit is reached or a cell
     /// fails.
-    fn job(&self, bar: &ProgressBar) {
+    fn job(&self, job: usize) {
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 break;
@@ -454,7 +445,7 @@ impl Run<'_> {
                 self.started_cells.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
-            if !self.compute_claimed(&cell, claim, bar) {
+            if !self.compute_claimed(&cell, claim, job) {
                 break;
             }
         }
@@ -503,15 +494,16 @@ impl Run<'_> {
 
     /// Computes and stores `cell`, whose `claim` this process holds, and reports it; false
     /// when it failed (the run stops).
-    fn compute_claimed(&self, cell: &Cell, claim: Arc<Claim>, bar: &ProgressBar) -> bool {
+    fn compute_claimed(&self, cell: &Cell, claim: Arc<Claim>, job: usize) -> bool {
         lock(&self.holding).push(Arc::clone(&claim));
         let name = self.name_of(cell);
+        self.observer.cell_started(job, &name);
         let result = compute_cell(
             self.study,
             self.work,
             cell,
             &name,
-            bar,
+            (self.observer, job),
             &self.stop,
             self.threads_each,
         );
@@ -528,11 +520,15 @@ impl Run<'_> {
                     record.outcome.cell_seconds
                 );
                 self.study.log(&line);
-                if self.lines {
-                    self.overall.suspend(|| eprintln!("{line}"));
-                }
-                self.overall.set_message(format!("last: {name}"));
-                self.overall.inc(1);
+                self.observer.cell_done(
+                    job,
+                    &CellDone {
+                        cell,
+                        name: &name,
+                        record: &record,
+                        line: &line,
+                    },
+                );
                 true
             }
             Ok(None) => {
@@ -639,16 +635,16 @@ fn compute_cell(
     work: &dyn CellWork,
     cell: &Cell,
     name: &str,
-    bar: &ProgressBar,
+    (observer, job): (&dyn Observer, usize),
     stop: &AtomicBool,
     threads_each: Threads,
 ) -> Result<Option<CellRecord>> {
-    bar.set_message(name.to_string());
     let seed = cell_seed(study.config.seed, cell);
     let started = Instant::now();
     let ctx = CellContext {
         threads: threads_each,
-        bar,
+        observer,
+        job,
         stop,
         study,
         cell: name.to_string(),
@@ -743,7 +739,7 @@ pub(crate) mod tests {
             shard,
             threads: nstudent_engine::Threads::resolve(2),
             jobs: 2,
-            quiet: true,
+            observer: Default::default(),
             max_cells,
             skip_tasks: Vec::new(),
             only_cells: None,
@@ -757,6 +753,64 @@ pub(crate) mod tests {
     }
 
     const NO_REPORT: MergeOptions = MergeOptions { report: false };
+
+    /// Every event, in order, as one line each.
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<String>>);
+
+    impl Observer for Collect {
+        fn started(&self, cells: usize, jobs: usize) {
+            lock(&self.0).push(format!("started {cells} {jobs}"));
+        }
+        fn cell_started(&self, job: usize, name: &str) {
+            lock(&self.0).push(format!("cell {job} {name}"));
+        }
+        fn training(&self, job: usize, label: &str, steps: u64) {
+            lock(&self.0).push(format!("training {job} {label} {steps}"));
+        }
+        fn cell_done(&self, job: usize, done: &CellDone<'_>) {
+            lock(&self.0).push(format!("done {job} {}", done.name));
+            assert!(done
+                .line
+                .starts_with(&format!("done: {} (cell {})", done.name, done.cell.index)));
+        }
+        fn finished(&self) {
+            lock(&self.0).push("finished".into());
+        }
+    }
+
+    #[test]
+    fn the_runner_reports_every_cell_to_its_observer() {
+        let c = config();
+        let dir = tempfile::tempdir().unwrap();
+        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let events = Arc::new(Collect::default());
+        let work = |cell: &Cell, seed: u64, ctx: &CellContext<'_>| {
+            ctx.start_training("only", 7);
+            ctx.step(7);
+            fake(cell, seed, ctx)
+        };
+        let mut o = options(Shard::ALL, Some(5));
+        o.observer = ObserverHandle(events.clone());
+        let sum = run_study(&s, &work, &o).unwrap();
+        let events = lock(&events.0).clone();
+        assert_eq!(events.first().map(String::as_str), Some("started 5 2"));
+        assert_eq!(events.last().map(String::as_str), Some("finished"));
+        let done: Vec<&String> = events.iter().filter(|e| e.starts_with("done ")).collect();
+        assert_eq!(done.len(), sum.computed);
+        assert_eq!(sum.computed, 5);
+        // Each cell's start, then its training, then its end, on the job that computed it.
+        for d in done {
+            let (job, name) = d["done ".len()..].split_once(' ').unwrap();
+            let start = events
+                .iter()
+                .position(|e| *e == format!("cell {job} {name}"))
+                .unwrap();
+            let end = events.iter().position(|e| e == d).unwrap();
+            assert!(start < end);
+            assert!(events[start..end].contains(&format!("training {job} only 7")));
+        }
+    }
 
     #[test]
     fn interrupted_and_resumed_equals_uninterrupted() {

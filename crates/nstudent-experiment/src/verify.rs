@@ -178,7 +178,6 @@ fn recompute(
     let options = RunOptions {
         threads,
         jobs: 1,
-        quiet: true,
         only_cells: Some(vec![cell.index]),
         ..RunOptions::default()
     };

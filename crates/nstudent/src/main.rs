@@ -3,6 +3,7 @@
 mod cmd;
 mod failure;
 mod outputs;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -416,7 +416,13 @@ fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {
     }
     let options = FetchOptions {
         mirror: args.mirror.filter(|m| !m.is_empty()),
-        progress: std::io::stderr().is_terminal(),
+        // A bar only on a terminal; a log gets the per-file lines below.
+        progress: match std::io::stderr().is_terminal() {
+            true => {
+                fetch::ProgressHandle(std::sync::Arc::new(crate::progress::DownloadBar::default()))
+            }
+            false => fetch::ProgressHandle::default(),
+        },
         ..FetchOptions::default()
     };
     for source in chosen {

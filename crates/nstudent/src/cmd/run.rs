@@ -428,7 +428,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         shard,
         threads,
         jobs,
-        quiet: args.quiet,
+        observer: match args.quiet {
+            true => nstudent_experiment::ObserverHandle::default(),
+            false => nstudent_experiment::ObserverHandle(std::sync::Arc::new(
+                crate::progress::Bars::new(),
+            )),
+        },
         max_cells: args.max_cells,
         skip_tasks: skipped.clone(),
         only_cells: None,
