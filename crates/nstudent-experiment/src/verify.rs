@@ -152,8 +152,7 @@ pub fn verify_cell(
         )));
     }
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let again = recompute(scratch.path(), config, work, cell, threads)?;
-    let mut again = again;
+    let mut again = recompute(scratch.path(), config, work, cell, threads)?;
     // Builds before cells recorded their pseudo-labels wrote none: compare what they wrote.
     if stored.outcome.pseudo_labels.is_empty() {
         again.outcome.pseudo_labels.clear();

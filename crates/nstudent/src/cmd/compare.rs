@@ -204,7 +204,7 @@ fn from_csvs(args: &Args, a: &Path, b: &Path) -> anyhow::Result<Paired> {
 }
 
 /// The predicted class (argmax) of each row of row-major probabilities.
-fn classes(probs: &[f32], k: usize) -> Vec<usize> {
+pub(crate) fn classes(probs: &[f32], k: usize) -> Vec<usize> {
     probs.chunks_exact(k.max(1)).map(argmax).collect()
 }
 

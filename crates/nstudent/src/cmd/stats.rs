@@ -7,7 +7,7 @@ use nstudent_experiment::merge::{
     dependence_text, table_dependence_statistics, BlockStats, Blocks,
 };
 use nstudent_stats::paired::{PairComparison, PairSettings};
-use nstudent_stats::table::Metric;
+use nstudent_stats::table::{Metric, MetricsTable};
 use nstudent_stats::{cd_diagram, compare, effect, render};
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -83,21 +83,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let effects = args.how.effects(&analysis)?;
     // nstudent's own table has its folds: the planned pairs' tests that respect dependence,
     // and the rank tests on source blocks (accuracy only, as the study's pre-registration).
-    let dependence = match (
-        args.how.layout(&args.table)?,
-        args.metric == Metric::Accuracy,
-    ) {
-        (super::table_args::Layout::Nstudent, true) => {
-            let table = nstudent_stats::table::MetricsTable::read(&args.table)?;
-            Some(table_dependence_statistics(&table))
-        }
+    // nstudent's own table, read once for what follows.
+    let own_table = match args.how.layout(&args.table)? {
+        super::table_args::Layout::Nstudent => Some(MetricsTable::read(&args.table)?),
         _ => None,
     };
+    let dependence = own_table
+        .as_ref()
+        .filter(|_| args.metric == Metric::Accuracy)
+        .map(table_dependence_statistics);
     let dependence_text = dependence
         .as_ref()
         .map(|(settings, paired, blocks)| dependence_text(settings, paired, blocks.as_ref()))
         .unwrap_or_default();
-    let one_task = one_task_note(&args)?;
+    let one_task = own_table.as_ref().and_then(one_task_note);
     if let (Some(note), Format::Text | Format::Markdown) = (&one_task, args.format) {
         println!("{note}\n");
     }
@@ -148,18 +147,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// For nstudent's table of a single task, the line that says what its tests are: ranks over
 /// the outer folds, an indication only, and the pairs' corrected t-tests. `None` otherwise.
-fn one_task_note(args: &Args) -> anyhow::Result<Option<String>> {
-    if args.how.layout(&args.table)? != super::table_args::Layout::Nstudent {
-        return Ok(None);
-    }
-    let table = nstudent_stats::table::MetricsTable::read(&args.table)?;
+fn one_task_note(table: &MetricsTable) -> Option<String> {
     let [task] = &table.datasets()[..] else {
-        return Ok(None);
+        return None;
     };
     let folds = table.folds_as_datasets().datasets().len();
-    Ok(Some(format!(
+    Some(format!(
         "One task ({task}): the algorithms are ranked over its {folds} outer folds, which share \
          training data: an indication, not a test across tasks. The pairs' corrected resampled \
          t-tests below account for that."
-    )))
+    ))
 }

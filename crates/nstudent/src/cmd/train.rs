@@ -408,10 +408,7 @@ fn gain_text(
     use nstudent_stats::two_models::{compare_predictions, BootstrapSettings};
     let classes = |m: &nstudent_algo::Model| -> anyhow::Result<Vec<usize>> {
         let probs = m.predict_proba(eval.view()).map_err(algo_error)?;
-        Ok(probs
-            .chunks_exact(m.num_classes().max(1))
-            .map(nstudent_stats::metrics::argmax)
-            .collect())
+        Ok(super::compare::classes(&probs, m.num_classes()))
     };
     let settings = BootstrapSettings {
         seed,
