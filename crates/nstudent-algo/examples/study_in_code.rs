@@ -6,8 +6,7 @@
 
 use std::path::PathBuf;
 
-use nstudent_engine::Threads;
-use nstudent_experiment::config::SearchSpace;
+use nstudent_experiment::config::{Execution, SearchSpace};
 use nstudent_experiment::{
     merge, run_study, Algorithm, MergeOptions, NestedCv, RunOptions, StudyConfig, StudyDir,
 };
@@ -29,15 +28,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // The algorithms' settings are the base every cell starts from.
     config.base.fit.epochs = 1;
-    config.validate()?;
-    let study = StudyDir::create(&out, &config, false)?;
-    let work = NestedCv::new(&config, nstudent_data::default_data_dir())?;
-    let options = RunOptions {
-        threads: Threads::all_cores(),
+    // Every core (0), two cells side by side: a speed setting, never part of a result.
+    config.execution = Execution {
+        threads: 0,
         jobs: 2,
-        ..RunOptions::default()
+        ..Execution::default()
     };
-    let run = run_study(&study, &work, &options)?;
+    // Checked and resolved once; the results directory, the cells' work and the runner take
+    // only the resolved study.
+    let resolved = config.resolve()?;
+    let study = StudyDir::create(&out, &resolved, false)?;
+    let work = NestedCv::new(&resolved)?;
+    let run = run_study(&study, &work, &RunOptions::default())?;
     println!(
         "{} cells computed, {} already done",
         run.computed, run.skipped

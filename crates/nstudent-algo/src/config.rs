@@ -775,7 +775,7 @@ mod tests {
         let mut c = AlgoConfig::default();
         change(&mut c);
         let err = c.checked().expect_err(needle);
-        assert!(err.is_user_error());
+        assert!(err.kind().is_users());
         assert!(err.to_string().contains(needle), "{err}");
     }
 

@@ -1,9 +1,11 @@
 use std::path::PathBuf;
 
+use nstudent_core::ErrorKind;
+
 /// Errors of the algorithms.
 ///
 /// Every variant except [`Error::Internal`] (and engine or data errors that are internal
-/// themselves) is caused by the user's input; the CLI maps those to exit code 2.
+/// themselves) is caused by the user's input; [`Error::kind`] says which.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A setting of [`crate::AlgoConfig`] out of range; `key` is its path in the config
@@ -34,13 +36,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error comes from the user's input rather than from nstudent itself.
-    pub fn is_user_error(&self) -> bool {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Internal(_) => false,
-            Error::Engine(e) => e.is_user_error(),
-            Error::Data(e) => e.is_user_error(),
-            _ => true,
+            Error::OutOfRange { .. } | Error::Invalid(_) => ErrorKind::Usage,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Format { .. } => ErrorKind::Data,
+            Error::Engine(e) => e.kind(),
+            Error::Data(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 

@@ -268,7 +268,7 @@ mod tests {
                 && msg.contains("stratified"),
             "{msg}"
         );
-        assert!(e.is_user_error());
+        assert!(e.kind().is_users());
         // The stratified split labels every class.
         let s = split_labeled(&d, 0.1, LabeledSplitMode::Stratified, 0).unwrap();
         assert_eq!(s.labeled.class_counts(), vec![5, 5]);

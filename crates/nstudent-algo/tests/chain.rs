@@ -241,7 +241,7 @@ fn invalid_hyperparameters_are_rejected_before_training() {
         },
     ] {
         let err = Trainer::new(&engine, bad).err().expect("rejected");
-        assert!(err.is_user_error());
+        assert!(err.kind().is_users());
     }
 }
 
@@ -482,7 +482,7 @@ fn a_separate_unlabeled_set_replaces_the_pool_and_is_sliced_itself() {
             && msg.contains(&data.shape.to_string()),
         "{msg}"
     );
-    assert!(e.is_user_error());
+    assert!(e.kind().is_users());
 }
 
 /// Wraps the centroid engine to record, for every training, the threads it was given, and the

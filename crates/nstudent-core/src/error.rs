@@ -1,9 +1,36 @@
 use std::path::PathBuf;
 
+/// What kind of failure an error is, whichever crate raised it: the one fact a front end needs
+/// to decide what to do (the CLI turns it into an exit code in one place; the Python package
+/// into an exception class). Every library error of nstudent has a `kind()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Something the user asked for is not valid: a flag, a setting, a name, a combination.
+    Usage,
+    /// The user's data or files are not what they must be: a format, a label, a model file.
+    Data,
+    /// A file or directory could not be read or written (a path, a permission, a full disk).
+    Io,
+    /// The work was stopped on request (Ctrl-C) before it finished; nothing half-written.
+    Interrupted,
+    /// A check the user asked for did not pass (a recomputed cell that differs).
+    Failed,
+    /// A bug or an unexpected state inside nstudent.
+    Internal,
+}
+
+impl ErrorKind {
+    /// True when the user can fix the cause (an input, a setting, a path), rather than
+    /// nstudent itself or a check that did not pass.
+    pub fn is_users(self) -> bool {
+        matches!(self, ErrorKind::Usage | ErrorKind::Data | ErrorKind::Io)
+    }
+}
+
 /// Errors of the data layer.
 ///
 /// Every variant except [`Error::Internal`] is caused by the user's input (a path, a file's
-/// contents, a name); the CLI maps those to exit code 2.
+/// contents, a name); [`Error::kind`] says which.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file or directory could not be read or written.
@@ -25,9 +52,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error comes from the user's input rather than from nstudent itself.
-    pub fn is_user_error(&self) -> bool {
-        !matches!(self, Error::Internal(_))
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Format { .. } => ErrorKind::Data,
+            Error::Invalid(_) => ErrorKind::Usage,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
     }
 
     /// An [`Error::Io`] naming `path`.

@@ -20,4 +20,4 @@ pub mod seed;
 pub mod split;
 
 pub use dataset::{Dataset, ImageShape, ImagesRef, Splits};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

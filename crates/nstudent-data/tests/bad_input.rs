@@ -15,7 +15,7 @@ fn fails(spec: &Path, data_dir: &Path) -> Error {
 /// The error is a user error on one line, mentioning each of `needles`.
 fn check(err: &Error, needles: &[&str]) {
     let text = err.to_string();
-    assert!(err.is_user_error(), "not a user error: {text}");
+    assert!(err.kind().is_users(), "not a user error: {text}");
     assert!(!text.contains('\n'), "not one line: {text}");
     for n in needles {
         assert!(text.contains(n), "`{text}` does not mention `{n}`");

@@ -89,7 +89,7 @@ fn interrupted_download_resumes_with_a_range_request() {
     let dest = tmp.path().join("toy/a.bin");
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
     let text = err.to_string();
-    assert!(err.is_user_error());
+    assert!(err.kind().is_users());
     assert!(
         text.contains("interrupted") && text.contains("again to resume"),
         "{text}"
@@ -195,7 +195,7 @@ fn checksum_mismatch_leaves_nothing_behind() {
     };
     let err = fetch::fetch(source, tmp.path(), &options).unwrap_err();
     let text = err.to_string();
-    assert!(err.is_user_error());
+    assert!(err.kind().is_users());
     assert!(
         text.contains("checksum mismatch") && text.contains(&md5_hex(&a)),
         "{text}"
@@ -241,7 +241,7 @@ fn http_errors_and_unreachable_servers_are_user_errors() {
     )
     .unwrap_err();
     assert!(
-        err.is_user_error() && err.to_string().contains("HTTP 404"),
+        err.kind().is_users() && err.to_string().contains("HTTP 404"),
         "{err}"
     );
     // Nothing listens on port 9 (discard) here.
@@ -253,7 +253,7 @@ fn http_errors_and_unreachable_servers_are_user_errors() {
     )
     .unwrap_err();
     assert!(
-        err.is_user_error() && err.to_string().contains("cannot download"),
+        err.kind().is_users() && err.to_string().contains("cannot download"),
         "{err}"
     );
     assert!(!tmp.path().join("y").exists());
@@ -360,7 +360,7 @@ fn a_trickling_server_is_stopped_as_stalled_and_the_part_is_kept() {
     .unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let text = err.to_string();
-    assert!(err.is_user_error());
+    assert!(err.kind().is_users());
     assert!(
         text.contains("stalled") && text.contains("again to resume"),
         "{text}"

@@ -554,7 +554,7 @@ fn an_unlabeled_set_is_a_flat_image_folder_or_any_dataset_without_its_labels() {
     write_png_grey(&flat.join("3.png"), 6, 4, 1);
     let e = nstudent_data::open_unlabeled(flat.to_str().unwrap(), tmp.path(), &Default::default())
         .unwrap_err();
-    assert!(e.is_user_error());
+    assert!(e.kind().is_users());
     assert!(
         e.to_string().contains("resize all images to one size"),
         "{e}"

@@ -40,7 +40,7 @@ fn kfold_shuffled_is_seeded_and_a_partition() {
 
 #[test]
 fn kfold_rejects_bad_k() {
-    assert!(KFold::new(1).split(10).unwrap_err().is_user_error());
+    assert!(KFold::new(1).split(10).unwrap_err().kind().is_users());
     let e = KFold::new(11).split(10).unwrap_err();
     assert!(e.to_string().contains("11 folds from 10 items"), "{e}");
     assert!(StratifiedKFold::new(5, 0).split(&[0, 1, 0]).is_err());

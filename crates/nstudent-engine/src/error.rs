@@ -1,9 +1,11 @@
 use std::path::PathBuf;
 
+use nstudent_core::ErrorKind;
+
 /// Errors of the training engines.
 ///
-/// Every variant except [`Error::Internal`] is caused by the user's input; the CLI maps those
-/// to exit code 2.
+/// Every variant except [`Error::Internal`] is caused by the user's input; [`Error::kind`] says
+/// which.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
@@ -25,12 +27,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error comes from the user's input rather than from nstudent itself.
-    pub fn is_user_error(&self) -> bool {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Internal(_) => false,
-            Error::Data(e) => e.is_user_error(),
-            _ => true,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Format { .. } => ErrorKind::Data,
+            Error::Invalid(_) => ErrorKind::Usage,
+            Error::Data(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 }

@@ -208,7 +208,7 @@ fn save_and_load_round_trip_gives_identical_probabilities() {
     let err = NativeEngine.load(&junk).err().unwrap();
     assert!(matches!(err, Error::Format { .. }), "{err}");
     let missing = NativeEngine.load(&dir.path().join("none")).err().unwrap();
-    assert!(matches!(missing, Error::Io { .. }) && missing.is_user_error());
+    assert!(matches!(missing, Error::Io { .. }) && missing.kind().is_users());
 }
 
 #[test]
@@ -323,7 +323,7 @@ fn engine_names_are_the_names_engine_by_name_takes() {
     #[cfg(not(feature = "burn"))]
     {
         let err = EngineName::Burn.engine().err().unwrap();
-        assert!(err.is_user_error() && err.to_string().contains("--features burn"));
+        assert!(err.kind().is_users() && err.to_string().contains("--features burn"));
     }
 }
 
@@ -418,7 +418,7 @@ fn a_small_file_claiming_a_huge_model_is_refused_before_allocating_it() {
     let path = dir.path().join("huge.safetensors");
     std::fs::write(&path, data).unwrap();
     let err = NativeEngine.load(&path).err().expect("refused");
-    assert!(err.is_user_error());
+    assert!(err.kind().is_users());
     assert!(
         err.to_string().contains("missing tensor conv1.bias"),
         "{err}"

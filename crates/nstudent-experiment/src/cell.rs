@@ -537,7 +537,7 @@ mod tests {
             edit(&mut r);
             write_record(dir.path(), &c, &r).unwrap();
             let e = read_record(dir.path(), &c).unwrap_err();
-            assert!(e.is_user_error());
+            assert!(e.kind().is_users());
             let msg = e.to_string();
             assert!(msg.contains(needle), "{msg}");
             let path = dir.path().join(c.relative_path());

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -1004,23 +1004,6 @@ impl StudyConfig {
             .unwrap_or(self.base.fit.epochs)
     }
 
-    /// The threads in total (0 resolved to every core of this machine) and the cells run side
-    /// by side (0 resolved to min(threads, 2); never more than the threads).
-    pub fn resolved_execution(&self) -> (nstudent_engine::Threads, usize) {
-        let threads = nstudent_engine::Threads::resolve(self.execution.threads);
-        let jobs = match self.execution.jobs {
-            0 => 2,
-            j => j,
-        };
-        (threads, threads.share(jobs).0)
-    }
-
-    /// The data directory setting, if any.
-    pub fn data_dir(&self) -> Option<PathBuf> {
-        let d = self.execution.data_dir.trim();
-        (!d.is_empty()).then(|| PathBuf::from(d))
-    }
-
     /// SHA-256 (hex, first 16 digits) of everything that decides the results: the whole config
     /// except `[execution]`, and [`CELL_PROTOCOL`].
     pub fn hash(&self) -> String {
@@ -1353,7 +1336,7 @@ mod tests {
             let msg = e.to_string();
             assert!(msg.contains(needle), "{text}: {msg}");
             assert!(!msg.contains('\n'), "{msg}");
-            assert!(e.is_user_error());
+            assert!(e.kind().is_users());
         }
     }
 

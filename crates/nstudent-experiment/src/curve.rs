@@ -52,7 +52,7 @@ pub fn curve(dirs: &[PathBuf]) -> Result<Curve> {
     let mut studies: Vec<(f64, StudyDir)> = Vec::new();
     for d in dirs {
         let s = StudyDir::open(d)?;
-        let f = s.config.base.teacher_factor;
+        let f = s.config().base.teacher_factor;
         if let Some((_, other)) = studies.iter().find(|(g, _)| *g == f) {
             return Err(Error::Config(format!(
                 "{} and {} both label {f} of each training part; give one study per fraction",
@@ -63,8 +63,8 @@ pub fn curve(dirs: &[PathBuf]) -> Result<Curve> {
         studies.push((f, s));
     }
     let same_but_fraction = |s: &StudyDir| {
-        let mut c = s.config.clone();
-        c.base.teacher_factor = studies[0].1.config.base.teacher_factor;
+        let mut c = s.config().clone();
+        c.base.teacher_factor = studies[0].1.config().base.teacher_factor;
         c.hash()
     };
     let reference = same_but_fraction(&studies[0].1);

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use nstudent_core::ErrorKind;
+
 /// Errors of the study runner.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,7 +40,8 @@ pub enum Error {
     Cell {
         cell: String,
         message: String,
-        user: bool,
+        /// The kind of the cause.
+        kind: ErrorKind,
     },
     /// A bug or an unexpected state inside nstudent.
     #[error("internal error: {0}")]
@@ -46,18 +49,19 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the user can fix the cause (a config, a path, a file): exit code 2.
-    pub fn is_user_error(&self) -> bool {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config(_) | Error::ConfigChanged { .. } | Error::Io { .. } => true,
-            Error::Corrupt { .. } => true,
-            Error::Data(e) => e.is_user_error(),
-            Error::Engine(e) => e.is_user_error(),
-            Error::Algo(e) => e.is_user_error(),
-            Error::Stats(e) => e.is_user_error(),
-            Error::Report(e) => e.is_user_error(),
-            Error::Cell { user, .. } => *user,
-            Error::Internal(_) => false,
+            Error::Config(_) | Error::ConfigChanged { .. } => ErrorKind::Usage,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Corrupt { .. } => ErrorKind::Data,
+            Error::Data(e) => e.kind(),
+            Error::Engine(e) => e.kind(),
+            Error::Algo(e) => e.kind(),
+            Error::Stats(e) => e.kind(),
+            Error::Report(e) => e.kind(),
+            Error::Cell { kind, .. } => *kind,
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 

@@ -2,6 +2,7 @@
 //! resumes after a crash and scales out as shards.
 //!
 //! - [`config`]: the study config (TOML, presets `quick` and `original`) and its hash;
+//! - [`study`]: that config checked and resolved once, the value a run works from;
 //! - [`plan`]: the cells and the model trainings they cost;
 //! - [`estimate`]: the compute they need, predicted from the tasks' sizes and measured speed;
 //! - [`cell`]: one (task, fold, algorithm) result and its atomically written file;
@@ -30,6 +31,7 @@ pub mod seed;
 pub mod shard;
 pub mod shared;
 pub mod store;
+pub mod study;
 pub mod study_stats;
 pub mod verify;
 
@@ -47,3 +49,4 @@ pub use runner::{
 };
 pub use shard::Shard;
 pub use store::StudyDir;
+pub use study::{missing_data, tasks_to_skip, Budget, Study, StudyTask};

@@ -43,8 +43,8 @@ pub struct MergeOutcome {
 pub fn collect(study: &StudyDir) -> Result<(MetricsTable, Vec<Cell>)> {
     let mut table = MetricsTable::default();
     let mut missing = Vec::new();
-    let name_of = dataset_names(&study.config.tasks);
-    for c in plan::cells(&study.config) {
+    let name_of = dataset_names(&study.config().tasks);
+    for c in plan::cells(study.config()) {
         let name = name_of(&c.task);
         match study.finished(&c)? {
             Some(record) => table.rows.push(record.row(&name)),
@@ -70,7 +70,7 @@ pub fn merge(study: &StudyDir, options: &MergeOptions) -> Result<MergeOutcome> {
     cell::write_atomic(&path, &csv)?;
     written.push(path);
 
-    let mut stats = statistics(&table, &study.config.tasks);
+    let mut stats = statistics(&table, &study.config().tasks);
     stats.compute = compute_per_algorithm(study)?;
     let json = serde_json::to_vec_pretty(&stats)
         .map_err(|e| Error::Internal(format!("cannot encode the statistics: {e}")))?;
@@ -164,11 +164,14 @@ mod tests {
     fn merge_writes_the_table_in_study_order_and_statistics() {
         let c = config();
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 1, 1),
+            false,
+        )
+        .unwrap();
         let o = RunOptions {
             shard: Shard::new(1, 2).unwrap(),
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 1,
             observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
@@ -223,11 +226,14 @@ mod tests {
         let mut c = config();
         c.tasks.truncate(1);
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 1, 1),
+            false,
+        )
+        .unwrap();
         let o = RunOptions {
             shard: Shard::ALL,
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 1,
             observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),

@@ -36,7 +36,7 @@ pub fn display_name(task: &str) -> String {
 
 /// A task spec's source and its class range, as the data layer's task parser splits them:
 /// only a trailing class list counts as a range, so `C:\\data` stays a path.
-fn source_and_range(task: &str) -> (&str, Option<&str>) {
+pub(crate) fn source_and_range(task: &str) -> (&str, Option<&str>) {
     let task = task.trim();
     match task.rsplit_once(':') {
         Some((s, r))

@@ -16,7 +16,6 @@
 //! are the cell's times; the search's cost is recorded separately.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -33,16 +32,16 @@ use crate::cell::{
     TeacherRecord,
 };
 use crate::checkpoint::{ChainScores, InnerStep};
-use crate::config::{Algorithm, StudyConfig};
+use crate::config::Algorithm;
 use crate::plan::{Chain, InnerSearch, SearchPlan};
 use crate::runner::{CellContext, CellWork};
+use crate::study::Study;
 use crate::{seed, Error, Result};
 
-/// The real cell computation: data from `data_dir`, models from `engine`.
+/// The real cell computation: data from the study's data directory, models from its engine.
 pub struct NestedCv {
-    config: StudyConfig,
+    study: Study,
     engine: Box<dyn Engine>,
-    data_dir: PathBuf,
     datasets: Mutex<HashMap<String, Arc<Dataset>>>,
     /// The checked algorithm config of each (task, algorithm), checked once.
     bases: Mutex<HashMap<(String, Algorithm), CheckedConfig>>,
@@ -54,17 +53,16 @@ pub struct NestedCv {
 }
 
 impl NestedCv {
-    /// Uses the engine named in `config` (`native` unless changed).
-    pub fn new(config: &StudyConfig, data_dir: PathBuf) -> Result<Self> {
-        let engine = nstudent_engine::engine_by_name(config.engine.trim())?;
-        Ok(Self::with_engine(config, engine, data_dir))
+    /// Uses the study's engine (`native` unless changed).
+    pub fn new(study: &Study) -> Result<Self> {
+        Ok(Self::with_engine(study, study.open_engine()?))
     }
 
-    pub fn with_engine(config: &StudyConfig, engine: Box<dyn Engine>, data_dir: PathBuf) -> Self {
+    /// Uses `engine` instead of the study's (an engine set up by the caller).
+    pub fn with_engine(study: &Study, engine: Box<dyn Engine>) -> Self {
         Self {
-            config: config.clone(),
+            study: study.clone(),
             engine,
-            data_dir,
             datasets: Mutex::new(HashMap::new()),
             bases: Mutex::new(HashMap::new()),
             unlabeled: Mutex::new(None),
@@ -89,12 +87,12 @@ impl NestedCv {
         if let Some(d) = cache.get(task) {
             return Ok(Arc::clone(d));
         }
-        let options = self.config.data.open_options()?;
-        let mut train = nstudent_data::open_with(task, &self.data_dir, &options)?
+        let study = &self.study;
+        let mut train = nstudent_data::open_with(task, study.data_dir(), study.read_options())?
             .splits
             .train;
         if sorted_by_label(&train.labels) {
-            train = train.shuffled(self.config.seed);
+            train = train.shuffled(self.study.config().seed);
         }
         let data = Arc::new(train);
         cache.insert(task.to_string(), Arc::clone(&data));
@@ -104,13 +102,13 @@ impl NestedCv {
     /// The study's separate unlabeled set, or `None` when the pool is each training part's
     /// rows outside the labeled part; loaded once per process.
     pub fn unlabeled_set(&self) -> Result<Option<Arc<UnlabeledImages>>> {
-        let Some(spec) = self.config.data.unlabeled.as_deref() else {
+        let Some(spec) = self.study.config().data.unlabeled.as_deref() else {
             return Ok(None);
         };
         let mut cached = self.unlabeled.lock().unwrap_or_else(|p| p.into_inner());
         if cached.is_none() {
-            let options = self.config.data.open_options()?;
-            let set = nstudent_data::open_unlabeled(spec, &self.data_dir, &options)?;
+            let study = &self.study;
+            let set = nstudent_data::open_unlabeled(spec, study.data_dir(), study.read_options())?;
             *cached = Some(Arc::new(set));
         }
         Ok(cached.clone())
@@ -166,11 +164,15 @@ impl NestedCv {
         let base = match bases.get(&key) {
             Some(base) => base.clone(),
             None => {
-                let origin = match self.config.data.unlabeled {
+                let origin = match self.study.config().data.unlabeled {
                     Some(_) => PoolOrigin::Separate,
                     None => PoolOrigin::TrainingData,
                 };
-                let base = self.config.algo_config(task, algorithm).check(origin)?;
+                let base = self
+                    .study
+                    .config()
+                    .algo_config(task, algorithm)
+                    .check(origin)?;
                 bases.insert(key, base.clone());
                 base
             }
@@ -285,12 +287,12 @@ impl CellWork for NestedCv {
         let Ok(data) = self.dataset(&cell.task) else {
             return 0.0;
         };
-        let k = self.config.outer_folds.max(2) as f64;
+        let k = self.study.config().outer_folds.max(2) as f64;
         let n = data.len() as f64;
         let w = crate::estimate::cell_work(
-            &self.config,
+            self.study.config(),
             cell.algorithm,
-            self.config.epochs_for(&cell.task),
+            self.study.config().epochs_for(&cell.task),
             n * (k - 1.0) / k,
             n / k,
             self.unlabeled_set().ok().flatten().map(|u| u.len() as f64),
@@ -300,7 +302,7 @@ impl CellWork for NestedCv {
 
     fn compute(&self, cell: &Cell, cell_seed: u64, ctx: &CellContext<'_>) -> Result<CellOutcome> {
         let started = Instant::now();
-        let c = &self.config;
+        let c = self.study.config();
         let data = self.dataset(&cell.task)?;
         let folds = KFold::new(c.outer_folds).split(data.len())?;
         let fold = folds.get(cell.fold - 1).ok_or_else(|| {
@@ -466,7 +468,7 @@ impl NestedCv {
         ctx: &CellContext<'_>,
         notes: &mut Vec<String>,
     ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize, usize)> {
-        let c = &self.config;
+        let c = self.study.config();
         let set = self.unlabeled_set()?;
         let ns_cell = Cell {
             algorithm: Algorithm::NoisyStudent,
@@ -567,7 +569,7 @@ impl NestedCv {
         let (_, e) = best.ok_or_else(|| Error::Cell {
             cell: cell.to_string(),
             message: "no ensemble size produced a student on the last inner fold (the unlabeled pool ran out)".into(),
-            user: true,
+            kind: nstudent_core::ErrorKind::Usage,
         })?;
         Ok((
             Hyperparameters {
@@ -610,7 +612,7 @@ impl NestedCv {
             &mut notes,
         )?;
         let r = crate::shared::SearchResult {
-            config_hash: study.hash.clone(),
+            config_hash: study.hash().to_string(),
             best,
             scores,
             trainings,
@@ -686,7 +688,7 @@ impl NestedCv {
         let best = best_candidate(&scores, last_epochs).ok_or_else(|| Error::Cell {
             cell: cell.to_string(),
             message: "no candidate of the search produced a student on every inner fold (the unlabeled pool ran out); lower num_students or unl_factor".into(),
-            user: true,
+            kind: nstudent_core::ErrorKind::Usage,
         })?;
         Ok((best, scores, progress.trainings))
     }
@@ -713,7 +715,7 @@ impl NestedCv {
             chains,
             max_students,
         } = *rung_of;
-        let c = &self.config;
+        let c = self.study.config();
         let set = self.unlabeled_set()?;
         let inner_train = train.subset(&fold.train)?;
         let val = train.subset(&fold.test)?;
@@ -921,6 +923,7 @@ fn best_candidate(scores: &[CandidateScore], epochs: usize) -> Option<Hyperparam
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StudyConfig;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use nstudent_engine::{Classifier, ModelSpec, NativeEngine};
@@ -995,8 +998,6 @@ mod tests {
         c.base.teacher_factor = 0.3;
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 1,
             observer: Default::default(),
             max_cells: Some(1),
             skip_tasks: Vec::new(),
@@ -1010,8 +1011,12 @@ mod tests {
                 builds: Arc::clone(&builds),
                 fail_at,
             };
-            let study = StudyDir::create(dir, &c, false).unwrap();
-            let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
+            let study = StudyDir::create(dir, &crate::study::tests_support::study(&c, 1, 1), false)
+                .unwrap();
+            let work = NestedCv::with_engine(
+                &crate::study::tests_support::study(&c, 1, 1),
+                Box::new(engine),
+            );
             let result = run_study(&study, &work, &options);
             (result, builds.load(Ordering::SeqCst))
         };
@@ -1150,21 +1155,17 @@ mod tests {
     }
 
     /// Runs `cell` of `study` with a recording engine: its trainings.
-    fn run_cell(
-        study: &StudyDir,
-        c: &StudyConfig,
-        data: &std::path::Path,
-        cell: &Cell,
-    ) -> Vec<Fit> {
+    fn run_cell(study: &StudyDir, c: &StudyConfig, cell: &Cell) -> Vec<Fit> {
         let fits = Arc::new(Mutex::new(Vec::new()));
         let engine = Recording {
             fits: Arc::clone(&fits),
         };
-        let work = NestedCv::with_engine(c, Box::new(engine), data.to_path_buf());
+        let work = NestedCv::with_engine(
+            &crate::study::tests_support::study(c, 1, 1),
+            Box::new(engine),
+        );
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 1,
             observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
@@ -1209,9 +1210,14 @@ mod tests {
         std::fs::create_dir(&other).unwrap();
         c.data.unlabeled = Some(tiny_task(&other));
         let dir = tempfile::tempdir().unwrap();
-        let study = StudyDir::create(dir.path(), &c, false).unwrap();
+        let study = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 1, 1),
+            false,
+        )
+        .unwrap();
         for cell in crate::plan::cells(&c) {
-            let fits = run_cell(&study, &c, data.path(), &cell);
+            let fits = run_cell(&study, &c, &cell);
             let outcome = study.finished(&cell).unwrap().unwrap().outcome;
             assert_eq!(outcome.unlabeled_size, Some(240));
             // Cross-validation splits only the task: 120 training rows, 36 of them labeled.
@@ -1241,9 +1247,14 @@ mod tests {
         let csv = std::path::PathBuf::from(&c.tasks[0]);
         let run = || {
             let dir = tempfile::tempdir().unwrap();
-            let study = StudyDir::create(dir.path(), &c, false).unwrap();
+            let study = StudyDir::create(
+                dir.path(),
+                &crate::study::tests_support::study(&c, 1, 1),
+                false,
+            )
+            .unwrap();
             let cell = &crate::plan::cells(&c)[0];
-            let fits = run_cell(&study, &c, data.path(), cell);
+            let fits = run_cell(&study, &c, cell);
             (fits, study.finished(cell).unwrap().unwrap().outcome)
         };
         let (fits, clean) = run();
@@ -1287,8 +1298,13 @@ mod tests {
         for algorithm in [Algorithm::NoisyStudent, Algorithm::Ensemble] {
             c.algorithms = vec![algorithm];
             let dir = tempfile::tempdir().unwrap();
-            let study = StudyDir::create(dir.path(), &c, false).unwrap();
-            let fits = run_cell(&study, &c, data.path(), &crate::plan::cells(&c)[0]);
+            let study = StudyDir::create(
+                dir.path(),
+                &crate::study::tests_support::study(&c, 1, 1),
+                false,
+            )
+            .unwrap();
+            let fits = run_cell(&study, &c, &crate::plan::cells(&c)[0]);
             let (teachers, students): (Vec<&Fit>, Vec<&Fit>) = fits
                 .iter()
                 .partition(|f| f.dropout == 0.0 && f.augment.is_none());
@@ -1323,11 +1339,16 @@ mod tests {
             "students must differ from teachers"
         );
         let dir = tempfile::tempdir().unwrap();
-        let study = StudyDir::create(dir.path(), &c, false).unwrap();
+        let study = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 1, 1),
+            false,
+        )
+        .unwrap();
         // One cell per run, in study order, each with its own record of teachers.
         let mut teachers: HashMap<(usize, Algorithm), Vec<u64>> = HashMap::new();
         for cell in crate::plan::cells(&c) {
-            let fits = run_cell(&study, &c, data.path(), &cell);
+            let fits = run_cell(&study, &c, &cell);
             let digests = fits
                 .iter()
                 .filter(|f| f.is_teacher())
@@ -1375,8 +1396,16 @@ mod tests {
             fail_at: None,
         };
         let dir = tempfile::tempdir().unwrap();
-        let study = StudyDir::create(dir.path(), &c, false).unwrap();
-        let work = NestedCv::with_engine(&c, Box::new(engine), data.path().to_path_buf());
+        let study = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 1, 1),
+            false,
+        )
+        .unwrap();
+        let work = NestedCv::with_engine(
+            &crate::study::tests_support::study(&c, 1, 1),
+            Box::new(engine),
+        );
         let options = RunOptions {
             max_cells: Some(1),
             ..RunOptions::default()
@@ -1446,12 +1475,18 @@ mod tests {
         c.epochs_by_source.clear();
         c.base.teacher_factor = 0.3;
         let dir = tempfile::tempdir().unwrap();
-        let study = StudyDir::create(dir.path(), &c, false).unwrap();
-        let work = NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
+        let study = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 1, 1),
+            false,
+        )
+        .unwrap();
+        let work = NestedCv::with_engine(
+            &crate::study::tests_support::study(&c, 1, 1),
+            Box::new(NativeEngine),
+        );
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 1,
             observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
@@ -1526,8 +1561,6 @@ mod tests {
         c.base.teacher_factor = 0.3;
         let options = RunOptions {
             shard: Shard::ALL,
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 2,
             observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
@@ -1537,9 +1570,16 @@ mod tests {
         };
         let run = |share: bool| {
             let dir = tempfile::tempdir().unwrap();
-            let study = StudyDir::create(dir.path(), &c, false).unwrap();
-            let mut work =
-                NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
+            let study = StudyDir::create(
+                dir.path(),
+                &crate::study::tests_support::study(&c, 1, 1),
+                false,
+            )
+            .unwrap();
+            let mut work = NestedCv::with_engine(
+                &crate::study::tests_support::study(&c, 1, 1),
+                Box::new(NativeEngine),
+            );
             if !share {
                 work = work.without_sharing();
             }

@@ -14,10 +14,10 @@ use crate::{names, plan, Result};
 /// chose and every candidate's inner score, as typed values (the report counts and tabulates
 /// them without reading the table's text), and the study's config, hash and pseudo-labels.
 pub fn context(study: &StudyDir) -> Result<StudyContext> {
-    let dataset = names::dataset_names(&study.config.tasks);
+    let dataset = names::dataset_names(&study.config().tasks);
     let mut chosen = Vec::new();
     let mut inner_search = Vec::new();
-    for cell in plan::cells(&study.config) {
+    for cell in plan::cells(study.config()) {
         let Some(record) = study.finished(&cell)? else {
             continue;
         };
@@ -42,7 +42,7 @@ pub fn context(study: &StudyDir) -> Result<StudyContext> {
     }
     Ok(StudyContext {
         config_text: std::fs::read_to_string(study.dir.join(STUDY_FILE)).ok(),
-        config_hash: Some(study.hash.clone()),
+        config_hash: Some(study.hash().to_string()),
         chosen,
         inner_search,
         pseudo_labels: std::fs::read_to_string(study.dir.join(crate::store::METRICS_FILE))
@@ -92,8 +92,8 @@ pub fn write(
     let options = ReportOptions {
         title: format!(
             "nstudent study: {} task(s), {} outer folds",
-            study.config.tasks.len(),
-            study.config.outer_folds
+            study.config().tasks.len(),
+            study.config().outer_folds
         ),
         source: Some(nstudent_report::source_name(&study.dir)),
         context,
@@ -143,11 +143,14 @@ mod tests {
     #[test]
     fn the_report_counts_the_cells_typed_hyperparameters() {
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &config(), false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&config(), 1, 1),
+            false,
+        )
+        .unwrap();
         let o = RunOptions {
             shard: Shard::ALL,
-            threads: nstudent_engine::Threads::ONE,
-            jobs: 1,
             observer: Default::default(),
             max_cells: None,
             skip_tasks: Vec::new(),

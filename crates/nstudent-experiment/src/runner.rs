@@ -177,12 +177,10 @@ impl std::fmt::Debug for ObserverHandle {
 
 /// How to run a study in this process.
 #[derive(Debug, Clone)]
+///
+/// How many threads and cells side by side come from the study ([`crate::Study::budget`]).
 pub struct RunOptions {
     pub shard: Shard,
-    /// Threads in total.
-    pub threads: Threads,
-    /// Cells computed side by side; each training gets `threads / jobs` threads.
-    pub jobs: usize,
     /// Who hears of the run's progress (the CLI draws it); [`Silent`] by default.
     pub observer: ObserverHandle,
     /// Stop after computing this many cells (to bound a session; `None` runs all).
@@ -204,12 +202,10 @@ pub struct RunOptions {
 pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Default for RunOptions {
-    /// Every cell, one at a time on one thread, reporting to nobody.
+    /// Every cell of every shard, reporting to nobody.
     fn default() -> Self {
         Self {
             shard: Shard::ALL,
-            threads: Threads::ONE,
-            jobs: 1,
             observer: ObserverHandle::default(),
             max_cells: None,
             skip_tasks: Vec::new(),
@@ -250,15 +246,16 @@ pub fn run_study(
     work: &dyn CellWork,
     options: &RunOptions,
 ) -> Result<RunSummary> {
-    let cells = crate::plan::cells(&study.config);
+    let cells = crate::plan::cells(study.config());
     let (todo, skipped) = cells_to_do(study, &cells, work, options)?;
     let limit = options.max_cells.unwrap_or(usize::MAX).min(todo.len());
-    let (jobs, threads_each) = options.threads.share(options.jobs.min(limit.max(1)));
+    let budget = study.study().budget();
+    let (jobs, threads_each) = budget.threads.share(budget.jobs.min(limit.max(1)));
     study.log(&format!(
         "start: shard {}, {} cells to do, {skipped} already finished, {jobs} side by side with {threads_each} threads each, config hash {}",
         options.shard,
         todo.len(),
-        study.hash
+        study.hash()
     ));
     let observer = options.observer.0.as_ref();
     observer.started(limit, jobs);
@@ -353,11 +350,11 @@ fn cells_to_do(
 /// not its full path).
 fn task_names(study: &StudyDir) -> HashMap<&str, String> {
     study
-        .config
+        .config()
         .tasks
         .iter()
         .map(String::as_str)
-        .zip(crate::names::display_names(&study.config.tasks))
+        .zip(crate::names::display_names(&study.config().tasks))
         .collect()
 }
 
@@ -621,7 +618,7 @@ fn fail(
             Error::Cell { .. } | Error::Config(_) | Error::Io { .. } => e,
             other => Error::Cell {
                 cell: cell.to_string(),
-                user: other.is_user_error(),
+                kind: other.kind(),
                 message: other.to_string(),
             },
         });
@@ -639,7 +636,7 @@ fn compute_cell(
     stop: &AtomicBool,
     threads_each: Threads,
 ) -> Result<Option<CellRecord>> {
-    let seed = cell_seed(study.config.seed, cell);
+    let seed = cell_seed(study.config().seed, cell);
     let started = Instant::now();
     let ctx = CellContext {
         threads: threads_each,
@@ -650,7 +647,7 @@ fn compute_cell(
         cell: name.to_string(),
         identity: cell,
         owner: Owner {
-            config_hash: study.hash.clone(),
+            config_hash: study.hash().to_string(),
             seed,
         },
         started,
@@ -664,7 +661,7 @@ fn compute_cell(
         task: cell.task.clone(),
         fold: cell.fold,
         algorithm: cell.algorithm,
-        config_hash: study.hash.clone(),
+        config_hash: study.hash().to_string(),
         seed,
         threads: threads_each.get(),
         kernels: nstudent_engine::active_kernel_path(),
@@ -737,8 +734,6 @@ pub(crate) mod tests {
     fn options(shard: Shard, max_cells: Option<usize>) -> RunOptions {
         RunOptions {
             shard,
-            threads: nstudent_engine::Threads::resolve(2),
-            jobs: 2,
             observer: Default::default(),
             max_cells,
             skip_tasks: Vec::new(),
@@ -783,7 +778,12 @@ pub(crate) mod tests {
     fn the_runner_reports_every_cell_to_its_observer() {
         let c = config();
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         let events = Arc::new(Collect::default());
         let work = |cell: &Cell, seed: u64, ctx: &CellContext<'_>| {
             ctx.start_training("only", 7);
@@ -816,7 +816,12 @@ pub(crate) mod tests {
     fn interrupted_and_resumed_equals_uninterrupted() {
         let c = config();
         let whole = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(whole.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            whole.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         let sum = run_study(&s, &fake, &options(Shard::ALL, None)).unwrap();
         assert_eq!(
             (sum.computed, sum.skipped, sum.study_finished),
@@ -825,7 +830,12 @@ pub(crate) mod tests {
         merge(&s, &NO_REPORT).unwrap();
 
         let parts = tempfile::tempdir().unwrap();
-        let s2 = StudyDir::create(parts.path(), &c, false).unwrap();
+        let s2 = StudyDir::create(
+            parts.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         let first = run_study(&s2, &fake, &options(Shard::ALL, Some(10))).unwrap();
         assert_eq!(
             (first.computed, first.remaining, first.study_finished),
@@ -866,7 +876,12 @@ pub(crate) mod tests {
     fn three_workers_on_one_directory_compute_each_cell_once() {
         let c = config();
         let whole = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(whole.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            whole.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         run_study(&s, &fake, &options(Shard::ALL, None)).unwrap();
         merge(&s, &NO_REPORT).unwrap();
 
@@ -877,11 +892,14 @@ pub(crate) mod tests {
             let handles: Vec<_> = (0..3)
                 .map(|_| {
                     scope.spawn(|| {
-                        let s = StudyDir::create(shared.path(), &c, false).unwrap();
+                        let s = StudyDir::create(
+                            shared.path(),
+                            &crate::study::tests_support::study(&c, 2, 2),
+                            false,
+                        )
+                        .unwrap();
                         let o = RunOptions {
                             worker: true,
-                            jobs: 1,
-                            threads: nstudent_engine::Threads::ONE,
                             claim_timeout: Duration::from_secs(2),
                             ..options(Shard::ALL, None)
                         };
@@ -914,7 +932,12 @@ pub(crate) mod tests {
     fn a_cell_held_elsewhere_is_left_by_a_run_and_taken_over_by_a_worker_once_stale() {
         let c = config();
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         let cells = crate::plan::cells(&c);
         // Cell 5 is held by a process on another machine, alive for now.
         let held = &cells[5];
@@ -962,14 +985,24 @@ pub(crate) mod tests {
     fn shards_partition_the_cells_and_merge_to_the_single_process_table() {
         let c = config();
         let whole = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(whole.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            whole.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         run_study(&s, &fake, &options(Shard::ALL, None)).unwrap();
         merge(&s, &NO_REPORT).unwrap();
 
         let sharded = tempfile::tempdir().unwrap();
         let mut seen = 0;
         for i in 0..3 {
-            let s = StudyDir::create(sharded.path(), &c, false).unwrap();
+            let s = StudyDir::create(
+                sharded.path(),
+                &crate::study::tests_support::study(&c, 2, 2),
+                false,
+            )
+            .unwrap();
             let r = run_study(&s, &fake, &options(Shard::new(i, 3).unwrap(), None)).unwrap();
             seen += r.computed;
             // Only the last shard sees the whole study finished.
@@ -984,7 +1017,12 @@ pub(crate) mod tests {
     fn a_failing_cell_stops_the_run_names_the_cell_and_keeps_finished_ones() {
         let c = config();
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 2, 1),
+            false,
+        )
+        .unwrap();
         let failing = |cell: &Cell, seed: u64, ctx: &CellContext<'_>| {
             if cell.index == 4 {
                 Err(Error::Config("no such task".into()))
@@ -992,11 +1030,10 @@ pub(crate) mod tests {
                 fake(cell, seed, ctx)
             }
         };
-        let mut o = options(Shard::ALL, None);
-        o.jobs = 1;
+        let o = options(Shard::ALL, None);
         let e = run_study(&s, &failing, &o).unwrap_err();
         assert!(e.to_string().contains("no such task"), "{e}");
-        assert!(e.is_user_error());
+        assert!(e.kind().is_users());
         let cells = crate::plan::cells(&c);
         assert!(s.finished(&cells[3]).unwrap().is_some());
         assert!(s.finished(&cells[4]).unwrap().is_none());
@@ -1018,7 +1055,12 @@ pub(crate) mod tests {
         let mut c = config();
         c.tasks = vec!["/data/sets/digits.csv:0-4".into()];
         let dir = tempfile::tempdir().unwrap();
-        let s = StudyDir::create(dir.path(), &c, false).unwrap();
+        let s = StudyDir::create(
+            dir.path(),
+            &crate::study::tests_support::study(&c, 2, 2),
+            false,
+        )
+        .unwrap();
         run_study(&s, &fake, &options(Shard::ALL, Some(1))).unwrap();
         let log = std::fs::read_to_string(dir.path().join(crate::store::LOG_FILE)).unwrap();
         assert!(

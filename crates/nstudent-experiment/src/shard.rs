@@ -132,7 +132,7 @@ mod tests {
         let owned: Vec<usize> = (0..10).filter(|&i| s.owns(i)).collect();
         assert_eq!(owned, [1, 4, 7]);
         for bad in ["3/3", "1", "a/2", "1/0", "-1/2"] {
-            assert!(Shard::parse(bad).unwrap_err().is_user_error(), "{bad}");
+            assert!(Shard::parse(bad).unwrap_err().kind().is_users(), "{bad}");
         }
         // Every index belongs to exactly one shard.
         for i in 0..20 {

@@ -45,7 +45,7 @@ fn path(study: &StudyDir, task: &str, fold: usize, what: &str) -> PathBuf {
 pub fn noisy_student_search(study: &StudyDir, task: &str, fold: usize) -> Option<SearchResult> {
     let text = std::fs::read(path(study, task, fold, "noisy-student-search")).ok()?;
     let r: SearchResult = serde_json::from_slice(&text).ok()?;
-    (r.config_hash == study.hash).then_some(r)
+    (r.config_hash == study.hash()).then_some(r)
 }
 
 /// Keeps a fold's finished Noisy Student search for the other cells of the fold.

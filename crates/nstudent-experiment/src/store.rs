@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cell::{self, Cell, CellRecord};
 use crate::config::StudyConfig;
+use crate::study::Study;
 use crate::{Error, Result};
 
 /// File name of the resolved config inside a results directory.
@@ -18,12 +19,11 @@ pub const LOG_FILE: &str = "nstudent.log";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 const HASH_PREFIX: &str = "# config-hash: ";
 
-/// An opened results directory, bound to one config.
+/// An opened results directory, bound to one resolved study.
 #[derive(Debug, Clone)]
 pub struct StudyDir {
     pub dir: PathBuf,
-    pub config: StudyConfig,
-    pub hash: String,
+    study: Study,
 }
 
 impl StudyDir {
@@ -32,9 +32,9 @@ impl StudyDir {
     /// A directory made by a different config is refused with [`Error::ConfigChanged`], unless
     /// `force`: then its cells and merged outputs are moved to `superseded-<old hash>/` (never
     /// deleted) and the directory starts over.
-    pub fn create(dir: &Path, config: &StudyConfig, force: bool) -> Result<Self> {
+    pub fn create(dir: &Path, study: &Study, force: bool) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let hash = config.hash();
+        let (config, hash) = (study.config(), study.hash().to_string());
         match read_hash(dir)? {
             Some(found) if found == hash => {}
             Some(found) => {
@@ -53,14 +53,13 @@ impl StudyDir {
             // on its second look (or joins it, for the same config).
             None => {
                 if !write_study_file_new(dir, config, &hash)? {
-                    return Self::create(dir, config, false);
+                    return Self::create(dir, study, false);
                 }
             }
         }
         Ok(Self {
             dir: dir.to_path_buf(),
-            config: config.clone(),
-            hash,
+            study: study.clone(),
         })
     }
 
@@ -88,14 +87,37 @@ impl StudyDir {
         }
         Ok(Self {
             dir: dir.to_path_buf(),
-            config,
-            hash,
+            study: config.resolve()?,
+        })
+    }
+
+    /// The study this directory holds.
+    pub fn study(&self) -> &Study {
+        &self.study
+    }
+
+    /// Its declared config (what `study.toml` holds).
+    pub fn config(&self) -> &StudyConfig {
+        self.study.config()
+    }
+
+    /// Its config hash, which every finished cell records.
+    pub fn hash(&self) -> &str {
+        self.study.hash()
+    }
+
+    /// This directory with the same study run another way (threads, jobs, data directory):
+    /// see [`Study::with_execution`].
+    pub fn with_execution(&self, execution: crate::config::Execution) -> Result<Self> {
+        Ok(Self {
+            dir: self.dir.clone(),
+            study: self.study.with_execution(execution)?,
         })
     }
 
     /// The finished record of `cell`, if its file exists and was made by this config.
     pub fn finished(&self, cell: &Cell) -> Result<Option<CellRecord>> {
-        Ok(cell::read_record(&self.dir, cell)?.filter(|r| r.config_hash == self.hash))
+        Ok(cell::read_record(&self.dir, cell)?.filter(|r| r.config_hash == self.hash()))
     }
 
     /// The finished records and the unfinished cells among `cells` (an unreadable cell file
@@ -122,7 +144,7 @@ impl StudyDir {
     pub fn store_new(&self, cell: &Cell, record: &CellRecord) -> Result<bool> {
         let path = self.dir.join(cell.relative_path());
         if let Ok(Some(existing)) = cell::read_record(&self.dir, cell) {
-            if existing.config_hash == self.hash {
+            if existing.config_hash == self.hash() {
                 return Ok(false);
             }
             // A cell file of another config (kept by --force's move, or foreign): replaced.
@@ -252,37 +274,37 @@ mod tests {
     fn a_changed_config_is_refused_unless_forced_and_nothing_is_lost() {
         let dir = tempfile::tempdir().unwrap();
         let a = StudyConfig::preset("quick").unwrap();
-        let s = StudyDir::create(dir.path(), &a, false).unwrap();
+        let s = StudyDir::create(dir.path(), &a.resolve().unwrap(), false).unwrap();
         let cell = crate::plan::cells(&a)[0].clone();
         let mut rec = crate::cell::tests_support::record(&cell, 0.5);
-        rec.config_hash = s.hash.clone();
+        rec.config_hash = s.hash().to_string();
         s.store(&cell, &rec).unwrap();
         // Same config again: accepted, the cell counts as finished.
-        let s = StudyDir::create(dir.path(), &a, false).unwrap();
+        let s = StudyDir::create(dir.path(), &a.resolve().unwrap(), false).unwrap();
         assert!(s.finished(&cell).unwrap().is_some());
         // Execution settings are not part of the hash.
         let mut threads = a.clone();
         threads.execution.threads = 1;
-        StudyDir::create(dir.path(), &threads, false).unwrap();
+        StudyDir::create(dir.path(), &threads.resolve().unwrap(), false).unwrap();
         let mut b = a.clone();
         b.seed = 99;
-        let e = StudyDir::create(dir.path(), &b, false).unwrap_err();
+        let e = StudyDir::create(dir.path(), &b.resolve().unwrap(), false).unwrap_err();
         assert!(
-            matches!(e, Error::ConfigChanged { .. }) && e.is_user_error(),
+            matches!(e, Error::ConfigChanged { .. }) && e.kind().is_users(),
             "{e}"
         );
         assert!(
             s.finished(&cell).unwrap().is_some(),
             "a refused run must not touch the cells"
         );
-        let forced = StudyDir::create(dir.path(), &b, true).unwrap();
+        let forced = StudyDir::create(dir.path(), &b.resolve().unwrap(), true).unwrap();
         assert!(forced.finished(&cell).unwrap().is_none());
         assert!(dir
             .path()
             .join(format!("superseded-{}", a.hash()))
             .join(cell.relative_path())
             .is_file());
-        assert_eq!(StudyDir::open(dir.path()).unwrap().config, b);
+        assert_eq!(StudyDir::open(dir.path()).unwrap().config(), &b);
     }
 
     #[test]
@@ -293,7 +315,7 @@ mod tests {
             e.to_string().contains("not an nstudent results directory"),
             "{e}"
         );
-        assert!(e.is_user_error());
+        assert!(e.kind().is_users());
     }
 
     #[test]

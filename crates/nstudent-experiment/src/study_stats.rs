@@ -72,7 +72,7 @@ impl AlgorithmCompute {
 /// The compute of every algorithm of `study`'s finished cells, in the study's order.
 pub fn compute_per_algorithm(study: &StudyDir) -> Result<Vec<AlgorithmCompute>> {
     let mut out: Vec<AlgorithmCompute> = study
-        .config
+        .config()
         .algorithms
         .iter()
         .map(|a| AlgorithmCompute {
@@ -82,10 +82,10 @@ pub fn compute_per_algorithm(study: &StudyDir) -> Result<Vec<AlgorithmCompute>> 
             core_seconds: 0.0,
         })
         .collect();
-    for c in plan::cells(&study.config) {
+    for c in plan::cells(study.config()) {
         if let Some(r) = study.finished(&c)? {
             if let Some(i) = study
-                .config
+                .config()
                 .algorithms
                 .iter()
                 .position(|a| *a == c.algorithm)

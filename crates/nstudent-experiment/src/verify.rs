@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::{Cell, CellRecord, Error, NestedCv, Result, RunOptions, StudyConfig, StudyDir};
+use crate::{Cell, CellRecord, Error, NestedCv, Result, RunOptions, Study, StudyDir};
 
 /// The cells to recompute: the named ones (each must be finished), or a seeded sample of
 /// `sample` finished cells. `all` is the study's number of cells, for the message of an index
@@ -120,15 +120,9 @@ pub struct Verified {
     pub difference: Option<String>,
 }
 
-/// Recomputes `cell` of `study` with `config` (the study's, with its execution settings) on
-/// the kernels that computed it, in a scratch directory, and compares the two records.
-pub fn verify_cell(
-    study: &StudyDir,
-    config: &StudyConfig,
-    work: &NestedCv,
-    cell: &Cell,
-    threads: nstudent_engine::Threads,
-) -> Result<Verified> {
+/// Recomputes `cell` of `study` (on its threads: [`StudyDir::with_execution`] changes them)
+/// on the kernels that computed it, in a scratch directory, and compares the two records.
+pub fn verify_cell(study: &StudyDir, work: &NestedCv, cell: &Cell) -> Result<Verified> {
     let stored = study
         .finished(cell)?
         .ok_or_else(|| Error::Internal(format!("cell {} vanished while verifying", cell.index)))?;
@@ -152,7 +146,7 @@ pub fn verify_cell(
         )));
     }
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let mut again = recompute(scratch.path(), config, work, cell, threads)?;
+    let mut again = recompute(scratch.path(), study.study(), work, cell)?;
     // Builds before cells recorded their pseudo-labels wrote none: compare what they wrote.
     if stored.outcome.pseudo_labels.is_empty() {
         again.outcome.pseudo_labels.clear();
@@ -165,18 +159,11 @@ pub fn verify_cell(
     })
 }
 
-/// `cell` computed alone into a new study directory at `dir`.
-fn recompute(
-    dir: &Path,
-    config: &StudyConfig,
-    work: &NestedCv,
-    cell: &Cell,
-    threads: nstudent_engine::Threads,
-) -> Result<CellRecord> {
-    let fresh = StudyDir::create(dir, config, false)?;
+/// `cell` computed alone (on every thread of the study's budget) into a new study directory
+/// at `dir`.
+fn recompute(dir: &Path, study: &Study, work: &NestedCv, cell: &Cell) -> Result<CellRecord> {
+    let fresh = StudyDir::create(dir, study, false)?;
     let options = RunOptions {
-        threads,
-        jobs: 1,
         only_cells: Some(vec![cell.index]),
         ..RunOptions::default()
     };
@@ -189,6 +176,7 @@ fn recompute(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StudyConfig;
     use serde_json::json;
 
     fn cells(n: usize) -> Vec<Cell> {
@@ -221,7 +209,7 @@ mod tests {
         assert!(e.to_string().contains("the study has cells 0-24"), "{e}");
         let e = pick_cells(&finished, 25, Some(&[7]), 1, 1).unwrap_err();
         assert!(e.to_string().contains("not finished"), "{e}");
-        assert!(e.is_user_error());
+        assert!(e.kind().is_users());
     }
 
     #[test]

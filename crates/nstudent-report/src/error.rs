@@ -1,9 +1,11 @@
 use std::path::PathBuf;
 
+use nstudent_core::ErrorKind;
+
 /// Errors of report writing.
 ///
 /// [`Error::Io`], [`Error::Invalid`] and user errors of the statistics crate come from the
-/// user's input or environment (exit code 2 in the CLI); [`Error::Chart`], [`Error::Workbook`]
+/// user's input or environment; [`Error::Chart`], [`Error::Workbook`]
 /// and [`Error::Internal`] are nstudent's own failures.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,12 +32,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error comes from the user's input rather than from nstudent itself.
-    pub fn is_user_error(&self) -> bool {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } | Error::Invalid(_) => true,
-            Error::Stats(e) => e.is_user_error(),
-            Error::Chart { .. } | Error::Workbook(_) | Error::Internal(_) => false,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Invalid(_) => ErrorKind::Usage,
+            Error::Stats(e) => e.kind(),
+            Error::Chart { .. } | Error::Workbook(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }
 

@@ -471,7 +471,7 @@ fn errors_leave_no_files_behind() {
 
     let e = write_report(&MetricsTable::default(), &ReportOptions::default(), &out).unwrap_err();
     assert!(
-        e.is_user_error() && e.to_string().contains("no rows"),
+        e.kind().is_users() && e.to_string().contains("no rows"),
         "{e}"
     );
     let bad_alpha = ReportOptions {
@@ -496,7 +496,7 @@ fn errors_leave_no_files_behind() {
     let missing = dir.path().join("no/such/dir/report.html");
     let e = write_report(&small_table(), &ReportOptions::default(), &missing).unwrap_err();
     assert!(
-        e.is_user_error() && e.to_string().contains("does not exist"),
+        e.kind().is_users() && e.to_string().contains("does not exist"),
         "{e}"
     );
     assert!(entries(dir.path()).is_empty());
@@ -512,7 +512,7 @@ fn a_failed_write_leaves_old_files_and_no_temporary_files() {
     std::fs::create_dir(&blocker).unwrap();
     std::fs::write(blocker.join("keep"), "x").unwrap();
     let e = write_report(&small_table(), &ReportOptions::default(), &out).unwrap_err();
-    assert!(e.is_user_error(), "{e}");
+    assert!(e.kind().is_users(), "{e}");
     assert!(e.to_string().contains(XLSX_NAME), "names the file: {e}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old report");
     assert_eq!(entries(dir.path()), vec![XLSX_NAME, "report.html"]);

@@ -800,7 +800,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("alpha"), "{e}");
-        assert!(Error::Invalid(e).is_user_error());
+        assert!(Error::Invalid(e).kind().is_users());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 use std::path::PathBuf;
 
+use nstudent_core::ErrorKind;
+
 /// Errors of metrics and statistics.
 ///
-/// Every variant except [`Error::Internal`] is caused by the user's input; the CLI maps those
-/// to exit code 2.
+/// Every variant except [`Error::Internal`] is caused by the user's input; [`Error::kind`] says
+/// which.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
@@ -23,9 +25,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// True when the error comes from the user's input rather than from nstudent itself.
-    pub fn is_user_error(&self) -> bool {
-        !matches!(self, Error::Internal(_))
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Format { .. } | Error::Invalid(_) => ErrorKind::Data,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
     }
 }
 

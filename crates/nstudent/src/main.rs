@@ -91,7 +91,7 @@ enum Shell {
 }
 
 /// Writes the completion script of `shell` to stdout.
-fn completions(shell: Shell) -> anyhow::Result<()> {
+fn completions(shell: Shell) -> crate::failure::Result<()> {
     let shell = match shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
@@ -99,7 +99,9 @@ fn completions(shell: Shell) -> anyhow::Result<()> {
     };
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "nstudent", &mut script);
-    cmd::format::write_stdout(&String::from_utf8(script)?)
+    let script = String::from_utf8(script)
+        .map_err(|e| failure::Failure::new(nstudent_core::ErrorKind::Internal, e))?;
+    cmd::format::write_stdout(&script)
 }
 
 /// Rust ignores SIGPIPE, so `print!` to a closed pipe (`nstudent stats t.csv | head -3`)

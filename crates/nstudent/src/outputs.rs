@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use crate::failure::Context;
 
 use crate::failure::{usage, UsageError};
 
 /// Checks that `path`, given with `flag`, can be written as a file: it is a regular file or
 /// not there yet (a symlink counts as its target; a device, FIFO, socket or directory is
 /// refused), its folder exists, and a file can be created in that folder.
-pub fn check_file(flag: &str, path: &Path) -> anyhow::Result<()> {
+pub fn check_file(flag: &str, path: &Path) -> crate::failure::Result<()> {
     let target = match nstudent_core::fs::output_target(path) {
         Ok(t) => t,
         Err(_) if path.is_dir() => usage!(
@@ -42,11 +42,11 @@ pub fn check_file(flag: &str, path: &Path) -> anyhow::Result<()> {
         .prefix(".nstudent-probe")
         .tempfile_in(parent)
         .map_err(|e| {
-            anyhow::Error::new(UsageError(format!(
+            UsageError(format!(
                 "{flag} {}: cannot write in {} ({e})",
                 path.display(),
                 parent.display()
-            )))
+            ))
         })?;
     Ok(())
 }
@@ -59,7 +59,7 @@ pub type Named<'a> = (&'a str, &'a Path);
 /// file not made yet), as `cat` refuses "input file is output file". An output inside a saved
 /// ensemble's folder is refused too. Inputs that do not exist (a named source such as
 /// `mnist:0-4`) are skipped.
-pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> anyhow::Result<()> {
+pub fn check_distinct(inputs: &[Named<'_>], outputs: &[Named<'_>]) -> crate::failure::Result<()> {
     for (i, &(out_flag, out)) in outputs.iter().enumerate() {
         for &(in_flag, input) in inputs {
             if !input.exists() {
@@ -155,7 +155,7 @@ pub struct Staged(nstudent_core::fs::Staged);
 
 impl Staged {
     /// Writes `bytes` for `path` into its temporary file.
-    pub fn write(&mut self, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    pub fn write(&mut self, path: &Path, bytes: &[u8]) -> crate::failure::Result<()> {
         self.0
             .write(path, bytes)
             .with_context(|| format!("cannot write {}", path.display()))
@@ -163,9 +163,9 @@ impl Staged {
 
     /// Renames every temporary file into place; should one fail, the outputs renamed before
     /// it are removed again, so that none is left without the others.
-    pub fn commit(self) -> anyhow::Result<()> {
+    pub fn commit(self) -> crate::failure::Result<()> {
         self.0.commit().map_err(|(dest, e)| {
-            anyhow::Error::new(e).context(format!("cannot write {}", dest.display()))
+            crate::failure::Failure::from(e).context(format!("cannot write {}", dest.display()))
         })
     }
 }

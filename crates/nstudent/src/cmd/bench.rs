@@ -42,9 +42,10 @@ pub struct Args {
 /// The numeric figures of a reference run's JSON object.
 fn read_reference(
     path: &std::path::Path,
-) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::Error::new(e).context(format!("reading {}", path.display())))?;
+) -> crate::failure::Result<serde_json::Map<String, serde_json::Value>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        crate::failure::Failure::from(e).context(format!("reading {}", path.display()))
+    })?;
     match serde_json::from_str::<serde_json::Value>(text.trim()) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         _ => usage!(
@@ -54,7 +55,7 @@ fn read_reference(
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     if args.repeats == 0 {
         usage!("--repeats must be at least 1");
     }
@@ -105,14 +106,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for f in &figures {
             obj.insert(
                 f.key.clone(),
-                serde_json::json!((f.images_per_second * 10.0).round() / 10.0),
+                serde_json::Value::from((f.images_per_second * 10.0).round() / 10.0),
             );
         }
         for f in &figures {
             if let Some(r) = ratio(&f.key, f.images_per_second) {
                 obj.insert(
                     format!("ratio_{}", f.key),
-                    serde_json::json!((r * 100.0).round() / 100.0),
+                    serde_json::Value::from((r * 100.0).round() / 100.0),
                 );
             }
         }

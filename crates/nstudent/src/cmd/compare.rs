@@ -70,7 +70,7 @@ struct Output<'a> {
     comparison: &'a ModelComparison,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     let settings = BootstrapSettings {
         level: args.level,
         resamples: args.resamples,
@@ -127,7 +127,7 @@ struct Paired {
 }
 
 /// Predicted classes of two saved models on --data, with the data's labels.
-fn from_models(args: &Args, a: &Path, b: &Path) -> anyhow::Result<Paired> {
+fn from_models(args: &Args, a: &Path, b: &Path) -> crate::failure::Result<Paired> {
     if args.labels.is_some() {
         usage!("--labels is for probability CSVs; with --model, the labels come from --data");
     }
@@ -162,7 +162,7 @@ fn from_models(args: &Args, a: &Path, b: &Path) -> anyhow::Result<Paired> {
 }
 
 /// Predicted classes of two probability CSVs, with the labels of --labels.
-fn from_csvs(args: &Args, a: &Path, b: &Path) -> anyhow::Result<Paired> {
+fn from_csvs(args: &Args, a: &Path, b: &Path) -> crate::failure::Result<Paired> {
     if args.data.is_some() || args.split.is_some() {
         usage!("--data and --split are for models; with probability CSVs, give --labels");
     }

@@ -17,7 +17,7 @@ pub struct Args {
     pub out: PathBuf,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     let with = |ext: &str| {
         let mut p = args.out.clone().into_os_string();
         p.push(format!(".{ext}"));

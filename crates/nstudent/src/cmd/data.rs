@@ -76,7 +76,7 @@ pub struct FetchArgs {
     pub mirror: Option<String>,
 }
 
-pub fn run(command: DataCommand) -> anyhow::Result<()> {
+pub fn run(command: DataCommand) -> crate::failure::Result<()> {
     match command {
         DataCommand::List(a) => list(a),
         DataCommand::Info(a) => info(a),
@@ -102,7 +102,7 @@ enum TaskSizes {
     },
 }
 
-fn list(args: ListArgs) -> anyhow::Result<()> {
+fn list(args: ListArgs) -> crate::failure::Result<()> {
     let dir = data_dir(args.data_dir);
     let mut cache: BTreeMap<String, Result<Splits, String>> = BTreeMap::new();
     let tasks: Vec<(tasks::Task, TaskSizes)> = tasks::original_study()
@@ -134,49 +134,46 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
         .filter_map(|(source, r)| r.as_ref().err().map(|e| (source, e)))
         .collect();
     if args.format == Format::Json {
-        let sources: Vec<serde_json::Value> = sources::SOURCES
+        let sources: Vec<SourceDoc> = sources::SOURCES
             .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "name": s.name,
-                    "title": s.title,
-                    "description": s.description,
-                    "origin": s.origin(),
-                    "embedded": s.embedded,
-                    "present": s.is_present(&dir),
-                    "manual": s.manual.is_some(),
-                })
+            .map(|s| SourceDoc {
+                name: s.name,
+                title: s.title,
+                description: s.description,
+                origin: s.origin(),
+                embedded: s.embedded,
+                present: s.is_present(&dir),
+                manual: s.manual.is_some(),
             })
             .collect();
-        let tasks: Vec<serde_json::Value> = tasks
+        let tasks: Vec<TaskDoc> = tasks
             .iter()
             .map(|(task, sizes)| {
                 let (train, test) = match sizes {
                     TaskSizes::Counted { train, test } => (Some(*train), *test),
                     _ => (None, None),
                 };
-                serde_json::json!({
-                    "name": task.name,
-                    "spec": task.spec,
-                    "source": task.source,
-                    "classes": task.num_classes(),
-                    "present": !matches!(sizes, TaskSizes::Missing),
-                    "train": train,
-                    "test": test,
-                    "error": matches!(sizes, TaskSizes::Error),
-                })
+                TaskDoc {
+                    name: &task.name,
+                    spec: &task.spec,
+                    source: &task.source,
+                    classes: task.num_classes(),
+                    present: !matches!(sizes, TaskSizes::Missing),
+                    train,
+                    test,
+                    error: matches!(sizes, TaskSizes::Error),
+                }
             })
             .collect();
-        let unreadable: Vec<serde_json::Value> = unreadable
-            .iter()
-            .map(|(source, error)| serde_json::json!({"source": source, "error": error}))
-            .collect();
-        return print_json(&serde_json::json!({
-            "data_dir": dir.display().to_string(),
-            "sources": sources,
-            "tasks": tasks,
-            "unreadable": unreadable,
-        }));
+        return print_json(&DataListDoc {
+            data_dir: dir.display().to_string(),
+            sources,
+            tasks,
+            unreadable: unreadable
+                .iter()
+                .map(|(source, error)| UnreadableDoc { source, error })
+                .collect(),
+        });
     }
     let mut out = String::new();
     writeln!(out, "Data directory: {}", dir.display())?;
@@ -246,7 +243,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
     emit(&out)
 }
 
-fn info(args: InfoArgs) -> anyhow::Result<()> {
+fn info(args: InfoArgs) -> crate::failure::Result<()> {
     let dir = data_dir(args.data_dir.clone());
     let options = args.read.open_options()?;
     let path = std::path::Path::new(&args.spec);
@@ -281,43 +278,34 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
     let mean = if n > 0 { sum as f64 / n as f64 } else { 0.0 };
     let per_split: Vec<Vec<usize>> = parts.iter().map(|(_, d)| d.class_counts()).collect();
     if args.format == Format::Json {
-        let mut images = serde_json::Map::new();
-        for (name, d) in &parts {
-            images.insert((*name).into(), d.len().into());
-        }
-        images.insert("total".into(), total.into());
-        let classes: Vec<serde_json::Value> = train
+        let mut images: BTreeMap<&str, usize> =
+            parts.iter().map(|(name, d)| (*name, d.len())).collect();
+        images.insert("total", total);
+        let classes: Vec<ClassDoc> = train
             .class_names
             .iter()
             .enumerate()
-            .map(|(label, class)| {
-                let mut row = serde_json::Map::new();
-                row.insert("label".into(), label.into());
-                row.insert("class".into(), class.as_str().into());
-                for ((name, _), counts) in parts.iter().zip(&per_split) {
-                    row.insert(
-                        (*name).into(),
-                        counts.get(label).copied().unwrap_or(0).into(),
-                    );
-                }
-                serde_json::Value::Object(row)
+            .map(|(label, class)| ClassDoc {
+                label,
+                class,
+                images: parts
+                    .iter()
+                    .zip(&per_split)
+                    .map(|((name, _), counts)| (*name, counts.get(label).copied().unwrap_or(0)))
+                    .collect(),
             })
             .collect();
-        return print_json(&serde_json::json!({
-            "dataset": args.spec,
-            "location": loaded.location,
-            "format": loaded.format,
-            "notes": loaded.notes,
-            "image": {
-                "height": train.shape.height,
-                "width": train.shape.width,
-                "channels": train.shape.channels,
-            },
-            "num_classes": train.num_classes(),
-            "images": images,
-            "pixels": {"min": min, "max": max, "mean": mean},
-            "classes": classes,
-        }));
+        return print_json(&DatasetDoc {
+            dataset: &args.spec,
+            location: Some(&loaded.location),
+            format: &loaded.format,
+            notes: Some(&loaded.notes),
+            image: train.shape.into(),
+            num_classes: train.num_classes(),
+            images,
+            pixels: Some(PixelsDoc { min, max, mean }),
+            classes: Some(classes),
+        });
     }
     let mut out = String::new();
     writeln!(out, "{:<10} {}", "dataset", args.spec)?;
@@ -367,22 +355,25 @@ fn info(args: InfoArgs) -> anyhow::Result<()> {
 
 /// A folder of images with no class folders: images without labels, as `--unlabeled` and
 /// `predict` take them. Says what it holds, and what a dataset reader would have needed.
-fn flat_folder_info(args: &InfoArgs, options: &nstudent_data::OpenOptions) -> anyhow::Result<()> {
+fn flat_folder_info(
+    args: &InfoArgs,
+    options: &nstudent_data::OpenOptions,
+) -> crate::failure::Result<()> {
     let set = nstudent_data::open_unlabeled(&args.spec, std::path::Path::new(""), options)?;
     let role = "images with no labels (no class folders): what `train --unlabeled` and \
                 `predict --data` take; a training set needs one folder per class";
     if args.format == Format::Json {
-        return print_json(&serde_json::json!({
-            "dataset": args.spec,
-            "format": "image folder (no classes)",
-            "image": {
-                "height": set.shape.height,
-                "width": set.shape.width,
-                "channels": set.shape.channels,
-            },
-            "images": {"total": set.len()},
-            "num_classes": 0,
-        }));
+        return print_json(&DatasetDoc {
+            dataset: &args.spec,
+            location: None,
+            format: "image folder (no classes)",
+            notes: None,
+            image: set.shape.into(),
+            num_classes: 0,
+            images: BTreeMap::from([("total", set.len())]),
+            pixels: None,
+            classes: None,
+        });
     }
     let mut out = String::new();
     writeln!(out, "{:<10} {}", "dataset", args.spec)?;
@@ -393,7 +384,7 @@ fn flat_folder_info(args: &InfoArgs, options: &nstudent_data::OpenOptions) -> an
     emit(&(shown.join("\n") + "\n"))
 }
 
-fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {
+fn fetch_sources(args: FetchArgs) -> crate::failure::Result<()> {
     let dir = data_dir(args.data_dir);
     let mut chosen: Vec<&'static nstudent_data::Source> = Vec::new();
     for name in &args.names {
@@ -452,4 +443,99 @@ fn fetch_sources(args: FetchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `data list --format json`.
+#[derive(serde::Serialize)]
+struct DataListDoc<'a> {
+    data_dir: String,
+    sources: Vec<SourceDoc>,
+    tasks: Vec<TaskDoc<'a>>,
+    /// Sources whose files are here but cannot be read.
+    unreadable: Vec<UnreadableDoc<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct SourceDoc {
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    origin: String,
+    embedded: bool,
+    present: bool,
+    /// Whether it must be downloaded by hand (a licence or a login).
+    manual: bool,
+}
+
+#[derive(serde::Serialize)]
+struct TaskDoc<'a> {
+    name: &'a str,
+    spec: &'a str,
+    source: &'a str,
+    classes: Option<usize>,
+    present: bool,
+    /// Images of its training and test splits, when its data is here.
+    train: Option<usize>,
+    test: Option<usize>,
+    /// True when its data is here but cannot be read.
+    error: bool,
+}
+
+#[derive(serde::Serialize)]
+struct UnreadableDoc<'a> {
+    source: &'a str,
+    error: &'a str,
+}
+
+/// `data info --format json`: one dataset, or a folder of unlabeled images.
+#[derive(serde::Serialize)]
+struct DatasetDoc<'a> {
+    dataset: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    format: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a [String]>,
+    image: ImageDoc,
+    num_classes: usize,
+    /// Images per split (`train`, `test`) and in all (`total`).
+    images: BTreeMap<&'a str, usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pixels: Option<PixelsDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    classes: Option<Vec<ClassDoc<'a>>>,
+}
+
+#[derive(serde::Serialize)]
+struct ImageDoc {
+    height: usize,
+    width: usize,
+    channels: usize,
+}
+
+impl From<nstudent_data::ImageShape> for ImageDoc {
+    fn from(s: nstudent_data::ImageShape) -> Self {
+        ImageDoc {
+            height: s.height,
+            width: s.width,
+            channels: s.channels,
+        }
+    }
+}
+
+/// Pixel values over every image, 0-255.
+#[derive(serde::Serialize)]
+struct PixelsDoc {
+    min: u8,
+    max: u8,
+    mean: f64,
+}
+
+/// A class: its label, its name and its images per split (`"train": 12`, `"test": 3`).
+#[derive(serde::Serialize)]
+struct ClassDoc<'a> {
+    label: usize,
+    class: &'a str,
+    #[serde(flatten)]
+    images: BTreeMap<&'a str, usize>,
 }

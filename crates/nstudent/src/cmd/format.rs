@@ -12,13 +12,13 @@ pub enum Format {
 
 /// Prints `value` as one pretty JSON document and a newline to stdout; a closed pipe
 /// (`| head`) is not an error.
-pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub fn print_json(value: &impl serde::Serialize) -> crate::failure::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     write_stdout(&format!("{text}\n"))
 }
 
 /// Writes to stdout; a closed pipe ends the output quietly.
-pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+pub fn write_stdout(text: &str) -> crate::failure::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout

@@ -1,10 +1,11 @@
 //! `nstudent merge`: a study's table, statistics and report, built from its finished cells.
 
+use crate::failure::Failure;
 use std::path::PathBuf;
 
 use nstudent_experiment::{merge as merging, MergeOptions, StudyDir};
 
-use super::run::{lift, list_written, out};
+use super::run::{list_written, out};
 
 /// Build the metrics table, statistics and report of a study directory from its cells.
 #[derive(clap::Args)]
@@ -17,15 +18,15 @@ pub struct MergeArgs {
     pub no_report: bool,
 }
 
-pub fn run(args: MergeArgs) -> anyhow::Result<()> {
-    let study = StudyDir::open(&args.dir).map_err(lift)?;
+pub fn run(args: MergeArgs) -> crate::failure::Result<()> {
+    let study = StudyDir::open(&args.dir).map_err(Failure::flat)?;
     let merged = merging::merge(
         &study,
         &MergeOptions {
             report: !args.no_report,
         },
     )
-    .map_err(lift)?;
+    .map_err(Failure::flat)?;
     if !merged.missing.is_empty() {
         eprintln!(
             "nstudent: {} cells are missing; the outputs hold the {} finished ones (`nstudent status {}` lists the rest)",

@@ -1,12 +1,12 @@
 //! `nstudent predict`: class probabilities of a saved model (single or ensemble) as CSV.
 
+use crate::failure::Failure;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::Model;
 
-use crate::cmd::train::algo_error;
 use crate::failure::usage;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,7 +69,7 @@ impl Input {
         }
     }
 
-    fn view(&self) -> anyhow::Result<nstudent_data::ImagesRef<'_>> {
+    fn view(&self) -> crate::failure::Result<nstudent_data::ImagesRef<'_>> {
         Ok(match self {
             Input::Dataset(d) => d.view(),
             Input::Files { images, shape, .. } => nstudent_data::ImagesRef::new(images, *shape)?,
@@ -86,7 +86,7 @@ impl Input {
 
 /// The image files `--data` names, when it names new images (a flat folder, or image files)
 /// rather than a dataset.
-fn image_files(data: &[String]) -> anyhow::Result<Option<Vec<PathBuf>>> {
+fn image_files(data: &[String]) -> crate::failure::Result<Option<Vec<PathBuf>>> {
     use nstudent_data::read::image_folder::{image_files, is_flat_image_folder, is_image};
     let paths: Vec<&Path> = data.iter().map(Path::new).collect();
     if let [one] = paths[..] {
@@ -109,7 +109,7 @@ fn image_files(data: &[String]) -> anyhow::Result<Option<Vec<PathBuf>>> {
     Ok(Some(paths.iter().map(|p| p.to_path_buf()).collect()))
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     if let Some(out) = &args.out {
         crate::outputs::check_file("--out", out)?;
     }
@@ -185,7 +185,7 @@ pub(crate) fn open_split(
     split: Option<SplitArg>,
     data_dir: &Path,
     options: &nstudent_data::OpenOptions,
-) -> anyhow::Result<(nstudent_data::Dataset, &'static str)> {
+) -> crate::failure::Result<(nstudent_data::Dataset, &'static str)> {
     let splits = super::read_args::open_noted(shown, data_dir, options)?;
     Ok(match (split, splits.test) {
         (Some(SplitArg::Train), _) | (None, None) => (splits.train, "train"),
@@ -201,8 +201,8 @@ pub(crate) fn load_for(
     path: &Path,
     input: &Input,
     shown: &str,
-) -> anyhow::Result<(Model, Vec<String>)> {
-    let model = Model::load(engine, path).map_err(algo_error)?;
+) -> crate::failure::Result<(Model, Vec<String>)> {
+    let model = Model::load(engine, path).map_err(Failure::flat)?;
     let classes = match input {
         Input::Dataset(data) => {
             if model.num_classes() != data.num_classes() {
@@ -239,8 +239,8 @@ pub(crate) fn probabilities(
     path: &Path,
     input: &Input,
     shown: &str,
-) -> anyhow::Result<Vec<f32>> {
-    let probs = model.predict_proba(input.view()?).map_err(algo_error)?;
+) -> crate::failure::Result<Vec<f32>> {
+    let probs = model.predict_proba(input.view()?).map_err(Failure::flat)?;
     let k = model.num_classes();
     // Finite weights can still overflow float32 on the way to the logits.
     if let Some(row) = probs.iter().position(|p| !p.is_finite()).map(|i| i / k) {
@@ -290,7 +290,7 @@ fn check_classes(
     model_path: &std::path::Path,
     data_classes: &[String],
     data: &str,
-) -> anyhow::Result<()> {
+) -> crate::failure::Result<()> {
     let trained = model.class_names();
     if trained.is_empty() || trained == data_classes {
         return Ok(());

@@ -41,7 +41,7 @@ pub struct ReadArgs {
 
 impl ReadArgs {
     /// The validated options, or a usage error naming the flag.
-    pub fn open_options(&self) -> anyhow::Result<OpenOptions> {
+    pub fn open_options(&self) -> crate::failure::Result<OpenOptions> {
         let label_column = match &self.label_column {
             Some(text) => Some(text.parse::<LabelColumn>()?),
             None => None,
@@ -85,7 +85,7 @@ impl ReadArgs {
     }
 }
 
-fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
+fn parse_shape(text: &str) -> crate::failure::Result<ImageShape> {
     match ImageShape::parse(text) {
         Some(shape) => Ok(shape),
         None => {
@@ -94,7 +94,7 @@ fn parse_shape(text: &str) -> anyhow::Result<ImageShape> {
     }
 }
 
-fn parse_resize(text: &str) -> anyhow::Result<(u32, u32)> {
+fn parse_resize(text: &str) -> crate::failure::Result<(u32, u32)> {
     match nstudent_data::parse_size(text) {
         Some(size) => Ok(size),
         None => usage!(
@@ -109,7 +109,7 @@ pub fn open_noted(
     spec: &str,
     data_dir: &std::path::Path,
     options: &nstudent_data::OpenOptions,
-) -> anyhow::Result<nstudent_data::Splits> {
+) -> crate::failure::Result<nstudent_data::Splits> {
     let loaded = nstudent_data::open_with(spec, data_dir, options)?;
     check_coarse(spec, options, &loaded)?;
     print_notes(&loaded);
@@ -121,7 +121,7 @@ pub fn check_coarse(
     spec: &str,
     options: &nstudent_data::OpenOptions,
     loaded: &nstudent_data::Loaded,
-) -> anyhow::Result<()> {
+) -> crate::failure::Result<()> {
     if options.cifar100_labels == nstudent_data::Cifar100Labels::Coarse
         && !loaded.format.starts_with("CIFAR-100")
     {

@@ -1,14 +1,15 @@
 //! `nstudent report`: the study's HTML report and spreadsheet, from its metrics table.
 
+use crate::failure::Failure;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::failure::Context;
 
 use nstudent_report::{write_report, ReportOptions, StudyContext};
 use nstudent_stats::table::{Metric, MetricsTable};
 
 use super::table_args::Layout;
-use crate::failure::{usage, UsageError};
+use crate::failure::usage;
 
 /// Name of the metrics table in a study's results directory.
 const TABLE_NAME: &str = "metrics_table.csv";
@@ -39,7 +40,7 @@ pub struct Args {
     pub how: super::table_args::TableArgs,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     if args.input.is_file() {
         let layout = args.how.layout(&args.input)?;
         if matches!(layout, Layout::Wide | Layout::Long) {
@@ -176,20 +177,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         source: Some(nstudent_report::source_name(&table_path)),
         context,
     };
-    let files = write_report(&table, &options, &out).map_err(|e| {
-        if e.is_user_error() {
-            anyhow::Error::new(UsageError(e.to_string()))
-        } else {
-            anyhow::Error::new(e)
-        }
-    })?;
+    let files = write_report(&table, &options, &out).map_err(Failure::flat)?;
     println!("report: {}", files.html.display());
     println!("spreadsheet: {}", files.xlsx.display());
     Ok(())
 }
 
 /// The comparison page of a wide or long table, written next to it (or to --out).
-fn comparison_page(args: &Args) -> anyhow::Result<()> {
+fn comparison_page(args: &Args) -> crate::failure::Result<()> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         usage!(
             "--alpha must be between 0 and 1 (exclusive), got {}",

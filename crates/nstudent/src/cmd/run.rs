@@ -1,15 +1,17 @@
 //! `nstudent run`: the study, resolved from a preset, a config file and flags, then planned or run.
 
+use crate::failure::Failure;
 use std::path::{Path, PathBuf};
 
 use nstudent_experiment::{
     config::{Algorithm, StudyConfig},
-    merge as merging, plan, MergeOptions, NestedCv, Preset, RunOptions, Shard, StudyDir,
+    merge as merging, plan, Budget, MergeOptions, NestedCv, Preset, RunOptions, Shard, Study,
+    StudyDir,
 };
 
 use super::format::{print_json, Format};
 use super::study_json;
-use crate::failure::{usage, UsageError};
+use crate::failure::usage;
 
 /// Run the study: nested cross-validation of the algorithms over tasks.
 ///
@@ -115,24 +117,15 @@ pub struct Args {
     pub claim_timeout: u64,
 }
 
-/// Experiment errors keep their exit-code class: user errors exit 2.
-pub(crate) fn lift(e: nstudent_experiment::Error) -> anyhow::Error {
-    if e.is_user_error() {
-        anyhow::Error::new(UsageError(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
-}
-
-/// The config the arguments describe, validated.
-pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
+/// The study the arguments describe, checked and resolved.
+pub fn resolve(args: &Args) -> crate::failure::Result<Study> {
     let preset = match (args.preset, &args.config) {
         (Some(p), _) => p,
         (None, _) => Preset::Quick,
     };
-    let base = preset.config().map_err(lift)?;
+    let base = preset.config().map_err(Failure::flat)?;
     let mut c = match &args.config {
-        Some(path) => StudyConfig::read_over(path, &base).map_err(lift)?,
+        Some(path) => StudyConfig::read_over(path, &base).map_err(Failure::flat)?,
         None => base,
     };
     if let Some(tasks) = &args.tasks {
@@ -150,7 +143,9 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
         // With a separate unlabeled set the user's labels are all meant to be used, as in
         // `train --unlabeled`; a config that sets the fraction keeps it.
         let config_sets = match &args.config {
-            Some(path) => StudyConfig::file_sets(path, "pseudo.teacher_factor").map_err(lift)?,
+            Some(path) => {
+                StudyConfig::file_sets(path, "pseudo.teacher_factor").map_err(Failure::flat)?
+            }
             None => false,
         };
         if !config_sets {
@@ -192,12 +187,12 @@ pub fn resolve(args: &Args) -> anyhow::Result<StudyConfig> {
     if let Some(d) = &args.data_dir {
         c.execution.data_dir = d.display().to_string();
     }
-    c.validate().map_err(lift)?;
+    let study = c.resolve().map_err(Failure::flat)?;
+    // A task that names neither a source nor an existing path is a typo, not missing data.
     for t in &c.tasks {
         nstudent_data::Task::parse(t)?;
     }
-    nstudent_engine::engine_by_name(c.engine.trim())?;
-    Ok(c)
+    Ok(study)
 }
 
 /// A note for each task that is an image folder with a test split: the study never reads it,
@@ -224,7 +219,7 @@ fn unused_test_splits(config: &StudyConfig) -> Vec<String> {
 fn apply_read_args(
     read: &super::read_args::ReadArgs,
     data: &mut nstudent_experiment::config::DataConfig,
-) -> anyhow::Result<()> {
+) -> crate::failure::Result<()> {
     use nstudent_experiment::config::ColourMode;
     if read.coarse {
         usage!(
@@ -254,16 +249,16 @@ fn apply_read_args(
     Ok(())
 }
 
-fn shard_of(args: &Args) -> anyhow::Result<Shard> {
+fn shard_of(args: &Args) -> crate::failure::Result<Shard> {
     // Workers share every cell: an array job's index does not split them.
     if args.worker && args.shard.is_none() {
         return Ok(Shard::ALL);
     }
     if let Some(s) = &args.shard {
-        return Shard::parse(s).map_err(lift);
+        return Shard::parse(s).map_err(Failure::flat);
     }
     let env = |k: &str| std::env::var(k).ok();
-    match Shard::from_env(&env, args.shard_count).map_err(lift)? {
+    match Shard::from_env(&env, args.shard_count).map_err(Failure::flat)? {
         Some(s) => Ok(s),
         None if args.shard_count.is_some() => usage!(
             "--shard-count needs an array-job index (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX) or use --shard I/N"
@@ -272,8 +267,9 @@ fn shard_of(args: &Args) -> anyhow::Result<Shard> {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let config = resolve(&args)?;
+pub fn run(args: Args) -> crate::failure::Result<()> {
+    let resolved = resolve(&args)?;
+    let config = resolved.config();
     if args.print_config {
         out(config.to_commented_toml().trim_end());
         return Ok(());
@@ -286,53 +282,53 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let shard = shard_of(&args)?;
     if !args.quiet {
-        for note in unused_test_splits(&config) {
+        for note in unused_test_splits(config) {
             eprintln!("note: {}", crate::failure::escape_controls(&note));
         }
     }
     if args.plan {
-        let cells: Vec<_> = plan::cells(&config)
+        let cells: Vec<_> = plan::cells(config)
             .into_iter()
             .filter(|c| shard.owns(c.index))
             .collect();
         let existing = StudyDir::open(&args.out)
             .ok()
-            .filter(|s| s.hash == config.hash());
+            .filter(|s| s.hash() == resolved.hash());
         let finished = |c: &nstudent_experiment::Cell| {
             existing
                 .as_ref()
                 .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
         };
+        let threads = resolved.budget().threads;
         if args.format == Format::Json {
-            let (threads, _) = config.resolved_execution();
             let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
             let (records, left) = match &existing {
                 Some(s) => s.finished_and_todo(&cells),
                 None => (Vec::new(), Vec::new()),
             };
-            let predicted = if todo.is_empty() {
-                serde_json::Value::Null
-            } else {
-                let (p, rates) = predicted_compute(&config, &todo, &records)?;
-                study_json::prediction(&p, &rates, threads.get())
+            let computed = match todo.is_empty() {
+                true => None,
+                false => Some(predicted_compute(&resolved, &todo, &records)?),
             };
+            let predicted = computed
+                .as_ref()
+                .map(|(p, rates)| study_json::prediction(p, rates, threads.get()));
             let remaining = study_json::remaining(&plan::remaining(&left, &records), threads.get());
             return print_json(&study_json::plan(
-                &config, &cells, &finished, predicted, remaining, shard,
+                config, &cells, &finished, predicted, remaining, shard,
             ));
         }
-        out(plan::describe(&config, &cells, &finished).trim_end());
+        out(plan::describe(config, &cells, &finished).trim_end());
         let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
         if !todo.is_empty() {
             let records = existing
                 .as_ref()
                 .map(|s| s.finished_and_todo(&cells).0)
                 .unwrap_or_default();
-            out(predict_compute(&config, &todo, &records)?.trim_end());
+            out(predict_compute(&resolved, &todo, &records)?.trim_end());
         }
         if let Some(study) = &existing {
             let (records, todo) = study.finished_and_todo(&cells);
-            let (threads, _) = config.resolved_execution();
             if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
                 out(&line);
             }
@@ -342,41 +338,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let data_dir = config
-        .data_dir()
-        .unwrap_or_else(nstudent_data::default_data_dir);
-    let missing_data = missing_data(&config, &data_dir);
-    if args.strict && !missing_data.is_empty() {
-        let (task, why) = &missing_data[0];
-        usage!(
-            "task {task}: its data is missing ({why}){}; fetch it, or drop --strict to run the other tasks",
-            match missing_data.len() {
-                1 => String::new(),
-                n => format!(", and {} more tasks' data too", n - 1),
-            }
-        );
-    }
+    let missing_data =
+        nstudent_experiment::tasks_to_skip(&resolved, args.strict).map_err(Failure::flat)?;
     let skipped: Vec<String> = missing_data.iter().map(|(t, _)| t.clone()).collect();
-    if !config.tasks.is_empty() && skipped.len() == config.tasks.len() {
-        let (task, why) = &missing_data[0];
-        usage!(
-            "no task's data is here: task {task}: {why}{}",
-            match missing_data.len() {
-                1 => String::new(),
-                n => format!(" (and {} more tasks)", n - 1),
-            }
-        );
-    }
-    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
+    let work = NestedCv::new(&resolved).map_err(Failure::flat)?;
     // A separate unlabeled set that cannot be read fails here, before the results directory.
-    if let Some(set) = work.unlabeled_set().map_err(lift)? {
+    if let Some(set) = work.unlabeled_set().map_err(Failure::flat)? {
         // Its images must fit every task's model: checked here, not in the first cell.
         for task in config
             .tasks
             .iter()
             .filter(|t| !missing_data.iter().any(|(m, _)| m == *t))
         {
-            let data = work.dataset(task).map_err(lift)?;
+            let data = work.dataset(task).map_err(Failure::flat)?;
             if data.shape != set.shape {
                 usage!(
                     "[data] unlabeled = \"{}\" holds {} images but task {task} holds {}: use \
@@ -404,30 +378,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .filter(|t| !missing_data.iter().any(|(m, _)| m == *t))
     {
-        rows.insert(task.clone(), work.dataset(task).map_err(lift)?.len());
+        rows.insert(
+            task.clone(),
+            work.dataset(task).map_err(Failure::flat)?.len(),
+        );
     }
     config
         .check_fold_sizes(|task| rows.get(task).copied())
-        .map_err(lift)?;
-    let study = StudyDir::create(&args.out, &config, args.force).map_err(lift)?;
+        .map_err(Failure::flat)?;
+    let study = StudyDir::create(&args.out, &resolved, args.force).map_err(Failure::flat)?;
     for (task, why) in &missing_data {
         let line = format!("skipping task {task}: its data is missing: {why}");
         study.log(&line);
         eprintln!("nstudent: {line}");
     }
-    let (threads, jobs) = config.resolved_execution();
+    let Budget { threads, jobs } = resolved.budget();
     if !args.quiet {
         eprintln!(
             "nstudent: study {} -> {} (config hash {}, shard {shard}, {threads} threads, {jobs} cells side by side)",
-            describe_config(&config),
+            describe_config(config),
             args.out.display(),
-            study.hash
+            study.hash()
         );
     }
     let options = RunOptions {
         shard,
-        threads,
-        jobs,
         observer: match args.quiet {
             true => nstudent_experiment::ObserverHandle::default(),
             false => nstudent_experiment::ObserverHandle(std::sync::Arc::new(
@@ -440,7 +415,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         worker: args.worker,
         claim_timeout: std::time::Duration::from_secs(args.claim_timeout.max(1)),
     };
-    let summary = nstudent_experiment::run_study(&study, &work, &options).map_err(lift)?;
+    let summary = nstudent_experiment::run_study(&study, &work, &options).map_err(Failure::flat)?;
     if !args.quiet {
         eprintln!(
             "nstudent: {} cells computed, {} were already finished{}",
@@ -465,11 +440,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if summary.held_elsewhere.len() > 1 { ", ..." } else { "" }
         );
     }
-    let (_, missing) = merging::collect(&study).map_err(lift)?;
+    let (_, missing) = merging::collect(&study).map_err(Failure::flat)?;
     let only_missing_data =
         !missing.is_empty() && missing.iter().all(|c| skipped.contains(&c.task));
     if summary.study_finished || (only_missing_data && summary.remaining == 0) {
-        let merged = merging::merge(&study, &MergeOptions::default()).map_err(lift)?;
+        let merged = merging::merge(&study, &MergeOptions::default()).map_err(Failure::flat)?;
         out(&format!(
             "{}\nresults: {}",
             merging::summary_text(&merged.table, &merged.stats),
@@ -497,57 +472,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// machine's speed measured now (a second per image shape), calibrated by the finished
 /// `records` when there are some.
 fn predict_compute(
-    config: &StudyConfig,
+    study: &Study,
     todo: &[nstudent_experiment::Cell],
     records: &[nstudent_experiment::CellRecord],
-) -> anyhow::Result<String> {
-    let (prediction, rates) = predicted_compute(config, todo, records)?;
-    let (threads, _) = config.resolved_execution();
-    Ok(prediction.describe(threads.get(), &rates))
+) -> crate::failure::Result<String> {
+    let (prediction, rates) = predicted_compute(study, todo, records)?;
+    Ok(prediction.describe(study.budget().threads.get(), &rates))
 }
 
 /// The prediction of [`predict_compute`] and the speeds it measured, per image shape.
 fn predicted_compute(
-    config: &StudyConfig,
+    study: &Study,
     todo: &[nstudent_experiment::Cell],
     records: &[nstudent_experiment::CellRecord],
-) -> anyhow::Result<(
+) -> crate::failure::Result<(
     nstudent_experiment::estimate::Prediction,
     std::collections::BTreeMap<String, nstudent_experiment::estimate::Rates>,
 )> {
     use nstudent_experiment::estimate;
-    let data_dir = config
-        .data_dir()
-        .unwrap_or_else(nstudent_data::default_data_dir);
-    let sizes = estimate::task_sizes(config, &data_dir);
-    let engine = nstudent_engine::engine_by_name(config.engine.trim())
-        .map_err(|e| lift(nstudent_experiment::Error::from(e)))?;
-    let (_, jobs) = config.resolved_execution();
+    let config = study.config();
+    let sizes = estimate::task_sizes(config, study.data_dir());
+    let engine = study.open_engine().map_err(Failure::flat)?;
+    let jobs = study.budget().jobs;
     let mut rates = std::collections::BTreeMap::new();
     for size in sizes.values() {
         if let std::collections::btree_map::Entry::Vacant(slot) =
             rates.entry(size.shape.to_string())
         {
-            slot.insert(estimate::measure_rates(engine.as_ref(), size.shape, jobs).map_err(lift)?);
+            slot.insert(
+                estimate::measure_rates(engine.as_ref(), size.shape, jobs)
+                    .map_err(Failure::flat)?,
+            );
         }
     }
     let calibration = (!records.is_empty())
         .then(|| estimate::Calibration::from_records(config, records, &sizes, &rates));
     let prediction = estimate::predict(config, todo, &sizes, &rates, calibration.as_ref());
     Ok((prediction, rates))
-}
-
-/// The tasks of `config` whose data is not in `data_dir` (or at their path), each with the
-/// step that gets it.
-pub(crate) fn missing_data(
-    config: &StudyConfig,
-    data_dir: &std::path::Path,
-) -> Vec<(String, String)> {
-    config
-        .tasks
-        .iter()
-        .filter_map(|t| nstudent_data::tasks::missing_data(t, data_dir).map(|why| (t.clone(), why)))
-        .collect()
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use crate::failure::Context;
 use nstudent_stats::{metrics, predictions};
 
 use super::format::Format;
@@ -21,7 +21,7 @@ pub struct Args {
     pub format: Format,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     let labels = predictions::read_labels(&args.labels)?;
     let proba = predictions::read_probabilities(&args.proba)?;
     if labels.len() != proba.rows() {

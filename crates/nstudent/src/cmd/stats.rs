@@ -43,7 +43,7 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         crate::failure::usage!(
             "--alpha must be between 0 and 1 (exclusive), got {}",

@@ -1,11 +1,12 @@
 //! `nstudent status`: which cells of a study directory are finished, and what the rest cost.
 
+use crate::failure::Failure;
 use std::path::PathBuf;
 
 use nstudent_experiment::{merge as merging, plan, StudyDir};
 
 use super::format::{print_json, Format};
-use super::run::{lift, out};
+use super::run::out;
 use super::study_json;
 
 /// List the cells of a study directory that are still missing.
@@ -19,17 +20,17 @@ pub struct StatusArgs {
     pub format: Format,
 }
 
-pub fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let study = StudyDir::open(&args.dir).map_err(lift)?;
-    let cells = plan::cells(&study.config);
-    let (table, missing) = merging::collect(&study).map_err(lift)?;
+pub fn run(args: StatusArgs) -> crate::failure::Result<()> {
+    let study = StudyDir::open(&args.dir).map_err(Failure::flat)?;
+    let cells = plan::cells(study.config());
+    let (table, missing) = merging::collect(&study).map_err(Failure::flat)?;
     if args.format == Format::Json {
         let (records, todo) = study.finished_and_todo(&cells);
-        let (threads, _) = study.config.resolved_execution();
+        let threads = study.study().budget().threads;
         let remaining = study_json::remaining(&plan::remaining(&todo, &records), threads.get());
         return print_json(&study_json::status(
             &args.dir,
-            &study.hash,
+            study.hash(),
             cells.len(),
             table.rows.len(),
             &missing,
@@ -42,7 +43,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         table.rows.len(),
         cells.len(),
         missing.len(),
-        study.hash
+        study.hash()
     ));
     for c in &missing {
         out(&format!(
@@ -51,7 +52,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         ));
     }
     let (records, todo) = study.finished_and_todo(&cells);
-    let (threads, _) = study.config.resolved_execution();
+    let threads = study.study().budget().threads;
     if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
         out(&line);
     }

@@ -63,7 +63,7 @@ pub struct TableArgs {
 
 impl TableArgs {
     /// The layout of the table: as given, or guessed from its header and the flags.
-    pub fn layout(&self, table: &Path) -> anyhow::Result<Layout> {
+    pub fn layout(&self, table: &Path) -> crate::failure::Result<Layout> {
         if self.layout != Layout::Auto {
             return Ok(self.layout);
         }
@@ -95,10 +95,10 @@ impl TableArgs {
         table: &Path,
         metric: Metric,
         alpha: f64,
-    ) -> anyhow::Result<compare::Analysis> {
+    ) -> crate::failure::Result<compare::Analysis> {
         // The tests' errors say what is wrong with the numbers; the file is named here.
         let in_table = |e: nstudent_stats::Error| {
-            anyhow::Error::new(e).context(format!("{}", table.display()))
+            crate::failure::Failure::from(e).context(format!("{}", table.display()))
         };
         Ok(match self.layout(table)? {
             Layout::Nstudent | Layout::Auto => {
@@ -156,7 +156,7 @@ impl TableArgs {
     }
 
     /// Every pair's effect size and each algorithm's interval, by `--effect-size`.
-    pub fn effects(&self, analysis: &compare::Analysis) -> anyhow::Result<effect::Effects> {
+    pub fn effects(&self, analysis: &compare::Analysis) -> crate::failure::Result<effect::Effects> {
         let method = match self.effect_size {
             EffectArg::Auto => None,
             EffectArg::CohenD => Some(EffectSize::CohenD),

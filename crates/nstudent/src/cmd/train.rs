@@ -1,5 +1,6 @@
 //! `nstudent train`: Baseline, Noisy Student or Ensemble Noisy Student on one dataset.
 
+use crate::failure::Failure;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use nstudent_algo::{
 };
 use nstudent_engine::{Arch, Threads};
 
-use crate::failure::{usage, UsageError};
+use crate::failure::usage;
 use crate::outputs::spec_input;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -228,7 +229,7 @@ fn open_unlabeled_set(
     spec: &str,
     data_dir: &Path,
     read: &nstudent_data::OpenOptions,
-) -> anyhow::Result<nstudent_data::UnlabeledImages> {
+) -> crate::failure::Result<nstudent_data::UnlabeledImages> {
     if matches!(spec, "slices" | "all") && !Path::new(spec).exists() {
         usage!(
             "--unlabeled names an unlabeled set (a source or a path); the schedule is now \
@@ -238,10 +239,10 @@ fn open_unlabeled_set(
     Ok(nstudent_data::open_unlabeled(spec, data_dir, read)?)
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args) -> crate::failure::Result<()> {
     let config = config(&args)?;
     if args.print_config {
-        print!("{}", config.to_toml().map_err(algo_error)?);
+        print!("{}", config.to_toml().map_err(Failure::flat)?);
         return Ok(());
     }
     let Some(out) = args.out.clone() else {
@@ -310,7 +311,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut trainer = Trainer::checked(engine.as_ref(), config.clone())
         .threads(Threads::resolve(args.threads.unwrap_or(0)));
     if let Some(u) = &unlabeled {
-        trainer = trainer.unlabeled(u.view(), &u.source).map_err(algo_error)?;
+        trainer = trainer
+            .unlabeled(u.view(), &u.source)
+            .map_err(Failure::flat)?;
     }
     if args.sequential_members {
         trainer = trainer.members_one_by_one();
@@ -352,7 +355,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 log.on_event(e);
             }
         })
-        .map_err(algo_error)?;
+        .map_err(Failure::flat)?;
 
     check_finite_outputs(outcome.final_model(), &train, config.fit.learning_rate)?;
     // The report is staged first, so that the model and the report appear together.
@@ -368,11 +371,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         text.push('\n');
         staged.write(path, text.as_bytes())?;
     }
-    outcome.final_model().save(&out).map_err(algo_error)?;
+    outcome.final_model().save(&out).map_err(Failure::flat)?;
     if args.save_students {
         if let Some(chain) = &outcome.chain {
             for (i, s) in chain.students.iter().enumerate() {
-                s.save(&student_path(&out, i + 1)).map_err(algo_error)?;
+                s.save(&student_path(&out, i + 1)).map_err(Failure::flat)?;
             }
         }
     }
@@ -404,10 +407,10 @@ fn gain_text(
     student: &nstudent_algo::Model,
     eval: &nstudent_core::Dataset,
     seed: u64,
-) -> anyhow::Result<String> {
+) -> crate::failure::Result<String> {
     use nstudent_stats::two_models::{compare_predictions, BootstrapSettings};
-    let classes = |m: &nstudent_algo::Model| -> anyhow::Result<Vec<usize>> {
-        let probs = m.predict_proba(eval.view()).map_err(algo_error)?;
+    let classes = |m: &nstudent_algo::Model| -> crate::failure::Result<Vec<usize>> {
+        let probs = m.predict_proba(eval.view()).map_err(Failure::flat)?;
         Ok(super::compare::classes(&probs, m.num_classes()))
     };
     let settings = BootstrapSettings {
@@ -431,9 +434,9 @@ fn gain_text(
 }
 
 /// The config: defaults, then --config, then flags.
-fn config(a: &Args) -> anyhow::Result<CheckedConfig> {
+fn config(a: &Args) -> crate::failure::Result<CheckedConfig> {
     let (mut c, keys) = match &a.config {
-        Some(p) => AlgoConfig::from_toml_file_with_keys(p).map_err(algo_error)?,
+        Some(p) => AlgoConfig::from_toml_file_with_keys(p).map_err(Failure::flat)?,
         None => (AlgoConfig::default(), Default::default()),
     };
     set(&mut c.algorithm, a.algo);
@@ -483,7 +486,7 @@ fn config(a: &Args) -> anyhow::Result<CheckedConfig> {
         Some(_) => PoolOrigin::Separate,
         None => PoolOrigin::TrainingData,
     };
-    c.check(origin).map_err(algo_error)
+    c.check(origin).map_err(Failure::flat)
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {
@@ -492,17 +495,8 @@ fn set<T>(field: &mut T, value: Option<T>) {
     }
 }
 
-/// Algorithm errors caused by the user become usage errors (exit 2); the rest stay internal.
-pub(crate) fn algo_error(e: nstudent_algo::Error) -> anyhow::Error {
-    if e.is_user_error() {
-        anyhow::Error::new(UsageError(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
-}
-
 /// Refuses an output path that cannot hold the model before hours of training.
-fn check_out(out: &Path, members: usize) -> anyhow::Result<()> {
+fn check_out(out: &Path, members: usize) -> crate::failure::Result<()> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -539,8 +533,8 @@ fn check_finite_outputs(
     model: &nstudent_algo::Model,
     train: &nstudent_core::Dataset,
     learning_rate: f64,
-) -> anyhow::Result<()> {
-    let probs = model.predict_proba(train.view()).map_err(algo_error)?;
+) -> crate::failure::Result<()> {
+    let probs = model.predict_proba(train.view()).map_err(Failure::flat)?;
     let k = model.num_classes().max(1);
     if let Some(i) = probs.iter().position(|p| !p.is_finite()) {
         usage!(
@@ -760,7 +754,7 @@ fn report_json(
     config: &AlgoConfig,
     outcome: &nstudent_algo::TrainOutcome,
     unlabeled_set: Option<&str>,
-) -> anyhow::Result<String> {
+) -> crate::failure::Result<String> {
     let report = serde_json::json!({
         "config": config,
         // The separate unlabeled set, or null for the training rows outside the labeled part.

@@ -1,11 +1,12 @@
 //! `nstudent verify`: recompute finished cells and check them bit for bit
 //! ([`nstudent_experiment::verify`] does the work; this prints it).
 
+use crate::failure::Failure;
 use std::path::PathBuf;
 
 use nstudent_experiment::{plan, verify, NestedCv, StudyDir};
 
-use super::run::{lift, missing_data, out};
+use super::run::out;
 use crate::failure::usage;
 
 /// Recompute finished cells of a study directory and check they come out bit for bit the same.
@@ -37,20 +38,22 @@ pub struct VerifyArgs {
     pub threads: Option<usize>,
 }
 
-pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
+pub fn run(args: VerifyArgs) -> crate::failure::Result<()> {
     if args.sample == 0 && args.cells.is_none() {
         usage!("--sample 0 verifies nothing; pick at least 1 cell (or name them with --cells)");
     }
-    let study = StudyDir::open(&args.dir).map_err(lift)?;
-    let mut config = study.config.clone();
+    let recorded = StudyDir::open(&args.dir).map_err(Failure::flat)?;
+    let mut execution = recorded.config().execution.clone();
     if let Some(d) = &args.data_dir {
-        config.execution.data_dir = d.to_string_lossy().into_owned();
+        execution.data_dir = d.to_string_lossy().into_owned();
     }
     if let Some(t) = args.threads {
-        config.execution.threads = t;
-        config.execution.jobs = 1;
+        execution.threads = t;
+        execution.jobs = 1;
     }
-    let cells = plan::cells(&config);
+    let study = recorded.with_execution(execution).map_err(Failure::flat)?;
+    let config = study.config();
+    let cells = plan::cells(config);
     let (records, _) = study.finished_and_todo(&cells);
     let finished: Vec<_> = cells
         .iter()
@@ -64,7 +67,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
     // A named cell whose file cannot be trusted (edited, torn) says why, not "not finished".
     for &i in args.cells.iter().flatten() {
         if let Some(cell) = cells.get(i) {
-            study.finished(cell).map_err(lift)?;
+            study.finished(cell).map_err(Failure::flat)?;
         }
     }
     if args.cells.is_none() && finished.is_empty() {
@@ -77,22 +80,18 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
         args.sample,
         args.seed,
     )
-    .map_err(lift)?;
-    let data_dir = config
-        .data_dir()
-        .unwrap_or_else(nstudent_data::default_data_dir);
-    if let Some((task, why)) = missing_data(&config, &data_dir)
+    .map_err(Failure::flat)?;
+    if let Some((task, why)) = nstudent_experiment::missing_data(study.study())
         .into_iter()
         .find(|(t, _)| chosen.iter().any(|c| &c.task == t))
     {
         usage!("task {task}: its data is missing ({why}); pass --data-dir");
     }
-    let work = NestedCv::new(&config, data_dir).map_err(lift)?;
-    let (threads, _) = config.resolved_execution();
+    let work = NestedCv::new(study.study()).map_err(Failure::flat)?;
     let mut unsealed = 0;
     let mut differing = 0;
     for cell in &chosen {
-        let v = verify::verify_cell(&study, &config, &work, cell, threads).map_err(lift)?;
+        let v = verify::verify_cell(&study, &work, cell).map_err(Failure::flat)?;
         let what = format!(
             "cell {} ({} fold {} {}, {} kernels)",
             cell.index, cell.task, cell.fold, cell.algorithm, v.stored.kernels
@@ -127,12 +126,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
                  written before checksums cannot tell)"
             ),
         };
-        anyhow::bail!(
+        return Err(Failure::failed(format!(
             "{differing} of {} recomputed cells differ from {}: {cause} (see \
              docs/running-studies.md, Reproducibility)",
             chosen.len(),
             args.dir.display()
-        );
+        )));
     }
     Ok(())
 }
