@@ -466,9 +466,76 @@ pub fn predict(
     p
 }
 
+/// The compute the `todo` cells of `study` need on this machine: the tasks' sizes read from
+/// their data, this machine's speed measured now with the study's engine and jobs (about a
+/// second per image shape), scaled by the finished `records` when there are some. Returns the
+/// prediction and the speeds it measured, per image shape (`28x28x1`).
+pub fn predict_study(
+    study: &crate::Study,
+    todo: &[crate::Cell],
+    records: &[crate::CellRecord],
+) -> Result<(Prediction, BTreeMap<String, Rates>)> {
+    let config = study.config();
+    let sizes = task_sizes(config, study.data_dir());
+    let engine = study.open_engine()?;
+    let mut rates = BTreeMap::new();
+    for size in sizes.values() {
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            rates.entry(size.shape.to_string())
+        {
+            slot.insert(measure_rates(
+                engine.as_ref(),
+                size.shape,
+                study.budget().jobs,
+            )?);
+        }
+    }
+    let calibration =
+        (!records.is_empty()).then(|| Calibration::from_records(config, records, &sizes, &rates));
+    let prediction = predict(config, todo, &sizes, &rates, calibration.as_ref());
+    Ok((prediction, rates))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_study_is_predicted_from_its_data_and_this_machines_speed() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("small.csv");
+        let rows: String = (0..90)
+            .map(|i| {
+                format!(
+                    "{},{}\n",
+                    i % 3,
+                    vec![(i * 7 % 256).to_string(); 64].join(",")
+                )
+            })
+            .collect();
+        std::fs::write(&csv, rows).unwrap();
+        let mut c = StudyConfig::preset("quick").unwrap();
+        c.tasks = vec![csv.display().to_string()];
+        c.data.shape = Some("8x8".into());
+        c.execution.threads = 1;
+        let study = c.resolve().unwrap();
+        let cells = crate::plan::cells(&c);
+        let (p, rates) = predict_study(&study, &cells, &[]).unwrap();
+        // The task's size was read (90 images of 8x8x1) and its shape's speed measured.
+        assert_eq!(rates.keys().collect::<Vec<_>>(), ["8x8x1"]);
+        assert!(rates["8x8x1"].train > 0.0 && rates["8x8x1"].predict > 0.0);
+        assert!(
+            p.unknown.is_empty() && p.published.is_empty(),
+            "{:?}",
+            p.unknown
+        );
+        assert!(p.core_seconds() > 0.0 && p.per_task.contains_key(&c.tasks[0]));
+        // A task whose data is missing is named, not predicted.
+        c.tasks.push("no/such/data.csv".into());
+        let study = c.resolve().unwrap();
+        let (p, _) = predict_study(&study, &crate::plan::cells(&c), &[]).unwrap();
+        assert_eq!(p.unknown, ["no/such/data.csv"]);
+    }
 
     #[test]
     fn a_separate_unlabeled_set_is_the_pool_of_the_plan() {

@@ -308,7 +308,10 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             };
             let computed = match todo.is_empty() {
                 true => None,
-                false => Some(predicted_compute(&resolved, &todo, &records)?),
+                false => Some(
+                    nstudent_experiment::estimate::predict_study(&resolved, &todo, &records)
+                        .map_err(Failure::flat)?,
+                ),
             };
             let predicted = computed
                 .as_ref()
@@ -476,39 +479,9 @@ fn predict_compute(
     todo: &[nstudent_experiment::Cell],
     records: &[nstudent_experiment::CellRecord],
 ) -> crate::failure::Result<String> {
-    let (prediction, rates) = predicted_compute(study, todo, records)?;
+    let (prediction, rates) = nstudent_experiment::estimate::predict_study(study, todo, records)
+        .map_err(Failure::flat)?;
     Ok(prediction.describe(study.budget().threads.get(), &rates))
-}
-
-/// The prediction of [`predict_compute`] and the speeds it measured, per image shape.
-fn predicted_compute(
-    study: &Study,
-    todo: &[nstudent_experiment::Cell],
-    records: &[nstudent_experiment::CellRecord],
-) -> crate::failure::Result<(
-    nstudent_experiment::estimate::Prediction,
-    std::collections::BTreeMap<String, nstudent_experiment::estimate::Rates>,
-)> {
-    use nstudent_experiment::estimate;
-    let config = study.config();
-    let sizes = estimate::task_sizes(config, study.data_dir());
-    let engine = study.open_engine().map_err(Failure::flat)?;
-    let jobs = study.budget().jobs;
-    let mut rates = std::collections::BTreeMap::new();
-    for size in sizes.values() {
-        if let std::collections::btree_map::Entry::Vacant(slot) =
-            rates.entry(size.shape.to_string())
-        {
-            slot.insert(
-                estimate::measure_rates(engine.as_ref(), size.shape, jobs)
-                    .map_err(Failure::flat)?,
-            );
-        }
-    }
-    let calibration = (!records.is_empty())
-        .then(|| estimate::Calibration::from_records(config, records, &sizes, &rates));
-    let prediction = estimate::predict(config, todo, &sizes, &rates, calibration.as_ref());
-    Ok((prediction, rates))
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
