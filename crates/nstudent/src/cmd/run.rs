@@ -287,108 +287,13 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         }
     }
     if args.plan {
-        let cells: Vec<_> = plan::cells(config)
-            .into_iter()
-            .filter(|c| shard.owns(c.index))
-            .collect();
-        let existing = StudyDir::open(&args.out)
-            .ok()
-            .filter(|s| s.hash() == resolved.hash());
-        let finished = |c: &nstudent_experiment::Cell| {
-            existing
-                .as_ref()
-                .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
-        };
-        let threads = resolved.budget().threads;
-        if args.format == Format::Json {
-            let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
-            let (records, left) = match &existing {
-                Some(s) => s.finished_and_todo(&cells),
-                None => (Vec::new(), Vec::new()),
-            };
-            let computed = match todo.is_empty() {
-                true => None,
-                false => Some(
-                    nstudent_experiment::estimate::predict_study(&resolved, &todo, &records)
-                        .map_err(Failure::flat)?,
-                ),
-            };
-            let predicted = computed
-                .as_ref()
-                .map(|(p, rates)| study_json::prediction(p, rates, threads.get()));
-            let remaining = study_json::remaining(&plan::remaining(&left, &records), threads.get());
-            return print_json(&study_json::plan(
-                config, &cells, &finished, predicted, remaining, shard,
-            ));
-        }
-        out(plan::describe(config, &cells, &finished).trim_end());
-        let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
-        if !todo.is_empty() {
-            let records = existing
-                .as_ref()
-                .map(|s| s.finished_and_todo(&cells).0)
-                .unwrap_or_default();
-            out(predict_compute(&resolved, &todo, &records)?.trim_end());
-        }
-        if let Some(study) = &existing {
-            let (records, todo) = study.finished_and_todo(&cells);
-            if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
-                out(&line);
-            }
-        }
-        if shard != Shard::ALL {
-            out(&format!("(shard {shard} only)"));
-        }
-        return Ok(());
+        return print_plan(&args, &resolved, shard);
     }
     let missing_data =
         nstudent_experiment::tasks_to_skip(&resolved, args.strict).map_err(Failure::flat)?;
     let skipped: Vec<String> = missing_data.iter().map(|(t, _)| t.clone()).collect();
     let work = NestedCv::new(&resolved).map_err(Failure::flat)?;
-    // A separate unlabeled set that cannot be read fails here, before the results directory.
-    if let Some(set) = work.unlabeled_set().map_err(Failure::flat)? {
-        // Its images must fit every task's model: checked here, not in the first cell.
-        for task in config
-            .tasks
-            .iter()
-            .filter(|t| !missing_data.iter().any(|(m, _)| m == *t))
-        {
-            let data = work.dataset(task).map_err(Failure::flat)?;
-            if data.shape != set.shape {
-                usage!(
-                    "[data] unlabeled = \"{}\" holds {} images but task {task} holds {}: use \
-                     unlabeled images of the tasks' size and colour mode (or [data] resize and \
-                     colour)",
-                    set.source,
-                    set.shape,
-                    data.shape
-                );
-            }
-        }
-        if !args.quiet {
-            eprintln!(
-                "nstudent: unlabeled set {}: {} images of {}; every fold pseudo-labels it",
-                set.source,
-                set.len(),
-                set.shape
-            );
-        }
-    }
-    // An impossible split fails here, before the results directory exists.
-    let mut rows = std::collections::BTreeMap::new();
-    for task in config
-        .tasks
-        .iter()
-        .filter(|t| !missing_data.iter().any(|(m, _)| m == *t))
-    {
-        rows.insert(
-            task.clone(),
-            work.dataset(task).map_err(Failure::flat)?.len(),
-        );
-    }
-    config
-        .check_fold_sizes(|task| rows.get(task).copied())
-        .map_err(Failure::flat)?;
+    check_data_fits(&args, config, &work, &skipped)?;
     let study = StudyDir::create(&args.out, &resolved, args.force).map_err(Failure::flat)?;
     for (task, why) in &missing_data {
         let line = format!("skipping task {task}: its data is missing: {why}");
@@ -443,11 +348,70 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             if summary.held_elsewhere.len() > 1 { ", ..." } else { "" }
         );
     }
-    let (_, missing) = merging::collect(&study).map_err(Failure::flat)?;
+    merge_when_done(&args, config, &study, &summary, &skipped)
+}
+
+/// Checks, before the results directory exists, that the data of the tasks that run fits the
+/// study: a separate unlabeled set has their images' shape, and every task fills its folds.
+fn check_data_fits(
+    args: &Args,
+    config: &StudyConfig,
+    work: &NestedCv,
+    skipped: &[String],
+) -> crate::failure::Result<()> {
+    // A separate unlabeled set that cannot be read fails here, before the results directory.
+    if let Some(set) = work.unlabeled_set().map_err(Failure::flat)? {
+        // Its images must fit every task's model: checked here, not in the first cell.
+        for task in config.tasks.iter().filter(|t| !skipped.contains(t)) {
+            let data = work.dataset(task).map_err(Failure::flat)?;
+            if data.shape != set.shape {
+                usage!(
+                    "[data] unlabeled = \"{}\" holds {} images but task {task} holds {}: use \
+                     unlabeled images of the tasks' size and colour mode (or [data] resize and \
+                     colour)",
+                    set.source,
+                    set.shape,
+                    data.shape
+                );
+            }
+        }
+        if !args.quiet {
+            eprintln!(
+                "nstudent: unlabeled set {}: {} images of {}; every fold pseudo-labels it",
+                set.source,
+                set.len(),
+                set.shape
+            );
+        }
+    }
+    // An impossible split fails here, before the results directory exists.
+    let mut rows = std::collections::BTreeMap::new();
+    for task in config.tasks.iter().filter(|t| !skipped.contains(t)) {
+        rows.insert(
+            task.clone(),
+            work.dataset(task).map_err(Failure::flat)?.len(),
+        );
+    }
+    config
+        .check_fold_sizes(|task| rows.get(task).copied())
+        .map_err(Failure::flat)?;
+    Ok(())
+}
+
+/// Merges the table, the statistics and the report once every cell that can run is finished;
+/// otherwise says what is missing.
+fn merge_when_done(
+    args: &Args,
+    config: &StudyConfig,
+    study: &StudyDir,
+    summary: &nstudent_experiment::RunSummary,
+    skipped: &[String],
+) -> crate::failure::Result<()> {
+    let (_, missing) = merging::collect(study).map_err(Failure::flat)?;
     let only_missing_data =
         !missing.is_empty() && missing.iter().all(|c| skipped.contains(&c.task));
     if summary.study_finished || (only_missing_data && summary.remaining == 0) {
-        let merged = merging::merge(&study, &MergeOptions::default()).map_err(Failure::flat)?;
+        let merged = merging::merge(study, &MergeOptions::default()).map_err(Failure::flat)?;
         out(&format!(
             "{}\nresults: {}",
             merging::summary_text(&merged.table, &merged.stats),
@@ -467,6 +431,65 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             missing.len(),
             args.out.display()
         );
+    }
+    Ok(())
+}
+
+/// `run --plan`: the cells of this shard with their state, the trainings they cost, and the
+/// compute the unfinished ones need, as text or JSON.
+fn print_plan(args: &Args, resolved: &Study, shard: Shard) -> crate::failure::Result<()> {
+    let config = resolved.config();
+    let cells: Vec<_> = plan::cells(config)
+        .into_iter()
+        .filter(|c| shard.owns(c.index))
+        .collect();
+    let existing = StudyDir::open(&args.out)
+        .ok()
+        .filter(|s| s.hash() == resolved.hash());
+    let finished = |c: &nstudent_experiment::Cell| {
+        existing
+            .as_ref()
+            .is_some_and(|s| matches!(s.finished(c), Ok(Some(_))))
+    };
+    let threads = resolved.budget().threads;
+    if args.format == Format::Json {
+        let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
+        let (records, left) = match &existing {
+            Some(s) => s.finished_and_todo(&cells),
+            None => (Vec::new(), Vec::new()),
+        };
+        let computed = match todo.is_empty() {
+            true => None,
+            false => Some(
+                nstudent_experiment::estimate::predict_study(resolved, &todo, &records)
+                    .map_err(Failure::flat)?,
+            ),
+        };
+        let predicted = computed
+            .as_ref()
+            .map(|(p, rates)| study_json::prediction(p, rates, threads.get()));
+        let remaining = study_json::remaining(&plan::remaining(&left, &records), threads.get());
+        return print_json(&study_json::plan(
+            config, &cells, &finished, predicted, remaining, shard,
+        ));
+    }
+    out(plan::describe(config, &cells, &finished).trim_end());
+    let todo: Vec<_> = cells.iter().filter(|c| !finished(c)).cloned().collect();
+    if !todo.is_empty() {
+        let records = existing
+            .as_ref()
+            .map(|s| s.finished_and_todo(&cells).0)
+            .unwrap_or_default();
+        out(predict_compute(resolved, &todo, &records)?.trim_end());
+    }
+    if let Some(study) = &existing {
+        let (records, todo) = study.finished_and_todo(&cells);
+        if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
+            out(&line);
+        }
+    }
+    if shard != Shard::ALL {
+        out(&format!("(shard {shard} only)"));
     }
     Ok(())
 }
