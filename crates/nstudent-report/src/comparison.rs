@@ -86,6 +86,27 @@ fn significance(p: f64, alpha: f64) -> &'static str {
 
 pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
     let mut h = String::new();
+    write_intro(an, &mut h);
+    let order = write_rank_table(an, &mut h);
+    let best = order[0];
+    let mut finding = format!(
+        "On {}, <b>{}</b> has the best mean rank ({:.2}) over {} tasks.",
+        esc(&an.metric),
+        esc(&an.algorithms[best]),
+        an.rank(best),
+        an.datasets
+    );
+    write_friedman(an, &mut h, &mut finding);
+    write_nemenyi(an, &mut h, &mut finding);
+    write_wilcoxon_holm(an, &mut h, &mut finding);
+    TestsHtml {
+        body: h,
+        finding: Some(finding),
+    }
+}
+
+/// What the tests are run on, and a warning when there are too few tasks for them.
+fn write_intro(an: &Analysis, h: &mut String) {
     let k = an.algorithms.len();
     let alpha = an.alpha;
     let direction = if an.lower_is_better {
@@ -110,7 +131,11 @@ pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
             an.datasets
         );
     }
+}
 
+/// The mean rank of every algorithm, best first; returns that order.
+fn write_rank_table(an: &Analysis, h: &mut String) -> Vec<usize> {
+    let k = an.algorithms.len();
     // Mean ranks, best first.
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| an.rank(a).total_cmp(&an.rank(b)));
@@ -136,16 +161,12 @@ pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
         );
     }
     h.push_str("</tbody></table>\n");
+    order
+}
 
-    let best = order[0];
-    let mut finding = format!(
-        "On {}, <b>{}</b> has the best mean rank ({:.2}) over {} tasks.",
-        esc(&an.metric),
-        esc(&an.algorithms[best]),
-        an.rank(best),
-        an.datasets
-    );
-
+/// The Friedman and Iman-Davenport tests (or why they do not apply), and their verdict.
+fn write_friedman(an: &Analysis, h: &mut String, finding: &mut String) {
+    let (k, alpha) = (an.algorithms.len(), an.alpha);
     match (&an.friedman, &an.iman_davenport) {
         (Some(f), Some(id)) => {
             let _ = writeln!(
@@ -191,7 +212,11 @@ pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
             );
         }
     }
+}
 
+/// The critical-difference diagram and the Nemenyi p-values of every pair.
+fn write_nemenyi(an: &Analysis, h: &mut String, finding: &mut String) {
+    let alpha = an.alpha;
     if let Some(nem) = &an.nemenyi {
         let _ = writeln!(
             h,
@@ -253,7 +278,11 @@ pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
             );
         }
     }
+}
 
+/// The pairwise Wilcoxon signed-rank tests with Holm's correction.
+fn write_wilcoxon_holm(an: &Analysis, h: &mut String, finding: &mut String) {
+    let alpha = an.alpha;
     if !an.wilcoxon_holm.is_empty() {
         let _ = writeln!(
             h,
@@ -328,10 +357,6 @@ pub(crate) fn analysis_html(an: &Analysis) -> TestsHtml {
                 );
             }
         }
-    }
-    TestsHtml {
-        body: h,
-        finding: Some(finding),
     }
 }
 
