@@ -32,8 +32,43 @@ impl StudyConfig {
 
     /// Checks every value is usable; the message names the key and the allowed range.
     pub fn validate(&self) -> Result<()> {
-        let bad = |msg: String| Err(Error::Config(msg));
         self.data.open_options()?;
+        self.check_tasks()?;
+        self.check_algorithm_list()?;
+        self.check_folds()?;
+        self.check_space()?;
+        self.check_epochs_by_source()?;
+        let bad = |msg: String| Err(Error::Config(msg));
+        self.check_base_is_a_study_base()?;
+        self.check_algorithms()?;
+        if self.search == SearchStrategy::Halving {
+            if self.halving.eta < 2 {
+                return bad(format!(
+                    "halving.eta = {} must be at least 2",
+                    self.halving.eta
+                ));
+            }
+            if self.halving.min_epochs == 0 {
+                return bad("halving.min_epochs must be at least 1".into());
+            }
+        }
+        if self.engine.trim().is_empty() {
+            return bad("engine is empty; use \"native\"".into());
+        }
+        let e = &self.execution;
+        if e.threads > 0 && e.jobs > e.threads {
+            return bad(format!(
+                "execution.jobs (--jobs) = {} is more than execution.threads (--threads) = {}: every cell side by side \
+                 needs a thread of its own; set threads to at least {} (threads is the total)",
+                e.jobs, e.threads, e.jobs
+            ));
+        }
+        Ok(())
+    }
+
+    /// At least one task; names that are printable, listed once, and in folders of their own.
+    fn check_tasks(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
         if self.tasks.is_empty() {
             return bad(
                 "tasks is empty; list at least one task, e.g. tasks = [\"mnist:0-4\"]".into(),
@@ -66,6 +101,12 @@ impl StudyConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// At least one algorithm, each listed once.
+    fn check_algorithm_list(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
         if self.algorithms.is_empty() {
             return bad(
                 "algorithms is empty; use some of \"baseline\", \"noisy-student\", \"ensemble\""
@@ -77,6 +118,12 @@ impl StudyConfig {
                 return bad(format!("algorithm \"{a}\" is listed twice in algorithms"));
             }
         }
+        Ok(())
+    }
+
+    /// Outer and inner folds between 2 and [`MAX_FOLDS`].
+    fn check_folds(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
         if self.outer_folds < 2 {
             return bad(format!(
                 "outer_folds = {} must be at least 2",
@@ -99,6 +146,12 @@ impl StudyConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// A search space with a value in every list a searched algorithm needs, none twice.
+    fn check_space(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
         let s = &self.space;
         let searched = self.algorithms.iter().any(|a| a.self_trains());
         if searched {
@@ -123,6 +176,12 @@ impl StudyConfig {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Epochs per source: at least 1, for a source that exists or that a task uses.
+    fn check_epochs_by_source(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
         if self.epochs_by_source.values().any(|&e| e == 0) {
             return bad("training.epochs_by_source: epochs must be at least 1".into());
         }
@@ -138,30 +197,6 @@ impl StudyConfig {
                      data list`) nor the source of a task; fix the name"
                 ));
             }
-        }
-        self.check_base_is_a_study_base()?;
-        self.check_algorithms()?;
-        if self.search == SearchStrategy::Halving {
-            if self.halving.eta < 2 {
-                return bad(format!(
-                    "halving.eta = {} must be at least 2",
-                    self.halving.eta
-                ));
-            }
-            if self.halving.min_epochs == 0 {
-                return bad("halving.min_epochs must be at least 1".into());
-            }
-        }
-        if self.engine.trim().is_empty() {
-            return bad("engine is empty; use \"native\"".into());
-        }
-        let e = &self.execution;
-        if e.threads > 0 && e.jobs > e.threads {
-            return bad(format!(
-                "execution.jobs (--jobs) = {} is more than execution.threads (--threads) = {}: every cell side by side \
-                 needs a thread of its own; set threads to at least {} (threads is the total)",
-                e.jobs, e.threads, e.jobs
-            ));
         }
         Ok(())
     }
