@@ -61,12 +61,46 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             input.display()
         );
     }
-    // Outputs are checked before a study's table is merged again: an output that is the
-    // table itself is refused before anything is written.
+    let out = checked_output(&args, input)?;
+    let (study_context, dependence) = merge_study_first(input)?;
+    let (table_path, results_dir) = table_of(input)?;
+    if out
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("html"))
+        && !out.is_dir()
+    {
+        eprintln!(
+            "warning: {} does not end in .html; browsers may not open it as a web page",
+            out.display()
+        );
+    }
+
+    let table = MetricsTable::read(&table_path)?;
+    table
+        .check_finite()
+        .with_context(|| table_path.display().to_string())?;
+    let context = report_context(&table, results_dir, study_context, dependence);
+    let title = report_title(&args, &table_path, results_dir);
+    let options = ReportOptions {
+        title,
+        alpha: args.alpha,
+        metric: metric.to_string(),
+        source: Some(nstudent_report::source_name(&table_path)),
+        context,
+    };
+    let files = write_report(&table, &options, &out).map_err(Failure::flat)?;
+    println!("report: {}", files.html.display());
+    println!("spreadsheet: {}", files.xlsx.display());
+    Ok(())
+}
+
+/// The report's path, checked before a study's table is merged again: an output that is the
+/// table itself is refused before anything is written.
+fn checked_output(args: &Args, input: &Path) -> crate::failure::Result<std::path::PathBuf> {
     let table_file = if input.is_dir() {
         input.join(TABLE_NAME)
     } else {
-        input.clone()
+        input.to_path_buf()
     };
     let out = match &args.out {
         Some(out) => out.clone(),
@@ -84,6 +118,14 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             &[("--out", &out), ("the spreadsheet", &xlsx)],
         )?;
     }
+    Ok(out)
+}
+
+/// For a study directory, its table rebuilt from the finished cells first (so the report never
+/// shows a table older than the cells), and the study's context and pair tests.
+fn merge_study_first(
+    input: &Path,
+) -> crate::failure::Result<(Option<StudyContext>, Option<nstudent_report::Dependence>)> {
     let mut study_context = None;
     let mut dependence = None;
     if input.is_dir() && input.join("cells").is_dir() && input.join(CONFIG_NAME).is_file() {
@@ -107,7 +149,12 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         study_context = Some(nstudent_experiment::report_context(&study)?);
         dependence = Some(nstudent_experiment::report_dependence(&merged.stats));
     }
-    let (table_path, results_dir) = if input.is_dir() {
+    Ok((study_context, dependence))
+}
+
+/// The table's path, and the results directory it is in when the input is one.
+fn table_of(input: &Path) -> crate::failure::Result<(std::path::PathBuf, Option<&Path>)> {
+    Ok(if input.is_dir() {
         let path = input.join(TABLE_NAME);
         if !path.is_file() {
             if input.join("cells").is_dir() {
@@ -124,26 +171,15 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
                 input.display()
             );
         }
-        (path, Some(input.as_path()))
+        (path, Some(input))
     } else {
-        (input.clone(), None)
-    };
-    if out
-        .extension()
-        .is_none_or(|e| !e.eq_ignore_ascii_case("html"))
-        && !out.is_dir()
-    {
-        eprintln!(
-            "warning: {} does not end in .html; browsers may not open it as a web page",
-            out.display()
-        );
-    }
+        (input.to_path_buf(), None)
+    })
+}
 
-    let table = MetricsTable::read(&table_path)?;
-    table
-        .check_finite()
-        .with_context(|| table_path.display().to_string())?;
-    let title = args.title.clone().unwrap_or_else(|| {
+/// The report's title: --title, else the name of the study's (or the table's) folder.
+fn report_title(args: &Args, table_path: &Path, results_dir: Option<&Path>) -> String {
+    args.title.clone().unwrap_or_else(|| {
         let dir = results_dir
             .map(Path::to_path_buf)
             .or_else(|| table_path.parent().map(Path::to_path_buf))
@@ -153,7 +189,19 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             Some(name) => format!("nstudent study: {name}"),
             None => "nstudent study report".to_string(),
         }
-    });
+    })
+}
+
+/// What the report shows beside the table: the study's context when the input is a study,
+/// else what its folder holds (a config, pseudo-label lines); and the pairs' tests, as `run`
+/// and `merge` put them in the report (from the table's own task names when there is no
+/// study).
+fn report_context(
+    table: &MetricsTable,
+    results_dir: Option<&Path>,
+    study_context: Option<StudyContext>,
+    dependence: Option<nstudent_report::Dependence>,
+) -> StudyContext {
     let mut context = study_context.unwrap_or_else(|| StudyContext {
         config_text: results_dir
             .map(|d| d.join(CONFIG_NAME))
@@ -165,22 +213,10 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             .unwrap_or_default(),
         ..StudyContext::default()
     });
-    // The pairs' tests, as `run` and `merge` put them in the report (from the table's own
-    // task names when there is no study).
     context.dependence = dependence.unwrap_or_else(|| {
-        nstudent_experiment::report_dependence(&nstudent_experiment::merge::statistics(&table, &[]))
+        nstudent_experiment::report_dependence(&nstudent_experiment::merge::statistics(table, &[]))
     });
-    let options = ReportOptions {
-        title,
-        alpha: args.alpha,
-        metric: metric.to_string(),
-        source: Some(nstudent_report::source_name(&table_path)),
-        context,
-    };
-    let files = write_report(&table, &options, &out).map_err(Failure::flat)?;
-    println!("report: {}", files.html.display());
-    println!("spreadsheet: {}", files.xlsx.display());
-    Ok(())
+    context
 }
 
 /// The comparison page of a wide or long table, written next to it (or to --out).
