@@ -24,6 +24,17 @@ pub enum Error {
     /// A saved model or ensemble that nstudent cannot load.
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
+    /// A trained model's probabilities on its own training image `image` (0-based) are not
+    /// finite: the training diverged, and nothing may be saved.
+    #[error(
+        "training diverged: the model's probabilities for training image {image} are not \
+         finite, so nothing was saved; lower the learning rate (--lr {learning_rate})"
+    )]
+    Diverged { image: usize, learning_rate: f64 },
+    /// Training was stopped by [`crate::Trainer::stop_on`]'s flag (Ctrl-C in Python) before
+    /// it finished; no model was made.
+    #[error("training was interrupted before it finished; no model was made")]
+    Interrupted,
     #[error(transparent)]
     Engine(#[from] nstudent_engine::Error),
     #[error(transparent)]
