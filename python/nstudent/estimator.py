@@ -12,7 +12,6 @@ the largest pixel value (16 for scikit-learn's digits, 255 for floats in 0-255).
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 
@@ -401,6 +400,4 @@ def _model_from_bytes(saved):
         else:
             with open(path, "wb") as f:
                 f.write(saved["file"])
-        model = _native.Model.load(path)
-        shutil.rmtree(d, ignore_errors=True)
-        return model
+        return _native.Model.load(path)

@@ -45,6 +45,9 @@ class MissingExtras(unittest.TestCase):
     def test_read_results_without_pandas_names_the_pandas_extra(self):
         self.check(["pandas"], "pandas", lambda: nstudent.read_results("results"))
 
+    def test_the_estimator_without_scikit_learn_names_the_sklearn_extra(self):
+        self.check(["sklearn"], "sklearn", lambda: nstudent.NoisyStudentClassifier)
+
     def test_read_images_without_pillow_names_the_images_extra(self):
         self.check(["PIL", "PIL.Image"], "images", lambda: nstudent.read_images("images"))
 
