@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -137,6 +138,9 @@ class NoisyStudentClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, X_unlabeled=None):
         """Trains on images `X` with labels `y` (`-1`: unlabeled) and, optionally, the
         unlabeled images `X_unlabeled`. Returns self."""
+        params = {name: getattr(self, name) for name in TRAIN_PARAMS if name != "threads"}
+        _native.config_toml(params, False)  # the settings' errors first, before the data's
+        threads = _threads(self.threads)
         y = _labels(y)
         unlabeled_rows = _unlabeled_mask(y)
         labeled = ~unlabeled_rows
@@ -158,10 +162,9 @@ class NoisyStudentClassifier(ClassifierMixin, BaseEstimator):
         pool = np.concatenate(pools) if pools else None
         codes = np.searchsorted(classes, y[labeled]).astype(np.int64)
         names = [str(c) for c in classes]
-        params = {name: getattr(self, name) for name in TRAIN_PARAMS if name != "threads"}
         model, report = _native.train(
-            np.ascontiguousarray(images[labeled]), codes, names, pool, params,
-            _threads(self.threads), self._on_event())
+            np.ascontiguousarray(images[labeled]), codes, names, pool, params, threads,
+            self._on_event())
         report = json.loads(report)
         self.model_ = model
         self.classes_ = classes
@@ -172,6 +175,7 @@ class NoisyStudentClassifier(ClassifierMixin, BaseEstimator):
         self.unlabeled_rows_ = report["unlabeled_rows"]
         self.fit_seconds_ = report["seconds"]
         self.stopped_early_ = report["stopped_early"]
+        _warn_labeled_only(self.pseudo_label_stats_)
         return self
 
     def predict_proba(self, X):
@@ -348,6 +352,17 @@ def _stats(it):
     }
 
 
+def _warn_labeled_only(stats):
+    """Warns, as `nstudent train` does, when no pseudo-label passed the threshold in an
+    iteration: its student learned from the labeled rows alone."""
+    empty = [s["iteration"] for s in stats if s["labeled_only"]]
+    if empty:
+        warnings.warn(
+            f"iteration(s) {empty}: no pseudo-label passed the threshold, so the student "
+            "trained on the labeled rows alone; train the teacher longer (epochs) or on more "
+            "labels (teacher_factor), or lower threshold", UserWarning, stacklevel=3)
+
+
 def _progress_line(event, verbose):
     kind = event["event"]
     if kind == "split":
@@ -361,9 +376,11 @@ def _progress_line(event, verbose):
     if kind == "iteration":
         kept = sum(event["kept_per_class"])
         trained = sum(event["trained_per_class"])
+        only = (" (no pseudo-label passed the threshold: labeled data only)"
+                if event["labeled_only"] else "")
         return (f"iteration {event['iteration']}: {event['unlabeled_rows']} unlabeled rows, kept "
-                f"{kept}, trained on {event['labeled_rows']} labeled + {trained} pseudo-labeled, "
-                f"{event['seconds']:.1f} s")
+                f"{kept}, trained on {event['labeled_rows']} labeled + {trained} pseudo-labeled"
+                f"{only}, {event['seconds']:.1f} s")
     if kind == "stopped":
         return f"stopped early: {event['message']}"
     return None

@@ -256,6 +256,12 @@ class ScikitLearnConventions(unittest.TestCase):
         self.assertIn("iteration 1:", out.getvalue())
         self.assertIn("teacher (1 model)", out.getvalue())
 
+    def test_iterations_without_pseudo_labels_are_warned_about(self):
+        est = NoisyStudentClassifier(**dict(QUICK, threshold=1.0))  # 1 keeps none
+        with self.assertWarnsRegex(UserWarning, r"iteration\(s\) \[1\]: no pseudo-label passed"):
+            est.fit(self.x, self.y)
+        self.assertTrue(est.pseudo_label_stats_[0]["labeled_only"])
+
     def test_an_exception_in_the_callback_stops_training_and_is_raised(self):
         def stop(event):
             if event["event"] == "epoch":
@@ -318,6 +324,10 @@ class BadInputIsAValueError(unittest.TestCase):
             with self.subTest(params=params):
                 with self.assertRaisesRegex(ValueError, pattern):
                     NoisyStudentClassifier(**dict(QUICK, **params)).fit(self.x, self.y)
+
+    def test_settings_are_checked_before_the_data(self):
+        with self.assertRaisesRegex(ValueError, r"algo='noisy_student': expected one of"):
+            NoisyStudentClassifier(algo="noisy_student").fit(np.zeros((2, 3)), [0, 1])
 
     def test_prediction_on_other_images(self):
         est = NoisyStudentClassifier(algo="baseline", epochs=1).fit(self.x, self.y)
