@@ -1,5 +1,8 @@
 """nstudent's models and results in Python.
 
+- `NoisyStudentClassifier`: Baseline, Noisy Student or Ensemble Noisy Student as a
+  scikit-learn estimator, trained by the Rust engine (the `nstudent._native` extension; the
+  `sklearn` extra); its model files are `nstudent train`'s;
 - `predict_numpy(path, images)`: class probabilities with numpy and safetensors only;
 - `load_model(path)`: the model as a `torch.nn.Module` (needs torch: the `torch` extra);
 - `read_results(dir)`: a study's metrics table as a pandas DataFrame (the `pandas` extra);
@@ -19,10 +22,21 @@ import numpy as np
 from ._extras import require
 from .images import image_files, read_images
 
-__all__ = ["predict_numpy", "load_model", "read_results", "read_model", "read_images",
+__all__ = ["NoisyStudentClassifier", "predict_numpy", "load_model", "read_results", "read_model", "read_images",
            "image_files", "ENSEMBLE_MANIFEST"]
 
 ENSEMBLE_MANIFEST = "ensemble.json"
+
+
+def __getattr__(name):
+    """The estimator, imported on first use: it needs scikit-learn (the `sklearn` extra), the
+    rest of the package does not."""
+    if name == "NoisyStudentClassifier":
+        require("sklearn", "sklearn", "NoisyStudentClassifier", package="scikit-learn")
+        from .estimator import NoisyStudentClassifier
+
+        return NoisyStudentClassifier
+    raise AttributeError(f"module 'nstudent' has no attribute {name!r}")
 
 
 def _member_paths(path):

@@ -11,7 +11,8 @@ import unittest
 from unittest import mock
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import _support  # noqa: E402,F401  (puts the package under test first)
 
 import nstudent  # noqa: E402
 
@@ -43,6 +44,9 @@ class MissingExtras(unittest.TestCase):
 
     def test_read_results_without_pandas_names_the_pandas_extra(self):
         self.check(["pandas"], "pandas", lambda: nstudent.read_results("results"))
+
+    def test_the_estimator_without_scikit_learn_names_the_sklearn_extra(self):
+        self.check(["sklearn"], "sklearn", lambda: nstudent.NoisyStudentClassifier)
 
     def test_read_images_without_pillow_names_the_images_extra(self):
         self.check(["PIL", "PIL.Image"], "images", lambda: nstudent.read_images("images"))

@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import _support  # noqa: E402,F401  (puts the package under test first)
 
 import nstudent  # noqa: E402
 import test_predict as helpers  # noqa: E402  (its training data and CLI helpers)

@@ -6,7 +6,8 @@ import sys
 import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import _support  # noqa: E402,F401  (puts the package under test first)
 
 import nstudent  # noqa: E402
 

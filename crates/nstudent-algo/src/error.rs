@@ -26,6 +26,17 @@ pub enum Error {
     /// A saved model or ensemble that nstudent cannot load.
     #[error("{path}: {message}")]
     Format { path: PathBuf, message: String },
+    /// A trained model's probabilities on its own training image `image` (0-based) are not
+    /// finite: the training diverged, and nothing may be saved.
+    #[error(
+        "training diverged: the model's probabilities for training image {image} are not \
+         finite, so nothing was saved; lower the learning rate (--lr {learning_rate})"
+    )]
+    Diverged { image: usize, learning_rate: f64 },
+    /// Training was stopped by [`crate::Trainer::stop_on`]'s flag (Ctrl-C in Python) before
+    /// it finished; no model was made.
+    #[error("training was interrupted before it finished; no model was made")]
+    Interrupted,
     #[error(transparent)]
     Engine(#[from] nstudent_engine::Error),
     #[error(transparent)]
@@ -39,7 +50,11 @@ impl Error {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::OutOfRange { .. } | Error::Invalid(_) => ErrorKind::Usage,
+            // A diverged training is fixed by a lower learning rate.
+            Error::OutOfRange { .. } | Error::Invalid(_) | Error::Diverged { .. } => {
+                ErrorKind::Usage
+            }
+            Error::Interrupted => ErrorKind::Interrupted,
             Error::Io { .. } => ErrorKind::Io,
             Error::Format { .. } => ErrorKind::Data,
             Error::Engine(e) => e.kind(),

@@ -17,6 +17,7 @@ mod config;
 mod error;
 mod metrics_log;
 mod model;
+mod overrides;
 mod pseudo;
 mod split;
 mod train;
@@ -28,6 +29,7 @@ pub use config::{
 pub use error::{Error, Result};
 pub use metrics_log::{pseudo_label_quality, MetricsLog};
 pub use model::{accuracy, Model, ENSEMBLE_MANIFEST};
+pub use overrides::{Flip, Overrides};
 pub use pseudo::{balance_classes, mean_per_class, pseudo_label, LabelMode, PseudoLabels};
 pub use split::{split_labeled, split_labeled_at, LabeledSplit, UnlabeledPool};
 pub use train::{

@@ -132,6 +132,22 @@ impl Model {
         Ok(sum)
     }
 
+    /// Refuses a model whose probabilities on `train` (its training images) are not finite:
+    /// a diverged training can leave finite weights whose logits overflow float32, a model
+    /// that prediction would then refuse. Costs one forward pass over `train`; the error names
+    /// `learning_rate`, the setting to lower.
+    pub fn check_finite_outputs(&self, train: ImagesRef<'_>, learning_rate: f64) -> Result<()> {
+        let probs = self.predict_proba(train)?;
+        let k = self.num_classes().max(1);
+        match probs.iter().position(|p| !p.is_finite()) {
+            Some(i) => Err(Error::Diverged {
+                image: i / k,
+                learning_rate,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Fraction of `data` whose argmax prediction equals its label.
     pub fn accuracy(&self, data: &Dataset) -> Result<f64> {
         if data.num_classes() != self.num_classes() {

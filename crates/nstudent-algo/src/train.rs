@@ -1,10 +1,14 @@
 //! Training the teachers and the Noisy Student chain.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use nstudent_data::{augment::RandAugment, Dataset, ImagesRef};
-use nstudent_engine::{Classifier, Engine, FitProgress, FitReport, ModelSpec, Targets, Threads};
+use nstudent_engine::{
+    Classifier, Engine, FitOptions, FitProgress, FitReport, ModelSpec, Targets, Threads,
+};
 use serde::Serialize;
 
 use crate::config::{
@@ -176,7 +180,13 @@ pub struct Trainer<'a> {
     eval: Option<&'a Dataset>,
     /// A separate unlabeled set and its name, replacing the pool drawn from the training data.
     unlabeled: Option<(ImagesRef<'a>, &'a str)>,
+    /// When set, training stops with [`Error::Interrupted`] at the next batch.
+    stop: Option<&'a AtomicBool>,
 }
+
+/// The payload that unwinds a fit out of its progress callback when the stop flag is set
+/// (the engine's `fit` has no way to stop; see [`Trainer::stop_on`]).
+struct StopRequested;
 
 impl<'a> Trainer<'a> {
     /// Checks `config` for a pool drawn from the training data ([`AlgoConfig::checked`]):
@@ -194,6 +204,7 @@ impl<'a> Trainer<'a> {
             members_side_by_side: true,
             eval: None,
             unlabeled: None,
+            stop: None,
         }
     }
 
@@ -244,6 +255,54 @@ impl<'a> Trainer<'a> {
         self
     }
 
+    /// Stops training when `flag` becomes true: [`Trainer::train`] then returns
+    /// [`Error::Interrupted`] within one batch (or one pool prediction), and no model.
+    ///
+    /// The flag is read after every batch and between stages; reading it changes no result.
+    /// An engine's `fit` has no way to stop, so the trainer leaves it by unwinding from the
+    /// batch callback with a private payload (`resume_unwind`: no panic message) and catches
+    /// exactly that payload around the fit; the half-trained model is dropped.
+    pub fn stop_on(mut self, flag: &'a AtomicBool) -> Self {
+        self.stop = Some(flag);
+        self
+    }
+
+    /// [`Error::Interrupted`] once the stop flag is set.
+    fn check_stop(&self) -> Result<()> {
+        match self.stop {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Interrupted),
+            _ => Ok(()),
+        }
+    }
+
+    /// `model.fit`, left at the first batch after the stop flag is set.
+    fn fit_stoppable(
+        &self,
+        model: &mut dyn Classifier,
+        images: ImagesRef<'_>,
+        targets: Targets<'_>,
+        options: &FitOptions,
+        progress: &mut dyn FnMut(FitProgress),
+    ) -> Result<FitReport> {
+        let Some(flag) = self.stop else {
+            return Ok(model.fit(images, targets, options, progress)?);
+        };
+        self.check_stop()?;
+        let mut checked = |p: FitProgress| {
+            progress(p);
+            if flag.load(Ordering::Relaxed) {
+                resume_unwind(Box::new(StopRequested));
+            }
+        };
+        match catch_unwind(AssertUnwindSafe(|| {
+            model.fit(images, targets, options, &mut checked)
+        })) {
+            Ok(report) => Ok(report?),
+            Err(payload) if payload.is::<StopRequested>() => Err(Error::Interrupted),
+            Err(payload) => resume_unwind(payload),
+        }
+    }
+
     pub fn config(&self) -> &CheckedConfig {
         &self.config
     }
@@ -270,6 +329,7 @@ impl<'a> Trainer<'a> {
             _ => self.teacher(&split.labeled, observer)?,
         };
         let teacher_seconds = teacher_start.elapsed().as_secs_f64();
+        self.check_stop()?;
         let teacher_eval_accuracy = self.evaluate(&teacher)?;
         observer.on_event(&Event::Teacher {
             model: &teacher,
@@ -422,6 +482,7 @@ impl<'a> Trainer<'a> {
         };
         let mut labeled_upto = 0;
         for iteration in 1..=c.num_students {
+            self.check_stop()?;
             let start = Instant::now();
             let (first_new, used) = match c.unlabeled {
                 UnlabeledSchedule::Slice => {
@@ -449,6 +510,7 @@ impl<'a> Trainer<'a> {
                 (1, Some(p)) => p[predict_from * k..used * k].to_vec(),
                 _ => teacher_now.predict_proba(pool.rows(predict_from..used))?,
             };
+            self.check_stop()?;
             let fresh = pseudo_label(&probs, k, c.threshold as f32, mode)?;
             if relabel {
                 current = fresh;
@@ -534,7 +596,7 @@ impl<'a> Trainer<'a> {
         let train_one = |seed: u64, threads: Threads, progress: &mut dyn FnMut(FitProgress)| {
             let mut model = engine.build(spec, seed)?;
             let options = fit.options(mix(seed, 1, 1), augment.clone(), threads);
-            let report = model.fit(images, targets, &options, progress)?;
+            let report = self.fit_stoppable(model.as_mut(), images, targets, &options, progress)?;
             Ok::<_, Error>((model, report))
         };
         let (side_by_side, threads_each) = match self.members_side_by_side {

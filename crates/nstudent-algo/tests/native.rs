@@ -266,3 +266,97 @@ fn the_baseline_ensemble_averages_baselines_whose_member_0_is_the_baseline() {
         assert!((a - (x + y) / 2.0).abs() < 1e-6);
     }
 }
+
+/// A stop flag that stays down changes nothing: the same bits as a trainer without one.
+#[test]
+fn a_stop_flag_left_down_gives_the_same_model() {
+    let data = shapes(200, 5);
+    let c = AlgoConfig {
+        num_students: 1,
+        fit: nstudent_algo::FitConfig {
+            epochs: 1,
+            ..Default::default()
+        },
+        ..config(Algorithm::Ensemble)
+    };
+    let engine = NativeEngine;
+    let flag = std::sync::atomic::AtomicBool::new(false);
+    let plain = Trainer::new(&engine, c.clone()).unwrap();
+    let watched = Trainer::new(&engine, c).unwrap().stop_on(&flag);
+    let a = plain.train(&data, &mut Silent).unwrap().into_final_model();
+    let b = watched
+        .train(&data, &mut Silent)
+        .unwrap()
+        .into_final_model();
+    assert!(proba_bits(&a, &data) == proba_bits(&b, &data));
+}
+
+/// Raised during a fit, the flag ends the training at the next batch with `Interrupted`: at
+/// once for a single model (the flag is read right after the batch callback). Ensemble members
+/// training side by side stop at their next batch too, but their progress reaches the observer
+/// through a channel, so the batches they did before the observer raised the flag still
+/// arrive: the test asks for far fewer than the 50 epochs.
+#[test]
+fn a_raised_stop_flag_interrupts_training_within_a_batch() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let data = shapes(400, 6);
+    for algorithm in [Algorithm::NoisyStudent, Algorithm::Ensemble] {
+        let c = AlgoConfig {
+            fit: nstudent_algo::FitConfig {
+                epochs: 50,
+                batch_size: 8,
+                ..Default::default()
+            },
+            ..config(algorithm)
+        };
+        let engine = NativeEngine;
+        let flag = AtomicBool::new(false);
+        let trainer = Trainer::new(&engine, c)
+            .unwrap()
+            .threads(Threads::new(2).unwrap())
+            .stop_on(&flag);
+        let (mut batches, mut after, mut per_epoch) = (0usize, 0usize, 0usize);
+        let result = trainer.train(&data, &mut |e: &nstudent_algo::Event| {
+            if let nstudent_algo::Event::Fit { progress, .. } = e {
+                batches += 1;
+                per_epoch = progress.batches_per_epoch;
+                if flag.load(Ordering::Relaxed) {
+                    after += 1;
+                }
+                if progress.epoch == 1 {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        assert!(
+            matches!(result, Err(nstudent_algo::Error::Interrupted)),
+            "{algorithm:?}: {result:?}"
+        );
+        match algorithm {
+            Algorithm::NoisyStudent => assert_eq!(after, 0, "batches after the stop"),
+            _ => assert!(
+                batches < 10 * 2 * per_epoch,
+                "{batches} batches of 2 members, {per_epoch} per epoch, stopped in epoch 2 of 50"
+            ),
+        }
+    }
+}
+
+/// A flag raised before training stops it before the first batch.
+#[test]
+fn a_stop_flag_raised_before_training_trains_nothing() {
+    let data = shapes(100, 7);
+    let engine = NativeEngine;
+    let flag = std::sync::atomic::AtomicBool::new(true);
+    let mut batches = 0usize;
+    let result = Trainer::new(&engine, config(Algorithm::NoisyStudent))
+        .unwrap()
+        .stop_on(&flag)
+        .train(&data, &mut |e: &nstudent_algo::Event| {
+            if let nstudent_algo::Event::Fit { .. } = e {
+                batches += 1;
+            }
+        });
+    assert!(matches!(result, Err(nstudent_algo::Error::Interrupted)));
+    assert_eq!(batches, 0);
+}

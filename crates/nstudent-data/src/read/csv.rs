@@ -187,7 +187,9 @@ fn split_quoted(
     }
 }
 
-fn infer_shape(pixels: usize) -> Option<ImageShape> {
+/// The image shape of a row of `pixels` values when none is given: a square grey image, else a
+/// square RGB one (channels last). Public for the Python estimator's flat arrays.
+pub fn infer_shape(pixels: usize) -> Option<ImageShape> {
     let side = |n: usize| {
         let s = (n as f64).sqrt().round() as usize;
         (s > 1 && s * s == n).then_some(s)
@@ -366,14 +368,27 @@ fn first_row_is_header(cells: &[&[u8]], path: &Path, line_no: usize) -> Result<b
 }
 
 /// The factor that scales pixel values to 0-255 (`255 / max_value`); `None` when the values
-/// must be integers 0-255 already.
-fn pixel_scale(max_value: Option<f64>) -> Result<Option<f64>> {
+/// must be integers 0-255 already. Public so that other readers of numbers (the Python
+/// estimator's float arrays) scale pixels exactly as a CSV's are.
+pub fn pixel_scale(max_value: Option<f64>) -> Result<Option<f64>> {
     match max_value {
         Some(m) if !(m > 0.0 && m.is_finite()) => Err(Error::Invalid(format!(
             "maximum pixel value {m} must be a positive number"
         ))),
         Some(m) => Ok(Some(255.0 / m)),
         None => Ok(None),
+    }
+}
+
+/// The byte a pixel value becomes: with a `scale` ([`pixel_scale`]), `round(v * scale)` for
+/// `v` in `[0, 255 / scale]`; without one, `v` itself when it is an integer 0-255. `None` for
+/// any other value, NaN included.
+pub fn pixel_value_byte(v: f64, scale: Option<f64>) -> Option<u8> {
+    match scale {
+        Some(s) => (0.0..=255.0 / s)
+            .contains(&v)
+            .then(|| (v * s).round() as u8),
+        None => ((0.0..=255.0).contains(&v) && v.fract() == 0.0).then_some(v as u8),
     }
 }
 
@@ -584,36 +599,23 @@ fn label_value(v: f64, cell: &[u8], path: &Path, line_no: usize) -> Result<u16> 
 
 /// The 0-255 pixel a cell (column `col`) holding `v` gives, scaled by `scale` when set.
 fn pixel_byte(v: f64, scale: Option<f64>, path: &Path, line_no: usize, col: usize) -> Result<u8> {
-    match scale {
-        Some(s) => {
-            let max = 255.0 / s;
-            if v < 0.0 || v > max {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "line {line_no}, column {}: pixel value {v} is outside 0-{max}; fix \
-                         the maximum pixel value",
-                        col + 1
-                    ),
-                ));
-            }
-            Ok((v * s).round() as u8)
-        }
-        None => {
-            if !(0.0..=255.0).contains(&v) || v.fract() != 0.0 {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "line {line_no}, column {}: pixel value {v} is not an integer 0-255; \
-                         if pixels use another range give its maximum (e.g. --max-value 1 \
-                         or 16)",
-                        col + 1
-                    ),
-                ));
-            }
-            Ok(v as u8)
-        }
+    if let Some(byte) = pixel_value_byte(v, scale) {
+        return Ok(byte);
     }
+    let message = match scale {
+        Some(s) => format!(
+            "line {line_no}, column {}: pixel value {v} is outside 0-{}; fix the maximum pixel \
+             value",
+            col + 1,
+            255.0 / s
+        ),
+        None => format!(
+            "line {line_no}, column {}: pixel value {v} is not an integer 0-255; if pixels use \
+             another range give its maximum (e.g. --max-value 1 or 16)",
+            col + 1
+        ),
+    };
+    Err(Error::format(path, message))
 }
 
 /// The class names: `given` (every label must name one), or numbers up to the largest label.

@@ -6,21 +6,13 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::{
-    AlgoConfig, Algorithm, Balance, CheckedConfig, Event, LabelKind, LabeledSplitMode, MetricsLog,
-    Observer, PoolOrigin, Stage, Trainer, UnlabeledSchedule,
+    AlgoConfig, Algorithm, Balance, CheckedConfig, Event, Flip, LabelKind, LabeledSplitMode,
+    MetricsLog, Observer, Overrides, PoolOrigin, Stage, Trainer, UnlabeledSchedule,
 };
 use nstudent_engine::{Arch, Threads};
 
 use crate::failure::usage;
 use crate::outputs::spec_input;
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum FlipArg {
-    /// On for colour images, off for grey ones.
-    Auto,
-    On,
-    Off,
-}
 
 /// Train a model with Baseline, Noisy Student or Ensemble Noisy Student and save it.
 ///
@@ -144,7 +136,7 @@ pub struct Args {
     magnitude: Option<f64>,
     /// Horizontal flips in augmentation.
     #[arg(long, value_enum)]
-    flip: Option<FlipArg>,
+    flip: Option<Flip>,
     /// Turn every student noise off (augmentation, dropout, stochastic depth), after the
     /// other flags.
     #[arg(long)]
@@ -357,7 +349,10 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         })
         .map_err(Failure::flat)?;
 
-    check_finite_outputs(outcome.final_model(), &train, config.fit.learning_rate)?;
+    outcome
+        .final_model()
+        .check_finite_outputs(train.view(), config.fit.learning_rate)
+        .map_err(Failure::flat)?;
     // The report is staged first, so that the model and the report appear together.
     let mut staged = crate::outputs::Staged::default();
     if let Some(path) = &args.report {
@@ -433,65 +428,53 @@ fn gain_text(
     ))
 }
 
-/// The config: defaults, then --config, then flags.
+/// The config: defaults, then --config, then flags ([`Overrides::apply`], as the Python
+/// estimator builds its config).
 fn config(a: &Args) -> crate::failure::Result<CheckedConfig> {
-    let (mut c, keys) = match &a.config {
+    let (base, keys) = match &a.config {
         Some(p) => AlgoConfig::from_toml_file_with_keys(p).map_err(Failure::flat)?,
         None => (AlgoConfig::default(), Default::default()),
     };
-    set(&mut c.algorithm, a.algo);
-    // With a separate unlabeled set, the user's labels are all meant to be used: hiding 90%
-    // of them is the study's protocol for simulating scarcity, not a default for own data.
-    if a.unlabeled.is_some() && a.teacher_factor.is_none() && !keys.contains("teacher_factor") {
-        c.teacher_factor = 1.0;
-    }
-    set(&mut c.teacher_factor, a.teacher_factor);
-    set(&mut c.labeled_split, a.labeled_split);
-    set(&mut c.unl_factor, a.unl_factor);
-    set(&mut c.unlabeled, a.unlabeled_schedule);
-    set(&mut c.threshold, a.threshold);
-    set(&mut c.num_students, a.num_students);
-    set(&mut c.labels, a.labels);
-    set(&mut c.temperature, a.temperature);
-    set(&mut c.balance, a.balance);
-    if a.balance_target.is_some() {
-        c.balance_target = a.balance_target;
-    }
-    set(&mut c.relabel, a.relabel);
-    set(&mut c.ensemble_size, a.ensemble_size);
-    set(&mut c.teacher.arch, a.arch);
-    set(&mut c.teacher.width, a.width);
-    set(&mut c.student.arch, a.student_arch);
-    set(&mut c.student.width, a.student_width);
-    set(&mut c.student.dropout, a.dropout);
-    set(&mut c.student.survival, a.survival);
-    set(&mut c.augment.enabled, a.augment);
-    set(&mut c.augment.num_ops, a.augment_ops);
-    set(&mut c.augment.magnitude, a.magnitude);
-    if let Some(v) = a.flip {
-        c.augment.horizontal_flip = match v {
-            FlipArg::Auto => None,
-            FlipArg::On => Some(true),
-            FlipArg::Off => Some(false),
-        };
-    }
-    if a.no_noise {
-        c = c.without_noise();
-    }
-    set(&mut c.fit.epochs, a.epochs);
-    set(&mut c.fit.batch_size, a.batch);
-    set(&mut c.fit.learning_rate, a.lr);
-    set(&mut c.seed, a.seed);
     let origin = match a.unlabeled {
         Some(_) => PoolOrigin::Separate,
         None => PoolOrigin::TrainingData,
     };
-    c.check(origin).map_err(Failure::flat)
+    overrides(a)
+        .apply(base, &keys, origin)
+        .map_err(Failure::flat)
 }
 
-fn set<T>(field: &mut T, value: Option<T>) {
-    if let Some(v) = value {
-        *field = v;
+/// The flags that shape the model.
+fn overrides(a: &Args) -> Overrides {
+    Overrides {
+        algo: a.algo,
+        teacher_factor: a.teacher_factor,
+        labeled_split: a.labeled_split,
+        unl_factor: a.unl_factor,
+        unlabeled_schedule: a.unlabeled_schedule,
+        threshold: a.threshold,
+        num_students: a.num_students,
+        labels: a.labels,
+        temperature: a.temperature,
+        balance: a.balance,
+        balance_target: a.balance_target,
+        relabel: a.relabel,
+        ensemble_size: a.ensemble_size,
+        arch: a.arch,
+        width: a.width,
+        student_arch: a.student_arch,
+        student_width: a.student_width,
+        dropout: a.dropout,
+        survival: a.survival,
+        augment: a.augment,
+        augment_ops: a.augment_ops,
+        magnitude: a.magnitude,
+        flip: a.flip,
+        no_noise: a.no_noise,
+        epochs: a.epochs,
+        batch: a.batch,
+        lr: a.lr,
+        seed: a.seed,
     }
 }
 
@@ -521,26 +504,6 @@ fn check_out(out: &Path, members: usize) -> crate::failure::Result<()> {
         usage!(
             "--out {} exists and is not a saved ensemble; an ensemble saves to a new directory",
             out.display()
-        );
-    }
-    Ok(())
-}
-
-/// Refuses to save a model whose outputs on its own training data are not finite: a diverged
-/// training can leave finite weights whose logits overflow float32, a model that `predict`
-/// would then refuse. Costs one forward pass over the training data.
-fn check_finite_outputs(
-    model: &nstudent_algo::Model,
-    train: &nstudent_core::Dataset,
-    learning_rate: f64,
-) -> crate::failure::Result<()> {
-    let probs = model.predict_proba(train.view()).map_err(Failure::flat)?;
-    let k = model.num_classes().max(1);
-    if let Some(i) = probs.iter().position(|p| !p.is_finite()) {
-        usage!(
-            "training diverged: the model's probabilities for training image {} are not \
-             finite, so nothing was saved; lower the learning rate (--lr {learning_rate})",
-            i / k
         );
     }
     Ok(())
