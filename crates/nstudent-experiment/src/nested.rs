@@ -72,6 +72,15 @@ impl NestedCv {
         }
     }
 
+    /// The same work with the engine on the kernels of `path`: what recomputes a cell on the
+    /// kernels that computed it.
+    pub fn on_kernels(&self, path: nstudent_engine::KernelPath) -> Result<Self> {
+        let engine = nstudent_engine::engine_on_kernels(self.config.engine.trim(), path)?;
+        let mut work = Self::with_engine(&self.config, engine, self.data_dir.clone());
+        work.share_searches = self.share_searches;
+        Ok(work)
+    }
+
     /// Computes every cell's work itself, without the fold's shared cache: the same results,
     /// more trainings (for the test that shows it).
     pub fn without_sharing(mut self) -> Self {
@@ -279,6 +288,10 @@ fn sorted_by_label(labels: &[u16]) -> bool {
 }
 
 impl CellWork for NestedCv {
+    fn kernel_path(&self) -> Option<nstudent_engine::KernelPath> {
+        self.engine.kernel_path()
+    }
+
     /// Images trained and predicted (a prediction counted as a fifth of a training step),
     /// times the pixels of an image: the costliest cells start first.
     fn cost(&self, cell: &Cell) -> f64 {
@@ -950,11 +963,11 @@ mod tests {
             if self.fail_at == Some(n) {
                 return Err(nstudent_engine::Error::Invalid("killed".into()));
             }
-            NativeEngine.build(spec, seed)
+            NativeEngine::default().build(spec, seed)
         }
 
         fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
-            NativeEngine.load(path)
+            NativeEngine::default().load(path)
         }
     }
 
@@ -1101,13 +1114,13 @@ mod tests {
             seed: u64,
         ) -> nstudent_engine::Result<Box<dyn Classifier>> {
             Ok(Box::new(RecordingClassifier {
-                inner: NativeEngine.build(spec, seed)?,
+                inner: NativeEngine::default().build(spec, seed)?,
                 fits: Arc::clone(&self.fits),
             }))
         }
 
         fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
-            NativeEngine.load(path)
+            NativeEngine::default().load(path)
         }
     }
 
@@ -1447,7 +1460,11 @@ mod tests {
         c.base.teacher_factor = 0.3;
         let dir = tempfile::tempdir().unwrap();
         let study = StudyDir::create(dir.path(), &c, false).unwrap();
-        let work = NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
+        let work = NestedCv::with_engine(
+            &c,
+            Box::new(NativeEngine::default()),
+            data.path().to_path_buf(),
+        );
         let options = RunOptions {
             shard: Shard::ALL,
             threads: nstudent_engine::Threads::ONE,
@@ -1538,8 +1555,11 @@ mod tests {
         let run = |share: bool| {
             let dir = tempfile::tempdir().unwrap();
             let study = StudyDir::create(dir.path(), &c, false).unwrap();
-            let mut work =
-                NestedCv::with_engine(&c, Box::new(NativeEngine), data.path().to_path_buf());
+            let mut work = NestedCv::with_engine(
+                &c,
+                Box::new(NativeEngine::default()),
+                data.path().to_path_buf(),
+            );
             if !share {
                 work = work.without_sharing();
             }
