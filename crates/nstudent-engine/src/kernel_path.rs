@@ -138,7 +138,7 @@ impl KernelPath {
         let why = if cfg!(all(target_arch = "x86_64", not(nstudent_portable))) {
             "a CPU with AVX-512F, BW and VL, which this one lacks"
         } else {
-            "the x86-64 kernels, which this build does not have"
+            "the x86-64 AVX-512 kernels, which this build does not have (built for another CPU family, or with --cfg nstudent_portable)"
         };
         Error::Invalid(format!(
             "the {} kernels need {why}; use the portable kernels ({KERNELS_ENV}=portable)",

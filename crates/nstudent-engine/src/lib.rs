@@ -66,6 +66,8 @@ pub mod bench;
 mod burn_engine;
 mod checks;
 mod error;
+#[doc(hidden)]
+pub mod kernel_bench;
 mod kernel_path;
 mod model_file;
 mod native;

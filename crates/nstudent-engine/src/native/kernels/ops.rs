@@ -66,6 +66,10 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
 
     /// Masks `dy` (`rows x nout`) by the ReLU of the output `y` when `relu`, and writes (or,
     /// with `accumulate`, adds) its column sums, the bias gradient, into `db`.
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", not(nstudent_portable))),
+        allow(dead_code)
+    )]
     fn relu_mask_and_bias_grad(
         &self,
         rows: usize,

@@ -27,6 +27,10 @@ impl ConvShape {
 }
 
 /// What a product on the AVX-512 kernel starts from.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(nstudent_portable))),
+    allow(dead_code)
+)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Start<'a> {
     /// `c = a * b`.
@@ -65,6 +69,10 @@ impl<'a> MatRef<'a> {
     }
 
     /// The transpose of this matrix (the same values, strides swapped).
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", not(nstudent_portable))),
+        allow(dead_code)
+    )]
     pub fn t(self) -> Self {
         Self {
             data: self.data,
@@ -103,6 +111,10 @@ pub(crate) struct AdamConfig {
 
 /// How the AVX-512 kernels compute a convolution, chosen once per operation when the plan is
 /// built (see `Avx512::conv_method`).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(nstudent_portable))),
+    allow(dead_code)
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AvxConv {
     /// The input layer's 3x3 convolution straight from the image (1 to 4 input channels).

@@ -89,10 +89,11 @@ pub(super) fn forward(
         let (xp, taps) = (sc.padded.as_ptr(), &sc.taps[..]);
         for q0 in (0..rows).step_by(MR) {
             let n_rows = MR.min(rows - q0);
-            // SAFETY: every pixel's window and every tap lies inside the padded images.
-            let a_rows = block_rows(q0, n_rows, |r| unsafe { xp.add(sc.pixels[r]) });
+            // Every pixel's window and every tap lies inside the padded images; the tiles only
+            // dereference these pointers (`run`'s contract).
+            let a_rows = block_rows(q0, n_rows, |r| xp.wrapping_add(sc.pixels[r]));
             let yp = y.as_mut_ptr();
-            let c_rows = block_rows(q0, n_rows, |r| unsafe { yp.add(r * cout) });
+            let c_rows = block_rows(q0, n_rows, |r| yp.wrapping_add(r * cout));
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: taps,
@@ -160,15 +161,15 @@ fn weight_gradient(
         let pixels = &sc.pixels[q0..q0 + kc];
         for p0 in (0..depth).step_by(MR) {
             let n_rows = MR.min(depth - p0);
-            // SAFETY: a tap offset plus any pixel's offset lies inside the padded images.
-            let a_rows = block_rows(p0, n_rows, |r| unsafe { xp.add(sc.taps[r]) });
+            // A tap offset plus any pixel's offset lies inside the padded images.
+            let a_rows = block_rows(p0, n_rows, |r| xp.wrapping_add(sc.taps[r]));
             let dwp = dw.as_mut_ptr();
-            let c_rows = block_rows(p0, n_rows, |r| unsafe { dwp.add(r * cout) });
+            let c_rows = block_rows(p0, n_rows, |r| dwp.wrapping_add(r * cout));
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: pixels,
-                // SAFETY: rows q0..q0 + kc of `dy` exist (checked by the caller).
-                b: unsafe { dy.as_ptr().add(q0 * cout) },
+                // Rows q0..q0 + kc of `dy` exist (asserted by `backward`).
+                b: dy.as_ptr().wrapping_add(q0 * cout),
                 ldb: cout,
                 n: cout,
                 c_rows: &c_rows,
@@ -227,19 +228,17 @@ fn input_gradient(
         };
         for q0 in (0..rows).step_by(MR) {
             let n_rows = MR.min(rows - q0);
-            // SAFETY: rows of `dy` below `rows` and windows of the padded gradient exist.
-            let a_rows = block_rows(q0, n_rows, |r| unsafe { dy.as_ptr().add(r * cout) });
-            let c_rows = block_rows(q0, n_rows, |r| unsafe {
-                dxp.add(sc.pixels[r] + tap_offset)
-            });
+            // Rows of `dy` below `rows` and windows of the padded gradient exist.
+            let a_rows = block_rows(q0, n_rows, |r| dy.as_ptr().wrapping_add(r * cout));
+            let c_rows = block_rows(q0, n_rows, |r| dxp.wrapping_add(sc.pixels[r] + tap_offset));
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: Strided {
                     len: cout,
                     stride: 1,
                 },
-                // SAFETY: columns tap * cin.. of w^T exist.
-                b: unsafe { sc.wt.as_ptr().add(tap * cin) },
+                // Columns tap * cin.. of w^T exist.
+                b: sc.wt.as_ptr().wrapping_add(tap * cin),
                 ldb: depth,
                 n: cin,
                 c_rows: &c_rows,

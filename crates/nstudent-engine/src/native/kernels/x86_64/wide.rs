@@ -20,6 +20,11 @@ impl Wide {
         Wide(cpu)
     }
 
+    /// The set, when this CPU has AVX-512F/BW/VL.
+    pub fn detect() -> Option<Self> {
+        Avx512::detect().map(Wide)
+    }
+
     /// This set as the trait the executor calls.
     pub fn kernels(&self) -> &dyn Kernels {
         self
