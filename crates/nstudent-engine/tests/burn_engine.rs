@@ -242,7 +242,7 @@ fn model_files_move_between_engines_with_the_same_probabilities() {
     trained.save(&burn_file).unwrap();
     assert_close(
         "burn-trained model in native",
-        &NativeEngine
+        &NativeEngine::default()
             .load(&burn_file)
             .unwrap()
             .predict_proba(view)
