@@ -22,7 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: 7,
         ..AlgoConfig::default()
     };
-    let trainer = Trainer::new(&NativeEngine, config)?.eval(&test);
+    let engine = NativeEngine::default();
+    let trainer = Trainer::new(&engine, config)?.eval(&test);
     let outcome = trainer.train(&train, &mut Silent)?;
     println!(
         "{}: {} labeled, {} unlabeled training images",

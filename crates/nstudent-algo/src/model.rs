@@ -110,6 +110,13 @@ impl Model {
         self.spec().num_classes
     }
 
+    /// The threads every member's predictions run on from now on.
+    pub fn set_threads(&mut self, threads: nstudent_engine::Threads) {
+        for m in &mut self.members {
+            m.set_threads(threads);
+        }
+    }
+
     /// Mean of the members' eval-mode probabilities: `images.len() * num_classes()` values.
     pub fn predict_proba(&self, images: ImagesRef<'_>) -> Result<Vec<f32>> {
         if images.shape != self.spec().input {

@@ -73,7 +73,7 @@ fn noisy_student_beats_the_baseline_on_a_generated_task() {
     // students learn from ~2,900 pseudo-labeled images.
     let train = shapes(3000, 1);
     let test = shapes(1000, 2);
-    let engine = NativeEngine;
+    let engine = NativeEngine::default();
     let base = Trainer::new(&engine, config(Algorithm::Baseline))
         .map(|t| t.threads(Threads::ONE))
         .unwrap()
@@ -122,7 +122,7 @@ fn scrambled_pool_labels_give_bit_identical_native_models() {
     for l in scrambled.labels[labeled..].iter_mut() {
         *l = 3 - *l;
     }
-    let engine = NativeEngine;
+    let engine = NativeEngine::default();
     let trainer = Trainer::new(&engine, c).unwrap().threads(Threads::ONE);
     let a = trainer.train(&data, &mut Silent).unwrap();
     let kept: usize = a.chain.as_ref().unwrap().iterations[0]
@@ -166,7 +166,7 @@ fn proba_bits(model: &Model, data: &Dataset) -> Vec<u32> {
 
 /// The labeled rows a training chose, from its split event.
 fn trained(c: AlgoConfig, data: &Dataset) -> (nstudent_algo::TrainOutcome, Vec<usize>) {
-    let engine = NativeEngine;
+    let engine = NativeEngine::default();
     let mut rows = Vec::new();
     let outcome = Trainer::new(&engine, c)
         .unwrap()
@@ -239,7 +239,7 @@ fn the_baseline_ensemble_averages_baselines_whose_member_0_is_the_baseline() {
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().join("m");
             m.save(&p).unwrap();
-            Model::single(nstudent_engine::Engine::load(&NativeEngine, &p).unwrap())
+            Model::single(nstudent_engine::Engine::load(&NativeEngine::default(), &p).unwrap())
         })
         .collect();
     assert_eq!(
@@ -279,7 +279,7 @@ fn a_stop_flag_left_down_gives_the_same_model() {
         },
         ..config(Algorithm::Ensemble)
     };
-    let engine = NativeEngine;
+    let engine = NativeEngine::default();
     let flag = std::sync::atomic::AtomicBool::new(false);
     let plain = Trainer::new(&engine, c.clone()).unwrap();
     let watched = Trainer::new(&engine, c).unwrap().stop_on(&flag);
@@ -309,7 +309,7 @@ fn a_raised_stop_flag_interrupts_training_within_a_batch() {
             },
             ..config(algorithm)
         };
-        let engine = NativeEngine;
+        let engine = NativeEngine::default();
         let flag = AtomicBool::new(false);
         let trainer = Trainer::new(&engine, c)
             .unwrap()
@@ -346,7 +346,7 @@ fn a_raised_stop_flag_interrupts_training_within_a_batch() {
 #[test]
 fn a_stop_flag_raised_before_training_trains_nothing() {
     let data = shapes(100, 7);
-    let engine = NativeEngine;
+    let engine = NativeEngine::default();
     let flag = std::sync::atomic::AtomicBool::new(true);
     let mut batches = 0usize;
     let result = Trainer::new(&engine, config(Algorithm::NoisyStudent))

@@ -130,7 +130,7 @@ fn main() {
         seconds: arg(2, 1.0),
         repeats: 3,
     };
-    let figures = run_benchmark(&NativeEngine, &options, &mut |f| {
+    let figures = run_benchmark(&NativeEngine::default(), &options, &mut |f| {
         eprintln!("{:24} {:10.1}", f.key, f.images_per_second)
     })
     .expect("benchmark");

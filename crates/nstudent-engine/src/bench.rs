@@ -118,27 +118,22 @@ pub fn infer_rate(
     batch: usize,
     o: &BenchOptions,
 ) -> Result<f64> {
-    let model = engine.build(&ModelSpec::cnn(shape, 10), 1)?;
+    let mut model = engine.build(&ModelSpec::cnn(shape, 10), 1)?;
+    model.set_threads(o.threads);
     let (px, _) = random_images(shape, batch, 3);
     let images = ImagesRef::new(&px, shape)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(o.threads.get())
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
-    pool.install(|| -> Result<f64> {
-        model.predict_proba(images)?;
-        let mut rates = Vec::new();
-        for _ in 0..o.repeats.max(1) {
-            let t = Instant::now();
-            let mut done = 0;
-            while t.elapsed().as_secs_f64() < o.seconds * 0.5 || done == 0 {
-                model.predict_proba(images)?;
-                done += batch;
-            }
-            rates.push(done as f64 / t.elapsed().as_secs_f64());
+    model.predict_proba(images)?;
+    let mut rates = Vec::new();
+    for _ in 0..o.repeats.max(1) {
+        let t = Instant::now();
+        let mut done = 0;
+        while t.elapsed().as_secs_f64() < o.seconds * 0.5 || done == 0 {
+            model.predict_proba(images)?;
+            done += batch;
         }
-        Ok(median(&mut rates))
-    })
+        rates.push(done as f64 / t.elapsed().as_secs_f64());
+    }
+    Ok(median(&mut rates))
 }
 
 fn median(v: &mut [f64]) -> f64 {

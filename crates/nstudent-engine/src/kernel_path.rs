@@ -1,5 +1,7 @@
-//! Which compute kernels the native engine runs: chosen at run time from the CPU, overridable
-//! by the environment variable [`KERNELS_ENV`] or by [`force_kernel_path`].
+//! Which compute kernels the native engine runs: named by a [`KernelPath`], chosen per engine
+//! (`NativeEngine::new`), by default from the environment variable [`KERNELS_ENV`] or else
+//! the best this CPU runs. There is no process-wide setting: each model carries its kernels,
+//! detected once when they are made ([`KernelPath::kernels`]).
 //!
 //! The two paths compute the same model to the engine's PyTorch-parity tolerance (1e-4), but
 //! not to the same bits: the AVX-512 path sums products in another order, and computes most
@@ -7,11 +9,9 @@
 //! deterministic on its own, and gives the same bits on any thread count, so a result names
 //! the path that made it (cell records do) and is recomputed bit for bit on that path.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::OnceLock;
-
 use serde::{Deserialize, Serialize};
 
+use crate::native::kernels::KernelSet;
 use crate::{Error, Result};
 
 /// The environment variable that chooses the kernels: `portable`, `avx512` or `auto` (the
@@ -31,7 +31,7 @@ pub enum KernelPath {
     /// convolutions of even size and channels in multiples of 16 by Winograd's F(2x2, 3x3),
     /// the others as products over the zero-padded images (no im2col matrix); every product on
     /// a register-tiled AVX-512 kernel that reads its operands in place (x86-64 CPUs with
-    /// AVX-512F).
+    /// AVX-512F, BW and VL).
     Avx512,
 }
 
@@ -60,20 +60,43 @@ impl KernelPath {
         }
     }
 
-    /// Whether this CPU can run the path.
+    /// Whether this build, on this CPU, can run the path.
     pub fn is_available(self) -> bool {
-        match self {
-            KernelPath::Portable => true,
-            KernelPath::Avx512 => cpu_has_avx512(),
-        }
+        self.kernels().is_ok()
     }
 
-    /// The fastest path this CPU runs.
+    /// The fastest path this build runs on this CPU.
     pub fn best_available() -> KernelPath {
-        if cpu_has_avx512() {
+        if KernelSet::avx512().is_some() {
             KernelPath::Avx512
         } else {
             KernelPath::Portable
+        }
+    }
+
+    /// The path [`KERNELS_ENV`] asks for, else the best this CPU runs; an invalid value counts
+    /// as `auto` (front ends check it with [`KernelPath::from_env`] first).
+    pub fn from_env_or_best() -> KernelPath {
+        KernelPath::from_env()
+            .ok()
+            .flatten()
+            .unwrap_or_else(KernelPath::best_available)
+    }
+
+    /// The kernels of this path, the CPU detected now: an error naming the feature this CPU
+    /// (or this build) lacks.
+    pub(crate) fn kernels(self) -> Result<KernelSet> {
+        match self {
+            KernelPath::Portable => Ok(KernelSet::portable()),
+            KernelPath::Avx512 => KernelSet::avx512().ok_or_else(|| self.unavailable()),
+        }
+    }
+
+    /// The path a kernel set belongs to.
+    pub(crate) fn of(set: KernelSet) -> KernelPath {
+        match set {
+            KernelSet::Plain(_) | KernelSet::Wide(_) => KernelPath::Portable,
+            KernelSet::Avx512(_) => KernelPath::Avx512,
         }
     }
 
@@ -107,15 +130,20 @@ impl KernelPath {
 
     /// An error naming the CPU feature the path needs when this CPU lacks it.
     pub fn check_available(self) -> Result<()> {
-        if self.is_available() {
-            Ok(())
+        self.kernels().map(|_| ())
+    }
+
+    /// Why this path cannot run here.
+    fn unavailable(self) -> Error {
+        let why = if cfg!(all(target_arch = "x86_64", not(nstudent_portable))) {
+            "a CPU with AVX-512F, BW and VL, which this one lacks"
         } else {
-            Err(Error::Invalid(format!(
-                "the {} kernels need a CPU with AVX-512F, which this one lacks; use the \
-                 portable kernels ({KERNELS_ENV}=portable)",
-                self.name()
-            )))
-        }
+            "the x86-64 AVX-512 kernels, which this build does not have (built for another CPU family, or with --cfg nstudent_portable)"
+        };
+        Error::Invalid(format!(
+            "the {} kernels need {why}; use the portable kernels ({KERNELS_ENV}=portable)",
+            self.name()
+        ))
     }
 }
 
@@ -123,55 +151,6 @@ impl std::fmt::Display for KernelPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn cpu_has_avx512() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn cpu_has_avx512() -> bool {
-    false
-}
-
-/// 0: not forced; 1 + index: forced by [`force_kernel_path`].
-static FORCED: AtomicU8 = AtomicU8::new(0);
-/// The path from the environment and the CPU, decided once per process.
-static DEFAULT: OnceLock<KernelPath> = OnceLock::new();
-
-/// The kernels the native engine runs now: the forced path if any, else [`KERNELS_ENV`]'s
-/// (an invalid value counts as `auto`; front ends check it with [`KernelPath::from_env`]
-/// first), else the best this CPU runs.
-pub fn active_kernel_path() -> KernelPath {
-    match FORCED.load(Ordering::Relaxed) {
-        1 => KernelPath::Portable,
-        2 => KernelPath::Avx512,
-        _ => *DEFAULT.get_or_init(|| {
-            KernelPath::from_env()
-                .ok()
-                .flatten()
-                .unwrap_or_else(KernelPath::best_available)
-        }),
-    }
-}
-
-/// Makes every later training and prediction in this process run on `path` (`None`: back to
-/// the environment's or the CPU's choice), e.g. to recompute a result on the path that made it.
-/// Fails, changing nothing, when this CPU cannot run `path`.
-pub fn force_kernel_path(path: Option<KernelPath>) -> Result<()> {
-    let code = match path {
-        None => 0,
-        Some(p) => {
-            p.check_available()?;
-            match p {
-                KernelPath::Portable => 1,
-                KernelPath::Avx512 => 2,
-            }
-        }
-    };
-    FORCED.store(code, Ordering::Relaxed);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -191,8 +170,8 @@ mod tests {
         match KernelPath::parse_choice("avx512") {
             Ok(p) => assert_eq!(p, Some(KernelPath::Avx512)),
             Err(e) => {
-                assert!(!cpu_has_avx512());
-                assert!(e.to_string().contains("AVX-512F"), "{e}");
+                assert!(!KernelPath::Avx512.is_available());
+                assert!(e.to_string().contains("AVX-512"), "{e}");
             }
         }
     }

@@ -35,7 +35,9 @@
 //!   any number of threads (more threads than chunks have nothing to do); dropout and stochastic-depth
 //!   masks, shuffling and augmentation are drawn per batch / per image from the seed and do not
 //!   depend on the thread count. [`Classifier::predict_proba`] runs in chunks of 16 images on
-//!   the current rayon pool (wrap it in `ThreadPool::install` to limit it).
+//!   the threads of the model's last fit (or [`Classifier::set_threads`]'s). One thread runs
+//!   on the caller's; more on a pool that belongs to the calling thread, built once and
+//!   reused, never rayon's global pool.
 //!
 //! # The burn engine
 //! `BurnEngine` (`--engine burn`, cargo feature `burn`; `cuda` and `wgpu` add GPU backends)
@@ -57,11 +59,15 @@
 //! holds `format = nstudent`, `spec` (the [`ModelSpec`] as JSON), `input_shape`, `num_classes`
 //! and `class_names` (a JSON array).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod bench;
 #[cfg(feature = "burn")]
 mod burn_engine;
 mod checks;
 mod error;
+#[doc(hidden)]
+pub mod kernel_bench;
 mod kernel_path;
 mod model_file;
 mod native;
@@ -70,7 +76,7 @@ mod spec;
 #[cfg(feature = "burn")]
 pub use burn_engine::{BurnBackend, BurnClassifier, BurnEngine, DEVICE_ENV as BURN_DEVICE_ENV};
 pub use error::{Error, Result};
-pub use kernel_path::{active_kernel_path, force_kernel_path, KernelPath, KERNELS_ENV};
+pub use kernel_path::{KernelPath, KERNELS_ENV};
 pub use model_file::TensorData;
 pub use native::{LayerTime, NativeClassifier, NativeEngine};
 pub use spec::{Arch, FitOptions, FitProgress, FitReport, ModelSpec, Targets, Threads};
@@ -111,6 +117,17 @@ pub trait Classifier: Send + Sync {
     fn class_names(&self) -> &[String] {
         &[]
     }
+
+    /// The threads [`Classifier::predict_proba`] runs on from now on (a fit sets them to its
+    /// own). Engines that do not run on CPU threads ignore it.
+    fn set_threads(&mut self, threads: Threads) {
+        let _ = threads;
+    }
+
+    /// The native kernels this model runs on; `None` for an engine without kernel paths.
+    fn kernel_path(&self) -> Option<KernelPath> {
+        None
+    }
 }
 
 /// Builds and loads [`Classifier`]s of one implementation.
@@ -123,6 +140,12 @@ pub trait Engine: Send + Sync {
 
     /// A model saved by [`Classifier::save`].
     fn load(&self, path: &Path) -> Result<Box<dyn Classifier>>;
+
+    /// The native kernels this engine's models run on (what a result records, and what
+    /// `nstudent verify` recomputes on); `None` for an engine without kernel paths.
+    fn kernel_path(&self) -> Option<KernelPath> {
+        None
+    }
 }
 
 /// Names accepted by [`engine_by_name`].
@@ -163,12 +186,21 @@ impl std::fmt::Display for EngineName {
 /// The engine called `name` (as given to `--engine`).
 pub fn engine_by_name(name: &str) -> Result<Box<dyn Engine>> {
     match name {
-        "native" => Ok(Box::new(NativeEngine)),
+        "native" => Ok(Box::new(NativeEngine::default())),
         "burn" => burn_engine(),
         other => Err(Error::Invalid(format!(
             "unknown engine {other:?}; choose one of: {}",
             ENGINE_NAMES.join(", ")
         ))),
+    }
+}
+
+/// The engine called `name` with the native engine on the kernels of `path` (another engine
+/// has no kernel paths and ignores it): what recomputes a result on the kernels that made it.
+pub fn engine_on_kernels(name: &str, path: KernelPath) -> Result<Box<dyn Engine>> {
+    match name {
+        "native" => Ok(Box::new(NativeEngine::new(path)?)),
+        other => engine_by_name(other),
     }
 }
 

@@ -189,7 +189,7 @@ fn model_files_move_between_engines_with_the_same_probabilities() {
     let view = ImagesRef::new(&pixels, shape).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The same seed builds the same initial weights in both engines.
-    let native = NativeEngine.build(&spec, 11).unwrap();
+    let native = NativeEngine::default().build(&spec, 11).unwrap();
     let fresh = burn().build(&spec, 11).unwrap();
     assert_close(
         "fresh models",
@@ -224,7 +224,7 @@ fn model_files_move_between_engines_with_the_same_probabilities() {
     // burn -> file -> native: the weights come back bit for bit.
     let burn_file = dir.path().join("burn.safetensors");
     in_burn.save(&burn_file).unwrap();
-    let back = NativeEngine.load(&burn_file).unwrap();
+    let back = NativeEngine::default().load(&burn_file).unwrap();
     assert_eq!(back.class_names(), ["a", "b", "c"]);
     assert_eq!(back.predict_proba(view).unwrap(), p_native);
     assert!(
@@ -242,7 +242,7 @@ fn model_files_move_between_engines_with_the_same_probabilities() {
     trained.save(&burn_file).unwrap();
     assert_close(
         "burn-trained model in native",
-        &NativeEngine
+        &NativeEngine::default()
             .load(&burn_file)
             .unwrap()
             .predict_proba(view)
@@ -355,7 +355,7 @@ fn burn_and_native_train_alike_from_the_same_seed() {
             },
         ),
     ] {
-        let mut native = NativeEngine.build(&spec, 2).unwrap();
+        let mut native = NativeEngine::default().build(&spec, 2).unwrap();
         let mut burned = burn().build(&spec, 2).unwrap();
         let rn = native.fit(view, targets, &opts, &mut |_| {}).unwrap();
         let rb = burned.fit(view, targets, &opts, &mut |_| {}).unwrap();
@@ -376,7 +376,7 @@ fn burn_and_native_train_alike_from_the_same_seed() {
             1e-4,
         );
         // Training moved the model: the agreement is not that of two untouched models.
-        let fresh = NativeEngine.build(&spec, 2).unwrap();
+        let fresh = NativeEngine::default().build(&spec, 2).unwrap();
         assert!(max_diff(&fresh.predict_proba(view).unwrap(), &pn) > 1e-2);
         trained.push(pn);
     }
@@ -428,7 +428,7 @@ fn same_invalid<T>(what: &str, native: Result<T, Error>, burn: Result<T, Error>)
 fn bad_inputs_are_the_native_engines_errors() {
     let (px, labels) = synthetic(40, 7);
     let spec = ModelSpec::cnn(SHAPE, 4);
-    let mut native = NativeEngine.build(&spec, 1).unwrap();
+    let mut native = NativeEngine::default().build(&spec, 1).unwrap();
     let mut burned = burn().build(&spec, 1).unwrap();
     let view = ImagesRef::new(&px, SHAPE).unwrap();
     let o = options(1, 1);
@@ -496,10 +496,18 @@ fn bad_inputs_are_the_native_engines_errors() {
     // Specs.
     let mut s = spec.clone();
     s.width = 0.0;
-    same_invalid("width 0", NativeEngine.build(&s, 0), burn().build(&s, 0));
+    same_invalid(
+        "width 0",
+        NativeEngine::default().build(&s, 0),
+        burn().build(&s, 0),
+    );
     s = spec.clone();
     s.dropout = 1.0;
-    same_invalid("dropout 1", NativeEngine.build(&s, 0), burn().build(&s, 0));
+    same_invalid(
+        "dropout 1",
+        NativeEngine::default().build(&s, 0),
+        burn().build(&s, 0),
+    );
     // Empty prediction input.
     let empty = ImagesRef {
         pixels: &[],

@@ -23,7 +23,7 @@ fn options(epochs: usize, threads: usize) -> FitOptions {
 }
 
 fn train(spec: &ModelSpec, opts: &FitOptions, px: &[u8], labels: &[u16]) -> Box<dyn Classifier> {
-    let mut model = NativeEngine.build(spec, 3).unwrap();
+    let mut model = NativeEngine::default().build(spec, 3).unwrap();
     let report = model
         .fit(
             ImagesRef::new(px, SHAPE).unwrap(),
@@ -42,7 +42,7 @@ fn cnn_learns_a_synthetic_task() {
     let (tpx, tlabels) = synthetic(400, 2);
     let spec = ModelSpec::cnn(SHAPE, 4);
     let mut losses = Vec::new();
-    let mut model = NativeEngine.build(&spec, 3).unwrap();
+    let mut model = NativeEngine::default().build(&spec, 3).unwrap();
     let report = model
         .fit(
             ImagesRef::new(&px, SHAPE).unwrap(),
@@ -77,7 +77,7 @@ fn residual_cnn_with_noise_and_soft_targets_learns() {
         dropout: 0.3,
         survival: 0.7,
     };
-    let mut model = NativeEngine.build(&spec, 5).unwrap();
+    let mut model = NativeEngine::default().build(&spec, 5).unwrap();
     model
         .fit(
             ImagesRef::new(&px, SHAPE).unwrap(),
@@ -194,7 +194,7 @@ fn save_and_load_round_trip_gives_identical_probabilities() {
     let path = dir.path().join("m.safetensors");
     model.save(&path).unwrap();
     assert_eq!(load_spec(&path).unwrap(), spec);
-    let loaded = NativeEngine.load(&path).unwrap();
+    let loaded = NativeEngine::default().load(&path).unwrap();
     assert_eq!(loaded.spec(), &spec);
     assert_eq!(loaded.class_names(), ["a", "b", "c", "d"]);
     let view = ImagesRef::new(&px, SHAPE).unwrap();
@@ -205,9 +205,12 @@ fn save_and_load_round_trip_gives_identical_probabilities() {
     // Not a model file.
     let junk = dir.path().join("junk.safetensors");
     std::fs::write(&junk, b"not a model").unwrap();
-    let err = NativeEngine.load(&junk).err().unwrap();
+    let err = NativeEngine::default().load(&junk).err().unwrap();
     assert!(matches!(err, Error::Format { .. }), "{err}");
-    let missing = NativeEngine.load(&dir.path().join("none")).err().unwrap();
+    let missing = NativeEngine::default()
+        .load(&dir.path().join("none"))
+        .err()
+        .unwrap();
     assert!(matches!(missing, Error::Io { .. }) && missing.kind().is_users());
 }
 
@@ -215,7 +218,7 @@ fn save_and_load_round_trip_gives_identical_probabilities() {
 fn bad_inputs_are_invalid_errors_not_panics() {
     let (px, labels) = synthetic(40, 7);
     let spec = ModelSpec::cnn(SHAPE, 4);
-    let mut model = NativeEngine.build(&spec, 1).unwrap();
+    let mut model = NativeEngine::default().build(&spec, 1).unwrap();
     let view = ImagesRef::new(&px, SHAPE).unwrap();
     let fit = |m: &mut Box<dyn Classifier>, v, t, o: &FitOptions| m.fit(v, t, o, &mut |_| {});
     let invalid = |r: Result<_, Error>| matches!(r, Err(Error::Invalid(_)));
@@ -274,17 +277,32 @@ fn bad_inputs_are_invalid_errors_not_panics() {
     // Specs.
     let mut s = spec.clone();
     s.width = 0.0;
-    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    assert!(matches!(
+        NativeEngine::default().build(&s, 0),
+        Err(Error::Invalid(_))
+    ));
     s = spec.clone();
     s.dropout = 1.0;
-    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    assert!(matches!(
+        NativeEngine::default().build(&s, 0),
+        Err(Error::Invalid(_))
+    ));
     s = spec.clone();
     s.survival = 0.0;
-    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    assert!(matches!(
+        NativeEngine::default().build(&s, 0),
+        Err(Error::Invalid(_))
+    ));
     s = ModelSpec::cnn(ImageShape::new(3, 8, 1), 4);
-    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    assert!(matches!(
+        NativeEngine::default().build(&s, 0),
+        Err(Error::Invalid(_))
+    ));
     s = ModelSpec::cnn(SHAPE, 1);
-    assert!(matches!(NativeEngine.build(&s, 0), Err(Error::Invalid(_))));
+    assert!(matches!(
+        NativeEngine::default().build(&s, 0),
+        Err(Error::Invalid(_))
+    ));
     // Empty prediction input.
     let empty = ImagesRef {
         pixels: &[],
@@ -367,7 +385,7 @@ fn mnist_two_epochs_on_6000_images_exceed_95_percent() {
     let n = 6000;
     let labels: Vec<u16> = train_l[..n].iter().map(|&l| u16::from(l)).collect();
     let spec = ModelSpec::cnn(shape, 10);
-    let mut model = NativeEngine.build(&spec, 1).unwrap();
+    let mut model = NativeEngine::default().build(&spec, 1).unwrap();
     let t = std::time::Instant::now();
     model
         .fit(
@@ -417,7 +435,7 @@ fn a_small_file_claiming_a_huge_model_is_refused_before_allocating_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.safetensors");
     std::fs::write(&path, data).unwrap();
-    let err = NativeEngine.load(&path).err().expect("refused");
+    let err = NativeEngine::default().load(&path).err().expect("refused");
     assert!(err.kind().is_users());
     assert!(
         err.to_string().contains("missing tensor conv1.bias"),

@@ -70,6 +70,15 @@ impl NestedCv {
         }
     }
 
+    /// The same work with the engine on the kernels of `path`: what recomputes a cell on the
+    /// kernels that computed it.
+    pub fn on_kernels(&self, path: nstudent_engine::KernelPath) -> Result<Self> {
+        let engine = nstudent_engine::engine_on_kernels(self.study.engine().name(), path)?;
+        let mut work = Self::with_engine(&self.study, engine);
+        work.share_searches = self.share_searches;
+        Ok(work)
+    }
+
     /// Computes every cell's work itself, without the fold's shared cache: the same results,
     /// more trainings (for the test that shows it).
     pub fn without_sharing(mut self) -> Self {
@@ -281,6 +290,10 @@ fn sorted_by_label(labels: &[u16]) -> bool {
 }
 
 impl CellWork for NestedCv {
+    fn kernel_path(&self) -> Option<nstudent_engine::KernelPath> {
+        self.engine.kernel_path()
+    }
+
     /// Images trained and predicted (a prediction counted as a fifth of a training step),
     /// times the pixels of an image: the costliest cells start first.
     fn cost(&self, cell: &Cell) -> f64 {

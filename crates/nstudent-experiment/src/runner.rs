@@ -33,6 +33,12 @@ pub trait CellWork: Sync {
         let _ = cell;
         0.0
     }
+
+    /// The native kernels the cells' models run on, which each record names; `None` (the
+    /// default) for work without kernel paths.
+    fn kernel_path(&self) -> Option<nstudent_engine::KernelPath> {
+        None
+    }
 }
 
 impl<F> CellWork for F
@@ -654,6 +660,11 @@ fn compute_cell(
         trainings: AtomicUsize::new(0),
     };
     let mut outcome = work.compute(cell, seed, &ctx)?;
+    // The kernels the cell's models ran on (an engine without kernel paths counts as
+    // portable, as records written before they existed do).
+    let kernels = work
+        .kernel_path()
+        .unwrap_or(nstudent_engine::KernelPath::Portable);
     if outcome.cell_seconds == 0.0 {
         outcome.cell_seconds = started.elapsed().as_secs_f64();
     }
@@ -664,8 +675,8 @@ fn compute_cell(
         config_hash: study.hash().to_string(),
         seed,
         threads: threads_each.get(),
-        kernels: nstudent_engine::active_kernel_path(),
-        kernel_revision: nstudent_engine::active_kernel_path().revision(),
+        kernels,
+        kernel_revision: kernels.revision(),
         outcome,
         checksum: None,
     };

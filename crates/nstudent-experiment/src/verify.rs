@@ -127,12 +127,12 @@ pub fn verify_cell(study: &StudyDir, work: &NestedCv, cell: &Cell) -> Result<Ver
         .finished(cell)?
         .ok_or_else(|| Error::Internal(format!("cell {} vanished while verifying", cell.index)))?;
     // Recompute on the kernels that computed the cell: the paths differ in their last bits.
-    if let Err(e) = nstudent_engine::force_kernel_path(Some(stored.kernels)) {
-        return Err(Error::Config(format!(
+    let work = work.on_kernels(stored.kernels).map_err(|e| {
+        Error::Config(format!(
             "cell {}: it was computed on the {} kernels: {e}",
             cell.index, stored.kernels
-        )));
-    }
+        ))
+    })?;
     if stored.kernel_revision != stored.kernels.revision() {
         return Err(Error::Config(format!(
             "cell {}: it was computed by revision {} of the {} kernels, and this build runs \
@@ -146,7 +146,7 @@ pub fn verify_cell(study: &StudyDir, work: &NestedCv, cell: &Cell) -> Result<Ver
         )));
     }
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let mut again = recompute(scratch.path(), study.study(), work, cell)?;
+    let mut again = recompute(scratch.path(), study.study(), &work, cell)?;
     // Builds before cells recorded their pseudo-labels wrote none: compare what they wrote.
     if stored.outcome.pseudo_labels.is_empty() {
         again.outcome.pseudo_labels.clear();

@@ -3,20 +3,21 @@
 //! on the portable kernels; on the AVX-512 kernels, directly for the input layer (fused with
 //! its max-pool), by Winograd's F(2x2, 3x3) where the shape allows, and as implicit GEMM
 //! otherwise (see [`crate::KernelPath`]).
+//!
+//! - `kernels`: the kernel sets, as values (`portable`, `x86_64`);
+//! - `plan`: a spec compiled for a kernel set, every convolution's method chosen;
+//! - `exec`: the per-thread workspace that runs a plan forward and backward;
+//! - `threads`: the pools trainings and predictions run on.
 
-#[cfg(target_arch = "x86_64")]
-mod avx512;
-mod direct;
-#[cfg(target_arch = "x86_64")]
-mod implicit;
-mod kernels;
-mod linalg;
-mod net;
+mod exec;
+pub(crate) mod kernels;
+mod plan;
+mod profile;
+mod softmax;
+mod threads;
 
 #[cfg(test)]
 mod tests;
-#[cfg(target_arch = "x86_64")]
-mod winograd;
 
 use std::path::Path;
 use std::time::Instant;
@@ -30,11 +31,14 @@ use rayon::prelude::*;
 use crate::checks;
 use crate::model_file::{self, ModelFile, TensorData};
 use crate::{
-    active_kernel_path, Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec,
-    Result, Targets, Threads,
+    Classifier, Engine, Error, FitOptions, FitProgress, FitReport, KernelPath, ModelSpec, Result,
+    Targets, Threads,
 };
-use kernels::{adam_step_sum, AdamConfig, BatchTargets};
-use net::{NoiseKind, Plan, StepNoise, Worker};
+use exec::{StepNoise, Worker};
+use kernels::{AdamConfig, KernelSet, Plain};
+use plan::{NoiseKind, Plan};
+pub use profile::LayerTime;
+use softmax::BatchTargets;
 
 /// Images per forward pass in [`Classifier::predict_proba`]; bounds memory at any input size.
 const PREDICT_CHUNK: usize = 16;
@@ -49,9 +53,34 @@ const CHUNK: usize = 16;
 /// Parameters per task of the parallel Adam update.
 const ADAM_CHUNK: usize = 1 << 15;
 
-/// The default engine: the study's CNNs, implemented directly on the CPU.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NativeEngine;
+/// The default engine: the study's CNNs, implemented directly on the CPU, on one set of
+/// kernels chosen when the engine is made (the CPU detected then, once).
+#[derive(Debug, Clone, Copy)]
+pub struct NativeEngine {
+    kernels: KernelSet,
+}
+
+impl NativeEngine {
+    /// The engine on the kernels of `path`; an error when this CPU (or build) cannot run them.
+    pub fn new(path: KernelPath) -> Result<Self> {
+        Ok(Self {
+            kernels: path.kernels()?,
+        })
+    }
+
+    /// The kernels its models run on.
+    pub fn kernel_path(&self) -> KernelPath {
+        KernelPath::of(self.kernels)
+    }
+}
+
+/// The engine on the kernels [`crate::KERNELS_ENV`] names, else the best this CPU runs.
+impl Default for NativeEngine {
+    fn default() -> Self {
+        Self::new(KernelPath::from_env_or_best())
+            .expect("the path from the environment or the CPU is available")
+    }
+}
 
 impl Engine for NativeEngine {
     fn name(&self) -> &'static str {
@@ -59,11 +88,15 @@ impl Engine for NativeEngine {
     }
 
     fn build(&self, spec: &ModelSpec, seed: u64) -> Result<Box<dyn Classifier>> {
-        Ok(Box::new(NativeClassifier::new(spec, seed)?))
+        Ok(Box::new(NativeClassifier::on(self.kernels, spec, seed)?))
     }
 
     fn load(&self, path: &Path) -> Result<Box<dyn Classifier>> {
-        Ok(Box::new(NativeClassifier::load(path)?))
+        Ok(Box::new(NativeClassifier::load_on(self.kernels, path)?))
+    }
+
+    fn kernel_path(&self) -> Option<KernelPath> {
+        Some(NativeEngine::kernel_path(self))
     }
 }
 
@@ -71,10 +104,14 @@ impl Engine for NativeEngine {
 #[derive(Debug, Clone)]
 pub struct NativeClassifier {
     spec: ModelSpec,
+    /// The compiled model; it carries the kernels every operation runs on.
     plan: Plan,
     /// All parameters, tensor after tensor, in the internal layout (see [`Plan`]).
     params: Vec<f32>,
     class_names: Vec<String>,
+    /// The threads [`Classifier::predict_proba`] runs on: those of the last
+    /// [`Classifier::fit`], or of [`Classifier::set_threads`], else every core.
+    predict_threads: Threads,
 }
 
 /// A generator for one purpose of one step, derived from the training seed.
@@ -106,10 +143,21 @@ const PURPOSE_AUGMENT: u64 = 3;
 const PURPOSE_NOISE: u64 = 4;
 
 impl NativeClassifier {
-    /// A fresh model: Glorot-uniform kernels and zero biases drawn from `seed`.
+    /// A fresh model on the default kernels ([`NativeEngine::default`]): Glorot-uniform kernels
+    /// and zero biases drawn from `seed`.
     pub fn new(spec: &ModelSpec, seed: u64) -> Result<Self> {
+        Self::on(NativeEngine::default().kernels, spec, seed)
+    }
+
+    /// A fresh model on the kernels of `path` (the same weights on every path).
+    pub fn with_kernels(path: KernelPath, spec: &ModelSpec, seed: u64) -> Result<Self> {
+        Self::on(path.kernels()?, spec, seed)
+    }
+
+    /// A fresh model on `kernels`.
+    fn on(kernels: KernelSet, spec: &ModelSpec, seed: u64) -> Result<Self> {
         spec.validate()?;
-        let plan = Plan::new(spec);
+        let plan = Plan::new(spec, kernels);
         let mut params = vec![0.0f32; plan.n_params];
         let mut rng = derived_rng(seed, PURPOSE_INIT, 0, 0);
         for p in &plan.params {
@@ -124,22 +172,33 @@ impl NativeClassifier {
             plan,
             params,
             class_names: Vec::new(),
+            predict_threads: Threads::all_cores(),
         })
     }
 
-    /// Loads a model written by [`Classifier::save`].
+    /// Loads a model written by [`Classifier::save`], on the default kernels.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::load_on(NativeEngine::default().kernels, path)
+    }
+
+    /// The kernels this model runs on.
+    pub fn kernel_path(&self) -> KernelPath {
+        KernelPath::of(self.plan.kernels)
+    }
+
+    /// Loads a model written by [`Classifier::save`], on `kernels`.
     ///
     /// Every tensor the spec needs is checked against the file before the parameters are
     /// allocated: a small file whose spec claims a huge model (a 4096x4096 input makes a
     /// dense layer of billions of weights) is refused, not allocated.
-    pub fn load(path: &Path) -> Result<Self> {
+    fn load_on(kernels: KernelSet, path: &Path) -> Result<Self> {
         let file = model_file::read(path)?;
         let invalid = |e: Error| Error::Format {
             path: path.to_path_buf(),
             message: format!("invalid model spec: {e}"),
         };
         file.spec.validate().map_err(invalid)?;
-        let plan = Plan::new(&file.spec);
+        let plan = Plan::new(&file.spec, kernels);
         for p in &plan.params {
             let t = file.tensors.get(&p.name).ok_or_else(|| Error::Format {
                 path: path.to_path_buf(),
@@ -167,6 +226,7 @@ impl NativeClassifier {
             plan,
             params,
             class_names: file.class_names,
+            predict_threads: Threads::all_cores(),
         })
     }
 
@@ -261,7 +321,8 @@ pub(crate) struct BatchNoise {
 impl BatchNoise {
     /// Room for batches of up to `max_batch` images of a (validated) spec.
     pub fn new(spec: &ModelSpec, max_batch: usize) -> Self {
-        let plan = Plan::new(spec);
+        // Only the noise layout is used: the kernels do not matter.
+        let plan = Plan::new(spec, KernelSet::Plain(Plain));
         let buffers = plan
             .noises
             .iter()
@@ -356,26 +417,19 @@ impl Classifier for NativeClassifier {
         }
         let k = self.spec.num_classes;
         let img_len = self.spec.input.len();
-        let path = active_kernel_path();
         let batch = options.batch_size.min(n);
         let max_chunks = batch.div_ceil(CHUNK);
         let n_workers = Self::worker_count(options.threads, max_chunks);
         let mut workers: Vec<Worker> = (0..n_workers)
-            .map(|_| Worker::new(&self.plan, CHUNK.min(batch), true, path))
+            .map(|_| Worker::new(&self.plan, CHUNK.min(batch), true))
             .collect();
         // One gradient buffer per chunk of a batch, summed in chunk order by Adam.
         let mut chunk_grads: Vec<Vec<f32>> = vec![vec![0.0; self.plan.n_params]; max_chunks];
         let mut chunk_losses = vec![0.0f64; max_chunks];
-        let pool = if n_workers > 1 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n_workers)
-                    .build()
-                    .map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))?,
-            )
-        } else {
-            None
-        };
+        // The calling thread's pool of `n_workers` threads (none for one), reused across fits.
+        let pool = threads::pool(n_workers)?;
+        self.predict_threads = options.threads;
+        let kernels = self.plan.kernels;
         let adam = AdamConfig {
             lr: options.learning_rate,
             beta1: 0.9,
@@ -497,10 +551,16 @@ impl Classifier for NativeClassifier {
                             .zip(v.par_chunks_mut(ADAM_CHUNK))
                             .enumerate()
                             .for_each(|(ci, ((p, m), v))| {
-                                adam_step_sum(adam, step, p, grads, ci * ADAM_CHUNK, m, v)
+                                let at = ci * ADAM_CHUNK;
+                                kernels.ops().adam_step_sum(adam, step, p, grads, at, m, v)
                             })
                     }),
-                    None => adam_step_sum(adam, step, &mut self.params, grads, 0, &mut m, &mut v),
+                    None => {
+                        let params = &mut self.params;
+                        kernels
+                            .ops()
+                            .adam_step_sum(adam, step, params, grads, 0, &mut m, &mut v)
+                    }
                 }
                 let loss = (loss_sum / nb as f64) as f32;
                 epoch_loss += loss_sum;
@@ -535,26 +595,34 @@ impl Classifier for NativeClassifier {
         let img_len = self.spec.input.len();
         let mut out = vec![0.0f32; n * k];
         let cap = PREDICT_CHUNK.min(n.max(1));
-        let path = active_kernel_path();
+        let run = |w: &mut Worker, o: &mut [f32], px: &[u8]| {
+            let cnt = px.len() / img_len;
+            w.load_input(px);
+            w.forward(&self.plan, &self.params, cnt, None);
+            w.compute_probs(&self.plan, cnt);
+            o.copy_from_slice(&w.probs[..cnt * k]);
+        };
+        let chunks = out
+            .chunks_mut(cap * k)
+            .zip(images.pixels.chunks(cap * img_len));
+        let Some(pool) = threads::pool(self.predict_threads.get())? else {
+            // One thread: the calling one.
+            let mut w = Worker::new(&self.plan, cap, false);
+            chunks.for_each(|(o, px)| run(&mut w, o, px));
+            return Ok(out);
+        };
         // One contiguous run of chunks per thread: each thread builds its worker (megabytes of
         // buffers) once per call, not once per piece rayon would otherwise split off.
-        let per_thread = n
-            .div_ceil(cap)
-            .div_ceil(rayon::current_num_threads())
-            .max(1);
-        out.par_chunks_mut(cap * k)
-            .zip(images.pixels.par_chunks(cap * img_len))
-            .with_min_len(per_thread)
-            .for_each_init(
-                || Worker::new(&self.plan, cap, false, path),
-                |w, (o, px)| {
-                    let cnt = px.len() / img_len;
-                    w.load_input(px);
-                    w.forward(&self.plan, &self.params, cnt, None);
-                    w.compute_probs(&self.plan, cnt);
-                    o.copy_from_slice(&w.probs[..cnt * k]);
-                },
-            );
+        let per_thread = n.div_ceil(cap).div_ceil(pool.current_num_threads()).max(1);
+        pool.install(|| {
+            out.par_chunks_mut(cap * k)
+                .zip(images.pixels.par_chunks(cap * img_len))
+                .with_min_len(per_thread)
+                .for_each_init(
+                    || Worker::new(&self.plan, cap, false),
+                    |w, (o, px)| run(w, o, px),
+                )
+        });
         Ok(out)
     }
 
@@ -573,124 +641,16 @@ impl Classifier for NativeClassifier {
         self.class_names = names;
     }
 
+    fn set_threads(&mut self, threads: Threads) {
+        self.predict_threads = threads;
+    }
+
+    fn kernel_path(&self) -> Option<KernelPath> {
+        Some(NativeClassifier::kernel_path(self))
+    }
+
     fn class_names(&self) -> &[String] {
         &self.class_names
-    }
-}
-
-/// Seconds one layer took per training step, measured by [`NativeClassifier::profile`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerTime {
-    pub layer: String,
-    pub forward_s: f64,
-    pub backward_s: f64,
-}
-
-impl NativeClassifier {
-    /// Times every layer of a training step (one thread, random inputs, the fastest of `steps`
-    /// steps after a warm-up), plus input conversion, loss and the Adam update; seconds.
-    pub fn profile(&self, batch: usize, steps: usize) -> Vec<LayerTime> {
-        let batch = batch.max(1);
-        let steps = steps.max(1);
-        let plan = &self.plan;
-        let mut params = self.params.clone();
-        let mut w = Worker::new(plan, batch, true, active_kernel_path());
-        let mut rng = derived_rng(1, PURPOSE_NOISE, 0, 0);
-        let pixels: Vec<u8> = (0..batch * self.spec.input.len())
-            .map(|_| rng.gen())
-            .collect();
-        let labels: Vec<u16> = (0..batch)
-            .map(|_| rng.gen_range(0..self.spec.num_classes as u16))
-            .collect();
-        let mut noise: Vec<Vec<f32>> = plan
-            .noises
-            .iter()
-            .map(|k| vec![0.0; k.per_image() * batch])
-            .collect();
-        let (mut m, mut v) = (vec![0.0; plan.n_params], vec![0.0; plan.n_params]);
-        let adam = AdamConfig {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-7,
-        };
-        // Minimum over steps of each part: robust to other processes sharing the cores.
-        let mut extra = [f64::INFINITY; 3];
-        let mut best = vec![[f64::INFINITY; 2]; plan.ops.len()];
-        for s in 0..=steps {
-            w.timings = Some(vec![[0.0; 2]; plan.ops.len()]);
-            let mut this = [0.0f64; 3];
-            let t = Instant::now();
-            w.load_input(&pixels);
-            sample_noise(plan, batch, &mut rng, &mut noise);
-            this[0] = t.elapsed().as_secs_f64();
-            let sn = StepNoise {
-                buffers: &noise,
-                start: 0,
-            };
-            w.forward(plan, &params, batch, Some(&sn));
-            let t = Instant::now();
-            w.loss(plan, batch, BatchTargets::Hard(&labels), 1.0 / batch as f32);
-            this[1] = t.elapsed().as_secs_f64();
-            w.backward(plan, &params, batch, Some(&sn), false);
-            let t = Instant::now();
-            let grads = std::slice::from_ref(&w.pgrad);
-            adam_step_sum(adam, s as u64 + 1, &mut params, grads, 0, &mut m, &mut v);
-            this[2] = t.elapsed().as_secs_f64();
-            if s > 0 {
-                for (e, t) in extra.iter_mut().zip(this) {
-                    *e = e.min(t);
-                }
-                for (b, t) in best
-                    .iter_mut()
-                    .zip(w.timings.as_ref().into_iter().flatten())
-                {
-                    b[0] = b[0].min(t[0]);
-                    b[1] = b[1].min(t[1]);
-                }
-            }
-        }
-        let per = 1.0;
-        let mut out: Vec<LayerTime> = vec![LayerTime {
-            layer: "input u8->f32, noise".into(),
-            forward_s: extra[0] / per,
-            backward_s: 0.0,
-        }];
-        let mut pools = 0;
-        for (op, t) in plan.ops.iter().zip(best) {
-            let layer = match op {
-                net::Op::Conv { wt, .. } => plan.params[*wt]
-                    .name
-                    .trim_end_matches(".weight")
-                    .to_string(),
-                net::Op::Dense { wt, .. } => plan.params[*wt]
-                    .name
-                    .trim_end_matches(".weight")
-                    .to_string(),
-                net::Op::Pool { .. } => {
-                    pools += 1;
-                    format!("maxpool{pools}")
-                }
-                net::Op::Dropout { .. } => "dropout".into(),
-                net::Op::AddRelu { .. } => "residual add+relu".into(),
-            };
-            out.push(LayerTime {
-                layer,
-                forward_s: t[0] / per,
-                backward_s: t[1] / per,
-            });
-        }
-        out.push(LayerTime {
-            layer: "softmax cross-entropy".into(),
-            forward_s: extra[1] / per,
-            backward_s: 0.0,
-        });
-        out.push(LayerTime {
-            layer: "adam".into(),
-            forward_s: 0.0,
-            backward_s: extra[2] / per,
-        });
-        out
     }
 }
 

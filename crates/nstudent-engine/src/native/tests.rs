@@ -6,19 +6,19 @@ use std::collections::HashMap;
 use nstudent_core::ImageShape;
 use safetensors::{Dtype, SafeTensors};
 
-use super::kernels::*;
-use super::linalg::MatRef;
-use super::net::{NoiseKind, ParamInfo, ParamKind, StepNoise, Worker};
+use super::exec::{StepNoise, Worker};
+use super::kernels::{avx512_for_test, AdamConfig, ConvShape, KernelSet, Kernels, MatRef, Plain};
+use super::plan::{NoiseKind, ParamInfo, ParamKind};
+use super::softmax::{softmax_xent, BatchTargets};
 use super::NativeClassifier;
-use crate::{Arch, Classifier, KernelPath, ModelSpec};
+use crate::{Arch, Classifier, ModelSpec};
 
 /// The kernel paths this CPU runs; each parity test checks every one of them.
-fn paths() -> Vec<KernelPath> {
-    let mut out = vec![KernelPath::Portable];
-    if KernelPath::Avx512.is_available() {
-        out.push(KernelPath::Avx512);
-    } else {
-        eprintln!("this CPU has no AVX-512F: the AVX-512 kernels are not checked here");
+fn paths() -> Vec<KernelSet> {
+    let mut out = vec![KernelSet::Plain(Plain)];
+    if let Some(cpu) = avx512_for_test("the AVX-512 kernels against PyTorch") {
+        out.push(KernelSet::portable());
+        out.push(KernelSet::Avx512(cpu));
     }
     out
 }
@@ -92,7 +92,7 @@ fn check_conv(f: &Fixture, tag: &str, k: usize, relu: bool) {
     }
 }
 
-fn check_conv_on(path: KernelPath, f: &Fixture, tag: &str, k: usize, relu: bool) {
+fn check_conv_on(path: KernelSet, f: &Fixture, tag: &str, k: usize, relu: bool) {
     let xs = f.shape(&format!("{tag}.x")).to_vec();
     let (n, h, w, cin) = (xs[0], xs[1], xs[2], xs[3]);
     let cout = f.shape(&format!("{tag}.w"))[0];
@@ -110,15 +110,16 @@ fn check_conv_on(path: KernelPath, f: &Fixture, tag: &str, k: usize, relu: bool)
     let x = f.get(&format!("{tag}.x"));
     let mut col = vec![0.0; s.rows() * s.patch()];
     let input = if k == 3 {
-        im2col3(x, s, &mut col);
+        path.ops().im2col3(x, s, &mut col);
         MatRef::rows(&col, s.patch())
     } else {
         MatRef::rows(x, s.patch())
     };
     let mut y = vec![0.0; s.rows() * cout];
-    affine_forward(path, s.rows(), s.patch(), cout, input, &wt, b, relu, &mut y);
+    path.ops()
+        .affine_forward(s.rows(), s.patch(), cout, input, &wt, b, relu, &mut y);
     assert_close(
-        &format!("{tag} forward ({path})"),
+        &format!("{tag} forward ({path:?})"),
         &y,
         f.get(&format!("{tag}.y")),
     );
@@ -126,8 +127,7 @@ fn check_conv_on(path: KernelPath, f: &Fixture, tag: &str, k: usize, relu: bool)
     let mut dw = vec![0.0; wt.len()];
     let mut db = vec![0.0; cout];
     let mut dcol = vec![0.0; s.rows() * s.patch()];
-    affine_backward(
-        path,
+    path.ops().affine_backward(
         s.rows(),
         s.patch(),
         cout,
@@ -143,18 +143,18 @@ fn check_conv_on(path: KernelPath, f: &Fixture, tag: &str, k: usize, relu: bool)
     );
     let dx = if k == 3 {
         let mut dx = vec![0.0; x.len()];
-        col2im3(&dcol, s, &mut dx, false);
+        path.ops().col2im3(&dcol, s, &mut dx, false);
         dx
     } else {
         dcol[..x.len()].to_vec()
     };
     assert_close(
-        &format!("{tag} dx ({path})"),
+        &format!("{tag} dx ({path:?})"),
         &dx,
         f.get(&format!("{tag}.dx")),
     );
     assert_close(
-        &format!("{tag} dw ({path})"),
+        &format!("{tag} dw ({path:?})"),
         &p.export_torch(&dw),
         f.get(&format!("{tag}.dw")),
     );
@@ -182,10 +182,10 @@ fn maxpool_matches_pytorch() {
     let x = f.get("pool.x");
     let mut y = vec![0.0; n * (h / 2) * (w / 2) * c];
     let mut arg = vec![0u8; y.len()];
-    maxpool_forward(x, n, h, w, c, &mut y, &mut arg);
+    Plain.maxpool_forward(x, n, h, w, c, &mut y, &mut arg);
     assert_close("pool forward", &y, f.get("pool.y"));
     let mut dx = vec![f32::NAN; x.len()];
-    maxpool_backward(f.get("pool.dy"), &arg, n, h, w, c, &mut dx, false);
+    Plain.maxpool_backward(f.get("pool.dy"), &arg, n, h, w, c, &mut dx, false);
     assert_close("pool dx", &dx, f.get("pool.dx"));
 }
 
@@ -197,7 +197,7 @@ fn dense_matches_pytorch() {
     }
 }
 
-fn check_dense_on(path: KernelPath, f: &Fixture) {
+fn check_dense_on(path: KernelSet, f: &Fixture) {
     let (n, nin) = (f.shape("dense.x")[0], f.shape("dense.x")[1]);
     let nout = f.shape("dense.w")[0];
     let p = ParamInfo {
@@ -214,22 +214,12 @@ fn check_dense_on(path: KernelPath, f: &Fixture) {
     let x = f.get("dense.x");
     let mut y = vec![0.0; n * nout];
     let input = MatRef::rows(x, nin);
-    affine_forward(
-        path,
-        n,
-        nin,
-        nout,
-        input,
-        &wt,
-        f.get("dense.b"),
-        true,
-        &mut y,
-    );
-    assert_close(&format!("dense forward ({path})"), &y, f.get("dense.y"));
+    path.ops()
+        .affine_forward(n, nin, nout, input, &wt, f.get("dense.b"), true, &mut y);
+    assert_close(&format!("dense forward ({path:?})"), &y, f.get("dense.y"));
     let mut dy = f.get("dense.dy").to_vec();
     let (mut dw, mut db, mut dx) = (vec![0.0; wt.len()], vec![0.0; nout], vec![0.0; x.len()]);
-    affine_backward(
-        path,
+    path.ops().affine_backward(
         n,
         nin,
         nout,
@@ -243,9 +233,9 @@ fn check_dense_on(path: KernelPath, f: &Fixture) {
         false,
         Some((&mut dx, false)),
     );
-    assert_close(&format!("dense dx ({path})"), &dx, f.get("dense.dx"));
+    assert_close(&format!("dense dx ({path:?})"), &dx, f.get("dense.dx"));
     assert_close(
-        &format!("dense dw ({path})"),
+        &format!("dense dw ({path:?})"),
         &p.export_torch(&dw),
         f.get("dense.dw"),
     );
@@ -307,14 +297,8 @@ fn adam_steps_match_torch_adam_with_eps_1e_7() {
         eps: 1e-7,
     };
     for s in 0..3 {
-        adam_step(
-            cfg,
-            s + 1,
-            &mut p,
-            f.get(&format!("adam.g{s}")),
-            &mut m,
-            &mut v,
-        );
+        let g = [f.get(&format!("adam.g{s}")).to_vec()];
+        Plain.adam_step_sum(cfg, s + 1, &mut p, &g, 0, &mut m, &mut v);
         // Parameters move by ~1e-3 per step: compare the updates, not just the values.
         let want = f.get(&format!("adam.p{}", s + 1));
         let p0 = f.get("adam.p0");
@@ -329,9 +313,9 @@ fn adam_steps_match_torch_adam_with_eps_1e_7() {
     }
 }
 
-/// Builds the model of a fixture with its weights.
-fn fixture_model(f: &Fixture, spec: &ModelSpec) -> NativeClassifier {
-    let mut model = NativeClassifier::new(spec, 0).unwrap();
+/// Builds the model of a fixture with its weights, on `kernels`.
+fn fixture_model(f: &Fixture, spec: &ModelSpec, kernels: KernelSet) -> NativeClassifier {
+    let mut model = NativeClassifier::on(kernels, spec, 0).unwrap();
     for name in model.tensor_names() {
         model
             .set_torch_tensor(&name, f.get(&format!("param.{name}")))
@@ -374,10 +358,10 @@ fn check_model(file: &str, spec: ModelSpec) {
     }
 }
 
-fn check_model_on(path: KernelPath, file: &str, spec: &ModelSpec) {
+fn check_model_on(path: KernelSet, file: &str, spec: &ModelSpec) {
     let f = Fixture::load(file);
     let n = f.shape("images")[0];
-    let model = fixture_model(&f, spec);
+    let model = fixture_model(&f, spec, path);
     let plan = model.plan();
     let params = model.params().to_vec();
     let pixels: Vec<u8> = f.get("images").iter().map(|&v| v as u8).collect();
@@ -388,11 +372,11 @@ fn check_model_on(path: KernelPath, file: &str, spec: &ModelSpec) {
     };
     let labels: Vec<u16> = f.get("labels").iter().map(|&v| v as u16).collect();
     for kind in ["hard", "soft"] {
-        let mut w = Worker::new(plan, n, true, path);
+        let mut w = Worker::new(plan, n, true);
         w.load_input(&pixels);
         w.forward(plan, &params, n, Some(&sn));
         assert_close(
-            &format!("{file} logits ({kind}, {path})"),
+            &format!("{file} logits ({kind}, {path:?})"),
             w.logits(plan, n),
             f.get(&format!("logits_{kind}")),
         );
@@ -411,7 +395,7 @@ fn check_model_on(path: KernelPath, file: &str, spec: &ModelSpec) {
         for p in &plan.params {
             let got = p.export_torch(&w.pgrad[p.offset..p.offset + p.len]);
             assert_close(
-                &format!("{file} grad of {} ({kind}, {path})", p.name),
+                &format!("{file} grad of {} ({kind}, {path:?})", p.name),
                 &got,
                 f.get(&format!("grad_{kind}.{}", p.name)),
             );
@@ -434,7 +418,8 @@ fn check_model_on(path: KernelPath, file: &str, spec: &ModelSpec) {
         beta2: 0.999,
         eps: 1e-7,
     };
-    adam_step(cfg, 1, &mut stepped, &grads_hard, &mut m, &mut v);
+    let grads = [grads_hard.clone()];
+    Plain.adam_step_sum(cfg, 1, &mut stepped, &grads, 0, &mut m, &mut v);
     for p in &plan.params {
         let got = p.export_torch(&stepped[p.offset..p.offset + p.len]);
         let want = f.get(&format!("adam1.{}", p.name));
@@ -488,10 +473,9 @@ fn residual_cnn_with_stochastic_depth_matches_pytorch() {
 /// and the portable path they are compared with is the one the fixtures check.
 #[test]
 fn full_width_models_agree_on_both_kernel_paths() {
-    if !KernelPath::Avx512.is_available() {
-        eprintln!("this CPU has no AVX-512F: the two kernel paths are not compared here");
+    let Some(cpu) = avx512_for_test("the two kernel paths on full-width models") else {
         return;
-    }
+    };
     let mut mnist = ModelSpec::cnn(ImageShape::new(28, 28, 1), 10);
     mnist.dropout = 0.5;
     let cifar = ModelSpec::cnn(ImageShape::new(32, 32, 3), 10);
@@ -506,9 +490,10 @@ fn full_width_models_agree_on_both_kernel_paths() {
         ("cnn 32x32x3", cifar),
         ("res-cnn", residual),
     ] {
-        let model = NativeClassifier::new(&spec, 5).unwrap();
-        let plan = model.plan();
-        let params = model.params();
+        let portable = NativeClassifier::on(KernelSet::Plain(Plain), &spec, 5).unwrap();
+        let wide = NativeClassifier::on(KernelSet::portable(), &spec, 5).unwrap();
+        let avx512 = NativeClassifier::on(KernelSet::Avx512(cpu), &spec, 5).unwrap();
+        let model = &portable;
         let pixels: Vec<u8> = (0..n * spec.input.len())
             .map(|i| ((i * 7919) % 251) as u8)
             .collect();
@@ -522,13 +507,14 @@ fn full_width_models_agree_on_both_kernel_paths() {
                 }
             })
             .collect();
-        let noise = fixture_noise(&model, n);
+        let noise = fixture_noise(model, n);
         let sn = StepNoise {
             buffers: &noise,
             start: 0,
         };
-        let run = |path: KernelPath, hard: bool| {
-            let mut w = Worker::new(plan, n, true, path);
+        let run = |model: &NativeClassifier, hard: bool| {
+            let (plan, params) = (model.plan(), model.params());
+            let mut w = Worker::new(plan, n, true);
             w.load_input(&pixels);
             w.forward(plan, params, n, Some(&sn));
             let logits = w.logits(plan, n).to_vec();
@@ -542,12 +528,18 @@ fn full_width_models_agree_on_both_kernel_paths() {
             (logits, loss as f32, w.pgrad.clone())
         };
         for hard in [true, false] {
-            let (logits_p, loss_p, grad_p) = run(KernelPath::Portable, hard);
-            let (logits_a, loss_a, grad_a) = run(KernelPath::Avx512, hard);
+            let (logits_p, loss_p, grad_p) = run(&portable, hard);
+            let (logits_w, loss_w, grad_w) = run(&wide, hard);
+            let (logits_a, loss_a, grad_a) = run(&avx512, hard);
             let what = |t: &str| format!("{name} ({}) {t}", if hard { "hard" } else { "soft" });
+            // The portable loops compiled for AVX-512 give the portable build's bits.
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&logits_w), bits(&logits_p), "{}", what("wide logits"));
+            assert_eq!(loss_w.to_bits(), loss_p.to_bits(), "{}", what("wide loss"));
+            assert_eq!(bits(&grad_w), bits(&grad_p), "{}", what("wide gradients"));
             assert_close(&what("logits"), &logits_a, &logits_p);
             assert_close(&what("loss"), &[loss_a], &[loss_p]);
-            for p in &plan.params {
+            for p in &model.plan().params {
                 let r = p.offset..p.offset + p.len;
                 assert_close(&what(&p.name), &grad_a[r.clone()], &grad_p[r]);
             }

@@ -25,11 +25,11 @@ impl Engine for Counting {
         if self.fail_at == Some(n) {
             return Err(nstudent_engine::Error::Invalid("killed".into()));
         }
-        NativeEngine.build(spec, seed)
+        NativeEngine::default().build(spec, seed)
     }
 
     fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
-        NativeEngine.load(path)
+        NativeEngine::default().load(path)
     }
 }
 
@@ -174,13 +174,13 @@ impl Engine for Recording {
 
     fn build(&self, spec: &ModelSpec, seed: u64) -> nstudent_engine::Result<Box<dyn Classifier>> {
         Ok(Box::new(RecordingClassifier {
-            inner: NativeEngine.build(spec, seed)?,
+            inner: NativeEngine::default().build(spec, seed)?,
             fits: Arc::clone(&self.fits),
         }))
     }
 
     fn load(&self, path: &std::path::Path) -> nstudent_engine::Result<Box<dyn Classifier>> {
-        NativeEngine.load(path)
+        NativeEngine::default().load(path)
     }
 }
 
@@ -551,7 +551,7 @@ fn the_notebooks_ensemble_search_takes_noisy_students_choice_then_picks_a_size()
     .unwrap();
     let work = NestedCv::with_engine(
         &crate::study::tests_support::study(&c, 1, 1),
-        Box::new(NativeEngine),
+        Box::new(NativeEngine::default()),
     );
     let options = RunOptions {
         shard: Shard::ALL,
@@ -646,7 +646,7 @@ fn sharing_the_noisy_student_search_within_a_fold_changes_no_bit() {
         .unwrap();
         let mut work = NestedCv::with_engine(
             &crate::study::tests_support::study(&c, 1, 1),
-            Box::new(NativeEngine),
+            Box::new(NativeEngine::default()),
         );
         if !share {
             work = work.without_sharing();

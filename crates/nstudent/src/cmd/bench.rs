@@ -82,13 +82,14 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         models: args.models,
     };
     let json = args.json || args.format == Format::Json;
+    let kernels = engine.kernel_path().map_or("none", |p| p.name());
     let mut stdout = std::io::stdout().lock();
     if !json {
         writeln!(
             stdout,
             "engine {} ({} kernels), {threads} thread(s) per model, {} model(s) side by side (images/s)",
             engine.name(),
-            nstudent_engine::active_kernel_path(),
+            kernels,
             args.models
         )?;
     }
@@ -118,10 +119,7 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             }
         }
         obj.insert("engine".into(), engine.name().into());
-        obj.insert(
-            "kernels".into(),
-            nstudent_engine::active_kernel_path().name().into(),
-        );
+        obj.insert("kernels".into(), kernels.into());
         obj.insert("threads".into(), threads.get().into());
         obj.insert("models".into(), args.models.into());
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;

@@ -49,6 +49,10 @@ pub struct Args {
     /// Engine that loads the model.
     #[arg(long, value_enum, default_value_t)]
     engine: nstudent_engine::EngineName,
+    /// Threads the prediction runs on; 0 or none uses every core. A speed setting only: the
+    /// probabilities are the same bits for any thread count.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// The images to predict: a dataset's split, or new image files with no labels.
@@ -149,7 +153,8 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         None => Input::Dataset(open_split(&shown, args.split, &data_dir, &options)?.0),
     };
     let engine = args.engine.engine()?;
-    let (model, classes) = load_for(engine.as_ref(), &args.model, &input, &shown)?;
+    let (mut model, classes) = load_for(engine.as_ref(), &args.model, &input, &shown)?;
+    model.set_threads(nstudent_engine::Threads::resolve(args.threads.unwrap_or(0)));
     let probs = probabilities(&model, &args.model, &input, &shown)?;
     let k = model.num_classes();
     let csv = probabilities_csv(&input, &classes, &probs, k);

@@ -11,7 +11,7 @@
 //! so the 36 multiply-adds per output pixel and channel pair of a direct convolution become
 //! 16 per tile of 4 pixels, 2.25 times fewer. For each of the 16 positions `ξ` of the 4x4
 //! transformed tile, the sum over input channels is a matrix product, `M_ξ = V_ξ U_ξ`
-//! (tiles x cin times cin x cout), run on the register-tiled kernel of [`super::avx512`].
+//! (tiles x cin times cin x cout), run on the register-tiled kernel of [`super::gemm`].
 //!
 //! The backward pass is the adjoint of the same linear maps. With `Z = A dY A^T` (the output
 //! gradient of each tile, transformed):
@@ -29,8 +29,9 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
-use super::avx512::{block_rows, tiles, Strided, TileStart, Tiles};
-use super::kernels::ConvShape;
+use super::super::types::ConvShape;
+use super::gemm::{block_rows, tiles, Strided, TileStart, Tiles};
+use super::{at_least, Avx512};
 
 /// Floats in a zmm register; channel counts must be multiples of it.
 const LANES: usize = 16;
@@ -54,7 +55,7 @@ const MR_DW: usize = 8;
 
 /// Whether this module convolves shape `s`: 3x3, even height and width (whole 2x2 tiles), and
 /// channel counts that are multiples of 16 (whole registers).
-pub(crate) fn supports(s: ConvShape) -> bool {
+pub(super) fn supports(s: ConvShape) -> bool {
     s.k == 3
         && s.h >= 2
         && s.w >= 2
@@ -98,13 +99,6 @@ impl Scratch {
     }
 }
 
-/// Grows `v` to `len` (zeros) without touching what is there.
-fn at_least(v: &mut Vec<f32>, len: usize) {
-    if v.len() < len {
-        v.resize(len, 0.0);
-    }
-}
-
 /// The tiles of shape `s` and where tile `t` is: `(image, ty, tx)`.
 #[derive(Clone, Copy)]
 struct TileGrid {
@@ -141,7 +135,15 @@ impl TileGrid {
 }
 
 /// `y = relu?(conv3x3(x, w) + bias)`; `w` is `(3, 3, cin, cout)`.
-pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bool, y: &mut [f32]) {
+pub(super) fn forward(
+    _cpu: Avx512,
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
     assert!(supports(s), "Winograd convolution on an unsupported shape");
     let (cin, cout) = (s.cin, s.cout);
     assert!(x.len() >= s.rows() * cin && y.len() >= s.rows() * cout);
@@ -152,13 +154,15 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
         at_least(&mut sc.u, XI * cin * cout);
         at_least(&mut sc.v, XI * plane(cin));
         at_least(&mut sc.m, XI * plane(cout));
-        // SAFETY (every block below): the CPU has AVX-512F (this path is chosen only then),
-        // and the asserts above and the scratch sizes keep every access in bounds.
+        // SAFETY: `_cpu` proves AVX-512F; `w` holds 9 cin cout values (asserted) and `u` 16.
         unsafe { transform_weights(w, cin, cout, &mut sc.u) };
         for (t0, nt) in grid.blocks() {
+            // SAFETY: AVX-512F (`_cpu`); `x` holds the images (asserted), `v` 16 planes.
             unsafe { transform_input(x, s, grid, t0, nt, &mut sc.v) };
             for xi in 0..XI {
                 // M_ξ (tiles x cout) = V_ξ (tiles x cin) U_ξ (cin x cout).
+                // SAFETY: AVX-512F (`_cpu`); plane `xi` of `v` holds `nt` rows of `cin`, of
+                // `u` `cin` rows of `cout`, of `m` `nt` rows of `cout` (scratch sizes above).
                 unsafe {
                     product(
                         (sc.v.as_ptr().add(xi * plane(cin)), cin),
@@ -174,6 +178,7 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
                     )
                 };
             }
+            // SAFETY: AVX-512F (`_cpu`); `m` holds 16 planes, `y` the outputs (asserted).
             unsafe { transform_output(&sc.m, s, grid, t0, nt, bias, relu, y) };
         }
     });
@@ -182,7 +187,8 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
 /// The weight gradient, `dw (+)= ∂/∂w` (added when `accumulate`), and, when `dx` is given, the
 /// input gradient (added when its flag is set). `dy` is already masked by the ReLU.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
+pub(super) fn backward(
+    _cpu: Avx512,
     x: &[f32],
     s: ConvShape,
     w: &[f32],
@@ -217,11 +223,13 @@ pub(crate) fn backward(
             at_least(&mut sc.u, XI * cin * cout);
             at_least(&mut sc.ut, XI * cin * cout);
             at_least(&mut sc.mx, XI * plane(cin));
-            // SAFETY (every block here): AVX-512F, and every access is in bounds as above.
+            // SAFETY: `_cpu` proves AVX-512F; `w` holds 9 cin cout values (asserted), `u` 16.
             unsafe { transform_weights(w, cin, cout, &mut sc.u) };
             transpose_positions(&sc.u, cin, cout, &mut sc.ut);
         }
         for (block, (t0, nt)) in grid.blocks().enumerate() {
+            // SAFETY: AVX-512F (`_cpu`); `x` and `dy` hold the images' values (asserted), `v`
+            // and `m` 16 planes each.
             unsafe {
                 transform_input(x, s, grid, t0, nt, &mut sc.v);
                 transform_output_gradient(dy, s, grid, t0, nt, &mut sc.m);
@@ -233,6 +241,8 @@ pub(crate) fn backward(
             };
             for xi in 0..XI {
                 // dŴ_ξ (cin x cout) (+)= V_ξ^T (cin x tiles) Z_ξ (tiles x cout).
+                // SAFETY: AVX-512F (`_cpu`); the planes hold `nt` tiles of `cin` and `cout`
+                // channels, `dwh` 16 cin cout values.
                 unsafe {
                     product_rows::<MR_DW>(
                         (sc.v.as_ptr().add(xi * plane(cin)), 1),
@@ -251,6 +261,7 @@ pub(crate) fn backward(
             if let Some((dx, _)) = dx.as_mut() {
                 for xi in 0..XI {
                     // (U ⊙ Z)_ξ summed over output channels: Z_ξ (tiles x cout) U_ξ^T.
+                    // SAFETY: AVX-512F (`_cpu`); `m`, `ut` and `mx` hold these planes.
                     unsafe {
                         product(
                             (sc.m.as_ptr().add(xi * plane(cout)), cout),
@@ -266,9 +277,11 @@ pub(crate) fn backward(
                         )
                     };
                 }
+                // SAFETY: AVX-512F (`_cpu`); `mx` holds 16 planes, `dx` the gradients (asserted).
                 unsafe { add_input_gradient(&sc.mx, s, grid, t0, nt, dx) };
             }
         }
+        // SAFETY: AVX-512F (`_cpu`); `dwh` holds 16 cin cout values, `dw` 9 (asserted).
         unsafe { transform_weight_gradient(&sc.dwh, cin, cout, dw, accumulate) };
     });
 }
@@ -289,25 +302,29 @@ unsafe fn product_rows<const MR: usize>(
     c: (*mut f32, usize),
     start: TileStart<'_>,
 ) {
-    for i0 in (0..m).step_by(MR) {
-        let rows = MR.min(m - i0);
-        let a_rows = block_rows(i0, rows, |r| a.0.wrapping_add(r * a.1));
-        let c_rows = block_rows(i0, rows, |r| c.0.wrapping_add(r * c.1));
-        let t = Tiles {
-            a_rows: &a_rows,
-            koff,
-            b: b.0,
-            ldb: b.1,
-            n,
-            c_rows: &c_rows,
-            rows,
-            start,
-            relu: false,
-        };
-        if n <= LANES {
-            tiles::<MR, 1, Strided>(&t)
-        } else {
-            tiles::<MR, 2, Strided>(&t)
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        for i0 in (0..m).step_by(MR) {
+            let rows = MR.min(m - i0);
+            let a_rows = block_rows(i0, rows, |r| a.0.wrapping_add(r * a.1));
+            let c_rows = block_rows(i0, rows, |r| c.0.wrapping_add(r * c.1));
+            let t = Tiles {
+                a_rows: &a_rows,
+                koff,
+                b: b.0,
+                ldb: b.1,
+                n,
+                c_rows: &c_rows,
+                rows,
+                start,
+                relu: false,
+            };
+            if n <= LANES {
+                tiles::<MR, 1, Strided>(&t)
+            } else {
+                tiles::<MR, 2, Strided>(&t)
+            }
         }
     }
 }
@@ -326,7 +343,9 @@ unsafe fn product(
     c: (*mut f32, usize),
     start: TileStart<'_>,
 ) {
-    product_rows::<MR>(a, koff, m, b, n, c, start)
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe { product_rows::<MR>(a, koff, m, b, n, c, start) }
 }
 
 type V4 = [__m512; 4];
@@ -457,13 +476,17 @@ both_ways!(a2, a, 2, 4);
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn load_planes(at: *const f32, stride: usize) -> [V4; 4] {
-    let mut m = [[_mm512_setzero_ps(); 4]; 4];
-    for (r, row) in m.iter_mut().enumerate() {
-        for (q, v) in row.iter_mut().enumerate() {
-            *v = _mm512_loadu_ps(at.add((r * 4 + q) * stride));
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        let mut m = [[_mm512_setzero_ps(); 4]; 4];
+        for (r, row) in m.iter_mut().enumerate() {
+            for (q, v) in row.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(at.add((r * 4 + q) * stride));
+            }
         }
+        m
     }
-    m
 }
 
 /// Stores the 16 values of a transformed tile, position `ξ = 4 r + q` at `at + ξ stride`.
@@ -473,9 +496,13 @@ unsafe fn load_planes(at: *const f32, stride: usize) -> [V4; 4] {
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn store_planes(at: *mut f32, stride: usize, m: &[V4; 4]) {
-    for (r, row) in m.iter().enumerate() {
-        for (q, &v) in row.iter().enumerate() {
-            _mm512_storeu_ps(at.add((r * 4 + q) * stride), v);
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        for (r, row) in m.iter().enumerate() {
+            for (q, &v) in row.iter().enumerate() {
+                _mm512_storeu_ps(at.add((r * 4 + q) * stride), v);
+            }
         }
     }
 }
@@ -486,16 +513,20 @@ unsafe fn store_planes(at: *mut f32, stride: usize, m: &[V4; 4]) {
 /// AVX-512F; `w` holds `9 cin cout` values and `u` `16 cin cout`; `cout % 16 == 0`.
 #[target_feature(enable = "avx512f")]
 unsafe fn transform_weights(w: &[f32], cin: usize, cout: usize, u: &mut [f32]) {
-    for i in 0..cin {
-        for o in (0..cout).step_by(LANES) {
-            let mut gv = [[_mm512_setzero_ps(); 3]; 3];
-            for (r, row) in gv.iter_mut().enumerate() {
-                for (q, v) in row.iter_mut().enumerate() {
-                    *v = _mm512_loadu_ps(w.as_ptr().add(((r * 3 + q) * cin + i) * cout + o));
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        for i in 0..cin {
+            for o in (0..cout).step_by(LANES) {
+                let mut gv = [[_mm512_setzero_ps(); 3]; 3];
+                for (r, row) in gv.iter_mut().enumerate() {
+                    for (q, v) in row.iter_mut().enumerate() {
+                        *v = _mm512_loadu_ps(w.as_ptr().add(((r * 3 + q) * cin + i) * cout + o));
+                    }
                 }
+                let uv = g2(&gv);
+                store_planes(u.as_mut_ptr().add(i * cout + o), cin * cout, &uv);
             }
-            let uv = g2(&gv);
-            store_planes(u.as_mut_ptr().add(i * cout + o), cin * cout, &uv);
         }
     }
 }
@@ -528,28 +559,32 @@ unsafe fn transform_input(
     nt: usize,
     v: &mut [f32],
 ) {
-    let (h, w, c) = (s.h, s.w, s.cin);
-    let zero = _mm512_setzero_ps();
-    for t in 0..nt {
-        let (img, ty, tx) = grid.at(t0 + t);
-        let image = x.as_ptr().add(img * h * w * c);
-        let out = v.as_mut_ptr().add(t * c);
-        for ch in (0..c).step_by(LANES) {
-            let mut d = [[zero; 4]; 4];
-            for (r, row) in d.iter_mut().enumerate() {
-                let py = (2 * ty + r).wrapping_sub(1);
-                if py >= h {
-                    continue;
-                }
-                for (q, v) in row.iter_mut().enumerate() {
-                    let px = (2 * tx + q).wrapping_sub(1);
-                    if px < w {
-                        *v = _mm512_loadu_ps(image.add((py * w + px) * c + ch));
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        let (h, w, c) = (s.h, s.w, s.cin);
+        let zero = _mm512_setzero_ps();
+        for t in 0..nt {
+            let (img, ty, tx) = grid.at(t0 + t);
+            let image = x.as_ptr().add(img * h * w * c);
+            let out = v.as_mut_ptr().add(t * c);
+            for ch in (0..c).step_by(LANES) {
+                let mut d = [[zero; 4]; 4];
+                for (r, row) in d.iter_mut().enumerate() {
+                    let py = (2 * ty + r).wrapping_sub(1);
+                    if py >= h {
+                        continue;
+                    }
+                    for (q, v) in row.iter_mut().enumerate() {
+                        let px = (2 * tx + q).wrapping_sub(1);
+                        if px < w {
+                            *v = _mm512_loadu_ps(image.add((py * w + px) * c + ch));
+                        }
                     }
                 }
+                let vv = bt2(&d);
+                store_planes(out.add(ch), plane(c), &vv);
             }
-            let vv = bt2(&d);
-            store_planes(out.add(ch), plane(c), &vv);
         }
     }
 }
@@ -570,24 +605,28 @@ unsafe fn transform_output(
     relu: bool,
     y: &mut [f32],
 ) {
-    let (h, w, c) = (s.h, s.w, s.cout);
-    let zero = _mm512_setzero_ps();
-    for t in 0..nt {
-        let (img, ty, tx) = grid.at(t0 + t);
-        let image = y.as_mut_ptr().add(img * h * w * c);
-        let tile = m.as_ptr().add(t * c);
-        for ch in (0..c).step_by(LANES) {
-            let mv = load_planes(tile.add(ch), plane(c));
-            let out = at2(&mv);
-            let b = _mm512_loadu_ps(bias.as_ptr().add(ch));
-            for (r, row) in out.iter().enumerate() {
-                for (q, &val) in row.iter().enumerate() {
-                    let mut val = add(val, b);
-                    if relu {
-                        val = _mm512_max_ps(val, zero);
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        let (h, w, c) = (s.h, s.w, s.cout);
+        let zero = _mm512_setzero_ps();
+        for t in 0..nt {
+            let (img, ty, tx) = grid.at(t0 + t);
+            let image = y.as_mut_ptr().add(img * h * w * c);
+            let tile = m.as_ptr().add(t * c);
+            for ch in (0..c).step_by(LANES) {
+                let mv = load_planes(tile.add(ch), plane(c));
+                let out = at2(&mv);
+                let b = _mm512_loadu_ps(bias.as_ptr().add(ch));
+                for (r, row) in out.iter().enumerate() {
+                    for (q, &val) in row.iter().enumerate() {
+                        let mut val = add(val, b);
+                        if relu {
+                            val = _mm512_max_ps(val, zero);
+                        }
+                        let (py, px) = (2 * ty + r, 2 * tx + q);
+                        _mm512_storeu_ps(image.add((py * w + px) * c + ch), val);
                     }
-                    let (py, px) = (2 * ty + r, 2 * tx + q);
-                    _mm512_storeu_ps(image.add((py * w + px) * c + ch), val);
                 }
             }
         }
@@ -607,20 +646,24 @@ unsafe fn transform_output_gradient(
     nt: usize,
     z: &mut [f32],
 ) {
-    let (h, w, c) = (s.h, s.w, s.cout);
-    for t in 0..nt {
-        let (img, ty, tx) = grid.at(t0 + t);
-        let image = dy.as_ptr().add(img * h * w * c);
-        let out = z.as_mut_ptr().add(t * c);
-        for ch in (0..c).step_by(LANES) {
-            let mut g = [[_mm512_setzero_ps(); 2]; 2];
-            for (r, row) in g.iter_mut().enumerate() {
-                for (q, v) in row.iter_mut().enumerate() {
-                    *v = _mm512_loadu_ps(image.add(((2 * ty + r) * w + 2 * tx + q) * c + ch));
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        let (h, w, c) = (s.h, s.w, s.cout);
+        for t in 0..nt {
+            let (img, ty, tx) = grid.at(t0 + t);
+            let image = dy.as_ptr().add(img * h * w * c);
+            let out = z.as_mut_ptr().add(t * c);
+            for ch in (0..c).step_by(LANES) {
+                let mut g = [[_mm512_setzero_ps(); 2]; 2];
+                for (r, row) in g.iter_mut().enumerate() {
+                    for (q, v) in row.iter_mut().enumerate() {
+                        *v = _mm512_loadu_ps(image.add(((2 * ty + r) * w + 2 * tx + q) * c + ch));
+                    }
                 }
+                let zv = a2(&g);
+                store_planes(out.add(ch), plane(c), &zv);
             }
-            let zv = a2(&g);
-            store_planes(out.add(ch), plane(c), &zv);
         }
     }
 }
@@ -639,24 +682,28 @@ unsafe fn add_input_gradient(
     nt: usize,
     dx: &mut [f32],
 ) {
-    let (h, w, c) = (s.h, s.w, s.cin);
-    for t in 0..nt {
-        let (img, ty, tx) = grid.at(t0 + t);
-        let image = dx.as_mut_ptr().add(img * h * w * c);
-        let tile = mx.as_ptr().add(t * c);
-        for ch in (0..c).step_by(LANES) {
-            let mv = load_planes(tile.add(ch), plane(c));
-            let dd = b2(&mv);
-            for (r, row) in dd.iter().enumerate() {
-                let py = (2 * ty + r).wrapping_sub(1);
-                if py >= h {
-                    continue;
-                }
-                for (q, &val) in row.iter().enumerate() {
-                    let px = (2 * tx + q).wrapping_sub(1);
-                    if px < w {
-                        let p = image.add((py * w + px) * c + ch);
-                        _mm512_storeu_ps(p, add(_mm512_loadu_ps(p), val));
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        let (h, w, c) = (s.h, s.w, s.cin);
+        for t in 0..nt {
+            let (img, ty, tx) = grid.at(t0 + t);
+            let image = dx.as_mut_ptr().add(img * h * w * c);
+            let tile = mx.as_ptr().add(t * c);
+            for ch in (0..c).step_by(LANES) {
+                let mv = load_planes(tile.add(ch), plane(c));
+                let dd = b2(&mv);
+                for (r, row) in dd.iter().enumerate() {
+                    let py = (2 * ty + r).wrapping_sub(1);
+                    if py >= h {
+                        continue;
+                    }
+                    for (q, &val) in row.iter().enumerate() {
+                        let px = (2 * tx + q).wrapping_sub(1);
+                        if px < w {
+                            let p = image.add((py * w + px) * c + ch);
+                            _mm512_storeu_ps(p, add(_mm512_loadu_ps(p), val));
+                        }
                     }
                 }
             }
@@ -677,166 +724,24 @@ unsafe fn transform_weight_gradient(
     dw: &mut [f32],
     accumulate: bool,
 ) {
-    for i in 0..cin {
-        for o in (0..cout).step_by(LANES) {
-            let uv = load_planes(dwh.as_ptr().add(i * cout + o), cin * cout);
-            let gv = gt2(&uv);
-            for tap in 0..9 {
-                let val = gv[tap / 3][tap % 3];
-                let p = dw.as_mut_ptr().add((tap * cin + i) * cout + o);
-                let val = if accumulate {
-                    add(_mm512_loadu_ps(p), val)
-                } else {
-                    val
-                };
-                _mm512_storeu_ps(p, val);
+    // SAFETY: the caller upholds the `# Safety` contract above (AVX-512F, and every address
+    // this function forms lies inside the operands it names).
+    unsafe {
+        for i in 0..cin {
+            for o in (0..cout).step_by(LANES) {
+                let uv = load_planes(dwh.as_ptr().add(i * cout + o), cin * cout);
+                let gv = gt2(&uv);
+                for tap in 0..9 {
+                    let val = gv[tap / 3][tap % 3];
+                    let p = dw.as_mut_ptr().add((tap * cin + i) * cout + o);
+                    let val = if accumulate {
+                        add(_mm512_loadu_ps(p), val)
+                    } else {
+                        val
+                    };
+                    _mm512_storeu_ps(p, val);
+                }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::native::kernels::{affine_backward, affine_forward, col2im3, im2col3};
-    use crate::native::linalg::MatRef;
-    use crate::KernelPath;
-
-    /// The Winograd convolution against im2col and the portable products: forward, weight and
-    /// input gradients, written and accumulated, on shapes with one tile, edge tiles only, a
-    /// partial last block, and more channels than a register.
-    #[test]
-    fn winograd_convolution_matches_im2col() {
-        if !KernelPath::Avx512.is_available() {
-            eprintln!("this CPU has no AVX-512F: the Winograd convolution is not checked here");
-            return;
-        }
-        for (n, h, w, cin, cout) in [
-            (1, 2, 2, 16, 16),
-            (3, 4, 6, 16, 48),
-            (2, 14, 14, 32, 64),
-            (1, 16, 10, 64, 32),
-        ] {
-            let s = ConvShape {
-                n,
-                h,
-                w,
-                cin,
-                cout,
-                k: 3,
-            };
-            assert!(supports(s));
-            let val = |i: usize, f: f32| (i as f32 * f).sin();
-            let x: Vec<f32> = (0..s.rows() * cin).map(|i| val(i, 0.37)).collect();
-            let wt: Vec<f32> = (0..9 * cin * cout).map(|i| val(i, 0.11) * 0.3).collect();
-            let bias: Vec<f32> = (0..cout).map(|i| val(i, 0.7) * 0.1).collect();
-            let dy: Vec<f32> = (0..s.rows() * cout).map(|i| val(i, 0.23)).collect();
-
-            let mut col = vec![0.0; s.rows() * s.patch()];
-            im2col3(&x, s, &mut col);
-            let input = MatRef::rows(&col, s.patch());
-            let portable = KernelPath::Portable;
-            let mut y_ref = vec![0.0; s.rows() * cout];
-            affine_forward(
-                portable,
-                s.rows(),
-                s.patch(),
-                cout,
-                input,
-                &wt,
-                &bias,
-                true,
-                &mut y_ref,
-            );
-            let (mut dy_ref, mut dw_ref, mut db_ref) =
-                (dy.clone(), vec![0.0; wt.len()], vec![0.0; cout]);
-            let mut dcol = vec![0.0; col.len()];
-            affine_backward(
-                portable,
-                s.rows(),
-                s.patch(),
-                cout,
-                input,
-                &wt,
-                &y_ref,
-                false,
-                &mut dy_ref,
-                &mut dw_ref,
-                &mut db_ref,
-                false,
-                Some((&mut dcol, false)),
-            );
-            let mut dx_ref = vec![0.0; x.len()];
-            col2im3(&dcol, s, &mut dx_ref, false);
-
-            let close = |what: &str, got: &[f32], want: &[f32]| {
-                for (i, (g, w)) in got.iter().zip(want).enumerate() {
-                    assert!(
-                        (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
-                        "{n}x{h}x{w}x{cin}->{cout} {what}[{i}]: {g} vs {w}"
-                    );
-                }
-            };
-            let mut y = vec![f32::NAN; s.rows() * cout];
-            forward(&x, s, &wt, &bias, true, &mut y);
-            close("y", &y, &y_ref);
-            let (mut dw, mut dx) = (vec![f32::NAN; wt.len()], vec![f32::NAN; x.len()]);
-            backward(&x, s, &wt, &dy, &mut dw, false, Some((&mut dx, false)));
-            close("dw", &dw, &dw_ref);
-            close("dx", &dx, &dx_ref);
-            // Accumulating adds the same again.
-            backward(&x, s, &wt, &dy, &mut dw, true, Some((&mut dx, true)));
-            let twice = |v: &[f32]| v.iter().map(|a| 2.0 * a).collect::<Vec<_>>();
-            close("dw accumulated", &dw, &twice(&dw_ref));
-            close("dx accumulated", &dx, &twice(&dx_ref));
-            // Without an input gradient, the weight gradient is the same bits.
-            let mut dw_only = vec![f32::NAN; wt.len()];
-            backward(&x, s, &wt, &dy, &mut dw_only, false, None);
-            let mut dw_again = vec![f32::NAN; wt.len()];
-            backward(
-                &x,
-                s,
-                &wt,
-                &dy,
-                &mut dw_again,
-                false,
-                Some((&mut dx, false)),
-            );
-            assert_eq!(dw_only, dw_again);
-        }
-        // No images: the weight gradient is zero (written) or unchanged (accumulated).
-        let s = ConvShape {
-            n: 0,
-            h: 4,
-            w: 4,
-            cin: 16,
-            cout: 16,
-            k: 3,
-        };
-        let wt = vec![0.5; 9 * 16 * 16];
-        let mut dw = vec![f32::NAN; wt.len()];
-        backward(&[], s, &wt, &[], &mut dw, false, None);
-        assert!(dw.iter().all(|&v| v == 0.0));
-        dw.fill(1.5);
-        backward(&[], s, &wt, &[], &mut dw, true, Some((&mut [], false)));
-        assert!(dw.iter().all(|&v| v == 1.5));
-    }
-
-    /// Odd sizes, a 1x1 kernel and channel counts off the register width are refused.
-    #[test]
-    fn unsupported_shapes_are_refused() {
-        let s = |h, w, cin, cout, k| ConvShape {
-            n: 1,
-            h,
-            w,
-            cin,
-            cout,
-            k,
-        };
-        assert!(supports(s(14, 14, 32, 64, 3)));
-        assert!(!supports(s(7, 14, 32, 64, 3)));
-        assert!(!supports(s(14, 14, 32, 64, 1)));
-        assert!(!supports(s(14, 14, 8, 64, 3)));
-        assert!(!supports(s(14, 14, 32, 24, 3)));
     }
 }

@@ -3,15 +3,16 @@
 //! im2col writes every pixel's 3x3 neighbourhood into a matrix nine times the size of the
 //! input (3136 x 288 floats for 16 images of the second convolution), and its adjoint, col2im,
 //! adds a matrix of that size back. Here the images are copied once with a border of zeros, and
-//! the matrix kernel of [`super::avx512`] reads the neighbourhoods in place: element
+//! the matrix kernel of [`super::gemm`] reads the neighbourhoods in place: element
 //! `(pixel, (tap, channel))` of the im2col matrix is at
 //! `padded + pixel_offset[pixel] + tap_offset[tap] + channel`. The forward pass, the weight
 //! gradient and the input gradient are all products of that kind.
 
 use std::cell::RefCell;
 
-use super::avx512::{block_rows, tiles, Depth, Strided, TileStart, Tiles};
-use super::kernels::ConvShape;
+use super::super::types::ConvShape;
+use super::gemm::{block_rows, tiles, Depth, Strided, TileStart, Tiles};
+use super::{at_least, pad, Avx512};
 
 /// Rows of a tile.
 const MR: usize = 12;
@@ -68,37 +69,16 @@ impl Scratch {
     }
 }
 
-/// Grows `v` to `len` (zeros) without touching what is there.
-fn at_least(v: &mut Vec<f32>, len: usize) {
-    if v.len() < len {
-        v.resize(len, 0.0);
-    }
-}
-
-/// Copies the `(h, w, c)` images into `(h + 2, w + 2, c)` images with a border of zeros, so
-/// that every output pixel reads all 9 taps (grows `out`, writes every value it uses).
-pub(crate) fn pad(x: &[f32], s: ConvShape, out: &mut Vec<f32>) {
-    let (h, w, c) = (s.h, s.w, s.cin);
-    let (hp, wp) = (h + 2, w + 2);
-    at_least(out, s.n * hp * wp * c);
-    for (src, dst) in x
-        .chunks_exact(h * w * c)
-        .zip(out.chunks_exact_mut(hp * wp * c))
-        .take(s.n)
-    {
-        dst[..wp * c].fill(0.0);
-        for y in 0..h {
-            let row = &mut dst[(y + 1) * wp * c..(y + 2) * wp * c];
-            row[..c].fill(0.0);
-            row[c..(w + 1) * c].copy_from_slice(&src[y * w * c..(y + 1) * w * c]);
-            row[(w + 1) * c..].fill(0.0);
-        }
-        dst[(hp - 1) * wp * c..].fill(0.0);
-    }
-}
-
 /// `y = relu?(conv3x3(x, w) + bias)`; `w` is `(3, 3, cin, cout)` (a `9 cin x cout` matrix).
-pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bool, y: &mut [f32]) {
+pub(super) fn forward(
+    cpu: Avx512,
+    x: &[f32],
+    s: ConvShape,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
     let (rows, depth, cout) = (s.rows(), 9 * s.cin, s.cout);
     assert!(s.k == 3 && x.len() >= rows * s.cin && y.len() >= rows * cout);
     assert!(w.len() >= depth * cout && bias.len() >= cout);
@@ -109,10 +89,11 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
         let (xp, taps) = (sc.padded.as_ptr(), &sc.taps[..]);
         for q0 in (0..rows).step_by(MR) {
             let n_rows = MR.min(rows - q0);
-            // SAFETY: every pixel's window and every tap lies inside the padded images.
-            let a_rows = block_rows(q0, n_rows, |r| unsafe { xp.add(sc.pixels[r]) });
+            // Every pixel's window and every tap lies inside the padded images; the tiles only
+            // dereference these pointers (`run`'s contract).
+            let a_rows = block_rows(q0, n_rows, |r| xp.wrapping_add(sc.pixels[r]));
             let yp = y.as_mut_ptr();
-            let c_rows = block_rows(q0, n_rows, |r| unsafe { yp.add(r * cout) });
+            let c_rows = block_rows(q0, n_rows, |r| yp.wrapping_add(r * cout));
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: taps,
@@ -124,9 +105,9 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
                 start: TileStart::Bias(bias),
                 relu,
             };
-            // SAFETY: the CPU has AVX-512F (this path is chosen only then); the tiles read
-            // `depth` rows of `w` and write `cout` values of `n_rows` rows of `y`, all checked.
-            unsafe { run(&t) };
+            // SAFETY: `cpu` proves AVX-512F; the tiles read `depth` rows of `w` and write `cout`
+            // values of `n_rows` rows of `y`, all checked above.
+            unsafe { run(cpu, &t) };
         }
     });
 }
@@ -135,7 +116,8 @@ pub(crate) fn forward(x: &[f32], s: ConvShape, w: &[f32], bias: &[f32], relu: bo
 /// given, the input gradient `dx (+)= col2im(dy w^T)` (added when its flag is set). `dy` is
 /// already masked by the ReLU.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward(
+pub(super) fn backward(
+    cpu: Avx512,
     x: &[f32],
     s: ConvShape,
     w: &[f32],
@@ -151,15 +133,22 @@ pub(crate) fn backward(
         let sc = &mut *sc.borrow_mut();
         pad(x, s, &mut sc.padded);
         sc.offsets(s);
-        weight_gradient(sc, s, dy, dw, accumulate);
+        weight_gradient(cpu, sc, s, dy, dw, accumulate);
         if let Some((dx, add)) = dx {
-            input_gradient(sc, s, w, dy, dx, add);
+            input_gradient(cpu, sc, s, w, dy, dx, add);
         }
     });
 }
 
 /// `dw[(tap, ch), o] (+)= sum over pixels q of padded[pixels[q] + taps[(tap, ch)]] dy[q, o]`.
-fn weight_gradient(sc: &Scratch, s: ConvShape, dy: &[f32], dw: &mut [f32], accumulate: bool) {
+fn weight_gradient(
+    cpu: Avx512,
+    sc: &Scratch,
+    s: ConvShape,
+    dy: &[f32],
+    dw: &mut [f32],
+    accumulate: bool,
+) {
     let (rows, depth, cout) = (s.rows(), 9 * s.cin, s.cout);
     let xp = sc.padded.as_ptr();
     for (block, q0) in (0..rows).step_by(KC).enumerate() {
@@ -172,15 +161,15 @@ fn weight_gradient(sc: &Scratch, s: ConvShape, dy: &[f32], dw: &mut [f32], accum
         let pixels = &sc.pixels[q0..q0 + kc];
         for p0 in (0..depth).step_by(MR) {
             let n_rows = MR.min(depth - p0);
-            // SAFETY: a tap offset plus any pixel's offset lies inside the padded images.
-            let a_rows = block_rows(p0, n_rows, |r| unsafe { xp.add(sc.taps[r]) });
+            // A tap offset plus any pixel's offset lies inside the padded images.
+            let a_rows = block_rows(p0, n_rows, |r| xp.wrapping_add(sc.taps[r]));
             let dwp = dw.as_mut_ptr();
-            let c_rows = block_rows(p0, n_rows, |r| unsafe { dwp.add(r * cout) });
+            let c_rows = block_rows(p0, n_rows, |r| dwp.wrapping_add(r * cout));
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: pixels,
-                // SAFETY: rows q0..q0 + kc of `dy` exist (checked by the caller).
-                b: unsafe { dy.as_ptr().add(q0 * cout) },
+                // Rows q0..q0 + kc of `dy` exist (asserted by `backward`).
+                b: dy.as_ptr().wrapping_add(q0 * cout),
                 ldb: cout,
                 n: cout,
                 c_rows: &c_rows,
@@ -188,8 +177,9 @@ fn weight_gradient(sc: &Scratch, s: ConvShape, dy: &[f32], dw: &mut [f32], accum
                 start,
                 relu: false,
             };
-            // SAFETY: AVX-512F; every address is inside the padded images, `dy` and `dw`.
-            unsafe { run(&t) };
+            // SAFETY: `cpu` proves AVX-512F; every address is inside the padded images, `dy`
+            // and `dw`.
+            unsafe { run(cpu, &t) };
         }
     }
 }
@@ -198,6 +188,7 @@ fn weight_gradient(sc: &Scratch, s: ConvShape, dy: &[f32], dw: &mut [f32], accum
 /// input gradient at the tap's offset; the centre tap goes first and writes, so that every
 /// pixel is written before the other taps add to it.
 fn input_gradient(
+    cpu: Avx512,
     sc: &mut Scratch,
     s: ConvShape,
     w: &[f32],
@@ -237,19 +228,17 @@ fn input_gradient(
         };
         for q0 in (0..rows).step_by(MR) {
             let n_rows = MR.min(rows - q0);
-            // SAFETY: rows of `dy` below `rows` and windows of the padded gradient exist.
-            let a_rows = block_rows(q0, n_rows, |r| unsafe { dy.as_ptr().add(r * cout) });
-            let c_rows = block_rows(q0, n_rows, |r| unsafe {
-                dxp.add(sc.pixels[r] + tap_offset)
-            });
+            // Rows of `dy` below `rows` and windows of the padded gradient exist.
+            let a_rows = block_rows(q0, n_rows, |r| dy.as_ptr().wrapping_add(r * cout));
+            let c_rows = block_rows(q0, n_rows, |r| dxp.wrapping_add(sc.pixels[r] + tap_offset));
             let t = Tiles {
                 a_rows: &a_rows,
                 koff: Strided {
                     len: cout,
                     stride: 1,
                 },
-                // SAFETY: columns tap * cin.. of w^T exist.
-                b: unsafe { sc.wt.as_ptr().add(tap * cin) },
+                // Columns tap * cin.. of w^T exist.
+                b: sc.wt.as_ptr().wrapping_add(tap * cin),
                 ldb: depth,
                 n: cin,
                 c_rows: &c_rows,
@@ -257,8 +246,9 @@ fn input_gradient(
                 start,
                 relu: false,
             };
-            // SAFETY: AVX-512F; every address is inside `dy`, w^T and the padded gradient.
-            unsafe { run(&t) };
+            // SAFETY: `cpu` proves AVX-512F; every address is inside `dy`, w^T and the padded
+            // gradient.
+            unsafe { run(cpu, &t) };
         }
     }
     // The centre of each window is the pixel itself.
@@ -278,103 +268,15 @@ fn input_gradient(
 /// [`tiles`] on 32-column panels, or 16-column ones when the product has at most 16 columns.
 ///
 /// # Safety
-/// AVX-512F, and every address `t` reaches exists.
-unsafe fn run<K: Depth>(t: &Tiles<'_, MR, K>) {
-    if t.n <= 16 {
-        tiles::<MR, 1, K>(t)
-    } else {
-        tiles::<MR, 2, K>(t)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::native::kernels::{affine_backward, affine_forward, col2im3, im2col3};
-    use crate::native::linalg::MatRef;
-    use crate::KernelPath;
-
-    /// The implicit convolution against im2col + the portable products, forward, weight and
-    /// input gradients, written and accumulated, on shapes whose rows, columns and depth are
-    /// not multiples of the tile.
-    #[test]
-    fn implicit_convolution_matches_im2col() {
-        if !KernelPath::Avx512.is_available() {
-            eprintln!("this CPU has no AVX-512F: the implicit convolution is not checked here");
-            return;
-        }
-        for (n, h, w, cin, cout) in [(3, 5, 7, 5, 20), (2, 4, 4, 32, 64), (1, 3, 9, 2, 8)] {
-            let s = ConvShape {
-                n,
-                h,
-                w,
-                cin,
-                cout,
-                k: 3,
-            };
-            let val = |i: usize, f: f32| (i as f32 * f).sin();
-            let x: Vec<f32> = (0..s.rows() * cin).map(|i| val(i, 0.37)).collect();
-            let wt: Vec<f32> = (0..9 * cin * cout).map(|i| val(i, 0.11) * 0.3).collect();
-            let b: Vec<f32> = (0..cout).map(|i| val(i, 0.7) * 0.1).collect();
-            let dy: Vec<f32> = (0..s.rows() * cout).map(|i| val(i, 0.23)).collect();
-
-            let mut col = vec![0.0; s.rows() * s.patch()];
-            im2col3(&x, s, &mut col);
-            let input = MatRef::rows(&col, s.patch());
-            let portable = KernelPath::Portable;
-            let mut y_ref = vec![0.0; s.rows() * cout];
-            affine_forward(
-                portable,
-                s.rows(),
-                s.patch(),
-                cout,
-                input,
-                &wt,
-                &b,
-                true,
-                &mut y_ref,
-            );
-            let (mut dy_ref, mut dw_ref, mut db_ref) =
-                (dy.clone(), vec![0.0; wt.len()], vec![0.0; cout]);
-            let mut dcol = vec![0.0; col.len()];
-            affine_backward(
-                portable,
-                s.rows(),
-                s.patch(),
-                cout,
-                input,
-                &wt,
-                &y_ref,
-                false,
-                &mut dy_ref,
-                &mut dw_ref,
-                &mut db_ref,
-                false,
-                Some((&mut dcol, false)),
-            );
-            let mut dx_ref = vec![0.0; x.len()];
-            col2im3(&dcol, s, &mut dx_ref, false);
-
-            let close = |what: &str, got: &[f32], want: &[f32]| {
-                for (i, (g, w)) in got.iter().zip(want).enumerate() {
-                    assert!(
-                        (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
-                        "{n}x{h}x{w}x{cin}->{cout} {what}[{i}]: {g} vs {w}"
-                    );
-                }
-            };
-            let mut y = vec![f32::NAN; s.rows() * cout];
-            forward(&x, s, &wt, &b, true, &mut y);
-            close("y", &y, &y_ref);
-            let (mut dw, mut dx) = (vec![f32::NAN; wt.len()], vec![f32::NAN; x.len()]);
-            backward(&x, s, &wt, &dy, &mut dw, false, Some((&mut dx, false)));
-            close("dw", &dw, &dw_ref);
-            close("dx", &dx, &dx_ref);
-            // Accumulating adds the same again.
-            backward(&x, s, &wt, &dy, &mut dw, true, Some((&mut dx, true)));
-            let twice = |v: &[f32]| v.iter().map(|a| 2.0 * a).collect::<Vec<_>>();
-            close("dw accumulated", &dw, &twice(&dw_ref));
-            close("dx accumulated", &dx, &twice(&dx_ref));
+/// Every address `t` reaches exists (`_cpu` proves AVX-512F).
+unsafe fn run<K: Depth>(_cpu: Avx512, t: &Tiles<'_, MR, K>) {
+    // SAFETY: the caller guarantees every address `t` reaches; `_cpu` proves AVX-512F, the
+    // feature `tiles` is compiled for.
+    unsafe {
+        if t.n <= 16 {
+            tiles::<MR, 1, K>(t)
+        } else {
+            tiles::<MR, 2, K>(t)
         }
     }
 }

@@ -1,0 +1,522 @@
+//! The portable kernels: the layers' loops in plain Rust over `(N, H, W, C)` slices, and the
+//! `matrixmultiply` crate's product. This is all an aarch64 build (or a build with the x86-64
+//! kernels compiled out, `--cfg nstudent_portable`) runs; on an x86-64 CPU with AVX-512 the
+//! same loops are compiled once more for it (`x86_64::Wide`), which changes no bit: every
+//! float operation in them is one exact IEEE operation in a fixed order (no sums across
+//! lanes, and Rust never fuses a multiply and an add).
+//!
+//! Convolution kernels are stored `(kh, kw, cin, cout)` (a `9 * cin x cout` matrix for 3x3),
+//! dense kernels `(in, out)`, so both layers are one matrix product over the batch.
+
+use super::ops::Kernels;
+use super::types::{check_output, AdamConfig, ConvShape, MatRef};
+
+/// The portable kernel set, compiled for the baseline CPU of the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Plain;
+
+impl Kernels for Plain {
+    fn matmul(
+        &self,
+        m: usize,
+        n: usize,
+        k: usize,
+        a: MatRef<'_>,
+        b: MatRef<'_>,
+        c: &mut [f32],
+        ldc: usize,
+        accumulate: bool,
+    ) {
+        matmul(m, n, k, a, b, c, ldc, accumulate)
+    }
+
+    fn im2col3(&self, x: &[f32], s: ConvShape, col: &mut [f32]) {
+        im2col3(x, s, col)
+    }
+
+    fn col2im3(&self, col: &[f32], s: ConvShape, dx: &mut [f32], accumulate: bool) {
+        col2im3(col, s, dx, accumulate)
+    }
+
+    fn affine_forward(
+        &self,
+        rows: usize,
+        nin: usize,
+        nout: usize,
+        x: MatRef<'_>,
+        w: &[f32],
+        bias: &[f32],
+        relu: bool,
+        y: &mut [f32],
+    ) {
+        affine_forward(rows, nin, nout, x, w, bias, relu, y)
+    }
+
+    fn affine_backward(
+        &self,
+        rows: usize,
+        nin: usize,
+        nout: usize,
+        x: MatRef<'_>,
+        w: &[f32],
+        y: &[f32],
+        relu: bool,
+        dy: &mut [f32],
+        dw: &mut [f32],
+        db: &mut [f32],
+        acc_params: bool,
+        dx: Option<(&mut [f32], bool)>,
+    ) {
+        affine_backward(rows, nin, nout, x, w, y, relu, dy, dw, db, acc_params, dx)
+    }
+
+    fn relu_mask_and_bias_grad(
+        &self,
+        rows: usize,
+        nout: usize,
+        y: &[f32],
+        relu: bool,
+        dy: &mut [f32],
+        db: &mut [f32],
+        accumulate: bool,
+    ) {
+        relu_mask_and_bias_grad(rows, nout, y, relu, dy, db, accumulate)
+    }
+
+    fn maxpool_forward(
+        &self,
+        x: &[f32],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        y: &mut [f32],
+        arg: &mut [u8],
+    ) {
+        maxpool_forward(x, n, h, w, c, y, arg)
+    }
+
+    fn maxpool_backward(
+        &self,
+        dy: &[f32],
+        arg: &[u8],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        dx: &mut [f32],
+        accumulate: bool,
+    ) {
+        maxpool_backward(dy, arg, n, h, w, c, dx, accumulate)
+    }
+
+    fn adam_step_sum(
+        &self,
+        cfg: AdamConfig,
+        t: u64,
+        params: &mut [f32],
+        grads: &[Vec<f32>],
+        offset: usize,
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        adam_step_sum(cfg, t, params, grads, offset, m, v)
+    }
+}
+
+/// `c[m x n] (row-major, row stride ldc) = (accumulate ? c : 0) + a[m x k] * b[k x n]` on
+/// `matrixmultiply` (its AVX2/FMA kernels where the CPU has them, detected by that crate).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    check_output(m, n, c, ldc);
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[r * ldc..r * ldc + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    a.check(m, k);
+    b.check(k, n);
+    // SAFETY: the checks above keep every element the product reads or writes inside the
+    // slices, and `c` does not alias `a` or `b` (it is borrowed mutably). With beta = 0,
+    // `sgemm` does not read `c`.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            a.rs as isize,
+            a.cs as isize,
+            b.data.as_ptr(),
+            b.rs as isize,
+            b.cs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            c.as_mut_ptr(),
+            ldc as isize,
+            1,
+        );
+    }
+}
+
+#[inline(always)]
+pub(crate) fn relu_mask_and_bias_grad(
+    rows: usize,
+    nout: usize,
+    y: &[f32],
+    relu: bool,
+    dy: &mut [f32],
+    db: &mut [f32],
+    accumulate: bool,
+) {
+    let dy = &mut dy[..rows * nout];
+    if !accumulate {
+        db.fill(0.0);
+    }
+    // ReLU mask and bias gradient in one pass.
+    if relu {
+        for (r, yr) in dy.chunks_exact_mut(nout).zip(y.chunks_exact(nout)) {
+            for ((g, &v), b) in r.iter_mut().zip(yr).zip(db.iter_mut()) {
+                let masked = if v > 0.0 { *g } else { 0.0 };
+                *g = masked;
+                *b += masked;
+            }
+        }
+    } else {
+        for r in dy.chunks_exact(nout) {
+            for (b, g) in db.iter_mut().zip(r) {
+                *b += *g;
+            }
+        }
+    }
+}
+
+/// See [`Kernels::im2col3`].
+#[inline(always)]
+pub(crate) fn im2col3(x: &[f32], s: ConvShape, col: &mut [f32]) {
+    let (h, w, c) = (s.h, s.w, s.cin);
+    let patch = 9 * c;
+    let col = &mut col[..s.rows() * patch];
+    for (img, (xi, ci)) in x
+        .chunks_exact(h * w * c)
+        .zip(col.chunks_exact_mut(h * w * patch))
+        .enumerate()
+        .take(s.n)
+    {
+        let _ = img;
+        for y in 0..h {
+            for xx in 0..w {
+                let row = &mut ci[(y * w + xx) * patch..(y * w + xx + 1) * patch];
+                for ky in 0..3 {
+                    let sy = y as isize + ky as isize - 1;
+                    let dst = &mut row[ky * 3 * c..(ky + 1) * 3 * c];
+                    if sy < 0 || sy >= h as isize {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src_row = &xi[sy as usize * w * c..(sy as usize + 1) * w * c];
+                    if c < 8 {
+                        for kx in 0..3 {
+                            let sx = xx as isize + kx as isize - 1;
+                            for ch in 0..c {
+                                dst[kx * c + ch] = if sx < 0 || sx >= w as isize {
+                                    0.0
+                                } else {
+                                    src_row[sx as usize * c + ch]
+                                };
+                            }
+                        }
+                    } else if xx >= 1 && xx + 1 < w {
+                        dst.copy_from_slice(&src_row[(xx - 1) * c..(xx + 2) * c]);
+                    } else {
+                        for kx in 0..3 {
+                            let sx = xx as isize + kx as isize - 1;
+                            let d = &mut dst[kx * c..(kx + 1) * c];
+                            if sx < 0 || sx >= w as isize {
+                                d.fill(0.0);
+                            } else {
+                                d.copy_from_slice(&src_row[sx as usize * c..(sx as usize + 1) * c]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// See [`Kernels::col2im3`].
+#[inline(always)]
+pub(crate) fn col2im3(col: &[f32], s: ConvShape, dx: &mut [f32], accumulate: bool) {
+    let (h, w, c) = (s.h, s.w, s.cin);
+    let patch = 9 * c;
+    for (dxi, ci) in dx
+        .chunks_exact_mut(h * w * c)
+        .zip(col.chunks_exact(h * w * patch))
+        .take(s.n)
+    {
+        if !accumulate {
+            dxi.fill(0.0);
+        }
+        for y in 0..h {
+            for xx in 0..w {
+                let row = &ci[(y * w + xx) * patch..(y * w + xx + 1) * patch];
+                for ky in 0..3 {
+                    let sy = y as isize + ky as isize - 1;
+                    if sy < 0 || sy >= h as isize {
+                        continue;
+                    }
+                    let dst_row = &mut dxi[sy as usize * w * c..(sy as usize + 1) * w * c];
+                    for kx in 0..3 {
+                        let sx = xx as isize + kx as isize - 1;
+                        if sx < 0 || sx >= w as isize {
+                            continue;
+                        }
+                        let src = &row[(ky * 3 + kx) * c..(ky * 3 + kx + 1) * c];
+                        let d = &mut dst_row[sx as usize * c..(sx as usize + 1) * c];
+                        for (a, b) in d.iter_mut().zip(src) {
+                            *a += *b;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// See [`Kernels::affine_forward`]: the bias copied into `y`, the product added, then ReLU.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn affine_forward(
+    rows: usize,
+    nin: usize,
+    nout: usize,
+    x: MatRef<'_>,
+    w: &[f32],
+    bias: &[f32],
+    relu: bool,
+    y: &mut [f32],
+) {
+    let y = &mut y[..rows * nout];
+    for r in y.chunks_exact_mut(nout) {
+        r.copy_from_slice(bias);
+    }
+    matmul(rows, nout, nin, x, MatRef::rows(w, nout), y, nout, true);
+    if relu {
+        for v in y.iter_mut() {
+            *v = v.max(0.0);
+        }
+    }
+}
+
+/// See [`Kernels::affine_backward`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn affine_backward(
+    rows: usize,
+    nin: usize,
+    nout: usize,
+    x: MatRef<'_>,
+    w: &[f32],
+    y: &[f32],
+    relu: bool,
+    dy: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    acc_params: bool,
+    dx: Option<(&mut [f32], bool)>,
+) {
+    let dy = &mut dy[..rows * nout];
+    relu_mask_and_bias_grad(rows, nout, y, relu, dy, db, acc_params);
+    // dw (nin x nout) = x^T (nin x rows) @ dy (rows x nout)
+    let xt = MatRef {
+        data: x.data,
+        rs: x.cs,
+        cs: x.rs,
+    };
+    matmul(
+        nin,
+        nout,
+        rows,
+        xt,
+        MatRef::rows(dy, nout),
+        dw,
+        nout,
+        acc_params,
+    );
+    if let Some((dx, accumulate)) = dx {
+        // dx (rows x nin) = dy (rows x nout) @ w^T (nout x nin)
+        matmul(
+            rows,
+            nin,
+            nout,
+            MatRef::rows(dy, nout),
+            MatRef::rows_t(w, nout),
+            dx,
+            nin,
+            accumulate,
+        );
+    }
+}
+
+/// See [`Kernels::maxpool_forward`].
+#[inline(always)]
+pub(crate) fn maxpool_forward(
+    x: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    y: &mut [f32],
+    arg: &mut [u8],
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    for img in 0..n {
+        let xi = &x[img * h * w * c..(img + 1) * h * w * c];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = ((img * oh + oy) * ow + ox) * c;
+                let p00 = ((2 * oy) * w + 2 * ox) * c;
+                let p01 = p00 + c;
+                let p10 = p00 + w * c;
+                let p11 = p10 + c;
+                let yo = &mut y[o..o + c];
+                let ao = &mut arg[o..o + c];
+                for ch in 0..c {
+                    let (mut best, mut bi) = (xi[p00 + ch], 0u8);
+                    let v = xi[p01 + ch];
+                    if v > best {
+                        best = v;
+                        bi = 1;
+                    }
+                    let v = xi[p10 + ch];
+                    if v > best {
+                        best = v;
+                        bi = 2;
+                    }
+                    let v = xi[p11 + ch];
+                    if v > best {
+                        best = v;
+                        bi = 3;
+                    }
+                    yo[ch] = best;
+                    ao[ch] = bi;
+                }
+            }
+        }
+    }
+}
+
+/// See [`Kernels::maxpool_backward`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn maxpool_backward(
+    dy: &[f32],
+    arg: &[u8],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    dx: &mut [f32],
+    accumulate: bool,
+) {
+    let (oh, ow) = (h / 2, w / 2);
+    if !accumulate {
+        dx[..n * h * w * c].fill(0.0);
+    }
+    for img in 0..n {
+        let dxi = &mut dx[img * h * w * c..(img + 1) * h * w * c];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let o = ((img * oh + oy) * ow + ox) * c;
+                let p00 = ((2 * oy) * w + 2 * ox) * c;
+                let offs = [p00, p00 + c, p00 + w * c, p00 + w * c + c];
+                for ch in 0..c {
+                    dxi[offs[arg[o + ch] as usize] + ch] += dy[o + ch];
+                }
+            }
+        }
+    }
+}
+
+/// See [`Kernels::adam_step_sum`].
+#[inline(always)]
+pub(crate) fn adam_step_sum(
+    cfg: AdamConfig,
+    t: u64,
+    params: &mut [f32],
+    grads: &[Vec<f32>],
+    offset: usize,
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let t = t as i32;
+    let bc1 = 1.0 - (cfg.beta1 as f64).powi(t);
+    let bc2 = 1.0 - (cfg.beta2 as f64).powi(t);
+    let step = (cfg.lr as f64 / bc1) as f32;
+    let sqrt_bc2 = bc2.sqrt() as f32;
+    let (b1, b2) = (cfg.beta1, cfg.beta2);
+    let len = params.len();
+    let (first, rest) = grads.split_first().expect("at least one gradient");
+    // In blocks: the gradients are summed (in order, the same sums as element by element),
+    // then the update runs over the block; both loops vectorize.
+    const BLOCK: usize = 1024;
+    let mut sum = [0.0f32; BLOCK];
+    for b0 in (0..len).step_by(BLOCK) {
+        let nb = BLOCK.min(len - b0);
+        let at = offset + b0;
+        // One gradient is used in place; several are added into `sum`, the first two in one
+        // pass (no copy of the first).
+        let g: &[f32] = match rest.split_first() {
+            None => &first[at..at + nb],
+            Some((second, others)) => {
+                let sum = &mut sum[..nb];
+                for ((s, &a), &b) in sum
+                    .iter_mut()
+                    .zip(&first[at..at + nb])
+                    .zip(&second[at..at + nb])
+                {
+                    *s = a + b;
+                }
+                for r in others {
+                    for (s, &ri) in sum.iter_mut().zip(&r[at..at + nb]) {
+                        *s += ri;
+                    }
+                }
+                sum
+            }
+        };
+        let (p, m, v) = (
+            &mut params[b0..b0 + nb],
+            &mut m[b0..b0 + nb],
+            &mut v[b0..b0 + nb],
+        );
+        for (((pi, mi), vi), &gi) in p
+            .iter_mut()
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+            .zip(g.iter())
+        {
+            let mn = b1 * *mi + (1.0 - b1) * gi;
+            let vn = b2 * *vi + (1.0 - b2) * gi * gi;
+            *mi = mn;
+            *vi = vn;
+            *pi -= step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The values every kernel set takes: a convolution's shape, a strided matrix operand, what a
+//! product starts from, and Adam's hyper-parameters. No code runs here; both kernel sets
+//! (`portable` and `x86_64`) and the executor depend on this file, and it on nothing.
+
+/// Shape of a convolution over an `(n, h, w, cin)` input with `k x k` kernels (k = 1 or 3),
+/// stride 1, "same" zero padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvShape {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
+}
+
+impl ConvShape {
+    /// Output pixels of the whole batch: the rows of the convolution as a matrix product.
+    pub fn rows(&self) -> usize {
+        self.n * self.h * self.w
+    }
+
+    /// Inputs of one output pixel (`k * k * cin`): the depth of the product.
+    pub fn patch(&self) -> usize {
+        self.k * self.k * self.cin
+    }
+}
+
+/// What a product on the AVX-512 kernel starts from.
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(nstudent_portable))),
+    allow(dead_code)
+)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Start<'a> {
+    /// `c = a * b`.
+    Zero,
+    /// `c += a * b`.
+    Accumulate,
+    /// `c = a * b + bias` (one value per column).
+    Bias(&'a [f32]),
+}
+
+/// A read-only strided matrix: element `(i, j)` is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn rows_t(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            rs: 1,
+            cs: cols,
+        }
+    }
+
+    /// The transpose of this matrix (the same values, strides swapped).
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", not(nstudent_portable))),
+        allow(dead_code)
+    )]
+    pub fn t(self) -> Self {
+        Self {
+            data: self.data,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// Panics unless every element of an `r x c` matrix with these strides is in `data`: what
+    /// makes the unchecked reads of both products sound.
+    pub fn check(&self, r: usize, c: usize) {
+        if r > 0 && c > 0 {
+            let last = (r - 1) * self.rs + (c - 1) * self.cs;
+            assert!(last < self.data.len(), "matrix operand out of bounds");
+        }
+    }
+}
+
+/// Panics unless an `m x n` product with row stride `ldc` fits in `c` (`m, n > 0`).
+pub(crate) fn check_output(m: usize, n: usize, c: &[f32], ldc: usize) {
+    assert!(
+        (m - 1) * ldc + n <= c.len(),
+        "matrix product output out of bounds"
+    );
+}
+
+/// Adam hyper-parameters. `eps` is added to the bias-corrected `sqrt(v_hat)`, as in
+/// `torch.optim.Adam` (Keras adds it to the uncorrected `sqrt(v)`; see the crate docs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AdamConfig {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+}
+
+/// How the AVX-512 kernels compute a convolution, chosen once per operation when the plan is
+/// built (see `Avx512::conv_method`).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(nstudent_portable))),
+    allow(dead_code)
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AvxConv {
+    /// The input layer's 3x3 convolution straight from the image (1 to 4 input channels).
+    Direct,
+    /// Winograd's F(2x2, 3x3): even sizes, channels in multiples of 16.
+    Winograd,
+    /// A product over the zero-padded images, without an im2col matrix (any other 3x3).
+    Implicit,
+}

@@ -1,0 +1,44 @@
+//! The threads a training or a prediction runs on: exactly its caller's budget.
+//!
+//! One thread runs on the calling thread itself, with no pool at all. More run on a rayon pool
+//! of exactly that many workers that belongs to the calling thread: built at its first use,
+//! kept in a thread-local and reused by every later training and prediction from that thread
+//! (a study's job is one thread, so each job has its own pool, built once). Rayon's global
+//! pool is never used, so `--jobs 2 --threads 1` keeps two threads busy, not two plus every
+//! core.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use rayon::ThreadPool;
+
+use crate::{Error, Result};
+
+thread_local! {
+    /// The calling thread's pool and its size.
+    static POOL: RefCell<Option<(usize, Arc<ThreadPool>)>> = const { RefCell::new(None) };
+}
+
+/// The calling thread's pool of `threads` workers (built, or rebuilt for a new size, when
+/// needed); `None` for one thread: the work then runs on the calling thread.
+pub(crate) fn pool(threads: usize) -> Result<Option<Arc<ThreadPool>>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    POOL.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if let Some((n, pool)) = cached.as_ref() {
+            if *n == threads {
+                return Ok(Some(Arc::clone(pool)));
+            }
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("nstudent-compute-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start {threads} worker threads: {e}")))?;
+        let pool = Arc::new(pool);
+        *cached = Some((threads, Arc::clone(&pool)));
+        Ok(Some(pool))
+    })
+}
