@@ -127,12 +127,19 @@ pub fn verify_cell(study: &StudyDir, work: &NestedCv, cell: &Cell) -> Result<Ver
         .finished(cell)?
         .ok_or_else(|| Error::Internal(format!("cell {} vanished while verifying", cell.index)))?;
     // Recompute on the kernels that computed the cell: the paths differ in their last bits.
-    let work = work.on_kernels(stored.kernels).map_err(|e| {
-        Error::Config(format!(
-            "cell {}: it was computed on the {} kernels: {e}",
-            cell.index, stored.kernels
-        ))
-    })?;
+    // `work` itself when its engine runs them (its loaded data is kept), else a copy on them.
+    let rebuilt;
+    let work = if crate::runner::CellWork::kernel_path(work) == Some(stored.kernels) {
+        work
+    } else {
+        rebuilt = work.on_kernels(stored.kernels).map_err(|e| {
+            Error::Config(format!(
+                "cell {}: it was computed on the {} kernels: {e}",
+                cell.index, stored.kernels
+            ))
+        })?;
+        &rebuilt
+    };
     if stored.kernel_revision != stored.kernels.revision() {
         return Err(Error::Config(format!(
             "cell {}: it was computed by revision {} of the {} kernels, and this build runs \
@@ -146,7 +153,7 @@ pub fn verify_cell(study: &StudyDir, work: &NestedCv, cell: &Cell) -> Result<Ver
         )));
     }
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let mut again = recompute(scratch.path(), study.study(), &work, cell)?;
+    let mut again = recompute(scratch.path(), study.study(), work, cell)?;
     // Builds before cells recorded their pseudo-labels wrote none: compare what they wrote.
     if stored.outcome.pseudo_labels.is_empty() {
         again.outcome.pseudo_labels.clear();
