@@ -244,7 +244,7 @@ pub mod model_file {
             std::fs::write(dir.path().join(nstudent_algo::ENSEMBLE_MANIFEST), bytes).unwrap();
             dir.path().to_path_buf()
         };
-        let Ok(model) = Model::load(&NativeEngine, &path) else {
+        let Ok(model) = Model::load(&NativeEngine::default(), &path) else {
             return;
         };
         let shape = model.spec().input;
@@ -263,7 +263,7 @@ pub mod model_file {
         let again = dir.path().join("again.safetensors");
         if model.len() == 1 {
             model.save(&again).unwrap();
-            let back = Model::load(&NativeEngine, &again).unwrap();
+            let back = Model::load(&NativeEngine::default(), &again).unwrap();
             assert_eq!(
                 back.predict_proba(ImagesRef::new(&pixels, shape).unwrap())
                     .unwrap(),
