@@ -44,7 +44,7 @@ use crate::model_file::{self, ModelFile};
 use crate::native::{augment_rng, shuffle, BatchNoise};
 use crate::{
     checks, Classifier, Engine, Error, FitOptions, FitProgress, FitReport, ModelSpec,
-    NativeClassifier, Result, Targets,
+    NativeClassifier, Result, Targets, Threads,
 };
 use model::{Net, Noise, TorchTensors};
 
@@ -235,6 +235,8 @@ pub struct BurnClassifier {
     /// Weights on `device`, in eval mode (no autodiff).
     net: Net,
     class_names: Vec<String>,
+    /// The threads predictions run on (the CPU backend; a fit sets them to its own).
+    threads: Threads,
 }
 
 /// Pixels of `n` `(H, W, C)` images to `(N, C, H, W)` values in [0, 1], into `out`.
@@ -270,6 +272,7 @@ impl BurnClassifier {
             device,
             net,
             class_names: Vec::new(),
+            threads: Threads::all_cores(),
         })
     }
 
@@ -411,6 +414,7 @@ impl Classifier for BurnClassifier {
         let n = images.len();
         checks::targets(&self.spec, &targets, n)?;
         checks::fit_options(options)?;
+        self.threads = options.threads;
         if n == 0 || options.epochs == 0 {
             return Ok(FitReport {
                 epoch_losses: Vec::new(),
@@ -419,10 +423,8 @@ impl Classifier for BurnClassifier {
         }
         let (net, epoch_losses) = match self.backend {
             BurnBackend::Flex => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(options.threads.get())
-                    .build()
-                    .map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))?;
+                // The calling thread's pool, reused by its later fits and predictions.
+                let pool = crate::native::threads::pool_of(options.threads.get())?;
                 // Training runs on the pool (so flex's kernels use its threads); progress
                 // comes back to the caller's thread.
                 let (tx, rx) = std::sync::mpsc::channel();
@@ -472,18 +474,27 @@ impl Classifier for BurnClassifier {
         let img_len = self.spec.input.len();
         let mut out = Vec::with_capacity(images.len() * k);
         let chunk = self.backend.predict_chunk();
-        guarded("predicting", || {
-            let mut x = Vec::new();
-            for px in images.pixels.chunks(chunk * img_len) {
-                let cnt = px.len() / img_len;
-                to_nchw(px, self.spec.input, &mut x);
-                let input = self.input(std::mem::take(&mut x), cnt, &self.device);
-                let probs = softmax(self.net.forward(input, &Noise::default()), 1);
-                let data = probs.try_into_data().map_err(device_error)?;
-                out.extend_from_slice(data.as_slice::<f32>().map_err(device_error)?);
+        let mut predict = || {
+            guarded("predicting", || {
+                let mut x = Vec::new();
+                for px in images.pixels.chunks(chunk * img_len) {
+                    let cnt = px.len() / img_len;
+                    to_nchw(px, self.spec.input, &mut x);
+                    let input = self.input(std::mem::take(&mut x), cnt, &self.device);
+                    let probs = softmax(self.net.forward(input, &Noise::default()), 1);
+                    let data = probs.try_into_data().map_err(device_error)?;
+                    out.extend_from_slice(data.as_slice::<f32>().map_err(device_error)?);
+                }
+                Ok(())
+            })
+        };
+        match self.backend {
+            // The CPU backend runs on rayon's current pool: the caller's, never the global one.
+            BurnBackend::Flex => {
+                crate::native::threads::pool_of(self.threads.get())?.install(predict)?
             }
-            Ok(())
-        })?;
+            _ => predict()?,
+        }
         Ok(out)
     }
 
@@ -501,6 +512,10 @@ impl Classifier for BurnClassifier {
 
     fn set_class_names(&mut self, names: Vec<String>) {
         self.class_names = names;
+    }
+
+    fn set_threads(&mut self, threads: Threads) {
+        self.threads = threads;
     }
 
     fn class_names(&self) -> &[String] {

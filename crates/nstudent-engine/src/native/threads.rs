@@ -25,11 +25,20 @@ pub(crate) fn pool(threads: usize) -> Result<Option<Arc<ThreadPool>>> {
     if threads <= 1 {
         return Ok(None);
     }
+    pool_of(threads).map(Some)
+}
+
+/// The calling thread's pool of exactly `threads` workers, one included: for code that uses
+/// rayon's current pool for every thread count (the burn engine's CPU backend), so that it
+/// never falls back to the global pool.
+#[cfg_attr(not(feature = "burn"), allow(dead_code))]
+pub(crate) fn pool_of(threads: usize) -> Result<Arc<ThreadPool>> {
+    let threads = threads.max(1);
     POOL.with(|cell| {
         let mut cached = cell.borrow_mut();
         if let Some((n, pool)) = cached.as_ref() {
             if *n == threads {
-                return Ok(Some(Arc::clone(pool)));
+                return Ok(Arc::clone(pool));
             }
         }
         let pool = rayon::ThreadPoolBuilder::new()
@@ -39,6 +48,6 @@ pub(crate) fn pool(threads: usize) -> Result<Option<Arc<ThreadPool>>> {
             .map_err(|e| Error::Internal(format!("cannot start {threads} worker threads: {e}")))?;
         let pool = Arc::new(pool);
         *cached = Some((threads, Arc::clone(&pool)));
-        Ok(Some(pool))
+        Ok(pool)
     })
 }
