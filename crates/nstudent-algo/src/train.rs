@@ -432,44 +432,9 @@ impl<'a> Trainer<'a> {
         let c = &self.config;
         let k = split.labeled.num_classes();
         let pool = &split.pool;
-        if pool.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{}: no unlabeled rows left (teacher_factor {}); lower teacher_factor",
-                split.labeled.source, c.teacher_factor
-            )));
-        }
-        if teacher.num_classes() != k || teacher.spec().input != split.labeled.shape {
-            return Err(Error::Invalid(format!(
-                "the teacher takes {} images of {} classes, the data has {} images of {k}",
-                teacher.spec().input,
-                teacher.num_classes(),
-                split.labeled.shape
-            )));
-        }
-        if let Some(p) = teacher_pool_probs {
-            if p.len() != pool.len() * k {
-                return Err(Error::Invalid(format!(
-                    "{} teacher probabilities do not cover {} pool rows of {k} classes",
-                    p.len(),
-                    pool.len()
-                )));
-            }
-        }
-        let mode = match c.labels {
-            LabelKind::Hard => LabelMode::Hard,
-            LabelKind::Soft => LabelMode::Soft {
-                temperature: c.temperature as f32,
-            },
-        };
-        // Slices are fractions of the data they are cut from.
-        let total = match split.pool_origin {
-            PoolOrigin::TrainingData => split.labeled.len() + pool.len(),
-            PoolOrigin::Separate => pool.len(),
-        };
-        let slice = match c.unlabeled {
-            UnlabeledSchedule::Slice => ((c.unl_factor * total as f64 + 1e-9) as usize).max(1),
-            UnlabeledSchedule::All => pool.len(),
-        };
+        self.check_chain_inputs(split, teacher, teacher_pool_probs)?;
+        let mode = self.label_mode();
+        let slice = self.rows_per_slice(split);
         let spec = c.student.spec(split.labeled.shape, k);
         let augment = c.augment.for_shape(split.labeled.shape);
 
@@ -519,31 +484,8 @@ impl<'a> Trainer<'a> {
                 current.extend(&fresh, predict_from);
             }
             labeled_upto = used;
-            let trained = match c.balance {
-                Balance::Paper => balance_classes(
-                    &current,
-                    c.balance_target,
-                    mix(c.seed, iteration as u64, 0xba1),
-                ),
-                Balance::None => current.clone(),
-            };
-            let (images, targets) = student_data(split, &trained);
-            let seeds: Vec<u64> = (0..c.members())
-                .map(|m| mix(c.seed, iteration as u64, m as u64))
-                .collect();
-            let view = ImagesRef {
-                pixels: &images,
-                shape: split.labeled.shape,
-            };
-            let (mut student, fit) = self.train_members(
-                &spec,
-                view,
-                targets.as_targets(k),
-                augment.clone(),
-                &seeds,
-                Stage::Student { iteration },
-                observer,
-            )?;
+            let (mut student, trained, fit) =
+                self.train_student(split, &current, iteration, (&spec, &augment), observer)?;
             student.set_class_names(&split.labeled.class_names);
             let seconds = start.elapsed().as_secs_f64();
             let report = IterationReport {
@@ -571,6 +513,111 @@ impl<'a> Trainer<'a> {
             iterations,
             stopped_early,
         })
+    }
+
+    /// Refuses a chain that cannot run: an empty pool, a teacher of other images or classes,
+    /// or teacher probabilities that do not cover the pool.
+    fn check_chain_inputs(
+        &self,
+        split: &LabeledSplit,
+        teacher: &Model,
+        teacher_pool_probs: Option<&[f32]>,
+    ) -> Result<()> {
+        let c = &self.config;
+        let k = split.labeled.num_classes();
+        let pool = &split.pool;
+        if pool.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no unlabeled rows left (teacher_factor {}); lower teacher_factor",
+                split.labeled.source, c.teacher_factor
+            )));
+        }
+        if teacher.num_classes() != k || teacher.spec().input != split.labeled.shape {
+            return Err(Error::Invalid(format!(
+                "the teacher takes {} images of {} classes, the data has {} images of {k}",
+                teacher.spec().input,
+                teacher.num_classes(),
+                split.labeled.shape
+            )));
+        }
+        if let Some(p) = teacher_pool_probs {
+            if p.len() != pool.len() * k {
+                return Err(Error::Invalid(format!(
+                    "{} teacher probabilities do not cover {} pool rows of {k} classes",
+                    p.len(),
+                    pool.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hard pseudo-labels, or soft ones at the configured temperature.
+    fn label_mode(&self) -> LabelMode {
+        let c = &self.config;
+        match c.labels {
+            LabelKind::Hard => LabelMode::Hard,
+            LabelKind::Soft => LabelMode::Soft {
+                temperature: c.temperature as f32,
+            },
+        }
+    }
+
+    /// The pool rows each iteration adds under the slice schedule (`unl_factor` of the data
+    /// the slices are cut from, at least 1), or the whole pool.
+    fn rows_per_slice(&self, split: &LabeledSplit) -> usize {
+        let c = &self.config;
+        let pool = &split.pool;
+        // Slices are fractions of the data they are cut from.
+        let total = match split.pool_origin {
+            PoolOrigin::TrainingData => split.labeled.len() + pool.len(),
+            PoolOrigin::Separate => pool.len(),
+        };
+        match c.unlabeled {
+            UnlabeledSchedule::Slice => ((c.unl_factor * total as f64 + 1e-9) as usize).max(1),
+            UnlabeledSchedule::All => pool.len(),
+        }
+    }
+
+    /// One iteration's student: the kept pseudo-labels balanced (when asked), added to the
+    /// labeled part, and the student's members trained on them with noise. Returns the
+    /// student, the pseudo-labels it trained on, and each member's fit.
+    fn train_student(
+        &self,
+        split: &LabeledSplit,
+        current: &PseudoLabels,
+        iteration: usize,
+        (spec, augment): (&ModelSpec, &Option<RandAugment>),
+        observer: &mut dyn Observer,
+    ) -> Result<(Model, PseudoLabels, Vec<FitReport>)> {
+        let c = &self.config;
+        let k = split.labeled.num_classes();
+        let trained = match c.balance {
+            Balance::Paper => balance_classes(
+                current,
+                c.balance_target,
+                mix(c.seed, iteration as u64, 0xba1),
+            ),
+            Balance::None => current.clone(),
+        };
+        let (images, targets) = student_data(split, &trained);
+        let seeds: Vec<u64> = (0..c.members())
+            .map(|m| mix(c.seed, iteration as u64, m as u64))
+            .collect();
+        let view = ImagesRef {
+            pixels: &images,
+            shape: split.labeled.shape,
+        };
+        let (student, fit) = self.train_members(
+            spec,
+            view,
+            targets.as_targets(k),
+            augment.clone(),
+            &seeds,
+            Stage::Student { iteration },
+            observer,
+        )?;
+        Ok((student, trained, fit))
     }
 
     fn evaluate(&self, model: &Model) -> Result<Option<f64>> {

@@ -319,19 +319,8 @@ pub fn download_with(
     progress: &dyn DownloadProgress,
     stall: Stall,
 ) -> Result<Outcome> {
-    if dest.is_file() {
-        let got = file_digest(dest, checksum)?;
-        if got == checksum.expected() {
-            return Ok(Outcome::AlreadyPresent);
-        }
-        return Err(Error::format(
-            dest,
-            format!(
-                "already exists but its {} is {got}, not the published {}: delete it and fetch again",
-                checksum.algorithm(),
-                checksum.expected()
-            ),
-        ));
+    if already_present(dest, checksum)? {
+        return Ok(Outcome::AlreadyPresent);
     }
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -374,63 +363,18 @@ pub fn download_with(
             .header("Content-Length")
             .and_then(|v| v.trim().parse().ok());
         let total = length.map(|l| l + start);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .write(true)
-            .truncate(!resumed)
-            .open(&part)
-            .map_err(|e| Error::io(&part, e))?;
-        let mut hasher = checksum.hasher();
-        if resumed {
-            let hashed = hash_reader(&mut file, &mut hasher).map_err(|e| Error::io(&part, e))?;
-            if hashed != start {
-                return Err(Error::Internal(format!(
-                    "{}: changed while reading",
-                    part.display()
-                )));
-            }
-            file.seek(std::io::SeekFrom::End(0))
-                .map_err(|e| Error::io(&part, e))?;
-        }
+        let (mut file, mut hasher) = open_part(&part, resumed, start, checksum)?;
         progress.started(&file_name(dest), start, total);
         let mut reader = response.into_reader();
-        let mut buf = vec![0u8; 1 << 16];
-        let mut got = start;
-        let (mut window_start, mut window_bytes) = (std::time::Instant::now(), 0u64);
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    progress.ended(false);
-                    let _ = file.sync_all();
-                    return Err(interrupted(url, got, total, &e.to_string()));
-                }
-            };
-            file.write_all(&buf[..n]).map_err(|e| Error::io(&part, e))?;
-            hasher.update(&buf[..n]);
-            got += n as u64;
-            progress.advanced(got);
-            window_bytes += n as u64;
-            if window_start.elapsed() >= stall.window {
-                if window_bytes < stall.min_bytes {
-                    progress.ended(false);
-                    let _ = file.sync_all();
-                    return Err(interrupted(
-                        url,
-                        got,
-                        total,
-                        &format!(
-                            "stalled: {window_bytes} bytes in the last {} s",
-                            stall.window.as_secs_f64()
-                        ),
-                    ));
-                }
-                (window_start, window_bytes) = (std::time::Instant::now(), 0);
-            }
-        }
+        let got = copy_body(
+            &mut reader,
+            &mut file,
+            &mut hasher,
+            progress,
+            stall,
+            (url, &part),
+            (start, total),
+        )?;
         file.sync_all().map_err(|e| Error::io(&part, e))?;
         drop(file);
         progress.ended(true);
@@ -439,19 +383,7 @@ pub fn download_with(
                 return Err(interrupted(url, got, total, "the connection closed early"));
             }
         }
-        let digest = hasher.hex();
-        if digest != checksum.expected() {
-            let _ = std::fs::remove_file(&part);
-            return Err(Error::format(
-                dest,
-                format!(
-                    "checksum mismatch: the download from {url} has {} {digest}, not the published \
-                     {}; nothing was kept: run the command again, or check the mirror",
-                    checksum.algorithm(),
-                    checksum.expected()
-                ),
-            ));
-        }
+        check_digest(hasher, checksum, url, &part, dest)?;
         std::fs::rename(&part, dest).map_err(|e| Error::io(dest, e))?;
         return Ok(Outcome::Downloaded {
             bytes: got,
@@ -463,6 +395,129 @@ pub fn download_with(
          it was deleted; run the command again",
         part.display()
     )))
+}
+
+/// Whether `dest` is already there with the published checksum; an error when it is there
+/// with another.
+fn already_present(dest: &Path, checksum: &Checksum) -> Result<bool> {
+    if !dest.is_file() {
+        return Ok(false);
+    }
+    let got = file_digest(dest, checksum)?;
+    if got == checksum.expected() {
+        return Ok(true);
+    }
+    Err(Error::format(
+        dest,
+        format!(
+            "already exists but its {} is {got}, not the published {}: delete it and fetch again",
+            checksum.algorithm(),
+            checksum.expected()
+        ),
+    ))
+}
+
+/// Opens the partial download, and hashes its first `start` bytes when it is resumed.
+fn open_part(
+    part: &Path,
+    resumed: bool,
+    start: u64,
+    checksum: &Checksum,
+) -> Result<(std::fs::File, Hasher)> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .write(true)
+        .truncate(!resumed)
+        .open(part)
+        .map_err(|e| Error::io(part, e))?;
+    let mut hasher = checksum.hasher();
+    if resumed {
+        let hashed = hash_reader(&mut file, &mut hasher).map_err(|e| Error::io(part, e))?;
+        if hashed != start {
+            return Err(Error::Internal(format!(
+                "{}: changed while reading",
+                part.display()
+            )));
+        }
+        file.seek(std::io::SeekFrom::End(0))
+            .map_err(|e| Error::io(part, e))?;
+    }
+    Ok((file, hasher))
+}
+
+/// Copies the response into the partial file and the hasher, until its end; an error when the
+/// connection breaks or stalls (`stall`). Returns the bytes the file holds.
+fn copy_body(
+    reader: &mut impl Read,
+    file: &mut std::fs::File,
+    hasher: &mut Hasher,
+    progress: &dyn DownloadProgress,
+    stall: Stall,
+    (url, part): (&str, &Path),
+    (start, total): (u64, Option<u64>),
+) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut got = start;
+    let (mut window_start, mut window_bytes) = (std::time::Instant::now(), 0u64);
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                progress.ended(false);
+                let _ = file.sync_all();
+                return Err(interrupted(url, got, total, &e.to_string()));
+            }
+        };
+        file.write_all(&buf[..n]).map_err(|e| Error::io(part, e))?;
+        hasher.update(&buf[..n]);
+        got += n as u64;
+        progress.advanced(got);
+        window_bytes += n as u64;
+        if window_start.elapsed() >= stall.window {
+            if window_bytes < stall.min_bytes {
+                progress.ended(false);
+                let _ = file.sync_all();
+                return Err(interrupted(
+                    url,
+                    got,
+                    total,
+                    &format!(
+                        "stalled: {window_bytes} bytes in the last {} s",
+                        stall.window.as_secs_f64()
+                    ),
+                ));
+            }
+            (window_start, window_bytes) = (std::time::Instant::now(), 0);
+        }
+    }
+    Ok(got)
+}
+
+/// Deletes the partial file and fails when its digest is not the published one.
+fn check_digest(
+    hasher: Hasher,
+    checksum: &Checksum,
+    url: &str,
+    part: &Path,
+    dest: &Path,
+) -> Result<()> {
+    let digest = hasher.hex();
+    if digest != checksum.expected() {
+        let _ = std::fs::remove_file(part);
+        return Err(Error::format(
+            dest,
+            format!(
+                "checksum mismatch: the download from {url} has {} {digest}, not the published \
+                 {}; nothing was kept: run the command again, or check the mirror",
+                checksum.algorithm(),
+                checksum.expected()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Verifies a complete `.part` file and renames it into place; a mismatch deletes it.

@@ -463,40 +463,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     let names: Vec<String> = files.iter().map(|f| lower_name(f)).collect();
     let location = dir.display().to_string();
     if names.iter().any(|n| idx::looks_like_idx(n)) {
-        let (train, test) = idx::find_pairs(dir, &files)?;
-        let (first, second) = match (train, test) {
-            (Some(tr), te) => (tr, te),
-            (None, Some(te)) => (te, None),
-            (None, None) => {
-                return Err(Error::format(
-                    dir,
-                    "holds IDX files but no images/labels pair named like \
-                     train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz",
-                ))
-            }
-        };
-        let format = idx_format(&first.images);
-        let pair_options = hints.pair_options();
-        let (train, test) = std::thread::scope(|s| {
-            let t = second
-                .as_ref()
-                .map(|p| s.spawn(|| idx::read_pair(&p.images, &p.labels, &pair_options, source)));
-            let train = idx::read_pair(&first.images, &first.labels, &pair_options, source);
-            let test = t.map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Internal("IDX reader thread panicked".into())))
-            });
-            (train, test)
-        });
-        return Ok(Loaded {
-            notes: Vec::new(),
-            splits: Splits {
-                train: train?,
-                test: test.transpose()?,
-            },
-            format,
-            location,
-        });
+        return open_idx_dir(dir, &files, hints, source);
     }
     if names.iter().any(|n| n.ends_with(".bin")) {
         let members = cifar::members_of_dir(dir)?;
@@ -510,36 +477,7 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
     }
     let csvs: Vec<&PathBuf> = files.iter().filter(|f| is_csv(&lower_name(f))).collect();
     if !csvs.is_empty() {
-        let (test, train): (Vec<&PathBuf>, Vec<&PathBuf>) =
-            csvs.iter().partition(|f| lower_name(f).contains("test"));
-        return match (&train[..], &test[..]) {
-            ([tr], te) if te.len() <= 1 => {
-                let o = csv_options(options, hints);
-                let train = csv::read(tr, &o, source)?;
-                let test = te.first().map(|t| csv::read(t, &o, source)).transpose()?;
-                let mut notes: Vec<String> = header_note(tr, &train).into_iter().collect();
-                if let (Some(t), Some(read)) = (te.first(), &test) {
-                    notes.extend(header_note(t, read));
-                }
-                Ok(Loaded {
-                    splits: Splits {
-                        train: train.data,
-                        test: test.map(|t| t.data),
-                    },
-                    format: "CSV".into(),
-                    location,
-                    notes,
-                })
-            }
-            _ => Err(Error::format(
-                dir,
-                format!(
-                    "holds {} CSV files; a CSV dataset folder holds one file, or a train and a test \
-                     file (the test file's name contains `test`): pass the file you want",
-                    csvs.len()
-                ),
-            )),
-        };
+        return open_csv_dir(dir, &csvs, options, hints, source);
     }
     let archives: Vec<&PathBuf> = files
         .iter()
@@ -579,4 +517,85 @@ fn open_dir(dir: &Path, options: &OpenOptions, hints: &Hints, source: &str) -> R
         "holds no dataset nstudent recognises: expected IDX files, CIFAR .bin files, a CSV, a \
          .tar.gz/.zip archive, or one folder of images per class",
     ))
+}
+
+/// A folder of IDX files: the train pair, and the test pair when there is one (read on a
+/// second thread).
+fn open_idx_dir(dir: &Path, files: &[PathBuf], hints: &Hints, source: &str) -> Result<Loaded> {
+    let (train, test) = idx::find_pairs(dir, files)?;
+    let (first, second) = match (train, test) {
+        (Some(tr), te) => (tr, te),
+        (None, Some(te)) => (te, None),
+        (None, None) => {
+            return Err(Error::format(
+                dir,
+                "holds IDX files but no images/labels pair named like \
+                 train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz",
+            ))
+        }
+    };
+    let format = idx_format(&first.images);
+    let pair_options = hints.pair_options();
+    let (train, test) = std::thread::scope(|s| {
+        let t = second
+            .as_ref()
+            .map(|p| s.spawn(|| idx::read_pair(&p.images, &p.labels, &pair_options, source)));
+        let train = idx::read_pair(&first.images, &first.labels, &pair_options, source);
+        let test = t.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::Internal("IDX reader thread panicked".into())))
+        });
+        (train, test)
+    });
+    Ok(Loaded {
+        notes: Vec::new(),
+        splits: Splits {
+            train: train?,
+            test: test.transpose()?,
+        },
+        format,
+        location: dir.display().to_string(),
+    })
+}
+
+/// A folder of CSV files: one, or a train and a test file (the test file's name contains
+/// `test`).
+fn open_csv_dir(
+    dir: &Path,
+    csvs: &[&PathBuf],
+    options: &OpenOptions,
+    hints: &Hints,
+    source: &str,
+) -> Result<Loaded> {
+    let location = dir.display().to_string();
+    let (test, train): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        csvs.iter().partition(|f| lower_name(f).contains("test"));
+    match (&train[..], &test[..]) {
+        ([tr], te) if te.len() <= 1 => {
+            let o = csv_options(options, hints);
+            let train = csv::read(tr, &o, source)?;
+            let test = te.first().map(|t| csv::read(t, &o, source)).transpose()?;
+            let mut notes: Vec<String> = header_note(tr, &train).into_iter().collect();
+            if let (Some(t), Some(read)) = (te.first(), &test) {
+                notes.extend(header_note(t, read));
+            }
+            Ok(Loaded {
+                splits: Splits {
+                    train: train.data,
+                    test: test.map(|t| t.data),
+                },
+                format: "CSV".into(),
+                location,
+                notes,
+            })
+        }
+        _ => Err(Error::format(
+            dir,
+            format!(
+                "holds {} CSV files; a CSV dataset folder holds one file, or a train and a test \
+                 file (the test file's name contains `test`): pass the file you want",
+                csvs.len()
+            ),
+        )),
+    }
 }

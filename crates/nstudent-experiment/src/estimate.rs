@@ -2,9 +2,12 @@
 //! predicts (from its task's size and the config), divided by the engine's speed measured on
 //! this machine.
 //!
-//! The prediction is an upper bound of the training work: it counts every unlabeled row as
-//! pseudo-labeled, where a threshold keeps fewer (on hard tasks, far fewer). Once cells have
-//! finished, [`crate::plan::remaining`] estimates what is left from their measured times.
+//! The work it counts is an upper bound: every unlabeled row is counted as pseudo-labeled,
+//! where a threshold keeps fewer (on hard tasks, far fewer). Its time is an estimate, not a
+//! bound: the speed is sampled for about a second when `--plan` runs, and a machine that gets
+//! busier during the run trains slower (the `seed` runs on MNIST took 1.46x and 2.01x of their
+//! prediction, `docs/results/seed-mnist-*/README.md`). Once cells have finished,
+//! [`crate::plan::remaining`] estimates what is left from their measured times.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -308,7 +311,7 @@ impl Prediction {
             None => {
                 let _ = writeln!(
                     out,
-                    "predicted compute: at most {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores, at the speed measured now (every unlabeled row counted as pseudo-labeled, where a threshold keeps fewer; a machine busy with other work is slower)",
+                    "predicted compute: about {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores: an estimate, at the speed measured now (the work counted is an upper bound, every unlabeled row counted as pseudo-labeled where a threshold keeps fewer; the time is not: a machine busy with other work is slower)",
                     hours / threads.max(1) as f64
                 );
             }
@@ -320,7 +323,7 @@ impl Prediction {
                     .collect();
                 let _ = writeln!(
                     out,
-                    "predicted compute: about {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (the bound calibrated by {} finished cells: measured/predicted = {})",
+                    "predicted compute: about {hours:.1} core-hours, about {:.1} h of wall time on {threads} cores (the estimate calibrated by {} finished cells: measured/predicted = {})",
                     hours / threads.max(1) as f64,
                     c.cells,
                     factors.join(", ")

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use nstudent_algo::{
     split_labeled, AlgoConfig, CheckedConfig, Event, LabeledSplit, MetricsLog, Model, Observer,
-    PoolOrigin, Stage, Trainer,
+    PoolOrigin, Stage, TrainOutcome, Trainer,
 };
 use nstudent_data::split::KFold;
 use nstudent_data::{Dataset, UnlabeledImages};
@@ -284,6 +284,34 @@ impl Drop for Watch<'_> {
     }
 }
 
+/// What a cell's inner search gives: the chosen candidate (none for the Baseline), every
+/// candidate's scores, the models trained, and how many of them were reused from the fold's
+/// shared search.
+struct Searched {
+    chosen: Option<Hyperparameters>,
+    scores: Vec<CandidateScore>,
+    trainings: usize,
+    reused: usize,
+}
+
+/// The refit's notes: a chain that stopped early, and iterations whose student trained on the
+/// labeled rows alone.
+fn refit_notes(outcome: &TrainOutcome) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(ch) = &outcome.chain {
+        if let Some(why) = &ch.stopped_early {
+            notes.push(format!("refit: {why}"));
+        }
+        for it in ch.iterations.iter().filter(|it| it.labeled_only) {
+            notes.push(format!(
+                    "refit: no pseudo-label passed the threshold in iteration {}; the student trained on the labeled rows alone",
+                    it.iteration
+                ));
+        }
+    }
+    notes
+}
+
 /// True when the labels never decrease and at least two classes occur.
 fn sorted_by_label(labels: &[u16]) -> bool {
     labels.windows(2).all(|w| w[0] <= w[1]) && labels.first() != labels.last()
@@ -325,94 +353,16 @@ impl CellWork for NestedCv {
         let test = data.subset(&fold.test)?;
         let set = self.unlabeled_set()?;
         let mut notes = Vec::new();
-        let mut trainings = 0;
-        let mut reused_trainings = 0;
-
-        let (chosen, search) = match SearchPlan::for_cell(c, cell) {
-            SearchPlan::Nothing { .. } => (None, Vec::new()),
-            SearchPlan::Fixed(h) => {
-                notes.push("inner search skipped: the search space holds one candidate".into());
-                (Some(h), Vec::new())
-            }
-            SearchPlan::AfterNoisyStudent {
-                noisy_student,
-                sizes,
-            } => {
-                let (best, search, n, reused) = self.search_after_noisy_student(
-                    cell,
-                    &noisy_student,
-                    &sizes,
-                    &train,
-                    cell_seed,
-                    ctx,
-                    &mut notes,
-                )?;
-                trainings += n;
-                reused_trainings += reused;
-                (Some(best), search)
-            }
-            SearchPlan::Inner(plan) if cell.algorithm == Algorithm::NoisyStudent => {
-                let (r, reused) =
-                    self.shared_noisy_student_search(cell, &plan, &train, cell_seed, ctx)?;
-                trainings += r.trainings;
-                if reused {
-                    reused_trainings += r.trainings;
-                }
-                notes.extend(r.notes);
-                (Some(r.best), r.scores)
-            }
-            SearchPlan::Inner(plan) => {
-                let (best, search, n) = self.search(
-                    cell,
-                    cell.algorithm,
-                    &plan,
-                    &train,
-                    cell_seed,
-                    ctx,
-                    &mut notes,
-                )?;
-                trainings += n;
-                (Some(best), search)
-            }
-        };
-
-        // Refit the chosen configuration on the whole outer training part.
-        let refit_seed = seed::derive(cell_seed, &["refit"]);
-        let teacher_seed =
-            seed::derive(fold_teacher_seed(c.seed, &cell.task, cell.fold), &["refit"]);
-        let mut cfg = self.algo_config(&cell.task, cell.algorithm, refit_seed, teacher_seed)?;
-        if let Some(h) = chosen {
-            cfg = h.apply(cfg)?;
-        }
-        let trainer = self.trainer(cfg, set.as_deref(), ctx.threads)?;
-        let mut obs = observer(
-            ctx,
-            cell,
-            "refit",
-            format!("{} fold {} refit", cell.algorithm, cell.fold),
-            trainer.config().fit.epochs,
-            &train.labels,
-            None,
-        );
-        let outcome = trainer.train(&train, &mut obs)?;
-        drop(obs);
-        trainings += trainer.config().members()
-            * (1 + outcome.chain.as_ref().map_or(0, |ch| ch.students.len()));
+        let searched = self.inner_search(cell, &train, cell_seed, ctx, &mut notes)?;
+        let (chosen, search) = (searched.chosen, searched.scores);
+        let (outcome, refit_trainings) = self.refit(cell, chosen, &train, cell_seed, ctx)?;
+        let trainings = searched.trainings + refit_trainings;
+        let reused_trainings = searched.reused;
         let pseudo_labels = outcome
             .chain
             .as_ref()
             .map_or_else(Vec::new, |ch| PseudoLabelRecord::of_chain(&ch.iterations));
-        if let Some(ch) = &outcome.chain {
-            if let Some(why) = &ch.stopped_early {
-                notes.push(format!("refit: {why}"));
-            }
-            for it in ch.iterations.iter().filter(|it| it.labeled_only) {
-                notes.push(format!(
-                    "refit: no pseudo-label passed the threshold in iteration {}; the student trained on the labeled rows alone",
-                    it.iteration
-                ));
-            }
-        }
+        notes.extend(refit_notes(&outcome));
         let training_seconds = outcome.seconds;
         // The first teacher of the self-training algorithms, and the Baselines of the Baseline
         // ensemble (member 0 is the fold's Baseline): what pairs a cell with its fold's.
@@ -445,6 +395,105 @@ impl CellWork for NestedCv {
 }
 
 impl NestedCv {
+    /// The cell's inner search, as its plan says: nothing, one fixed candidate, the search of
+    /// Noisy Student (shared by the fold's cells), the Ensemble's search after it, or a search
+    /// of its own.
+    fn inner_search(
+        &self,
+        cell: &Cell,
+        train: &Dataset,
+        cell_seed: u64,
+        ctx: &CellContext<'_>,
+        notes: &mut Vec<String>,
+    ) -> Result<Searched> {
+        let mut trainings = 0;
+        let mut reused_trainings = 0;
+        let c = self.study.config();
+        let (chosen, scores) = match SearchPlan::for_cell(c, cell) {
+            SearchPlan::Nothing { .. } => (None, Vec::new()),
+            SearchPlan::Fixed(h) => {
+                notes.push("inner search skipped: the search space holds one candidate".into());
+                (Some(h), Vec::new())
+            }
+            SearchPlan::AfterNoisyStudent {
+                noisy_student,
+                sizes,
+            } => {
+                let (best, search, n, reused) = self.search_after_noisy_student(
+                    cell,
+                    &noisy_student,
+                    &sizes,
+                    train,
+                    cell_seed,
+                    ctx,
+                    notes,
+                )?;
+                trainings += n;
+                reused_trainings += reused;
+                (Some(best), search)
+            }
+            SearchPlan::Inner(plan) if cell.algorithm == Algorithm::NoisyStudent => {
+                let (r, reused) =
+                    self.shared_noisy_student_search(cell, &plan, train, cell_seed, ctx)?;
+                trainings += r.trainings;
+                if reused {
+                    reused_trainings += r.trainings;
+                }
+                notes.extend(r.notes);
+                (Some(r.best), r.scores)
+            }
+            SearchPlan::Inner(plan) => {
+                let (best, search, n) =
+                    self.search(cell, cell.algorithm, &plan, train, cell_seed, ctx, notes)?;
+                trainings += n;
+                (Some(best), search)
+            }
+        };
+
+        Ok(Searched {
+            chosen,
+            scores,
+            trainings,
+            reused: reused_trainings,
+        })
+    }
+
+    /// Refits the chosen configuration on the whole outer training part; returns the outcome
+    /// and the models trained.
+    fn refit(
+        &self,
+        cell: &Cell,
+        chosen: Option<Hyperparameters>,
+        train: &Dataset,
+        cell_seed: u64,
+        ctx: &CellContext<'_>,
+    ) -> Result<(TrainOutcome, usize)> {
+        let c = self.study.config();
+        let set = self.unlabeled_set()?;
+        let refit_seed = seed::derive(cell_seed, &["refit"]);
+        let teacher_seed =
+            seed::derive(fold_teacher_seed(c.seed, &cell.task, cell.fold), &["refit"]);
+        let mut cfg = self.algo_config(&cell.task, cell.algorithm, refit_seed, teacher_seed)?;
+        if let Some(h) = chosen {
+            cfg = h.apply(cfg)?;
+        }
+        let trainer = self.trainer(cfg, set.as_deref(), ctx.threads)?;
+        let mut obs = observer(
+            ctx,
+            cell,
+            "refit",
+            format!("{} fold {} refit", cell.algorithm, cell.fold),
+            trainer.config().fit.epochs,
+            &train.labels,
+            None,
+        );
+        let outcome = trainer.train(train, &mut obs)?;
+        drop(obs);
+        let trainings = trainer.config().members()
+            * (1 + outcome.chain.as_ref().map_or(0, |ch| ch.students.len()));
+        Ok((outcome, trainings))
+    }
+
     /// The test-fold metrics of the refit's first teacher: its member 0, which is the fold's
     /// Baseline model, and for an ensemble also the averaged teacher ensemble.
     fn teacher_record(&self, teacher: &Model, test: &Dataset) -> Result<TeacherRecord> {

@@ -202,32 +202,8 @@ fn draw_fold_boxplots(svg: &mut String, summary: &Summary, metric: usize) -> Dra
                     .map_or_else(Vec::new, |c| finite(&c.values[metric]))
             })
             .collect();
-        let all: Vec<f64> = finite(&per_alg.concat());
-        let (mut lo, mut hi) = match (all.first(), all.last()) {
-            (Some(&lo), Some(&hi)) => (lo, hi),
-            _ => (0.0, 1.0),
-        };
-        let pad = ((hi - lo) * 0.08)
-            .max(lo.abs().max(hi.abs()) * 1e-3)
-            .max(1e-6);
-        lo -= pad;
-        hi += pad;
-        let span = hi - lo;
-        let decimals = if span < 0.005 {
-            4
-        } else if span < 0.05 {
-            3
-        } else {
-            2
-        };
-        let title: String = {
-            let name = &summary.datasets[d];
-            if name.chars().count() > 34 {
-                name.chars().take(33).chain(['…']).collect()
-            } else {
-                name.clone()
-            }
-        };
+        let (lo, hi, decimals) = padded_range(&finite(&per_alg.concat()));
+        let title = short_title(&summary.datasets[d]);
         let mut chart = ChartBuilder::on(area)
             .caption(title, (FONT, 16.0))
             .margin(6)
@@ -251,20 +227,15 @@ fn draw_fold_boxplots(svg: &mut String, summary: &Summary, metric: usize) -> Dra
                 continue;
             }
             let x = a as f64;
-            let (q1, med, q3) = (
-                quantile(values, 0.25),
-                quantile(values, 0.5),
-                quantile(values, 0.75),
-            );
-            let iqr = q3 - q1;
-            let (fence_lo, fence_hi) = (q1 - 1.5 * iqr, q3 + 1.5 * iqr);
-            let inside: Vec<f64> = values
-                .iter()
-                .copied()
-                .filter(|v| *v >= fence_lo && *v <= fence_hi)
-                .collect();
-            let w_lo = inside.first().copied().unwrap_or(q1);
-            let w_hi = inside.last().copied().unwrap_or(q3);
+            let BoxStats {
+                q1,
+                med,
+                q3,
+                w_lo,
+                w_hi,
+                fence_lo,
+                fence_hi,
+            } = box_stats(values);
             let c = color(a);
             let line = c.stroke_width(2);
             chart.draw_series([
@@ -288,6 +259,74 @@ fn draw_fold_boxplots(svg: &mut String, summary: &Summary, metric: usize) -> Dra
     }
     root.present()?;
     Ok(())
+}
+
+/// The y range of a panel of sorted values, padded by 8% (0 to 1 for no values), and the
+/// decimals its labels need.
+fn padded_range(all: &[f64]) -> (f64, f64, usize) {
+    let (mut lo, mut hi) = match (all.first(), all.last()) {
+        (Some(&lo), Some(&hi)) => (lo, hi),
+        _ => (0.0, 1.0),
+    };
+    let pad = ((hi - lo) * 0.08)
+        .max(lo.abs().max(hi.abs()) * 1e-3)
+        .max(1e-6);
+    lo -= pad;
+    hi += pad;
+    let span = hi - lo;
+    let decimals = if span < 0.005 {
+        4
+    } else if span < 0.05 {
+        3
+    } else {
+        2
+    };
+    (lo, hi, decimals)
+}
+
+/// A panel's title: the task's name, cut to 34 characters.
+fn short_title(name: &str) -> String {
+    if name.chars().count() > 34 {
+        name.chars().take(33).chain(['…']).collect()
+    } else {
+        name.to_string()
+    }
+}
+
+/// A box plot's quartiles, whiskers (the furthest values within 1.5 IQR) and fences.
+struct BoxStats {
+    q1: f64,
+    med: f64,
+    q3: f64,
+    w_lo: f64,
+    w_hi: f64,
+    fence_lo: f64,
+    fence_hi: f64,
+}
+
+/// The box of sorted `values`.
+fn box_stats(values: &[f64]) -> BoxStats {
+    let (q1, med, q3) = (
+        quantile(values, 0.25),
+        quantile(values, 0.5),
+        quantile(values, 0.75),
+    );
+    let iqr = q3 - q1;
+    let (fence_lo, fence_hi) = (q1 - 1.5 * iqr, q3 + 1.5 * iqr);
+    let inside: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|v| *v >= fence_lo && *v <= fence_hi)
+        .collect();
+    BoxStats {
+        q1,
+        med,
+        q3,
+        w_lo: inside.first().copied().unwrap_or(q1),
+        w_hi: inside.last().copied().unwrap_or(q3),
+        fence_lo,
+        fence_hi,
+    }
 }
 
 /// Two panels: mean training time and mean inference time per fold for every algorithm over

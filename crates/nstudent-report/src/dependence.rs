@@ -48,6 +48,29 @@ fn probabilities(p: &Probabilities) -> String {
 /// The section's HTML.
 pub fn section(h: &mut String, d: &Dependence) {
     h.push_str("<section id=\"dependence\">\n<h2>Pairs and compute</h2>\n");
+    compute_table(h, d);
+    source_blocks(h, d);
+    if let Some(s) = &d.settings {
+        if !d.paired.is_empty() {
+            let _ = writeln!(
+                h,
+                "<h3>Pairs</h3>\n<p class=\"note\">Per task: the corrected resampled t-test \
+                 (Nadeau and Bengio, 2003) and the Bayesian correlated t-test (Benavoli et al., \
+                 JMLR 2017), which correct for folds that share training data. Across tasks and \
+                 source blocks: the Bayesian signed-rank test. Region of practical equivalence \
+                 ±{}; a region is called when its probability is at least {}.</p>",
+                s.rope, s.decision
+            );
+        }
+    }
+    for p in &d.paired {
+        pair_table(h, p);
+    }
+    h.push_str("</section>\n");
+}
+
+/// Cells, models per cell and core-hours of each algorithm.
+fn compute_table(h: &mut String, d: &Dependence) {
     if !d.compute.is_empty() {
         h.push_str(
             "<h3>Compute per algorithm</h3>\n<table>\n<thead><tr><th>algorithm</th>\
@@ -62,6 +85,10 @@ pub fn section(h: &mut String, d: &Dependence) {
         }
         h.push_str("</tbody>\n</table>\n");
     }
+}
+
+/// The tasks of each source block, and the rank tests on the blocks' means.
+fn source_blocks(h: &mut String, d: &Dependence) {
     if !d.blocks.is_empty() {
         let blocks: Vec<String> = d
             .blocks
@@ -88,87 +115,81 @@ pub fn section(h: &mut String, d: &Dependence) {
             );
         }
     }
-    if let Some(s) = &d.settings {
-        if !d.paired.is_empty() {
-            let _ = writeln!(
-                h,
-                "<h3>Pairs</h3>\n<p class=\"note\">Per task: the corrected resampled t-test \
-                 (Nadeau and Bengio, 2003) and the Bayesian correlated t-test (Benavoli et al., \
-                 JMLR 2017), which correct for folds that share training data. Across tasks and \
-                 source blocks: the Bayesian signed-rank test. Region of practical equivalence \
-                 ±{}; a region is called when its probability is at least {}.</p>",
-                s.rope, s.decision
-            );
-        }
-    }
-    for p in &d.paired {
+}
+
+/// One planned pair: a row per task, then across tasks and source blocks; with one task, the
+/// difference of each fold.
+fn pair_table(h: &mut String, p: &PairComparison) {
+    let _ = writeln!(
+        h,
+        "<h4>{} against {}</h4>\n<table>\n<thead><tr><th>task</th><th>difference</th>\
+         <th>folds better</th><th>corrected t p</th><th>P(better)</th><th>P(equivalent)</th>\
+         <th>P(worse)</th><th>verdict</th></tr></thead>\n<tbody>",
+        esc(&p.second),
+        esc(&p.first)
+    );
+    for t in &p.per_task {
         let _ = writeln!(
             h,
-            "<h4>{} against {}</h4>\n<table>\n<thead><tr><th>task</th><th>difference</th>\
-             <th>folds better</th><th>corrected t p</th><th>P(better)</th><th>P(equivalent)</th>\
-             <th>P(worse)</th><th>verdict</th></tr></thead>\n<tbody>",
-            esc(&p.second),
-            esc(&p.first)
+            "<tr><td>{}</td><td>{:+.4}</td><td>{} of {}</td><td>{:.4}</td>{}<td>{}</td></tr>",
+            esc(&t.task),
+            t.second_mean - t.first_mean,
+            t.second_wins,
+            t.folds,
+            t.test.p_value,
+            probabilities(&t.test.probabilities),
+            verdict(t.verdict, &p.second, &p.first)
         );
-        for t in &p.per_task {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{:+.4}</td><td>{} of {}</td><td>{:.4}</td>{}<td>{}</td></tr>",
-                esc(&t.task),
-                t.second_mean - t.first_mean,
-                t.second_wins,
-                t.folds,
-                t.test.p_value,
-                probabilities(&t.test.probabilities),
-                verdict(t.verdict, &p.second, &p.first)
-            );
-        }
-        for (what, across) in [
-            ("tasks", p.across_tasks.as_ref()),
-            ("source blocks", p.across_blocks.as_ref()),
-        ] {
-            if let Some(a) = across {
-                let n = a.units.len() as f64;
-                let diff = a
-                    .second_means
-                    .iter()
-                    .zip(&a.first_means)
-                    .map(|(y, x)| y - x)
-                    .sum::<f64>()
-                    / n;
-                let wins = a
-                    .second_means
-                    .iter()
-                    .zip(&a.first_means)
-                    .filter(|(y, x)| y > x)
-                    .count();
-                let _ = writeln!(
-                    h,
-                    "<tr><td><em>across {} {what}</em></td><td>{diff:+.4}</td><td>{wins} of {}</td>\
-                     <td>–</td>{}<td>{}</td></tr>",
-                    a.units.len(),
-                    a.units.len(),
-                    probabilities(&a.probabilities),
-                    verdict(a.verdict, &p.second, &p.first)
-                );
-            }
-        }
-        h.push_str("</tbody>\n</table>\n");
-        // One task: its folds are all the evidence there is, so show each.
-        if let [t] = &p.per_task[..] {
-            let folds: Vec<String> = t
-                .fold_differences
+    }
+    across_rows(h, p);
+    h.push_str("</tbody>\n</table>\n");
+    // One task: its folds are all the evidence there is, so show each.
+    if let [t] = &p.per_task[..] {
+        let folds: Vec<String> = t
+            .fold_differences
+            .iter()
+            .map(|f| format!("fold {}: {:+.4}", f.fold, f.difference))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Per fold ({} minus {}): {}.</p>",
+            esc(&p.second),
+            esc(&p.first),
+            folds.join(" · ")
+        );
+    }
+}
+
+/// The Bayesian signed-rank rows of one pair, across tasks and across source blocks.
+fn across_rows(h: &mut String, p: &PairComparison) {
+    for (what, across) in [
+        ("tasks", p.across_tasks.as_ref()),
+        ("source blocks", p.across_blocks.as_ref()),
+    ] {
+        if let Some(a) = across {
+            let n = a.units.len() as f64;
+            let diff = a
+                .second_means
                 .iter()
-                .map(|f| format!("fold {}: {:+.4}", f.fold, f.difference))
-                .collect();
+                .zip(&a.first_means)
+                .map(|(y, x)| y - x)
+                .sum::<f64>()
+                / n;
+            let wins = a
+                .second_means
+                .iter()
+                .zip(&a.first_means)
+                .filter(|(y, x)| y > x)
+                .count();
             let _ = writeln!(
                 h,
-                "<p class=\"note\">Per fold ({} minus {}): {}.</p>",
-                esc(&p.second),
-                esc(&p.first),
-                folds.join(" · ")
+                "<tr><td><em>across {} {what}</em></td><td>{diff:+.4}</td><td>{wins} of {}</td>\
+                 <td>–</td>{}<td>{}</td></tr>",
+                a.units.len(),
+                a.units.len(),
+                probabilities(&a.probabilities),
+                verdict(a.verdict, &p.second, &p.first)
             );
         }
     }
-    h.push_str("</section>\n");
 }

@@ -55,37 +55,12 @@ pub fn render_svg(analysis: &Analysis) -> Result<String> {
             analysis.algorithms.len()
         ))
     })?;
-    let cd = nemenyi.critical_difference;
-    let k = analysis.algorithms.len();
-    let ranks: Vec<f64> = analysis.mean_ranks.iter().map(|(_, r)| *r).collect();
-    let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| ranks[a].total_cmp(&ranks[b]));
-    let left_count = k.div_ceil(2);
-    let (left, right) = order.split_at(left_count);
-
-    let label = |i: usize| format!("{} ({:.2})", analysis.algorithms[i], ranks[i]);
-    let side_width = |side: &[usize]| {
-        side.iter()
-            .map(|&i| text_width(&label(i)))
-            .fold(0.0f64, f64::max)
-            + 28.0
-    };
-    let (left_width, right_width) = (side_width(left), side_width(right).max(40.0));
-    let x0 = MARGIN + left_width;
-    let x1 = x0 + AXIS_WIDTH;
-    let width = x1 + right_width + MARGIN;
-    let x = |rank: f64| x0 + (rank - 1.0) / (k as f64 - 1.0) * AXIS_WIDTH;
-
-    let cliques = groups(&ranks, cd);
-    let clique_top = AXIS_Y + 14.0;
-    let names_top = clique_top + cliques.len() as f64 * 9.0 + 18.0;
-    let rows = left.len().max(right.len()) as f64;
-    let height = names_top + (rows - 1.0) * ROW + MARGIN + 8.0;
-
+    let d = Drawing::new(analysis, nemenyi.critical_difference);
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="{FONT}">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{0:.0}" height="{1:.0}" viewBox="0 0 {0:.0} {1:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="{FONT}">"#,
+        d.width, d.height
     );
     let _ = writeln!(
         s,
@@ -95,117 +70,211 @@ pub fn render_svg(analysis: &Analysis) -> Result<String> {
         analysis.datasets
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(s, r#"<g stroke="black" stroke-width="1" fill="none">"#);
-    let _ = writeln!(
-        s,
-        r#"<line x1="{x0:.1}" y1="{AXIS_Y}" x2="{x1:.1}" y2="{AXIS_Y}"/>"#
-    );
-    for t in 0..=(2 * (k - 1)) {
-        let r = 1.0 + t as f64 / 2.0;
-        let len = if t % 2 == 0 { 8.0 } else { 4.0 };
-        let _ = writeln!(
-            s,
-            r#"<line x1="{0:.1}" y1="{AXIS_Y}" x2="{0:.1}" y2="{1}"/>"#,
-            x(r),
-            AXIS_Y - len
-        );
-    }
-    // The critical difference, above the left end of the axis.
-    let cd_y = 22.0;
-    let (cx0, cx1) = (x(1.0), x(1.0 + cd).min(x1 + right_width));
-    let _ = writeln!(
-        s,
-        r#"<line x1="{cx0:.1}" y1="{cd_y}" x2="{cx1:.1}" y2="{cd_y}" stroke-width="2"/><line x1="{cx0:.1}" y1="{0}" x2="{cx0:.1}" y2="{1}"/><line x1="{cx1:.1}" y1="{0}" x2="{cx1:.1}" y2="{1}"/>"#,
-        cd_y - 4.0,
-        cd_y + 4.0
-    );
-    // Elbow lines from each rank down and out to its name.
-    for (row, &i) in left.iter().enumerate() {
-        let y = names_top + row as f64 * ROW;
-        let _ = writeln!(
-            s,
-            r#"<polyline points="{0:.1},{AXIS_Y} {0:.1},{y:.1} {1:.1},{y:.1}"/>"#,
-            x(ranks[i]),
-            MARGIN + left_width - 10.0
-        );
-    }
-    for (row, &i) in right.iter().rev().enumerate() {
-        let y = names_top + row as f64 * ROW;
-        let _ = writeln!(
-            s,
-            r#"<polyline points="{0:.1},{AXIS_Y} {0:.1},{y:.1} {1:.1},{y:.1}"/>"#,
-            x(ranks[i]),
-            x1 + 10.0
-        );
-    }
-    let _ = writeln!(s, "</g>");
-    // Groups not significantly different.
-    let _ = writeln!(
-        s,
-        r#"<g stroke="black" stroke-width="4" stroke-linecap="round">"#
-    );
-    for (g, members) in cliques.iter().enumerate() {
-        let lo = members
-            .iter()
-            .map(|&i| ranks[i])
-            .fold(f64::INFINITY, f64::min);
-        let hi = members
-            .iter()
-            .map(|&i| ranks[i])
-            .fold(f64::NEG_INFINITY, f64::max);
-        let y = clique_top + g as f64 * 9.0;
-        let _ = writeln!(
-            s,
-            r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#,
-            x(lo) - 4.0,
-            x(hi) + 4.0
-        );
-    }
-    let _ = writeln!(s, "</g>");
-    // Text.
-    let _ = writeln!(s, r#"<g fill="black" stroke="none">"#);
-    for t in 1..=k {
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{}" text-anchor="middle">{t}</text>"#,
-            x(t as f64),
-            AXIS_Y - 12.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{}" text-anchor="middle">CD = {cd:.3}</text>"#,
-        (cx0 + cx1) / 2.0,
-        cd_y - 7.0
-    );
-    let _ = writeln!(
-        s,
-        r##"<text x="{:.1}" y="{}" text-anchor="end" fill="#555">{} · mean rank (1 = best) · α = {}</text>"##,
-        x1 + right_width,
-        cd_y - 7.0,
-        crate::markup::escape(&analysis.metric),
-        analysis.alpha
-    );
-    for (row, &i) in left.iter().enumerate() {
-        let y = names_top + row as f64 * ROW + FONT * 0.35;
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
-            MARGIN + left_width - 14.0,
-            crate::markup::escape(&label(i))
-        );
-    }
-    for (row, &i) in right.iter().rev().enumerate() {
-        let y = names_top + row as f64 * ROW + FONT * 0.35;
-        let _ = writeln!(
-            s,
-            r#"<text x="{:.1}" y="{y:.1}" text-anchor="start">{}</text>"#,
-            x1 + 14.0,
-            crate::markup::escape(&label(i))
-        );
-    }
+    d.lines(&mut s);
+    d.cliques(&mut s);
+    d.text(&mut s, analysis);
     let _ = writeln!(s, "</g>\n</svg>");
     Ok(s)
+}
+
+/// Where everything of one diagram goes, in SVG user units.
+struct Drawing {
+    k: usize,
+    cd: f64,
+    ranks: Vec<f64>,
+    /// The better half of the algorithms (named on the left), best first.
+    left: Vec<usize>,
+    /// The rest (named on the right), best first.
+    right: Vec<usize>,
+    labels: Vec<String>,
+    left_width: f64,
+    right_width: f64,
+    /// The axis runs from rank 1 at `x0` to rank k at `x1`.
+    x0: f64,
+    x1: f64,
+    width: f64,
+    height: f64,
+    /// Groups of algorithms whose ranks differ by less than the critical difference.
+    groups: Vec<Vec<usize>>,
+    clique_top: f64,
+    names_top: f64,
+    /// The critical difference's bar: its height and its two ends.
+    cd_y: f64,
+    cx0: f64,
+    cx1: f64,
+}
+
+impl Drawing {
+    fn new(analysis: &Analysis, cd: f64) -> Self {
+        let k = analysis.algorithms.len();
+        let ranks: Vec<f64> = analysis.mean_ranks.iter().map(|(_, r)| *r).collect();
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| ranks[a].total_cmp(&ranks[b]));
+        let (left, right) = order.split_at(k.div_ceil(2));
+        let labels: Vec<String> = (0..k)
+            .map(|i| format!("{} ({:.2})", analysis.algorithms[i], ranks[i]))
+            .collect();
+        let side_width = |side: &[usize]| {
+            side.iter()
+                .map(|&i| text_width(&labels[i]))
+                .fold(0.0f64, f64::max)
+                + 28.0
+        };
+        let (left_width, right_width) = (side_width(left), side_width(right).max(40.0));
+        let x0 = MARGIN + left_width;
+        let x1 = x0 + AXIS_WIDTH;
+        let groups = groups(&ranks, cd);
+        let clique_top = AXIS_Y + 14.0;
+        let names_top = clique_top + groups.len() as f64 * 9.0 + 18.0;
+        let rows = left.len().max(right.len()) as f64;
+        let mut d = Drawing {
+            k,
+            cd,
+            left: left.to_vec(),
+            right: right.to_vec(),
+            labels,
+            left_width,
+            right_width,
+            x0,
+            x1,
+            width: x1 + right_width + MARGIN,
+            height: names_top + (rows - 1.0) * ROW + MARGIN + 8.0,
+            groups,
+            clique_top,
+            names_top,
+            cd_y: 22.0,
+            cx0: 0.0,
+            cx1: 0.0,
+            ranks,
+        };
+        // The critical difference, above the left end of the axis.
+        (d.cx0, d.cx1) = (d.x(1.0), d.x(1.0 + cd).min(x1 + right_width));
+        d
+    }
+
+    /// The horizontal position of a mean rank.
+    fn x(&self, rank: f64) -> f64 {
+        self.x0 + (rank - 1.0) / (self.k as f64 - 1.0) * AXIS_WIDTH
+    }
+
+    /// The axis with its ticks, the critical difference's bar, and the elbow lines from each
+    /// rank down and out to its name.
+    fn lines(&self, s: &mut String) {
+        let (x0, x1, k, cd_y) = (self.x0, self.x1, self.k, self.cd_y);
+        let _ = writeln!(s, r#"<g stroke="black" stroke-width="1" fill="none">"#);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x0:.1}" y1="{AXIS_Y}" x2="{x1:.1}" y2="{AXIS_Y}"/>"#
+        );
+        for t in 0..=(2 * (k - 1)) {
+            let r = 1.0 + t as f64 / 2.0;
+            let len = if t % 2 == 0 { 8.0 } else { 4.0 };
+            let _ = writeln!(
+                s,
+                r#"<line x1="{0:.1}" y1="{AXIS_Y}" x2="{0:.1}" y2="{1}"/>"#,
+                self.x(r),
+                AXIS_Y - len
+            );
+        }
+        let (cx0, cx1) = (self.cx0, self.cx1);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{cx0:.1}" y1="{cd_y}" x2="{cx1:.1}" y2="{cd_y}" stroke-width="2"/><line x1="{cx0:.1}" y1="{0}" x2="{cx0:.1}" y2="{1}"/><line x1="{cx1:.1}" y1="{0}" x2="{cx1:.1}" y2="{1}"/>"#,
+            cd_y - 4.0,
+            cd_y + 4.0
+        );
+        for (row, &i) in self.left.iter().enumerate() {
+            let y = self.names_top + row as f64 * ROW;
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{0:.1},{AXIS_Y} {0:.1},{y:.1} {1:.1},{y:.1}"/>"#,
+                self.x(self.ranks[i]),
+                MARGIN + self.left_width - 10.0
+            );
+        }
+        for (row, &i) in self.right.iter().rev().enumerate() {
+            let y = self.names_top + row as f64 * ROW;
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{0:.1},{AXIS_Y} {0:.1},{y:.1} {1:.1},{y:.1}"/>"#,
+                self.x(self.ranks[i]),
+                x1 + 10.0
+            );
+        }
+        let _ = writeln!(s, "</g>");
+    }
+
+    /// A thick bar under each group of algorithms not significantly different.
+    fn cliques(&self, s: &mut String) {
+        let _ = writeln!(
+            s,
+            r#"<g stroke="black" stroke-width="4" stroke-linecap="round">"#
+        );
+        for (g, members) in self.groups.iter().enumerate() {
+            let lo = members
+                .iter()
+                .map(|&i| self.ranks[i])
+                .fold(f64::INFINITY, f64::min);
+            let hi = members
+                .iter()
+                .map(|&i| self.ranks[i])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let y = self.clique_top + g as f64 * 9.0;
+            let _ = writeln!(
+                s,
+                r#"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#,
+                self.x(lo) - 4.0,
+                self.x(hi) + 4.0
+            );
+        }
+        let _ = writeln!(s, "</g>");
+    }
+
+    /// The tick numbers, the critical difference's value, the caption and the names.
+    fn text(&self, s: &mut String, analysis: &Analysis) {
+        let (x1, cd, cd_y) = (self.x1, self.cd, self.cd_y);
+        let _ = writeln!(s, r#"<g fill="black" stroke="none">"#);
+        for t in 1..=self.k {
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{}" text-anchor="middle">{t}</text>"#,
+                self.x(t as f64),
+                AXIS_Y - 12.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle">CD = {cd:.3}</text>"#,
+            (self.cx0 + self.cx1) / 2.0,
+            cd_y - 7.0
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{}" text-anchor="end" fill="#555">{} · mean rank (1 = best) · α = {}</text>"##,
+            x1 + self.right_width,
+            cd_y - 7.0,
+            crate::markup::escape(&analysis.metric),
+            analysis.alpha
+        );
+        for (row, &i) in self.left.iter().enumerate() {
+            let y = self.names_top + row as f64 * ROW + FONT * 0.35;
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
+                MARGIN + self.left_width - 14.0,
+                crate::markup::escape(&self.labels[i])
+            );
+        }
+        for (row, &i) in self.right.iter().rev().enumerate() {
+            let y = self.names_top + row as f64 * ROW + FONT * 0.35;
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{y:.1}" text-anchor="start">{}</text>"#,
+                x1 + 14.0,
+                crate::markup::escape(&self.labels[i])
+            );
+        }
+    }
 }
 
 /// The diagram as PNG bytes, drawn at twice the SVG's size with the system's fonts.

@@ -265,9 +265,18 @@ pub fn shapiro_wilk(x: &[f64]) -> Result<ShapiroWilk> {
             "Shapiro-Wilk needs values that are not all equal".into(),
         ));
     }
+    let a = swilk_coefficients(n);
+    let w1 = one_minus_w(&a, &s, range);
+    Ok(ShapiroWilk {
+        statistic: 1.0 - w1,
+        p_value: swilk_p_value(n, w1),
+    })
+}
+
+/// The coefficients of the upper half (AS R94), `a[0]` for the largest value.
+fn swilk_coefficients(n: usize) -> Vec<f64> {
     let nf = n as f64;
     let half = n / 2;
-    // Coefficients of the upper half, a[0] for the largest value.
     let mut a = vec![0.0; half];
     if n == 3 {
         a[0] = std::f64::consts::FRAC_1_SQRT_2;
@@ -298,8 +307,15 @@ pub fn shapiro_wilk(x: &[f64]) -> Result<ShapiroWilk> {
             a[i] = m[i] / fac;
         }
     }
-    // W as the squared correlation of the coefficients and the values (centred on their
-    // median, as SciPy does, and scaled by the range), in AS R94's form: w1 = 1 - W.
+    a
+}
+
+/// `1 - W`, W being the squared correlation of the coefficients `a` and the sorted values `s`
+/// (centred on their median, as SciPy does, and scaled by `range`), in AS R94's form.
+fn one_minus_w(a: &[f64], s: &[f64], range: f64) -> f64 {
+    let n = s.len();
+    let nf = n as f64;
+    let half = n / 2;
     let full: Vec<f64> = (0..n)
         .map(|i| {
             if i < half {
@@ -311,7 +327,7 @@ pub fn shapiro_wilk(x: &[f64]) -> Result<ShapiroWilk> {
             }
         })
         .collect();
-    let centre = median(&s);
+    let centre = median(s);
     let xs: Vec<f64> = s.iter().map(|v| (v - centre) / range).collect();
     let sa = full.iter().sum::<f64>() / nf;
     let sx = xs.iter().sum::<f64>() / nf;
@@ -323,12 +339,16 @@ pub fn shapiro_wilk(x: &[f64]) -> Result<ShapiroWilk> {
         sax += da * dx;
     }
     let ssassx = (ssa * ssx).sqrt();
-    let w1 = (ssassx - sax) * (ssassx + sax) / (ssa * ssx);
-    let w = 1.0 - w1;
-    let p_value = if n == 3 {
+    (ssassx - sax) * (ssassx + sax) / (ssa * ssx)
+}
+
+/// The p-value of `w1 = 1 - W` for `n` values (AS R94's approximations).
+fn swilk_p_value(n: usize, w1: f64) -> f64 {
+    let nf = n as f64;
+    if n == 3 {
         let pi6 = 6.0 / std::f64::consts::PI;
         let stqr = std::f64::consts::FRAC_PI_3;
-        (pi6 * (w.sqrt().asin() - stqr)).max(0.0)
+        (pi6 * ((1.0 - w1).sqrt().asin() - stqr)).max(0.0)
     } else {
         let y = w1.ln();
         if n <= 11 {
@@ -346,11 +366,7 @@ pub fn shapiro_wilk(x: &[f64]) -> Result<ShapiroWilk> {
             let sd = poly(&[-0.4803, -0.082676, 0.0030302], xx).exp();
             normal_sf((y - m) / sd)
         }
-    };
-    Ok(ShapiroWilk {
-        statistic: w,
-        p_value,
-    })
+    }
 }
 
 #[cfg(test)]

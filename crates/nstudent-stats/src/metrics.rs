@@ -40,49 +40,9 @@ pub struct Scores {
 /// work), but must be finite. Errors: no samples, fewer than 2 classes, a shape mismatch, a
 /// label out of range, a non-finite value, or a class absent from the labels.
 pub fn score(labels: &[u16], proba: &[f32], num_classes: usize) -> Result<Scores> {
+    let support = checked_support(labels, proba, num_classes)?;
     let n = labels.len();
     let k = num_classes;
-    if n == 0 {
-        return Err(Error::Invalid("no samples to score".into()));
-    }
-    if k < 2 {
-        return Err(Error::Invalid(format!(
-            "scoring needs at least 2 classes, got {k}"
-        )));
-    }
-    if proba.len() != n * k {
-        return Err(Error::Invalid(format!(
-            "{n} labels need {n} x {k} = {} probabilities, got {}",
-            n * k,
-            proba.len()
-        )));
-    }
-    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
-        return Err(Error::Invalid(format!(
-            "label {l} of sample {} is not a class of a {k}-class problem (labels are 0..{})",
-            i + 1,
-            k - 1
-        )));
-    }
-    if let Some(i) = proba.iter().position(|p| !p.is_finite()) {
-        return Err(Error::Invalid(format!(
-            "probability of class {} for sample {} is {}, not a finite number",
-            i % k,
-            i / k + 1,
-            proba[i]
-        )));
-    }
-    let mut support = vec![0usize; k];
-    for &l in labels {
-        support[l as usize] += 1;
-    }
-    if let Some(c) = support.iter().position(|&s| s == 0) {
-        return Err(Error::Invalid(format!(
-            "class {c} has no sample among the {n} labels: its recall, ROC AUC and average \
-             precision are undefined; score a set that contains every one of the {k} classes"
-        )));
-    }
-
     let predicted: Vec<usize> = proba.chunks_exact(k).map(argmax).collect();
     let mut true_pos = vec![0usize; k];
     let mut pred_count = vec![0usize; k];
@@ -140,6 +100,55 @@ pub fn score(labels: &[u16], proba: &[f32], num_classes: usize) -> Result<Scores
         auc,
         pr_curve,
     })
+}
+
+/// The number of samples of each class, once the inputs are checked: at least one sample, two
+/// classes, `n x k` finite probabilities, labels below `k`, and every class present (else its
+/// recall and AUC are undefined).
+fn checked_support(labels: &[u16], proba: &[f32], num_classes: usize) -> Result<Vec<usize>> {
+    let n = labels.len();
+    let k = num_classes;
+    if n == 0 {
+        return Err(Error::Invalid("no samples to score".into()));
+    }
+    if k < 2 {
+        return Err(Error::Invalid(format!(
+            "scoring needs at least 2 classes, got {k}"
+        )));
+    }
+    if proba.len() != n * k {
+        return Err(Error::Invalid(format!(
+            "{n} labels need {n} x {k} = {} probabilities, got {}",
+            n * k,
+            proba.len()
+        )));
+    }
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l as usize >= k) {
+        return Err(Error::Invalid(format!(
+            "label {l} of sample {} is not a class of a {k}-class problem (labels are 0..{})",
+            i + 1,
+            k - 1
+        )));
+    }
+    if let Some(i) = proba.iter().position(|p| !p.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "probability of class {} for sample {} is {}, not a finite number",
+            i % k,
+            i / k + 1,
+            proba[i]
+        )));
+    }
+    let mut support = vec![0usize; k];
+    for &l in labels {
+        support[l as usize] += 1;
+    }
+    if let Some(c) = support.iter().position(|&s| s == 0) {
+        return Err(Error::Invalid(format!(
+            "class {c} has no sample among the {n} labels: its recall, ROC AUC and average \
+             precision are undefined; score a set that contains every one of the {k} classes"
+        )));
+    }
+    Ok(support)
 }
 
 /// Index of the largest value, the first one on ties (as `numpy.argmax`): the predicted class

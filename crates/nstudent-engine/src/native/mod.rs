@@ -10,11 +10,12 @@
 //! - `threads`: the pools trainings and predictions run on.
 
 mod exec;
+mod fit;
 pub(crate) mod kernels;
 mod plan;
 mod profile;
 mod softmax;
-mod threads;
+pub(crate) mod threads;
 
 #[cfg(test)]
 mod tests;
@@ -34,11 +35,10 @@ use crate::{
     Classifier, Engine, Error, FitOptions, FitProgress, FitReport, KernelPath, ModelSpec, Result,
     Targets, Threads,
 };
-use exec::{StepNoise, Worker};
+use exec::Worker;
 use kernels::{AdamConfig, KernelSet, Plain};
 use plan::{NoiseKind, Plan};
 pub use profile::LayerTime;
-use softmax::BatchTargets;
 
 /// Images per forward pass in [`Classifier::predict_proba`]; bounds memory at any input size.
 const PREDICT_CHUNK: usize = 16;
@@ -415,39 +415,29 @@ impl Classifier for NativeClassifier {
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
-        let k = self.spec.num_classes;
-        let img_len = self.spec.input.len();
         let batch = options.batch_size.min(n);
-        let max_chunks = batch.div_ceil(CHUNK);
-        let n_workers = Self::worker_count(options.threads, max_chunks);
-        let mut workers: Vec<Worker> = (0..n_workers)
-            .map(|_| Worker::new(&self.plan, CHUNK.min(batch), true))
-            .collect();
-        // One gradient buffer per chunk of a batch, summed in chunk order by Adam.
-        let mut chunk_grads: Vec<Vec<f32>> = vec![vec![0.0; self.plan.n_params]; max_chunks];
-        let mut chunk_losses = vec![0.0f64; max_chunks];
-        // The calling thread's pool of `n_workers` threads (none for one), reused across fits.
-        let pool = threads::pool(n_workers)?;
+        let n_workers = Self::worker_count(options.threads, batch.div_ceil(CHUNK));
         self.predict_threads = options.threads;
-        let kernels = self.plan.kernels;
+        let ctx = fit::FitContext {
+            plan: &self.plan,
+            images,
+            targets,
+            options,
+            // The calling thread's pool of `n_workers` threads (none for one), reused across
+            // fits.
+            pool: threads::pool(n_workers)?,
+            n_workers,
+            k: self.spec.num_classes,
+            img_len: self.spec.input.len(),
+        };
+        let mut bufs = fit::FitBuffers::new(&ctx, batch);
         let adam = AdamConfig {
             lr: options.learning_rate,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-7,
         };
-        let mut m = vec![0.0f32; self.plan.n_params];
-        let mut v = vec![0.0f32; self.plan.n_params];
-        let mut noise: Vec<Vec<f32>> = self
-            .plan
-            .noises
-            .iter()
-            .map(|k| vec![0.0; k.per_image() * batch])
-            .collect();
-        let mut staging: Vec<Vec<u8>> =
-            workers.iter().map(|w| vec![0u8; w.cap * img_len]).collect();
-        let mut batch_labels = vec![0u16; batch];
-        let mut batch_soft = vec![0.0f32; batch * k];
+        let kernels = self.plan.kernels;
         let mut order: Vec<usize> = (0..n).collect();
         let batches = n.div_ceil(batch);
         let mut epoch_losses = Vec::with_capacity(options.epochs);
@@ -458,110 +448,15 @@ impl Classifier for NativeClassifier {
             for bi in 0..batches {
                 let idx = &order[bi * batch..((bi + 1) * batch).min(n)];
                 let nb = idx.len();
-                // Targets of the batch; the workers gather (and augment) the pixels.
-                for (slot, &i) in idx.iter().enumerate() {
-                    match targets {
-                        Targets::Hard(l) => batch_labels[slot] = l[i],
-                        Targets::Soft { probs, .. } => batch_soft[slot * k..(slot + 1) * k]
-                            .copy_from_slice(&probs[i * k..(i + 1) * k]),
-                    }
-                }
-                if !self.plan.noises.is_empty() {
-                    let mut nrng =
-                        derived_rng(options.seed, PURPOSE_NOISE, epoch as u64, bi as u64);
-                    sample_noise(&self.plan, nb, &mut nrng, &mut noise);
-                }
-                let scale = 1.0 / nb as f32;
-                let chunks = nb.div_ceil(CHUNK);
-                // Worker wi computes chunks [wi * per_worker, (wi + 1) * per_worker).
-                let per_worker = chunks.div_ceil(n_workers);
-                let params = &self.params;
-                let plan = &self.plan;
-                let is_hard = matches!(targets, Targets::Hard(_));
-                let augment = options.augment.as_ref();
-                // The gradient of chunk `c` into `grad`; returns the chunk's summed loss.
-                let run_chunk = |c: usize, w: &mut Worker, px: &mut [u8], grad: &mut Vec<f32>| {
-                    let s0 = c * CHUNK;
-                    let s1 = (s0 + CHUNK).min(nb);
-                    let cnt = s1 - s0;
-                    for slot in s0..s1 {
-                        let i = idx[slot];
-                        let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
-                        match augment {
-                            // One generator per image: the same images whatever the threads.
-                            Some(aug) => {
-                                let mut r = augment_rng(options.seed, epoch, bi, slot);
-                                aug.apply(images.image(i), images.shape, &mut r, dst)
-                            }
-                            None => dst.copy_from_slice(images.image(i)),
-                        }
-                    }
-                    w.load_input(&px[..cnt * img_len]);
-                    let sn = StepNoise {
-                        buffers: &noise,
-                        start: s0,
-                    };
-                    w.forward(plan, params, cnt, Some(&sn));
-                    let t = if is_hard {
-                        BatchTargets::Hard(&batch_labels[s0..s1])
-                    } else {
-                        BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
-                    };
-                    let loss = w.loss(plan, cnt, t, scale);
-                    w.backward(plan, params, cnt, Some(&sn), false);
-                    std::mem::swap(&mut w.pgrad, grad);
-                    loss
+                let this = fit::Batch {
+                    idx,
+                    epoch,
+                    number: bi,
                 };
-                let run = |wi: usize,
-                           w: &mut Worker,
-                           px: &mut Vec<u8>,
-                           grads: &mut [Vec<f32>],
-                           losses: &mut [f64]| {
-                    for (j, (grad, loss)) in grads.iter_mut().zip(losses).enumerate() {
-                        *loss = run_chunk(wi * per_worker + j, w, px, grad);
-                    }
-                };
+                let loss_sum = ctx.batch_gradients(&self.params, &mut bufs, &this);
                 step += 1;
-                match &pool {
-                    Some(pool) => pool.install(|| {
-                        workers
-                            .par_iter_mut()
-                            .zip(staging.par_iter_mut())
-                            .zip(chunk_grads[..chunks].par_chunks_mut(per_worker))
-                            .zip(chunk_losses[..chunks].par_chunks_mut(per_worker))
-                            .enumerate()
-                            .for_each(|(wi, (((w, px), g), l))| run(wi, w, px, g, l))
-                    }),
-                    None => run(
-                        0,
-                        &mut workers[0],
-                        &mut staging[0],
-                        &mut chunk_grads[..chunks],
-                        &mut chunk_losses[..chunks],
-                    ),
-                }
-                let loss_sum: f64 = chunk_losses[..chunks].iter().sum();
-                // Adam on the sum of the chunks' gradients, added in chunk order.
-                let grads = &chunk_grads[..chunks];
-                match &pool {
-                    Some(pool) => pool.install(|| {
-                        self.params
-                            .par_chunks_mut(ADAM_CHUNK)
-                            .zip(m.par_chunks_mut(ADAM_CHUNK))
-                            .zip(v.par_chunks_mut(ADAM_CHUNK))
-                            .enumerate()
-                            .for_each(|(ci, ((p, m), v))| {
-                                let at = ci * ADAM_CHUNK;
-                                kernels.ops().adam_step_sum(adam, step, p, grads, at, m, v)
-                            })
-                    }),
-                    None => {
-                        let params = &mut self.params;
-                        kernels
-                            .ops()
-                            .adam_step_sum(adam, step, params, grads, 0, &mut m, &mut v)
-                    }
-                }
+                let chunks = nb.div_ceil(CHUNK);
+                ctx.adam_step(&mut self.params, &mut bufs, (kernels, adam), step, chunks);
                 let loss = (loss_sum / nb as f64) as f32;
                 epoch_loss += loss_sum;
                 progress(FitProgress {

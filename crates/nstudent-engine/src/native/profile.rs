@@ -83,46 +83,47 @@ impl NativeClassifier {
                 }
             }
         }
-        let per = 1.0;
-        let mut out: Vec<LayerTime> = vec![LayerTime {
-            layer: "input u8->f32, noise".into(),
-            forward_s: extra[0] / per,
-            backward_s: 0.0,
-        }];
-        let mut pools = 0;
-        for (op, t) in plan.ops.iter().zip(best) {
-            let layer = match op {
-                Op::Conv { wt, .. } => plan.params[*wt]
-                    .name
-                    .trim_end_matches(".weight")
-                    .to_string(),
-                Op::Dense { wt, .. } => plan.params[*wt]
-                    .name
-                    .trim_end_matches(".weight")
-                    .to_string(),
-                Op::Pool { .. } => {
-                    pools += 1;
-                    format!("maxpool{pools}")
-                }
-                Op::Dropout { .. } => "dropout".into(),
-                Op::AddRelu { .. } => "residual add+relu".into(),
-            };
-            out.push(LayerTime {
-                layer,
-                forward_s: t[0] / per,
-                backward_s: t[1] / per,
-            });
-        }
-        out.push(LayerTime {
-            layer: "softmax cross-entropy".into(),
-            forward_s: extra[1] / per,
-            backward_s: 0.0,
-        });
-        out.push(LayerTime {
-            layer: "adam".into(),
-            forward_s: 0.0,
-            backward_s: extra[2] / per,
-        });
-        out
+        layer_times(plan, extra, best)
     }
+}
+
+/// The table of [`NativeClassifier::profile`]: input and noise, every layer of `plan` (the
+/// fastest forward and backward seconds in `best`), the loss and Adam (`extra`).
+fn layer_times(plan: &super::plan::Plan, extra: [f64; 3], best: Vec<[f64; 2]>) -> Vec<LayerTime> {
+    let mut out: Vec<LayerTime> = vec![LayerTime {
+        layer: "input u8->f32, noise".into(),
+        forward_s: extra[0],
+        backward_s: 0.0,
+    }];
+    let mut pools = 0;
+    for (op, t) in plan.ops.iter().zip(best) {
+        let layer = match op {
+            Op::Conv { wt, .. } | Op::Dense { wt, .. } => plan.params[*wt]
+                .name
+                .trim_end_matches(".weight")
+                .to_string(),
+            Op::Pool { .. } => {
+                pools += 1;
+                format!("maxpool{pools}")
+            }
+            Op::Dropout { .. } => "dropout".into(),
+            Op::AddRelu { .. } => "residual add+relu".into(),
+        };
+        out.push(LayerTime {
+            layer,
+            forward_s: t[0],
+            backward_s: t[1],
+        });
+    }
+    out.push(LayerTime {
+        layer: "softmax cross-entropy".into(),
+        forward_s: extra[1],
+        backward_s: 0.0,
+    });
+    out.push(LayerTime {
+        layer: "adam".into(),
+        forward_s: 0.0,
+        backward_s: extra[2],
+    });
+    out
 }

@@ -21,15 +21,8 @@ impl NestedCv {
         ctx: &CellContext<'_>,
         notes: &mut Vec<String>,
     ) -> Result<(Hyperparameters, Vec<CandidateScore>, usize, usize)> {
-        let c = self.study.config();
         let set = self.unlabeled_set()?;
-        let ns_cell = Cell {
-            algorithm: Algorithm::NoisyStudent,
-            ..cell.clone()
-        };
-        let ns_seed = crate::runner::cell_seed(c.seed, &ns_cell);
-        let (ns, reused) =
-            self.shared_noisy_student_search(&ns_cell, noisy_student, train, ns_seed, ctx)?;
+        let (ns, reused) = self.fold_noisy_student_search(cell, noisy_student, train, ctx)?;
         notes.extend(ns.notes);
         let (ns_best, mut scores, mut trainings) = (ns.best, ns.scores, ns.trainings);
         let reused = if reused { ns.trainings } else { 0 };
@@ -37,21 +30,15 @@ impl NestedCv {
         let j = inner.len() - 1;
         let inner_train = train.subset(&inner[j].train)?;
         let val = train.subset(&inner[j].test)?;
-        let teacher_seed = seed::derive(
-            fold_teacher_seed(c.seed, &cell.task, cell.fold),
-            &["inner", &j.to_string()],
-        );
+        let teacher_seed = self.inner_teacher_seed(cell, j);
         let student_seed = seed::derive(cell_seed, &["ensemble-size"]);
+        let largest = sizes.last().copied().unwrap_or(1);
+        let cfg = self.algo_config(&cell.task, Algorithm::Ensemble, student_seed, teacher_seed)?;
         let cfg = Hyperparameters {
-            ensemble_size: sizes.last().copied().unwrap_or(1),
+            ensemble_size: largest,
             ..ns_best
         }
-        .apply(self.algo_config(
-            &cell.task,
-            Algorithm::Ensemble,
-            student_seed,
-            teacher_seed,
-        )?)?;
+        .apply(cfg)?;
         let split = self.split(&inner_train, &cfg, set.as_deref())?;
         let label = format!(
             "{} fold {} ensemble size, inner {}/{}",
@@ -61,42 +48,31 @@ impl NestedCv {
             inner.len()
         );
         let epochs = cfg.fit.epochs;
-        let teacher = {
-            let mut obs = observer(
+        let watch = |label: String| {
+            observer(
                 ctx,
                 cell,
                 "inner",
-                label.clone(),
+                label,
                 epochs,
                 &inner_train.labels,
                 Some(&split),
-            );
-            self.trainer(cfg.clone(), set.as_deref(), ctx.threads)?
-                .teacher(&split.labeled, &mut obs)?
+            )
         };
+        let teacher = self
+            .trainer(cfg.clone(), set.as_deref(), ctx.threads)?
+            .teacher(&split.labeled, &mut watch(label.clone()))?;
         trainings += teacher.len();
-        let mut members = teacher.into_members();
         let mut best: Option<(f64, usize)> = None;
-        for &e in sizes.iter().rev() {
-            members.truncate(e);
-            let teacher_e = Model::ensemble(members)?;
+        for_each_ensemble_size(teacher, sizes, |e, teacher_e| {
             let cc = Hyperparameters {
                 ensemble_size: e,
                 ..ns_best
             }
             .apply(cfg.clone())?;
-            let mut obs = observer(
-                ctx,
-                cell,
-                "inner",
-                format!("{label} e{e}"),
-                epochs,
-                &inner_train.labels,
-                Some(&split),
-            );
             let chain = self
                 .trainer(cc, set.as_deref(), ctx.threads)?
-                .noisy_student(&split, &teacher_e, None, &mut obs)?;
+                .noisy_student(&split, teacher_e, None, &mut watch(format!("{label} e{e}")))?;
             trainings += e * chain.students.len();
             if let Some(why) = &chain.stopped_early {
                 notes.push(format!("ensemble size {e}: {why}"));
@@ -117,8 +93,8 @@ impl NestedCv {
                     epochs,
                 });
             }
-            members = teacher_e.into_members();
-        }
+            Ok(())
+        })?;
         let (_, e) = best.ok_or_else(|| Error::Cell {
             cell: cell.to_string(),
             message: "no ensemble size produced a student on the last inner fold (the unlabeled pool ran out)".into(),
@@ -133,6 +109,33 @@ impl NestedCv {
             trainings,
             reused,
         ))
+    }
+
+    /// The teacher seed of inner fold `j` of the cell's outer fold: the same for every cell of
+    /// the fold, so that their inner teachers are the same models.
+    fn inner_teacher_seed(&self, cell: &Cell, j: usize) -> u64 {
+        let c = self.study.config();
+        seed::derive(
+            fold_teacher_seed(c.seed, &cell.task, cell.fold),
+            &["inner", &j.to_string()],
+        )
+    }
+
+    /// The Noisy Student search of the cell's fold, exactly as the fold's Noisy Student cell
+    /// runs it (its cell, its seed), shared through the fold's cache.
+    fn fold_noisy_student_search(
+        &self,
+        cell: &Cell,
+        plan: &InnerSearch,
+        train: &Dataset,
+        ctx: &CellContext<'_>,
+    ) -> Result<(crate::shared::SearchResult, bool)> {
+        let ns_cell = Cell {
+            algorithm: Algorithm::NoisyStudent,
+            ..cell.clone()
+        };
+        let ns_seed = crate::runner::cell_seed(self.study.config().seed, &ns_cell);
+        self.shared_noisy_student_search(&ns_cell, plan, train, ns_seed, ctx)
     }
 
     /// The Noisy Student search of `ns_cell`'s fold (`ns_cell` is the fold's Noisy Student
@@ -268,30 +271,16 @@ impl NestedCv {
             chains,
             max_students,
         } = *rung_of;
-        let c = self.study.config();
         let set = self.unlabeled_set()?;
         let inner_train = train.subset(&fold.train)?;
         let val = train.subset(&fold.test)?;
         let inner_seed = seed::derive(cell_seed, &["inner", &j.to_string()]);
-        let inner_teacher_seed = seed::derive(
-            fold_teacher_seed(c.seed, &cell.task, cell.fold),
-            &["inner", &j.to_string()],
-        );
+        let inner_teacher_seed = self.inner_teacher_seed(cell, j);
         let cfg = self
             .algo_config(&cell.task, algorithm, inner_seed, inner_teacher_seed)?
             .with_epochs(epochs)?;
         let split: LabeledSplit = self.split(&inner_train, &cfg, set.as_deref())?;
-        // The teachers: the largest ensemble the rung's chains need (the first chain's other
-        // values, which the teachers do not use, keep the config a valid candidate).
-        let first = chains
-            .first()
-            .ok_or_else(|| Error::Internal("a search rung without chains".into()))?;
-        let largest = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
-        let cfg = Chain {
-            ensemble_size: largest,
-            ..*first
-        }
-        .apply(cfg, max_students)?;
+        let cfg = largest_ensemble(chains, cfg, max_students)?;
         let label = format!(
             "{} fold {} inner {}/{inner_folds}",
             cell.algorithm,
@@ -323,18 +312,11 @@ impl NestedCv {
             notes: Vec::new(),
         };
         // Each member predicts the pool once; ensembles of the first e members average.
-        let member_probs: Vec<Vec<f32>> = teacher
-            .members()
-            .iter()
-            .map(|m| m.predict_proba(split.pool.view()))
-            .collect::<std::result::Result<_, _>>()?;
-        let mut members = teacher.into_members();
+        let member_probs = members_pool_probabilities(&teacher, &split)?;
         let mut sizes: Vec<usize> = chains.iter().map(|ch| ch.ensemble_size).collect();
-        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes.sort_unstable();
         sizes.dedup();
-        for e in sizes {
-            members.truncate(e);
-            let teacher_e = Model::ensemble(members)?;
+        for_each_ensemble_size(teacher, &sizes, |e, teacher_e| {
             let probs = mean_of_first(&member_probs, e);
             for (ci, chain) in chains
                 .iter()
@@ -353,7 +335,7 @@ impl NestedCv {
                 let mut obs = watch(format!("{label} u{unl} t{} e{e}", chain.threshold));
                 let students = self
                     .trainer(cc, set.as_deref(), ctx.threads)?
-                    .noisy_student(&split, &teacher_e, Some(&probs), &mut obs)?;
+                    .noisy_student(&split, teacher_e, Some(&probs), &mut obs)?;
                 drop(obs);
                 step.trainings += e * students.students.len();
                 if let Some(why) = &students.stopped_early {
@@ -363,10 +345,57 @@ impl NestedCv {
                     step.chains[ci].students.push(student.accuracy(&val)?);
                 }
             }
-            members = teacher_e.into_members();
-        }
+            Ok(())
+        })?;
         Ok(step)
     }
+}
+
+/// The teachers' config of a rung's inner fold: the largest ensemble the rung's chains need
+/// (the first chain's other values, which the teachers do not use, keep the config a valid
+/// candidate).
+fn largest_ensemble(
+    chains: &[Chain],
+    cfg: nstudent_algo::CheckedConfig,
+    max_students: usize,
+) -> Result<nstudent_algo::CheckedConfig> {
+    let first = chains
+        .first()
+        .ok_or_else(|| Error::Internal("a search rung without chains".into()))?;
+    let largest = chains.iter().map(|ch| ch.ensemble_size).max().unwrap_or(1);
+    Ok(Chain {
+        ensemble_size: largest,
+        ..*first
+    }
+    .apply(cfg, max_students)?)
+}
+
+/// Each teacher member's probabilities for every pool row (row-major).
+fn members_pool_probabilities(teacher: &Model, split: &LabeledSplit) -> Result<Vec<Vec<f32>>> {
+    Ok(teacher
+        .members()
+        .iter()
+        .map(|m| m.predict_proba(split.pool.view()))
+        .collect::<std::result::Result<_, _>>()?)
+}
+
+/// The one loop over ensemble sizes of an inner fold. `teacher` holds the members of the
+/// largest size, trained once; for each size in `sizes` (ascending, as the search space lists
+/// them), largest first, `run` gets the ensemble of the first `e` members: the smaller
+/// ensembles are the larger ones' first members, so no teacher is trained twice.
+fn for_each_ensemble_size(
+    teacher: Model,
+    sizes: &[usize],
+    mut run: impl FnMut(usize, &Model) -> Result<()>,
+) -> Result<()> {
+    let mut members = teacher.into_members();
+    for &e in sizes.iter().rev() {
+        members.truncate(e);
+        let teacher_e = Model::ensemble(members)?;
+        run(e, &teacher_e)?;
+        members = teacher_e.into_members();
+    }
+    Ok(())
 }
 
 /// What every inner fold of one rung of a search shares.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nstudent_data::fetch::{self, FetchOptions, Outcome};
 use nstudent_data::{sources, tasks, Dataset, Splits};
@@ -104,19 +104,32 @@ enum TaskSizes {
 
 fn list(args: ListArgs) -> crate::failure::Result<()> {
     let dir = data_dir(args.data_dir);
+    let (tasks, unreadable) = study_tasks(&dir, args.no_sizes);
+    if args.format == Format::Json {
+        return print_json(&list_doc(&dir, &tasks, &unreadable));
+    }
+    emit(&list_text(&dir, &tasks, &unreadable)?)
+}
+
+/// A source that could not be read, with the reason.
+type Unreadable = (String, String);
+
+/// The original study's tasks with their sizes (unless `no_sizes`), and the sources that
+/// could not be read. Each source is opened once.
+fn study_tasks(dir: &Path, no_sizes: bool) -> (Vec<(tasks::Task, TaskSizes)>, Vec<Unreadable>) {
     let mut cache: BTreeMap<String, Result<Splits, String>> = BTreeMap::new();
     let tasks: Vec<(tasks::Task, TaskSizes)> = tasks::original_study()
         .into_iter()
         .map(|task| {
             let source = sources::find(&task.source);
-            let present = source.is_some_and(|s| s.is_present(&dir));
+            let present = source.is_some_and(|s| s.is_present(dir));
             let sizes = if !present {
                 TaskSizes::Missing
-            } else if args.no_sizes {
+            } else if no_sizes {
                 TaskSizes::NotCounted
             } else {
                 let loaded = cache.entry(task.source.clone()).or_insert_with(|| {
-                    nstudent_data::open(&task.source, &dir).map_err(|e| e.to_string())
+                    nstudent_data::open(&task.source, dir).map_err(|e| e.to_string())
                 });
                 match loaded.as_ref().map(|splits| task.apply(splits)) {
                     Ok(Ok(t)) => TaskSizes::Counted {
@@ -129,52 +142,67 @@ fn list(args: ListArgs) -> crate::failure::Result<()> {
             (task, sizes)
         })
         .collect();
-    let unreadable: Vec<(&String, &String)> = cache
-        .iter()
-        .filter_map(|(source, r)| r.as_ref().err().map(|e| (source, e)))
+    let unreadable = cache
+        .into_iter()
+        .filter_map(|(source, r)| r.err().map(|e| (source, e)))
         .collect();
-    if args.format == Format::Json {
-        let sources: Vec<SourceDoc> = sources::SOURCES
+    (tasks, unreadable)
+}
+
+/// `data list --format json`.
+fn list_doc<'a>(
+    dir: &Path,
+    tasks: &'a [(tasks::Task, TaskSizes)],
+    unreadable: &'a [Unreadable],
+) -> DataListDoc<'a> {
+    let sources: Vec<SourceDoc> = sources::SOURCES
+        .iter()
+        .map(|s| SourceDoc {
+            name: s.name,
+            title: s.title,
+            description: s.description,
+            origin: s.origin(),
+            embedded: s.embedded,
+            present: s.is_present(dir),
+            manual: s.manual.is_some(),
+        })
+        .collect();
+    let tasks: Vec<TaskDoc> = tasks
+        .iter()
+        .map(|(task, sizes)| {
+            let (train, test) = match sizes {
+                TaskSizes::Counted { train, test } => (Some(*train), *test),
+                _ => (None, None),
+            };
+            TaskDoc {
+                name: &task.name,
+                spec: &task.spec,
+                source: &task.source,
+                classes: task.num_classes(),
+                present: !matches!(sizes, TaskSizes::Missing),
+                train,
+                test,
+                error: matches!(sizes, TaskSizes::Error),
+            }
+        })
+        .collect();
+    DataListDoc {
+        data_dir: dir.display().to_string(),
+        sources,
+        tasks,
+        unreadable: unreadable
             .iter()
-            .map(|s| SourceDoc {
-                name: s.name,
-                title: s.title,
-                description: s.description,
-                origin: s.origin(),
-                embedded: s.embedded,
-                present: s.is_present(&dir),
-                manual: s.manual.is_some(),
-            })
-            .collect();
-        let tasks: Vec<TaskDoc> = tasks
-            .iter()
-            .map(|(task, sizes)| {
-                let (train, test) = match sizes {
-                    TaskSizes::Counted { train, test } => (Some(*train), *test),
-                    _ => (None, None),
-                };
-                TaskDoc {
-                    name: &task.name,
-                    spec: &task.spec,
-                    source: &task.source,
-                    classes: task.num_classes(),
-                    present: !matches!(sizes, TaskSizes::Missing),
-                    train,
-                    test,
-                    error: matches!(sizes, TaskSizes::Error),
-                }
-            })
-            .collect();
-        return print_json(&DataListDoc {
-            data_dir: dir.display().to_string(),
-            sources,
-            tasks,
-            unreadable: unreadable
-                .iter()
-                .map(|(source, error)| UnreadableDoc { source, error })
-                .collect(),
-        });
+            .map(|(source, error)| UnreadableDoc { source, error })
+            .collect(),
     }
+}
+
+/// `data list` as a table: the sources, then the study's tasks.
+fn list_text(
+    dir: &Path,
+    tasks: &[(tasks::Task, TaskSizes)],
+    unreadable: &[Unreadable],
+) -> crate::failure::Result<String> {
     let mut out = String::new();
     writeln!(out, "Data directory: {}", dir.display())?;
     writeln!(
@@ -190,7 +218,7 @@ fn list(args: ListArgs) -> crate::failure::Result<()> {
     for s in sources::SOURCES {
         let present = if s.embedded {
             "built-in"
-        } else if s.is_present(&dir) {
+        } else if s.is_present(dir) {
             "yes"
         } else {
             "no"
@@ -217,7 +245,7 @@ fn list(args: ListArgs) -> crate::failure::Result<()> {
         "{:<16} {:<22} {:>7} {:>8} {:>8}",
         "TASK", "SPEC", "CLASSES", "TRAIN", "TEST"
     )?;
-    for (task, sizes) in &tasks {
+    for (task, sizes) in tasks {
         let classes = task
             .num_classes()
             .map(|k| k.to_string())
@@ -237,10 +265,10 @@ fn list(args: ListArgs) -> crate::failure::Result<()> {
             task.name, task.spec, classes, train, test
         )?;
     }
-    for (source, e) in &unreadable {
+    for (source, e) in unreadable {
         writeln!(out, "\nnote: cannot read {source}: {e}")?;
     }
-    emit(&out)
+    Ok(out)
 }
 
 fn info(args: InfoArgs) -> crate::failure::Result<()> {
@@ -255,19 +283,23 @@ fn info(args: InfoArgs) -> crate::failure::Result<()> {
     super::read_args::check_coarse(&args.spec, &options, &loaded)?;
     super::read_args::print_notes(&loaded);
     let splits = &loaded.splits;
-    let train = &splits.train;
-    let colour = match train.shape.channels {
-        1 => "grey",
-        3 => "RGB",
-        _ => "channels",
-    };
-    let mut parts: Vec<(&str, &Dataset)> = vec![("train", train)];
+    let mut parts: Vec<(&str, &Dataset)> = vec![("train", &splits.train)];
     if let Some(test) = &splits.test {
         parts.push(("test", test));
     }
-    let total: usize = parts.iter().map(|(_, d)| d.len()).sum();
+    if args.format == Format::Json {
+        return print_json(&info_doc(&args.spec, &loaded, &parts));
+    }
+    let out = info_text(&args.spec, &loaded, &parts)?;
+    // Names come from the user's files and folders: no control character reaches the terminal.
+    let shown: Vec<String> = out.lines().map(crate::failure::escape_controls).collect();
+    emit(&(shown.join("\n") + "\n"))
+}
+
+/// The range and mean of every pixel value of the splits.
+fn pixel_stats(parts: &[(&str, &Dataset)]) -> PixelsDoc {
     let (mut min, mut max, mut sum, mut n) = (u8::MAX, u8::MIN, 0u64, 0u64);
-    for (_, d) in &parts {
+    for (_, d) in parts {
         for &p in &d.images {
             min = min.min(p);
             max = max.max(p);
@@ -276,39 +308,63 @@ fn info(args: InfoArgs) -> crate::failure::Result<()> {
         n += d.images.len() as u64;
     }
     let mean = if n > 0 { sum as f64 / n as f64 } else { 0.0 };
+    PixelsDoc { min, max, mean }
+}
+
+/// `data info --format json`.
+fn info_doc<'a>(
+    spec: &'a str,
+    loaded: &'a nstudent_data::Loaded,
+    parts: &[(&'a str, &Dataset)],
+) -> DatasetDoc<'a> {
+    let train = &loaded.splits.train;
+    let mut images: BTreeMap<&str, usize> =
+        parts.iter().map(|(name, d)| (*name, d.len())).collect();
+    images.insert("total", parts.iter().map(|(_, d)| d.len()).sum());
     let per_split: Vec<Vec<usize>> = parts.iter().map(|(_, d)| d.class_counts()).collect();
-    if args.format == Format::Json {
-        let mut images: BTreeMap<&str, usize> =
-            parts.iter().map(|(name, d)| (*name, d.len())).collect();
-        images.insert("total", total);
-        let classes: Vec<ClassDoc> = train
-            .class_names
-            .iter()
-            .enumerate()
-            .map(|(label, class)| ClassDoc {
-                label,
-                class,
-                images: parts
-                    .iter()
-                    .zip(&per_split)
-                    .map(|((name, _), counts)| (*name, counts.get(label).copied().unwrap_or(0)))
-                    .collect(),
-            })
-            .collect();
-        return print_json(&DatasetDoc {
-            dataset: &args.spec,
-            location: Some(&loaded.location),
-            format: &loaded.format,
-            notes: Some(&loaded.notes),
-            image: train.shape.into(),
-            num_classes: train.num_classes(),
-            images,
-            pixels: Some(PixelsDoc { min, max, mean }),
-            classes: Some(classes),
-        });
+    let classes: Vec<ClassDoc> = train
+        .class_names
+        .iter()
+        .enumerate()
+        .map(|(label, class)| ClassDoc {
+            label,
+            class,
+            images: parts
+                .iter()
+                .zip(&per_split)
+                .map(|((name, _), counts)| (*name, counts.get(label).copied().unwrap_or(0)))
+                .collect(),
+        })
+        .collect();
+    DatasetDoc {
+        dataset: spec,
+        location: Some(&loaded.location),
+        format: &loaded.format,
+        notes: Some(&loaded.notes),
+        image: train.shape.into(),
+        num_classes: train.num_classes(),
+        images,
+        pixels: Some(pixel_stats(parts)),
+        classes: Some(classes),
     }
+}
+
+/// `data info` as text: what the data is, then a table of images per class and split.
+fn info_text(
+    spec: &str,
+    loaded: &nstudent_data::Loaded,
+    parts: &[(&str, &Dataset)],
+) -> crate::failure::Result<String> {
+    let train = &loaded.splits.train;
+    let colour = match train.shape.channels {
+        1 => "grey",
+        3 => "RGB",
+        _ => "channels",
+    };
+    let total: usize = parts.iter().map(|(_, d)| d.len()).sum();
+    let PixelsDoc { min, max, mean } = pixel_stats(parts);
     let mut out = String::new();
-    writeln!(out, "{:<10} {}", "dataset", args.spec)?;
+    writeln!(out, "{:<10} {}", "dataset", spec)?;
     writeln!(out, "{:<10} {}", "location", loaded.location)?;
     writeln!(out, "{:<10} {}", "format", loaded.format)?;
     writeln!(
@@ -329,28 +385,36 @@ fn info(args: InfoArgs) -> crate::failure::Result<()> {
     )?;
     writeln!(out, "{:<10} {min}-{max} (u8), mean {mean:.1}", "pixels")?;
     writeln!(out)?;
-    let width = train
-        .class_names
+    write_class_table(&mut out, &train.class_names, parts)?;
+    Ok(out)
+}
+
+/// Images per class (rows) and split (columns).
+fn write_class_table(
+    out: &mut String,
+    class_names: &[String],
+    parts: &[(&str, &Dataset)],
+) -> std::fmt::Result {
+    let per_split: Vec<Vec<usize>> = parts.iter().map(|(_, d)| d.class_counts()).collect();
+    let width = class_names
         .iter()
         .map(|c| c.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
     write!(out, "{:>5}  {:<width$}", "label", "class")?;
-    for (name, _) in &parts {
+    for (name, _) in parts {
         write!(out, " {name:>8}")?;
     }
     writeln!(out)?;
-    for (label, class) in train.class_names.iter().enumerate() {
+    for (label, class) in class_names.iter().enumerate() {
         write!(out, "{label:>5}  {class:<width$}")?;
         for counts in &per_split {
             write!(out, " {:>8}", counts.get(label).copied().unwrap_or(0))?;
         }
         writeln!(out)?;
     }
-    // Names come from the user's files and folders: no control character reaches the terminal.
-    let shown: Vec<String> = out.lines().map(crate::failure::escape_controls).collect();
-    emit(&(shown.join("\n") + "\n"))
+    Ok(())
 }
 
 /// A folder of images with no class folders: images without labels, as `--unlabeled` and

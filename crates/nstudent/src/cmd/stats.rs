@@ -44,41 +44,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> crate::failure::Result<()> {
-    if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        crate::failure::usage!(
-            "--alpha must be between 0 and 1 (exclusive), got {}",
-            args.alpha
-        );
-    }
-    if let Some(plot) = &args.plot {
-        let ext = plot
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        if !matches!(ext.as_deref(), Some("svg" | "png")) {
-            crate::failure::usage!(
-                "--plot {}: the diagram's file name must end in .svg or .png",
-                plot.display()
-            );
-        }
-        crate::outputs::check_file("--plot", plot)?;
-        crate::outputs::check_distinct(&[("the table", &args.table)], &[("--plot", plot)])?;
-    }
+    check_args(&args)?;
     let analysis = args.how.analysis(&args.table, args.metric, args.alpha)?;
     if let Some(plot) = &args.plot {
-        if analysis.nemenyi.is_none() {
-            crate::failure::usage!(
-                "--plot: a critical-difference diagram needs at least 3 algorithms, {} has {}; \
-                 run without --plot for the Wilcoxon test",
-                args.table.display(),
-                analysis.algorithms.len()
-            );
-        }
-        cd_diagram::write(&analysis, plot)?;
-        eprintln!(
-            "wrote the critical-difference diagram to {}",
-            plot.display()
-        );
+        write_plot(&args, &analysis, plot)?;
     }
     let effects = args.how.effects(&analysis)?;
     // nstudent's own table has its folds: the planned pairs' tests that respect dependence,
@@ -112,21 +81,6 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             render::effects(&effects, args.alpha, true)
         ),
         Format::Json => {
-            /// The analysis's keys in their order, then the effect sizes.
-            #[derive(serde::Serialize)]
-            struct Output<'a> {
-                /// What the rank tests compare across: `tasks`, or the `folds` of one task.
-                blocks: Blocks,
-                #[serde(flatten)]
-                analysis: &'a compare::Analysis,
-                effects: &'a effect::Effects,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                paired_settings: Option<&'a PairSettings>,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                paired: Option<&'a [PairComparison]>,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                source_blocks: Option<&'a BlockStats>,
-            }
             let output = Output {
                 blocks: match one_task {
                     Some(_) => Blocks::Folds,
@@ -142,6 +96,69 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         }
         Format::Latex => print!("{}", render::latex(&analysis)),
     }
+    Ok(())
+}
+
+/// `stats --format json`: the analysis's keys in their order, then the effect sizes.
+#[derive(serde::Serialize)]
+struct Output<'a> {
+    /// What the rank tests compare across: `tasks`, or the `folds` of one task.
+    blocks: Blocks,
+    #[serde(flatten)]
+    analysis: &'a compare::Analysis,
+    effects: &'a effect::Effects,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paired_settings: Option<&'a PairSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paired: Option<&'a [PairComparison]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_blocks: Option<&'a BlockStats>,
+}
+
+/// Refuses a bad `--alpha` or `--plot` before the table is read.
+fn check_args(args: &Args) -> crate::failure::Result<()> {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        crate::failure::usage!(
+            "--alpha must be between 0 and 1 (exclusive), got {}",
+            args.alpha
+        );
+    }
+    if let Some(plot) = &args.plot {
+        let ext = plot
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !matches!(ext.as_deref(), Some("svg" | "png")) {
+            crate::failure::usage!(
+                "--plot {}: the diagram's file name must end in .svg or .png",
+                plot.display()
+            );
+        }
+        crate::outputs::check_file("--plot", plot)?;
+        crate::outputs::check_distinct(&[("the table", &args.table)], &[("--plot", plot)])?;
+    }
+    Ok(())
+}
+
+/// The critical-difference diagram (`--plot`): it needs the Nemenyi test, so 3 algorithms.
+fn write_plot(
+    args: &Args,
+    analysis: &compare::Analysis,
+    plot: &std::path::Path,
+) -> crate::failure::Result<()> {
+    if analysis.nemenyi.is_none() {
+        crate::failure::usage!(
+            "--plot: a critical-difference diagram needs at least 3 algorithms, {} has {}; \
+             run without --plot for the Wilcoxon test",
+            args.table.display(),
+            analysis.algorithms.len()
+        );
+    }
+    cd_diagram::write(analysis, plot)?;
+    eprintln!(
+        "wrote the critical-difference diagram to {}",
+        plot.display()
+    );
     Ok(())
 }
 

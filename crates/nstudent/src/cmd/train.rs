@@ -1,18 +1,20 @@
 //! `nstudent train`: Baseline, Noisy Student or Ensemble Noisy Student on one dataset.
 
 use crate::failure::Failure;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use nstudent_algo::{
     AlgoConfig, Algorithm, Balance, CheckedConfig, Event, Flip, LabelKind, LabeledSplitMode,
-    MetricsLog, Observer, Overrides, PoolOrigin, Stage, Trainer, UnlabeledSchedule,
+    MetricsLog, Observer, Overrides, PoolOrigin, Trainer, UnlabeledSchedule,
 };
 use nstudent_engine::{Arch, Threads};
 
 use crate::failure::usage;
 use crate::outputs::spec_input;
+
+mod messages;
+use messages::{first_models_name, overlap_warning, print_event, settings_line};
 
 /// Train a model with Baseline, Noisy Student or Ensemble Noisy Student and save it.
 ///
@@ -240,6 +242,61 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     let Some(out) = args.out.clone() else {
         usage!("--out is required: where to save the model (a directory for an ensemble)");
     };
+    let inputs = open_inputs(&args)?;
+    check_outputs(&args, &out, config.members())?;
+    let engine = args.engine.engine()?;
+    let mut trainer = Trainer::checked(engine.as_ref(), config.clone())
+        .threads(Threads::resolve(args.threads.unwrap_or(0)));
+    if let Some(u) = &inputs.unlabeled {
+        trainer = trainer
+            .unlabeled(u.view(), &u.source)
+            .map_err(Failure::flat)?;
+    }
+    if args.sequential_members {
+        trainer = trainer.members_one_by_one();
+    }
+    if let Some(e) = &inputs.eval {
+        trainer = trainer.eval(e);
+    }
+    print_header(&config, &inputs);
+    let train = &inputs.train;
+    let mut log = MetricsLog::new(Default::default()).with_train_labels(&train.labels);
+    let first_models = first_models_name(trainer.config().algorithm);
+    let members = config.members();
+    let outcome = trainer
+        .train(train, &mut |e: &Event<'_>| {
+            print_event(e, first_models, train.len(), members);
+            if args.metrics.is_some() {
+                log.on_event(e);
+            }
+        })
+        .map_err(Failure::flat)?;
+    outcome
+        .final_model()
+        .check_finite_outputs(train.view(), config.fit.learning_rate)
+        .map_err(Failure::flat)?;
+    save_outputs(&args, &out, &config, &outcome, &log)?;
+    print_done(&out, &outcome);
+    if let (Some(e), Some(chain)) = (&inputs.eval, &outcome.chain) {
+        if !chain.students.is_empty() {
+            print!(
+                "{}",
+                gain_text(&outcome.teacher, outcome.final_model(), e, config.seed)?
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What `train` reads: the training data, the evaluation data and the separate unlabeled set.
+struct Inputs {
+    train: nstudent_core::Dataset,
+    eval: Option<nstudent_core::Dataset>,
+    unlabeled: Option<nstudent_data::UnlabeledImages>,
+}
+
+/// Opens --data, --eval and --unlabeled, and checks that --eval matches --data.
+fn open_inputs(args: &Args) -> crate::failure::Result<Inputs> {
     let data_dir = args
         .data_dir
         .clone()
@@ -279,8 +336,17 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         None => None,
         Some(spec) => Some(open_unlabeled_set(spec, &data_dir, &read)?),
     };
-    check_out(&out, config.members())?;
-    let mut outputs = vec![("--out", out.as_path())];
+    Ok(Inputs {
+        train,
+        eval,
+        unlabeled,
+    })
+}
+
+/// Refuses, before any training, an output that cannot be written or that names an input.
+fn check_outputs(args: &Args, out: &Path, members: usize) -> crate::failure::Result<()> {
+    check_out(out, members)?;
+    let mut outputs = vec![("--out", out)];
     if let Some(report) = &args.report {
         crate::outputs::check_file("--report", report)?;
         outputs.push(("--report", report));
@@ -290,7 +356,7 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         outputs.push(("--metrics", metrics));
     }
     let inputs: Vec<_> = [
-        spec_input("--data", Some(data)),
+        spec_input("--data", args.data.as_deref()),
         spec_input("--eval", args.eval.as_deref()),
         spec_input("--unlabeled", args.unlabeled.as_deref()),
         args.config.as_deref().map(|c| ("--config", c)),
@@ -299,20 +365,12 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     .flatten()
     .collect();
     crate::outputs::check_distinct(&inputs, &outputs)?;
-    let engine = args.engine.engine()?;
-    let mut trainer = Trainer::checked(engine.as_ref(), config.clone())
-        .threads(Threads::resolve(args.threads.unwrap_or(0)));
-    if let Some(u) = &unlabeled {
-        trainer = trainer
-            .unlabeled(u.view(), &u.source)
-            .map_err(Failure::flat)?;
-    }
-    if args.sequential_members {
-        trainer = trainer.members_one_by_one();
-    }
-    if let Some(e) = &eval {
-        trainer = trainer.eval(e);
-    }
+    Ok(())
+}
+
+/// The lines that say what runs on what, before the first epoch.
+fn print_header(config: &CheckedConfig, inputs: &Inputs) {
+    let train = &inputs.train;
     eprintln!(
         "{} on {} ({} images of {}, {} classes), seed {}",
         config.algorithm.name(),
@@ -322,11 +380,11 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         train.num_classes(),
         config.seed
     );
-    if let Some(u) = &unlabeled {
+    if let Some(u) = &inputs.unlabeled {
         for note in &u.notes {
             eprintln!("note: {}", crate::failure::escape_controls(note));
         }
-        if let Some(warning) = overlap_warning(&train, u) {
+        if let Some(warning) = overlap_warning(train, u) {
             eprintln!("{warning}");
         }
         eprintln!(
@@ -336,45 +394,41 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             u.shape
         );
     }
-    eprintln!("{}", settings_line(&config));
-    let mut log = MetricsLog::new(Default::default()).with_train_labels(&train.labels);
-    let first_models = first_models_name(trainer.config().algorithm);
-    let members = config.members();
-    let outcome = trainer
-        .train(&train, &mut |e: &Event<'_>| {
-            print_event(e, first_models, train.len(), members);
-            if args.metrics.is_some() {
-                log.on_event(e);
-            }
-        })
-        .map_err(Failure::flat)?;
+    eprintln!("{}", settings_line(config));
+}
 
-    outcome
-        .final_model()
-        .check_finite_outputs(train.view(), config.fit.learning_rate)
-        .map_err(Failure::flat)?;
-    // The report is staged first, so that the model and the report appear together.
+/// Writes the model, the students asked for, the report and the metrics log. The report and
+/// the log are staged first, so that they and the model appear together.
+fn save_outputs(
+    args: &Args,
+    out: &Path,
+    config: &AlgoConfig,
+    outcome: &nstudent_algo::TrainOutcome,
+    log: &MetricsLog,
+) -> crate::failure::Result<()> {
     let mut staged = crate::outputs::Staged::default();
     if let Some(path) = &args.report {
-        staged.write(
-            path,
-            report_json(&config, &outcome, args.unlabeled.as_deref())?.as_bytes(),
-        )?;
+        let report = TrainReport::new(config, outcome, args.unlabeled.as_deref());
+        staged.write(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
     }
     if let Some(path) = &args.metrics {
         let mut text = log.lines().join("\n");
         text.push('\n');
         staged.write(path, text.as_bytes())?;
     }
-    outcome.final_model().save(&out).map_err(Failure::flat)?;
+    outcome.final_model().save(out).map_err(Failure::flat)?;
     if args.save_students {
         if let Some(chain) = &outcome.chain {
             for (i, s) in chain.students.iter().enumerate() {
-                s.save(&student_path(&out, i + 1)).map_err(Failure::flat)?;
+                s.save(&student_path(out, i + 1)).map_err(Failure::flat)?;
             }
         }
     }
     staged.commit()?;
+    Ok(())
+}
+
+fn print_done(out: &Path, outcome: &nstudent_algo::TrainOutcome) {
     println!(
         "done in {:.1} s; model saved to {}{}",
         outcome.seconds,
@@ -384,15 +438,6 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             n => format!(" (ensemble of {n})"),
         }
     );
-    if let (Some(e), Some(chain)) = (&eval, &outcome.chain) {
-        if !chain.students.is_empty() {
-            print!(
-                "{}",
-                gain_text(&outcome.teacher, outcome.final_model(), e, config.seed)?
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The teacher-to-student gain on the evaluation data, paired image by image: the
@@ -518,231 +563,41 @@ fn student_path(out: &Path, i: usize) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// What the models trained on the labeled part are called in progress lines.
-fn first_models_name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::Baseline => "baseline",
-        Algorithm::AugmentedBaseline => "augmented baseline",
-        Algorithm::BaselineEnsemble => "baseline ensemble",
-        Algorithm::NoisyStudent | Algorithm::Ensemble => "teacher",
-    }
+/// The run's report (`--report`): the config, the split, the teacher and every iteration.
+/// Its keys are written in alphabetical order, as they always were.
+#[derive(serde::Serialize)]
+struct TrainReport<'a> {
+    config: &'a AlgoConfig,
+    iterations: Option<&'a Vec<nstudent_algo::IterationReport>>,
+    labeled_rows: usize,
+    /// Seconds of the whole training (evaluation excluded).
+    seconds: f64,
+    stopped_early: Option<&'a String>,
+    teacher_eval_accuracy: Option<f64>,
+    /// Seconds of the first model(s), trained on the labeled part.
+    teacher_seconds: f64,
+    unlabeled_rows: usize,
+    /// The separate unlabeled set, or null for the training rows outside the labeled part.
+    unlabeled_set: Option<&'a str>,
 }
 
-/// The settings that shape the models, in one line: what `--report` records, for the reader
-/// of the terminal.
-fn settings_line(c: &AlgoConfig) -> String {
-    let noise = |m: &nstudent_algo::ModelConfig| {
-        let augment = if c.augment.enabled {
-            format!(
-                "RandAugment {} ops at magnitude {}",
-                c.augment.num_ops, c.augment.magnitude
-            )
-        } else {
-            "no augmentation".to_string()
-        };
-        format!(
-            "{augment}, dropout {}, stochastic-depth survival {}",
-            m.dropout, m.survival
-        )
-    };
-    let fit = format!(
-        "{} epochs, batch {}, learning rate {}",
-        c.fit.epochs, c.fit.batch_size, c.fit.learning_rate
-    );
-    let ensemble = if c.algorithm.is_ensemble() {
-        format!(", {} models per generation", c.ensemble_size)
-    } else {
-        String::new()
-    };
-    match c.algorithm {
-        Algorithm::NoisyStudent | Algorithm::Ensemble => format!(
-            "settings: threshold {}, {} students, {fit}{ensemble}; student noise: {}",
-            c.threshold,
-            c.num_students,
-            noise(&c.student)
-        ),
-        Algorithm::AugmentedBaseline => {
-            format!("settings: {fit}; noise: {}", noise(&c.student))
+impl<'a> TrainReport<'a> {
+    fn new(
+        config: &'a AlgoConfig,
+        outcome: &'a nstudent_algo::TrainOutcome,
+        unlabeled_set: Option<&'a str>,
+    ) -> Self {
+        let chain = outcome.chain.as_ref();
+        TrainReport {
+            config,
+            iterations: chain.map(|c| &c.iterations),
+            labeled_rows: outcome.labeled_rows,
+            seconds: outcome.seconds,
+            stopped_early: chain.and_then(|c| c.stopped_early.as_ref()),
+            teacher_eval_accuracy: outcome.teacher_eval_accuracy,
+            teacher_seconds: outcome.teacher_seconds,
+            unlabeled_rows: outcome.unlabeled_rows,
+            unlabeled_set,
         }
-        Algorithm::Baseline | Algorithm::BaselineEnsemble => {
-            format!("settings: {fit}{ensemble}; no noise")
-        }
-    }
-}
-
-/// Prints a training event; `first` names the models trained on the labeled part.
-/// One progress line per event; `total` is the number of training images, `members` the
-/// models per generation (named only when there are several).
-fn print_event(e: &Event<'_>, first: &str, total: usize, members: usize) {
-    match e {
-        Event::Split {
-            labeled,
-            unlabeled,
-            pool_origin,
-            ..
-        } => match pool_origin {
-            PoolOrigin::TrainingData => eprintln!(
-                "labels: {labeled} of the {total} training images keep their label \
-                 (--teacher-factor); the labels of the other {unlabeled} are hidden, as the \
-                 study's protocol does to simulate scarcity (--teacher-factor 1 keeps them all)"
-            ),
-            PoolOrigin::Separate if *labeled == total => eprintln!(
-                "labels: all {labeled} training images keep their label; {unlabeled} images of \
-                 --unlabeled are the pool"
-            ),
-            PoolOrigin::Separate => eprintln!(
-                "labels: {labeled} of the {total} training images keep their label \
-                 (--teacher-factor), the others are left out; {unlabeled} images of --unlabeled \
-                 are the pool (--teacher-factor 1 keeps every label)"
-            ),
-        },
-        Event::Fit {
-            stage,
-            member,
-            progress,
-        } => {
-            if let Some(loss) = progress.epoch_loss {
-                let who = match stage {
-                    Stage::Teacher => first.to_string(),
-                    Stage::Student { iteration } => format!("student {iteration}"),
-                };
-                let member = if members > 1 {
-                    format!(" member {}", member + 1)
-                } else {
-                    String::new()
-                };
-                eprintln!(
-                    "  {who}{member} epoch {}: mean loss {loss:.4}",
-                    progress.epoch + 1
-                );
-            }
-        }
-        Event::Teacher {
-            model,
-            seconds,
-            eval_accuracy,
-        } => {
-            println!(
-                "{first} ({} model{}): {seconds:.1} s{}",
-                model.len(),
-                if model.len() == 1 { "" } else { "s" },
-                eval_text(*eval_accuracy)
-            );
-        }
-        Event::Iteration { report, .. } => {
-            let kept: usize = report.kept_per_class.iter().sum();
-            let trained: usize = report.trained_per_class.iter().sum();
-            println!(
-                "iteration {}: {} unlabeled rows, kept {kept} {:?}, trained on {} labeled + \
-                 {trained} pseudo-labeled {:?}{}, {:.1} s{}",
-                report.iteration,
-                report.unlabeled_rows,
-                report.kept_per_class,
-                report.labeled_rows,
-                report.trained_per_class,
-                if report.labeled_only {
-                    " (no pseudo-label passed the threshold: labeled data only)"
-                } else {
-                    ""
-                },
-                report.seconds,
-                eval_text(report.eval_accuracy)
-            );
-            if let Some(warning) = collapse_warning(report.iteration, &report.kept_per_class) {
-                eprintln!("{warning}");
-            }
-        }
-        Event::Stopped { message } => println!("stopped early: {message}"),
-    }
-    let _ = std::io::stdout().flush();
-}
-
-/// A warning when images of the unlabeled set are also training images (the same pixels, as
-/// with `--unlabeled` naming the labeled folder itself): the pool then holds labeled images.
-fn overlap_warning(
-    train: &nstudent_core::Dataset,
-    unlabeled: &nstudent_data::UnlabeledImages,
-) -> Option<String> {
-    use std::hash::{BuildHasher, RandomState};
-    let side = train.shape.len();
-    if unlabeled.shape != train.shape || side == 0 {
-        return None;
-    }
-    let hasher = RandomState::new();
-    let mut seen: std::collections::HashMap<u64, Vec<usize>> = Default::default();
-    for (i, img) in train.images.chunks_exact(side).enumerate() {
-        seen.entry(hasher.hash_one(img)).or_default().push(i);
-    }
-    // A hash match is checked against the pixels of that hash's images only, so a collision
-    // never counts and the check stays linear.
-    let shared = unlabeled
-        .pixels
-        .chunks_exact(side)
-        .filter(|img| {
-            seen.get(&hasher.hash_one(img))
-                .is_some_and(|rows| rows.iter().any(|&i| train.image(i) == *img))
-        })
-        .count();
-    (shared > 0).then(|| {
-        format!(
-            "warning: {shared} of the {} --unlabeled images are also in --data (the same \
-             pixels): the pool holds labeled images; give images that --data does not hold",
-            unlabeled.len()
-        )
-    })
-}
-
-/// A warning when the kept pseudo-labels all fall in one class of several: the teacher calls
-/// every image the same (too few epochs or labels), and the student would learn that class.
-fn collapse_warning(iteration: usize, kept_per_class: &[usize]) -> Option<String> {
-    let kept: usize = kept_per_class.iter().sum();
-    let classes_kept = kept_per_class.iter().filter(|&&n| n > 0).count();
-    (kept > 0 && classes_kept == 1 && kept_per_class.len() > 1).then(|| {
-        let class = kept_per_class.iter().position(|&n| n > 0).unwrap_or(0);
-        format!(
-            "warning: iteration {iteration}: all {kept} kept pseudo-labels are class {class}: \
-             the teacher calls every image the same; train it longer (--epochs) or on more \
-             labels (--teacher-factor), or raise --threshold"
-        )
-    })
-}
-
-fn eval_text(acc: Option<f64>) -> String {
-    acc.map(|a| format!(", eval accuracy {a:.4}"))
-        .unwrap_or_default()
-}
-
-/// The run's report: the config, the split, the teacher and every iteration, as JSON.
-fn report_json(
-    config: &AlgoConfig,
-    outcome: &nstudent_algo::TrainOutcome,
-    unlabeled_set: Option<&str>,
-) -> crate::failure::Result<String> {
-    let report = serde_json::json!({
-        "config": config,
-        // The separate unlabeled set, or null for the training rows outside the labeled part.
-        "unlabeled_set": unlabeled_set,
-        "labeled_rows": outcome.labeled_rows,
-        "unlabeled_rows": outcome.unlabeled_rows,
-        "teacher_seconds": outcome.teacher_seconds,
-        "teacher_eval_accuracy": outcome.teacher_eval_accuracy,
-        "iterations": outcome.chain.as_ref().map(|c| &c.iterations),
-        "stopped_early": outcome.chain.as_ref().and_then(|c| c.stopped_early.clone()),
-        "seconds": outcome.seconds,
-    });
-    Ok(serde_json::to_string_pretty(&report)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pseudo_labels_that_collapse_onto_one_class_are_warned_about() {
-        let w = collapse_warning(1, &[0, 0, 300]).unwrap();
-        assert!(w.contains("all 300 kept pseudo-labels are class 2"), "{w}");
-        assert!(collapse_warning(1, &[5, 0, 300]).is_none());
-        assert!(collapse_warning(1, &[0, 0, 0]).is_none());
-        assert!(collapse_warning(1, &[7]).is_none());
     }
 }

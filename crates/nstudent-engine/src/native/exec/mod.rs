@@ -179,46 +179,66 @@ impl Worker {
                     x,
                     y,
                     noise: ni,
-                } => {
-                    let mut out = std::mem::take(&mut self.acts[y]);
-                    let src = &self.acts[x][..n * len];
-                    match noise {
-                        Some(nz) => {
-                            let m = &nz.buffers[ni][nz.start * len..(nz.start + n) * len];
-                            for ((o, &v), &f) in out.iter_mut().zip(src).zip(m) {
-                                *o = v * f;
-                            }
-                        }
-                        None => out[..n * len].copy_from_slice(src),
-                    }
-                    self.acts[y] = out;
-                }
+                } => self.dropout_forward(n, len, (x, y), noise.map(|nz| (nz, ni))),
                 Op::AddRelu {
                     len,
                     a,
                     b,
                     y,
                     noise: ni,
-                } => {
-                    let mut out = std::mem::take(&mut self.acts[y]);
-                    for i in 0..n {
-                        let f = match (noise, ni) {
-                            (Some(nz), Some(ni)) => nz.buffers[ni][nz.start + i],
-                            _ => 1.0,
-                        };
-                        let r = i * len..(i + 1) * len;
-                        let (av, bv) = (&self.acts[a][r.clone()], &self.acts[b][r.clone()]);
-                        for ((o, &p), &q) in out[r].iter_mut().zip(av).zip(bv) {
-                            *o = (p + f * q).max(0.0);
-                        }
-                    }
-                    self.acts[y] = out;
-                }
+                } => self.add_relu_forward(n, len, (a, b, y), noise.zip(ni)),
             }
             if let (Some(t0), Some(t)) = (t0, self.timings.as_mut()) {
                 t[oi][0] += t0.elapsed().as_secs_f64();
             }
         }
+    }
+
+    /// Dropout of activation `x` into `y` (`len` values per image): times the step's mask
+    /// (buffer `ni` of `noise`), or a copy at inference.
+    fn dropout_forward(
+        &mut self,
+        n: usize,
+        len: usize,
+        (x, y): (usize, usize),
+        noise: Option<(&StepNoise, usize)>,
+    ) {
+        let mut out = std::mem::take(&mut self.acts[y]);
+        let src = &self.acts[x][..n * len];
+        match noise {
+            Some((nz, ni)) => {
+                let m = &nz.buffers[ni][nz.start * len..(nz.start + n) * len];
+                for ((o, &v), &f) in out.iter_mut().zip(src).zip(m) {
+                    *o = v * f;
+                }
+            }
+            None => out[..n * len].copy_from_slice(src),
+        }
+        self.acts[y] = out;
+    }
+
+    /// A residual block's end: `relu(a + f * b)` into `y`, `f` the image's stochastic-depth
+    /// factor (buffer `ni` of `noise`), 1 at inference or without stochastic depth.
+    fn add_relu_forward(
+        &mut self,
+        n: usize,
+        len: usize,
+        (a, b, y): (usize, usize, usize),
+        noise: Option<(&StepNoise, usize)>,
+    ) {
+        let mut out = std::mem::take(&mut self.acts[y]);
+        for i in 0..n {
+            let f = match noise {
+                Some((nz, ni)) => nz.buffers[ni][nz.start + i],
+                None => 1.0,
+            };
+            let r = i * len..(i + 1) * len;
+            let (av, bv) = (&self.acts[a][r.clone()], &self.acts[b][r.clone()]);
+            for ((o, &p), &q) in out[r].iter_mut().zip(av).zip(bv) {
+                *o = (p + f * q).max(0.0);
+            }
+        }
+        self.acts[y] = out;
     }
 
     /// Softmax probabilities of the last forward pass into `self.probs`.

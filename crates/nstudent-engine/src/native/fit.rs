@@ -1,0 +1,227 @@
+//! One training run of a native model, step by step: the buffers a fit allocates once, the
+//! gradient of one batch over the workers (chunk by chunk, so the bits do not depend on the
+//! thread count), and Adam's step on the chunks' summed gradients.
+
+use std::sync::Arc;
+
+use nstudent_core::ImagesRef;
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
+use super::exec::{StepNoise, Worker};
+use super::kernels::{AdamConfig, KernelSet};
+use super::plan::Plan;
+use super::softmax::BatchTargets;
+use super::{augment_rng, derived_rng, sample_noise, ADAM_CHUNK, CHUNK, PURPOSE_NOISE};
+use crate::{FitOptions, Targets};
+
+/// Everything a fit writes to between its steps, allocated once per fit.
+pub(super) struct FitBuffers {
+    workers: Vec<Worker>,
+    /// Each worker's pixels of its chunk (augmented when the fit augments).
+    staging: Vec<Vec<u8>>,
+    /// One gradient buffer per chunk of a batch, summed in chunk order by Adam.
+    chunk_grads: Vec<Vec<f32>>,
+    /// Each chunk's summed loss.
+    chunk_losses: Vec<f64>,
+    /// Adam's first and second moments, one per parameter.
+    m: Vec<f32>,
+    v: Vec<f32>,
+    /// The dropout and stochastic-depth masks of the batch.
+    noise: Vec<Vec<f32>>,
+    batch_labels: Vec<u16>,
+    batch_soft: Vec<f32>,
+}
+
+/// One batch of a fit: its rows of the training data, in order, and where it stands.
+pub(super) struct Batch<'a> {
+    pub idx: &'a [usize],
+    pub epoch: usize,
+    /// The batch's number within its epoch (0-based).
+    pub number: usize,
+}
+
+/// What every step of one fit shares.
+pub(super) struct FitContext<'a> {
+    pub plan: &'a Plan,
+    pub images: ImagesRef<'a>,
+    pub targets: Targets<'a>,
+    pub options: &'a FitOptions,
+    /// The calling thread's pool of `n_workers` threads (none for one worker).
+    pub pool: Option<Arc<ThreadPool>>,
+    pub n_workers: usize,
+    /// Classes, and bytes of one image.
+    pub k: usize,
+    pub img_len: usize,
+}
+
+impl FitBuffers {
+    /// Buffers for batches of up to `batch` images and `n_workers` workers.
+    pub(super) fn new(ctx: &FitContext<'_>, batch: usize) -> Self {
+        let (plan, k, img_len) = (ctx.plan, ctx.k, ctx.img_len);
+        let max_chunks = batch.div_ceil(CHUNK);
+        let workers: Vec<Worker> = (0..ctx.n_workers)
+            .map(|_| Worker::new(plan, CHUNK.min(batch), true))
+            .collect();
+        let staging = workers.iter().map(|w| vec![0u8; w.cap * img_len]).collect();
+        FitBuffers {
+            workers,
+            staging,
+            chunk_grads: vec![vec![0.0; plan.n_params]; max_chunks],
+            chunk_losses: vec![0.0f64; max_chunks],
+            m: vec![0.0f32; plan.n_params],
+            v: vec![0.0f32; plan.n_params],
+            noise: plan
+                .noises
+                .iter()
+                .map(|k| vec![0.0; k.per_image() * batch])
+                .collect(),
+            batch_labels: vec![0u16; batch],
+            batch_soft: vec![0.0f32; batch * k],
+        }
+    }
+}
+
+impl FitContext<'_> {
+    /// The summed loss of `batch` and, in the buffers, the gradient of each of its chunks
+    /// (the weights are not changed). The workers gather (and augment) the pixels.
+    pub(super) fn batch_gradients(
+        &self,
+        params: &[f32],
+        bufs: &mut FitBuffers,
+        batch: &Batch<'_>,
+    ) -> f64 {
+        let (plan, options, k, img_len) = (self.plan, self.options, self.k, self.img_len);
+        let idx = batch.idx;
+        let nb = idx.len();
+        self.load_targets(bufs, idx);
+        if !plan.noises.is_empty() {
+            let mut nrng = derived_rng(
+                options.seed,
+                PURPOSE_NOISE,
+                batch.epoch as u64,
+                batch.number as u64,
+            );
+            sample_noise(plan, nb, &mut nrng, &mut bufs.noise);
+        }
+        let scale = 1.0 / nb as f32;
+        let chunks = nb.div_ceil(CHUNK);
+        // Worker wi computes chunks [wi * per_worker, (wi + 1) * per_worker).
+        let per_worker = chunks.div_ceil(self.n_workers);
+        let is_hard = matches!(self.targets, Targets::Hard(_));
+        let augment = options.augment.as_ref();
+        let images = self.images;
+        let (noise, batch_labels, batch_soft) = (&bufs.noise, &bufs.batch_labels, &bufs.batch_soft);
+        // The gradient of chunk `c` into `grad`; returns the chunk's summed loss.
+        let run_chunk = |c: usize, w: &mut Worker, px: &mut [u8], grad: &mut Vec<f32>| {
+            let s0 = c * CHUNK;
+            let s1 = (s0 + CHUNK).min(nb);
+            let cnt = s1 - s0;
+            for slot in s0..s1 {
+                let i = idx[slot];
+                let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
+                match augment {
+                    // One generator per image: the same images whatever the threads.
+                    Some(aug) => {
+                        let mut r = augment_rng(options.seed, batch.epoch, batch.number, slot);
+                        aug.apply(images.image(i), images.shape, &mut r, dst)
+                    }
+                    None => dst.copy_from_slice(images.image(i)),
+                }
+            }
+            w.load_input(&px[..cnt * img_len]);
+            let sn = StepNoise {
+                buffers: noise,
+                start: s0,
+            };
+            w.forward(plan, params, cnt, Some(&sn));
+            let t = if is_hard {
+                BatchTargets::Hard(&batch_labels[s0..s1])
+            } else {
+                BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
+            };
+            let loss = w.loss(plan, cnt, t, scale);
+            w.backward(plan, params, cnt, Some(&sn), false);
+            std::mem::swap(&mut w.pgrad, grad);
+            loss
+        };
+        let run = |wi: usize,
+                   w: &mut Worker,
+                   px: &mut Vec<u8>,
+                   grads: &mut [Vec<f32>],
+                   losses: &mut [f64]| {
+            for (j, (grad, loss)) in grads.iter_mut().zip(losses).enumerate() {
+                *loss = run_chunk(wi * per_worker + j, w, px, grad);
+            }
+        };
+        let FitBuffers {
+            workers,
+            staging,
+            chunk_grads,
+            chunk_losses,
+            ..
+        } = bufs;
+        match &self.pool {
+            Some(pool) => pool.install(|| {
+                workers
+                    .par_iter_mut()
+                    .zip(staging.par_iter_mut())
+                    .zip(chunk_grads[..chunks].par_chunks_mut(per_worker))
+                    .zip(chunk_losses[..chunks].par_chunks_mut(per_worker))
+                    .enumerate()
+                    .for_each(|(wi, (((w, px), g), l))| run(wi, w, px, g, l))
+            }),
+            None => run(
+                0,
+                &mut workers[0],
+                &mut staging[0],
+                &mut chunk_grads[..chunks],
+                &mut chunk_losses[..chunks],
+            ),
+        }
+        chunk_losses[..chunks].iter().sum()
+    }
+
+    /// The targets of the batch's rows, into the buffers.
+    fn load_targets(&self, bufs: &mut FitBuffers, idx: &[usize]) {
+        let k = self.k;
+        for (slot, &i) in idx.iter().enumerate() {
+            match self.targets {
+                Targets::Hard(l) => bufs.batch_labels[slot] = l[i],
+                Targets::Soft { probs, .. } => bufs.batch_soft[slot * k..(slot + 1) * k]
+                    .copy_from_slice(&probs[i * k..(i + 1) * k]),
+            }
+        }
+    }
+
+    /// Adam's step `step` (1-based) on the sum of the first `chunks` chunks' gradients, added
+    /// in chunk order, split over the pool by parameter ranges (each parameter's update is
+    /// the same whatever the split).
+    pub(super) fn adam_step(
+        &self,
+        params: &mut [f32],
+        bufs: &mut FitBuffers,
+        (kernels, adam): (KernelSet, AdamConfig),
+        step: u64,
+        chunks: usize,
+    ) {
+        let grads = &bufs.chunk_grads[..chunks];
+        let (m, v) = (&mut bufs.m, &mut bufs.v);
+        match &self.pool {
+            Some(pool) => pool.install(|| {
+                params
+                    .par_chunks_mut(ADAM_CHUNK)
+                    .zip(m.par_chunks_mut(ADAM_CHUNK))
+                    .zip(v.par_chunks_mut(ADAM_CHUNK))
+                    .enumerate()
+                    .for_each(|(ci, ((p, m), v))| {
+                        let at = ci * ADAM_CHUNK;
+                        kernels.ops().adam_step_sum(adam, step, p, grads, at, m, v)
+                    })
+            }),
+            None => kernels
+                .ops()
+                .adam_step_sum(adam, step, params, grads, 0, m, v),
+        }
+    }
+}
