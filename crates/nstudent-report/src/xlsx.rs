@@ -3,19 +3,39 @@
 //! LibreOffice as the original study's users did.
 
 use nstudent_stats::table::{MetricsTable, COLUMNS, METRICS};
-use rust_xlsxwriter::{Color, Format, FormatAlign, Workbook, Worksheet};
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, Worksheet,
+};
 
 use crate::summary::Summary;
 use crate::Result;
+
+/// The spreadsheet's creation time: `SOURCE_DATE_EPOCH` (seconds since 1970, UTC) when it
+/// is set and valid, else 2000-01-01.
+fn creation_time() -> Result<ExcelDateTime> {
+    let epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok());
+    Ok(match epoch {
+        Some(seconds) => ExcelDateTime::from_timestamp(seconds)
+            .or_else(|_| ExcelDateTime::from_ymd(2000, 1, 1))?,
+        None => ExcelDateTime::from_ymd(2000, 1, 1)?,
+    })
+}
 
 /// Name of the first sheet (the raw table).
 pub const METRICS_SHEET: &str = "Metrics";
 /// Name of the second sheet (the per-task summary).
 pub const SUMMARY_SHEET: &str = "Summary";
 
-/// The workbook as xlsx bytes.
+/// The workbook as xlsx bytes: the same bytes for the same table, whenever it is written.
 pub fn workbook(table: &MetricsTable, summary: &Summary) -> Result<Vec<u8>> {
     let mut book = Workbook::new();
+    // The document's creation time would otherwise be the time of writing, and a resumed or
+    // re-merged study would rewrite a finished study's spreadsheet with other bytes. The
+    // time is `SOURCE_DATE_EPOCH` (the reproducible-builds convention) when set, else a
+    // fixed date.
+    book.set_properties(&DocProperties::new().set_creation_datetime(&creation_time()?));
     let header = Format::new()
         .set_bold()
         .set_background_color(Color::RGB(0xE8EEF4))

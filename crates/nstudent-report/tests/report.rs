@@ -400,6 +400,17 @@ fn read_sheet(path: &Path, name: &str) -> Vec<Vec<Data>> {
 }
 
 #[test]
+fn the_workbook_is_the_same_bytes_whenever_it_is_written() {
+    // A finished study is merged again when a run resumes: its spreadsheet must not change.
+    let table = sample_table();
+    let first = nstudent_report::render_xlsx(&table).unwrap();
+    // The creation time has a resolution of one second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = nstudent_report::render_xlsx(&table).unwrap();
+    assert!(first == second, "two writes of one table differ");
+}
+
+#[test]
 fn writes_the_report_and_a_two_sheet_workbook() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.html");
