@@ -203,9 +203,8 @@ impl ModelConfig {
 
     /// The same CNN with model noise: dropout 0.3 before the classifier. Set on 2026-11-28
     /// (commit fcf7af1) from runs that included the Fashion-MNIST train split, before
-    /// `scripts/tune-defaults.sh` existed; that script's grid on the official test splits later
-    /// scored it best among the points it tried, but did not choose it (`docs/standard.md`,
-    /// "Provenance"). No stochastic depth: the CNN has no residual blocks (set `arch = ResCnn`
+    /// `scripts/tune-defaults.sh` existed; that script's grid on the official test splits
+    /// includes it but did not choose it (`docs/standard.md`, "Provenance"). No stochastic depth: the CNN has no residual blocks (set `arch = ResCnn`
     /// and `survival` below 1 for it).
     pub fn noisy() -> Self {
         Self {
@@ -410,7 +409,8 @@ impl Default for AlgoConfig {
             unl_factor: 0.2,
             unlabeled: UnlabeledSchedule::All,
             // The best point of scripts/tune-defaults.sh on the official test splits of
-            // Fashion-MNIST and CIFAR-10, which no preset scores (docs/evidence.md).
+            // Fashion-MNIST and CIFAR-10, which no preset scores (docs/presets.md, "Defaults
+            // and where they come from"; the rerun's raw outputs: docs/results/tune-defaults).
             threshold: 0.4,
             num_students: 2,
             labels: LabelKind::Hard,
