@@ -204,8 +204,9 @@ impl ModelConfig {
     /// The same CNN with model noise: dropout 0.3 before the classifier. Set on 2026-11-28
     /// (commit fcf7af1) from runs that included the Fashion-MNIST train split, before
     /// `scripts/tune-defaults.sh` existed; that script's grid on the official test splits
-    /// includes it but did not choose it (`docs/standard.md`, "Provenance"). No stochastic depth: the CNN has no residual blocks (set `arch = ResCnn`
-    /// and `survival` below 1 for it).
+    /// includes it but did not choose it (`docs/standard.md`, "Provenance"). No stochastic
+    /// depth: the CNN has no residual blocks (set `arch = ResCnn` and `survival` below 1 for
+    /// it).
     pub fn noisy() -> Self {
         Self {
             dropout: 0.3,

@@ -310,7 +310,8 @@ impl Default for Noise {
     /// RandAugment 2 ops at magnitude 5 and dropout 0.3, milder than the paper's magnitude 9
     /// and dropout 0.5. Set before `scripts/tune-defaults.sh` existed, from runs that included
     /// the Fashion-MNIST train split; the script's grid on the official test splits includes
-    /// this point but did not choose it (`docs/standard.md`, "Provenance"). No stochastic depth: the default CNN has no residual blocks.
+    /// this point but did not choose it (`docs/standard.md`, "Provenance"). No stochastic
+    /// depth: the default CNN has no residual blocks.
     fn default() -> Self {
         Self {
             augment: true,
