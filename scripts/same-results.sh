@@ -65,7 +65,7 @@ print(json.dumps(drop(json.load(open(sys.argv[1]))), sort_keys=True, indent=1))'
 }
 
 status=0
-for study in "grid grid" "after-ns grid after-noisy-student" "halving halving grid"; do
+for study in "grid grid grid" "after-ns grid after-noisy-student" "halving halving grid"; do
   set -- $study
   name=$1
   config "$2" "$3" > "$out/$name.toml"
