@@ -287,9 +287,9 @@ impl NativeClassifier {
     }
 
     /// Worker threads for a training run: `threads`, never more than the chunks of a batch
-    /// (more would have nothing to do).
+    /// (more would have nothing to do) nor than the cores ([`threads::usable`]).
     fn worker_count(threads: Threads, chunks: usize) -> usize {
-        threads.get().clamp(1, chunks.max(1))
+        threads::usable(threads.get()).min(chunks.max(1))
     }
 }
 
