@@ -2,7 +2,8 @@
 # Builds, on a machine with the package registries (a cluster's login node), a self-contained
 # folder that runs nstudent's first GPU check on a GPU node with no network, no cargo and no
 # compiler:
-#   bin/nstudent        stripped, built with the GPU features (default: wgpu)
+#   bin/nstudent.gz     nstudent, stripped and gzipped, built with the GPU features (default:
+#                       wgpu); `gzip -dc bin/nstudent.gz > nstudent` for other uses
 #   lib/libvulkan.so.1  the Vulkan loader from Debian's libvulkan1 (`apt-get download`), used
 #                       only on a node that has none
 #   run-gpu-check       the check (scripts/run-gpu-check.sh): `run-gpu-check OUTDIR`
@@ -70,26 +71,30 @@ fi
 echo "== cargo build --release --locked -p nstudent --features $features --target-dir $target_dir"
 cargo build --release --locked -p nstudent --features "$features" --target-dir "$target_dir"
 if [ $strip_tool = strip ]; then
-  strip --strip-all -o "$stage/bin/nstudent" "$target_dir/release/nstudent"
+  strip --strip-all -o "$tmp/nstudent" "$target_dir/release/nstudent"
 else
-  objcopy --strip-all "$target_dir/release/nstudent" "$stage/bin/nstudent"
+  objcopy --strip-all "$target_dir/release/nstudent" "$tmp/nstudent"
 fi
-chmod 755 "$stage/bin/nstudent"
+chmod 755 "$tmp/nstudent"
+# Stripped, the wgpu build is about 100 MiB (burn, cubecl and wgpu); gzip brings it to about a
+# third, and every node has gzip. run-gpu-check unpacks it into a temporary folder.
+echo "== gzip -9 bin/nstudent ($(du -m "$tmp/nstudent" | awk '{ print $1 }') MiB stripped)"
+gzip -9 -c "$tmp/nstudent" >"$stage/bin/nstudent.gz"
 cp scripts/run-gpu-check.sh "$stage/run-gpu-check"
 chmod 755 "$stage/run-gpu-check"
 
 # 3. What it is, and the newest glibc symbol version the two ELF files need.
 if command -v objdump >/dev/null; then
-  glibc_refs() { objdump -T "$stage/bin/nstudent" "$stage/lib/libvulkan.so.1"; }
+  glibc_refs() { objdump -T "$tmp/nstudent" "$stage/lib/libvulkan.so.1"; }
 else
-  glibc_refs() { cat "$stage/bin/nstudent" "$stage/lib/libvulkan.so.1"; }
+  glibc_refs() { cat "$tmp/nstudent" "$stage/lib/libvulkan.so.1"; }
 fi
 glibc_needed=$(glibc_refs | grep -ao 'GLIBC_[0-9][0-9.]*[0-9]' | sed 's/GLIBC_//' |
   sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1)
 commit=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit-dirty"
 {
-  echo "nstudent=$("$stage/bin/nstudent" --version)"
+  echo "nstudent=$("$tmp/nstudent" --version)"
   echo "commit=$commit"
   echo "features=$features"
   echo "built_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-gpu-check: the first run of nstudent on a GPU node, from the folder `scripts/gpu-bundle.sh`
 # builds (this script is that folder's `run-gpu-check`). It needs no network, no cargo and no
-# compiler: bash, awk and coreutils, the bundle's `bin/nstudent` and, for wgpu, a Vulkan driver.
+# compiler: bash, awk, gzip and coreutils, the bundle's `bin/nstudent.gz` and, for wgpu, a Vulkan
+# driver.
 #
 # Usage: run-gpu-check OUTDIR
 #
@@ -38,9 +39,8 @@ case "$1" in -h | --help)
   ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
-bin="$here/bin/nstudent"
-if [ ! -x "$bin" ]; then
-  echo "$prog: $bin is missing; run the run-gpu-check of a folder built by scripts/gpu-bundle.sh" >&2
+if [ ! -s "$here/bin/nstudent.gz" ] && [ ! -x "$here/bin/nstudent" ]; then
+  echo "$prog: $here/bin/nstudent.gz is missing; run the run-gpu-check of a folder built by scripts/gpu-bundle.sh" >&2
   exit 2
 fi
 out=$1
@@ -53,6 +53,24 @@ mkdir -p "$out/logs" "$out/.steps" "$out/work" "$out/cache" || {
   exit 2
 }
 out=$(cd "$out" && pwd)
+# The bundle's nstudent is gzipped (about 100 MiB stripped): unpacked into a temporary folder,
+# removed on exit, so that OUTDIR holds results only.
+if [ -x "$here/bin/nstudent" ]; then
+  bin="$here/bin/nstudent"
+else
+  command -v gzip >/dev/null || {
+    echo "$prog: gzip is needed to unpack bin/nstudent.gz; unpack it elsewhere (gzip -dc bin/nstudent.gz > bin/nstudent; chmod +x bin/nstudent) and rerun" >&2
+    exit 2
+  }
+  unpacked=$(mktemp -d "${TMPDIR:-/tmp}/run-gpu-check.XXXXXX")
+  trap 'rm -rf "$unpacked"' EXIT
+  bin="$unpacked/nstudent"
+  if ! gzip -dc "$here/bin/nstudent.gz" >"$bin" 2>"$out/logs/unpack.log"; then
+    echo "$prog: cannot unpack bin/nstudent.gz into ${TMPDIR:-/tmp}: $(tail -n 1 "$out/logs/unpack.log"); set TMPDIR to a folder with 200 MB free" >&2
+    exit 2
+  fi
+  chmod 755 "$bin"
+fi
 steps="$out/.steps"
 logs="$out/logs"
 work="$out/work"
