@@ -373,11 +373,13 @@ if [ $burn_ok = 1 ]; then
   else
     run "$logs/parity-score.log" "$bin" score --labels "$work/y.csv" --proba "$work/burn.csv" --format json || true
     acc=$(json_field "$logs/parity-score.log" accuracy)
-    # Both CSVs: a header, then one row per image, one column per class.
+    # Both CSVs: a header (`row`, then the class names), then one row per image: its number and
+    # one probability per class.
     read -r max rows cols < <(paste -d, "$work/burn.csv" "$work/native.csv" | awk -F, '
-      NR > 1 { k = NF / 2; n++
-        for (i = 1; i <= k; i++) { d = $i - $(i + k); if (d < 0) d = -d; if (d > m) m = d } }
-      END { printf "%.3g %d %d\n", m, n, k }')
+      NR == 1 { k = NF / 2; first = ($1 == "row") ? 2 : 1; next }
+      { n++
+        for (i = first; i <= k; i++) { d = $i - $(i + k); if (d < 0) d = -d; if (d > m) m = d } }
+      END { printf "%.3g %d %d\n", m, n, k - first + 1 }')
     extra="\"max_abs_diff\": $(jn "$max"), \"tolerance\": $tol, \"images\": $(jn "$rows"), \"classes\": $(jn "$cols"), \"accuracy_burn\": $(jn "$acc"), \"train_wall_s\": $(jn "$train_s")"
     if [ "${rows:-0}" -gt 0 ] && awk -v m="$max" -v t="$tol" 'BEGIN { exit !(m <= t) }'; then
       record parity ok "max |p_burn - p_native| = $max over $rows images x $cols classes (tolerance $tol)" "$extra"
