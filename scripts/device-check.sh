@@ -1,35 +1,48 @@
 #!/usr/bin/env bash
-# One command for a machine with an NVIDIA GPU: builds the burn engine with wgpu (Vulkan; the
-# `cuda` feature needs internet access while compiling, see docs/gpu.md), then reports in
-# under 10 minutes on a 16-core machine:
-#   1. parity with the native engine from the same weights (scripts/gpu-check.sh's check);
-#   2. throughput of the GPU and of the CPU engine: training at batch 32 and 128, inference at
-#      batch 1024, for 28x28x1 and 32x32x3 (`nstudent bench`);
-#   3. one `standard`-preset cell (Noisy Student, fold 1, on the embedded Fashion-MNIST test
-#      split), timed on the GPU against the CPU, with both accuracies.
-# Usage: scripts/device-check.sh          (NSTUDENT_BURN_DEVICE=wgpu; set it to cuda for a cuda build)
+# The first run on a machine with an NVIDIA GPU, through the bundle of scripts/gpu-bundle.sh, so
+# that the GPU machine needs no network, no cargo and no compiler. It reports, in under 8 minutes
+# on a 16-core machine with one GPU (details: scripts/run-gpu-check.sh, docs/gpu.md):
+#   1. the GPU, its driver and the backend that ran (CUDA or wgpu/Vulkan);
+#   2. parity with the native engine from the same weights (max |dp| <= 1e-4);
+#   3. `nstudent bench` of the burn engine and of the native engine;
+#   4. one `standard`-preset Noisy Student cell on the GPU and on the CPU: wall times, accuracies
+#      and their ratio.
+# into OUTDIR/summary.json and OUTDIR/logs/.
+#
+# Usage: scripts/device-check.sh [OUTDIR]               build target/gpu-bundle/nstudent-gpu when it
+#                                                       is absent or from another commit, then run it
+#        scripts/device-check.sh --bundle DIR [OUTDIR]  run a bundle built elsewhere (a login node)
+# OUTDIR defaults to target/device-check/HOST-TIME.
 set -euo pipefail
+usage="usage: scripts/device-check.sh [--bundle DIR] [OUTDIR]"
 cd "$(dirname "$0")/.."
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "nvidia-smi: not found"
-ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null || true
-export NSTUDENT_BURN_DEVICE=${NSTUDENT_BURN_DEVICE:-wgpu}
+bundle=""
+if [ "${1:-}" = --bundle ]; then
+  [ $# -ge 2 ] && [ -n "$2" ] || { echo "$usage" >&2; exit 2; }
+  bundle=$2
+  shift 2
+fi
+case "${1:-}" in
+-h | --help) echo "$usage"; exit 0 ;;
+-*) echo "$usage" >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "$usage" >&2; exit 2; }
+out=${1:-target/device-check/$(uname -n)-$(date -u +%Y%m%dT%H%M%SZ)}
 
-echo "== 1. parity (scripts/gpu-check.sh)"
-scripts/gpu-check.sh 1
-bin=target/wgpu/release/nstudent
-
-echo "== 2. throughput: burn on $NSTUDENT_BURN_DEVICE, then native on the CPU"
-"$bin" bench --engine burn --repeats 3 --seconds 1
-"$bin" bench --engine native --repeats 3 --seconds 1
-
-echo "== 3. one standard-preset cell, GPU against CPU"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-for engine in burn native; do
-  start=$(date +%s.%N)
-  "$bin" run --preset standard --tasks fashion-mnist-10k --algorithms noisy-student \
-    --max-cells 1 --engine "$engine" --out "$tmp/$engine" --quiet >/dev/null
-  wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-  acc=$(grep -o '"accuracy": *[0-9.]*' "$tmp/$engine"/cells/*/1/noisy-student.json | head -1)
-  echo "$engine: cell wall time $wall s, $acc"
-done
+if [ -z "$bundle" ]; then
+  bundle=target/gpu-bundle/nstudent-gpu
+  head=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  built=$(sed -n 's/^commit=//p' "$bundle/bundle.txt" 2>/dev/null || true)
+  if [ ! -x "$bundle/run-gpu-check" ] || [ "$built" != "$head" ]; then
+    if ! command -v cargo >/dev/null; then
+      echo "device-check: no bundle for commit $head and no cargo here; build it on a machine with cargo (scripts/gpu-bundle.sh), copy it, and run scripts/device-check.sh --bundle DIR" >&2
+      exit 2
+    fi
+    scripts/gpu-bundle.sh "$bundle"
+  fi
+fi
+[ -x "$bundle/run-gpu-check" ] || {
+  echo "device-check: $bundle/run-gpu-check is missing; give a folder built by scripts/gpu-bundle.sh" >&2
+  exit 2
+}
+exec "$bundle/run-gpu-check" "$out"

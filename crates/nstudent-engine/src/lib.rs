@@ -146,6 +146,13 @@ pub trait Engine: Send + Sync {
     fn kernel_path(&self) -> Option<KernelPath> {
         None
     }
+
+    /// What this engine computes on, for reports such as `nstudent bench`: `cpu` for an engine
+    /// on the CPU; the burn engine names its backend and, on a GPU, the device as its driver
+    /// names it (e.g. `wgpu: NVIDIA H100 80GB HBM3`).
+    fn device(&self) -> String {
+        "cpu".into()
+    }
 }
 
 /// Names accepted by [`engine_by_name`].

@@ -848,7 +848,7 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
     let table = text(&out.stdout);
     assert!(
         table.starts_with("engine native (")
-            && table.contains("kernels), 1 thread(s) per model")
+            && table.contains("kernels) on cpu, 1 thread(s) per model")
             && table.contains("train_28x28x1_b32"),
         "{table}"
     );

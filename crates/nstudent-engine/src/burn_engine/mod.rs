@@ -128,6 +128,33 @@ impl BurnBackend {
         }
     }
 
+    /// The backend and, for a GPU backend, the device's name as its driver reports it (this
+    /// opens the device): `flex`, `wgpu: llvmpipe (LLVM 15.0.6, 256 bits)`,
+    /// `cuda:0: NVIDIA H100 80GB HBM3`.
+    pub fn describe(self) -> String {
+        match self.device_name() {
+            Some(name) => format!("{self}: {name}"),
+            None => self.to_string(),
+        }
+    }
+
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    fn device_name(self) -> Option<String> {
+        if self == BurnBackend::Flex {
+            return None;
+        }
+        guarded("naming the device", || {
+            Ok(self.device().identity().map(|id| id.name))
+        })
+        .ok()
+        .flatten()
+    }
+
+    #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+    fn device_name(self) -> Option<String> {
+        None
+    }
+
     /// Images per forward pass when predicting: GPUs want large batches, the CPU backend's
     /// activations stay in cache at a few hundred.
     fn predict_chunk(self) -> usize {
@@ -212,6 +239,10 @@ impl BurnEngine {
 impl Engine for BurnEngine {
     fn name(&self) -> &'static str {
         "burn"
+    }
+
+    fn device(&self) -> String {
+        self.backend.describe()
     }
 
     fn build(&self, spec: &ModelSpec, seed: u64) -> Result<Box<dyn Classifier>> {

@@ -83,11 +83,12 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     };
     let json = args.json || args.format == Format::Json;
     let kernels = engine.kernel_path().map_or("none", |p| p.name());
+    let device = engine.device();
     let mut stdout = std::io::stdout().lock();
     if !json {
         writeln!(
             stdout,
-            "engine {} ({} kernels), {threads} thread(s) per model, {} model(s) side by side (images/s)",
+            "engine {} ({} kernels) on {device}, {threads} thread(s) per model, {} model(s) side by side (images/s)",
             engine.name(),
             kernels,
             args.models
@@ -120,6 +121,7 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         }
         obj.insert("engine".into(), engine.name().into());
         obj.insert("kernels".into(), kernels.into());
+        obj.insert("device".into(), device.into());
         obj.insert("threads".into(), threads.get().into());
         obj.insert("models".into(), args.models.into());
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
