@@ -23,7 +23,8 @@
 # Usage: scripts/ablation.sh [NSTUDENT] [DATA_DIR] [OUT_DIR] [FOLDS] [STUDENTS]
 #   defaults: target/release/nstudent, ../shared/datasets, ablation-results, 10, 2
 # Resumable: rerun the same command. Prints docs/ablation.md's table (markdown) at the end, with
-# Holm's correction over every p-value of the table.
+# Holm's correction over every p-value of the table (scripts/ablation-table.py, which also
+# reprints it from a finished OUT_DIR without running anything).
 set -euo pipefail
 nstudent=$(realpath "${1:-target/release/nstudent}")
 data=$(realpath "${2:-../shared/datasets}")
@@ -86,67 +87,6 @@ for r in "${rungs[@]}"; do
   "$nstudent" run --config "$out/$name.toml" --out "$out/$name" --quiet >/dev/null
 done
 
-python3 - "$out" "$nstudent" "${rungs[@]}" <<'PY'
-"""Mean ± sd per rung and task, and paired Wilcoxon p-values (nstudent stats, scipy's test)
-against the rung before and against the Baseline: per task over its folds, and over the folds
-of both tasks together."""
-import csv, json, os, statistics as st, subprocess, sys, tempfile
-
-out, nstudent, rungs = sys.argv[1], sys.argv[2], [r.split()[0] for r in sys.argv[3:]]
-acc = {}  # (rung, task) -> {fold: accuracy}
-tasks = []
-for rung in rungs:
-    for row in csv.DictReader(open(os.path.join(out, rung, "metrics_table.csv"))):
-        task = row["Dataset Name"]
-        if task not in tasks:
-            tasks.append(task)
-        acc.setdefault((rung, task), {})[int(row["Cross Validation [1-10]"])] = float(row["Accuracy"])
-
-def wilcoxon(a, b, which):
-    """Two-sided Wilcoxon signed-rank p of rungs a and b over the folds of `which` tasks."""
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-        w = csv.writer(f)
-        w.writerow(["", "Dataset Name", "Algorithm Name", "Cross Validation [1-10]", "Hyper-Parameters Values",
-                    "Accuracy", "TPR", "FPR", "Precision", "AUC", "PR-Curve", "Training Time", "Inference Time"])
-        i = 0
-        for task in which:
-            for fold in sorted(acc[(a, task)]):
-                for rung in (a, b):
-                    v = acc[(rung, task)][fold]
-                    w.writerow([i, f"{task} fold {fold}", rung, 1, "None", v, v, 1 - v, v, v, v, 0, 0])
-                    i += 1
-    res = json.loads(subprocess.run([nstudent, "stats", f.name, "--format", "json"],
-                                    check=True, capture_output=True, text=True).stdout)
-    os.unlink(f.name)
-    return res["wilcoxon_holm"][0]["p_value"]
-
-# Every p-value of the table, then Holm's correction over all of them (the page's family).
-raw = {}
-for i, rung in enumerate(rungs[1:], start=1):
-    for other in (rungs[i - 1], rungs[0]):
-        for which in [[t] for t in tasks] + [tasks]:
-            raw[(other, rung, tuple(which))] = wilcoxon(other, rung, which)
-order = sorted(raw, key=lambda k: raw[k])
-holm, running = {}, 0.0
-for j, k in enumerate(order):
-    running = max(running, min(1.0, (len(order) - j) * raw[k]))
-    holm[k] = running
-
-print(f"p-values: two-sided paired Wilcoxon, then Holm-adjusted over all {len(raw)} tests of the table (in brackets).\n")
-print("| rung | " + " | ".join(tasks) + " | p vs rung before | p vs Baseline |")
-print("|---|" + "---|" * len(tasks) + "---|---|")
-for i, rung in enumerate(rungs):
-    cells = []
-    for task in tasks:
-        v = list(acc[(rung, task)].values())
-        cells.append(f"{st.mean(v):.4f} ± {st.stdev(v):.4f}")
-    if i == 0:
-        print(f"| {rung} | " + " | ".join(cells) + " | | |")
-        continue
-    def ps(other):
-        keys = [(other, rung, (t,)) for t in tasks] + [(other, rung, tuple(tasks))]
-        per = [f"{raw[k]:.3f} [{holm[k]:.3f}]" for k in keys[:-1]]
-        both = keys[-1]
-        return " / ".join(per) + f" (both: {raw[both]:.4f} [{holm[both]:.4f}])"
-    print(f"| {rung} | " + " | ".join(cells) + f" | {ps(rungs[i - 1])} | {ps(rungs[0])} |")
-PY
+names=()
+for r in "${rungs[@]}"; do names+=("${r%% *}"); done
+python3 "$(dirname "$0")/ablation-table.py" "$out" "$nstudent" "${names[@]}"
