@@ -442,3 +442,49 @@ fn a_small_file_claiming_a_huge_model_is_refused_before_allocating_it() {
         "{err}"
     );
 }
+
+/// On a pool the loop runs on the pool's threads and its reports are relayed to the caller:
+/// every batch's report still arrives, in order, with the losses the report gives, and a
+/// report that panics (how a study stops a training) stops the fit at that batch and the panic
+/// reaches the caller.
+#[test]
+fn a_pool_fit_reports_every_batch_in_order_and_a_panicking_report_stops_it() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let (px, labels) = synthetic(200, 5);
+    let spec = ModelSpec::cnn(SHAPE, 4);
+    let opts = options(3, 2);
+    let images = ImagesRef::new(&px, SHAPE).unwrap();
+    let per_epoch = 200usize.div_ceil(32);
+    let mut model = NativeEngine::default().build(&spec, 3).unwrap();
+    let mut seen = Vec::new();
+    let mut last_losses = Vec::new();
+    let report = model
+        .fit(images, Targets::Hard(&labels), &opts, &mut |p| {
+            seen.push((p.epoch, p.batch));
+            last_losses.extend(p.epoch_loss);
+        })
+        .unwrap();
+    let expected: Vec<(usize, usize)> = (0..3)
+        .flat_map(|e| (1..=per_epoch).map(move |b| (e, b)))
+        .collect();
+    assert_eq!(seen, expected);
+    assert_eq!(last_losses, report.epoch_losses);
+
+    let mut model = NativeEngine::default().build(&spec, 3).unwrap();
+    let mut calls = 0usize;
+    let stopped = catch_unwind(AssertUnwindSafe(|| {
+        model.fit(images, Targets::Hard(&labels), &opts, &mut |p| {
+            calls += 1;
+            if p.epoch == 1 && p.batch == 2 {
+                panic!("stop requested");
+            }
+        })
+    }));
+    let payload = stopped.expect_err("the report's panic reaches the caller");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"stop requested"));
+    assert_eq!(
+        calls,
+        per_epoch + 2,
+        "no report after the one that panicked"
+    );
+}
