@@ -17,7 +17,16 @@ while "--also" in args:
     i = args.index("--also")
     also.append(tuple(args[i + 1].split(":")))
     del args[i:i + 2]
+if len(args) < 3:
+    sys.exit("usage: scripts/ablation-table.py OUT_DIR NSTUDENT RUNG... [--also A:B ...]")
 out, nstudent, rungs = args[0], args[1], [r.split()[0] for r in args[2:]]
+for rung in rungs + [r for pair in also for r in pair]:
+    if not os.path.isfile(os.path.join(out, rung, "metrics_table.csv")):
+        print(f"ablation-table: {os.path.join(out, rung)} has no metrics_table.csv; finish the rung with scripts/ablation.sh first", file=sys.stderr)
+        sys.exit(2)
+if any(len(pair) != 2 for pair in also):
+    print("ablation-table: --also takes two rung names as A:B", file=sys.stderr)
+    sys.exit(2)
 acc = {}  # (rung, task) -> {fold: accuracy}
 tasks = []
 for rung in rungs:

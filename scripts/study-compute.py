@@ -68,4 +68,8 @@ def main(dirs):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit("usage: scripts/study-compute.py DIR [DIR ...]")
+    for d in sys.argv[1:]:
+        if not os.path.isfile(os.path.join(d, "nstudent.log")):
+            print(f"study-compute: {d} has no nstudent.log; pass the directories of finished `nstudent run`s", file=sys.stderr)
+            sys.exit(2)
     main(sys.argv[1:])
