@@ -6,6 +6,8 @@
 # 10,057 images/s between rounds of one run (docs/results/engine-threads/), so read the medians.
 set -euo pipefail
 b=${1:-target/release/nstudent}; rounds=${2:-4}
+[ -x "$b" ] || { echo "threads_ratio: $b is not an executable; build nstudent (cargo build --release) or pass its path" >&2; exit 2; }
+case $rounds in ''|*[!0-9]*|0) echo "threads_ratio: ROUNDS must be a whole number above 0, not '$rounds'" >&2; exit 2 ;; esac
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 for r in $(seq 1 $rounds); do
