@@ -3,15 +3,14 @@
 
     scripts/study-compute.py DIR [DIR ...]
 
-- cells: the cell files under DIR/cells;
-- core-seconds: the sum over cells of `cell_seconds` x `threads` (each cell's own measure);
+- cells and core-seconds: what the study's merge recorded in DIR/stats.json (`compute`: each
+  algorithm's cells and the sum of its cells' `cell_seconds` x threads);
 - wall: the sum, over the runs in DIR/nstudent.log that computed cells, of the time from a run's
   `start:` line to its last line (a study resumed across sittings is several runs; the pauses
   between them are not counted), with the first and last timestamps.
 
 Prints a Markdown table. Standard library only.
 """
-import glob
 import json
 import os
 import sys
@@ -40,16 +39,14 @@ def runs(log_path):
 
 
 def summary(directory):
-    cells = sorted(glob.glob(os.path.join(directory, "cells", "*", "*", "*.json")))
-    core = 0.0
-    for path in cells:
-        c = json.load(open(path, encoding="utf-8"))
-        core += c["cell_seconds"] * c["threads"]
+    compute = json.load(open(os.path.join(directory, "stats.json"), encoding="utf-8"))["compute"]
+    cells = sum(c["cells"] for c in compute)
+    core = sum(c["core_seconds"] for c in compute)
     worked = [r for r in runs(os.path.join(directory, "nstudent.log")) if r[2] > 0]
     wall = sum((end - start).total_seconds() for start, end, _ in worked)
     first = min((r[0] for r in worked), default=None)
     last = max((r[1] for r in worked), default=None)
-    return len(cells), core, wall, len(worked), first, last
+    return cells, core, wall, len(worked), first, last
 
 
 def main(dirs):
@@ -69,7 +66,8 @@ if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit("usage: scripts/study-compute.py DIR [DIR ...]")
     for d in sys.argv[1:]:
-        if not os.path.isfile(os.path.join(d, "nstudent.log")):
-            print(f"study-compute: {d} has no nstudent.log; pass the directories of finished `nstudent run`s", file=sys.stderr)
+        missing = [f for f in ("nstudent.log", "stats.json") if not os.path.isfile(os.path.join(d, f))]
+        if missing:
+            print(f"study-compute: {d} has no {missing[0]}; pass the directories of finished `nstudent run`s", file=sys.stderr)
             sys.exit(2)
     main(sys.argv[1:])
