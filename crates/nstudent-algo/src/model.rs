@@ -119,6 +119,25 @@ impl Model {
 
     /// Mean of the members' eval-mode probabilities: `images.len() * num_classes()` values.
     pub fn predict_proba(&self, images: ImagesRef<'_>) -> Result<Vec<f32>> {
+        self.mean_proba(images, |m| m.predict_proba(images))
+    }
+
+    /// [`Model::predict_proba`] on `threads` threads, whatever [`Model::set_threads`] said
+    /// (for a shared model whose caller brings its own budget); the same values.
+    pub fn predict_proba_on(
+        &self,
+        images: ImagesRef<'_>,
+        threads: nstudent_engine::Threads,
+    ) -> Result<Vec<f32>> {
+        self.mean_proba(images, |m| m.predict_proba_on(images, threads))
+    }
+
+    /// The mean over the members of `proba(member)`, in member order.
+    fn mean_proba(
+        &self,
+        images: ImagesRef<'_>,
+        proba: impl Fn(&dyn Classifier) -> nstudent_engine::Result<Vec<f32>>,
+    ) -> Result<Vec<f32>> {
         if images.shape != self.spec().input {
             return Err(Error::Invalid(format!(
                 "the model takes {} images, the data has {}",
@@ -126,9 +145,9 @@ impl Model {
                 images.shape
             )));
         }
-        let mut sum = self.members[0].predict_proba(images)?;
+        let mut sum = proba(self.members[0].as_ref())?;
         for m in &self.members[1..] {
-            for (s, p) in sum.iter_mut().zip(m.predict_proba(images)?) {
+            for (s, p) in sum.iter_mut().zip(proba(m.as_ref())?) {
                 *s += p;
             }
         }

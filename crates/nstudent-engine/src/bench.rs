@@ -1,8 +1,8 @@
 //! Throughput of an engine on the study's original CNN (what `nstudent bench` prints).
 //!
-//! Training images/s = a whole [`Classifier::fit`] epoch (shuffle, batch gathering, forward,
+//! Training images/s = a whole [`Classifier::fit`](crate::Classifier::fit) epoch (shuffle, batch gathering, forward,
 //! backward, Adam) over random images divided by its wall time; median of `repeats` timed runs
-//! after a warm-up. Inference images/s = [`Classifier::predict_proba`] on one batch of 1024.
+//! after a warm-up. Inference images/s = [`Classifier::predict_proba`](crate::Classifier::predict_proba) on one batch of 1024.
 
 use std::time::Instant;
 

@@ -25,9 +25,9 @@
 //!   (the same expectation as the paper's test-time scaling by `p_l`). Block `l` of `L`
 //!   survives with `p_l = 1 - l / L * (1 - survival)`.
 //! - **Architectures**: [`Arch::Cnn`] is Conv(32)-ReLU-MaxPool-Conv(64)-ReLU-MaxPool-
-//!   Dense(128)-ReLU-[Dropout]-Dense(k). [`Arch::ResCnn`] is a 3x3 stem conv (32), a residual
+//!   Dense(128)-ReLU-\[Dropout\]-Dense(k). [`Arch::ResCnn`] is a 3x3 stem conv (32), a residual
 //!   block (two 3x3 convs, identity shortcut), MaxPool, a residual block to 64 channels (1x1
-//!   conv shortcut), MaxPool, Dense(128)-ReLU-[Dropout]-Dense(k); every block ends in ReLU.
+//!   conv shortcut), MaxPool, Dense(128)-ReLU-\[Dropout\]-Dense(k); every block ends in ReLU.
 //!   All widths are multiplied by [`ModelSpec::width`] and rounded (half away from zero).
 //! - **Threads**: each batch is cut into fixed chunks of 16 images whatever the thread count;
 //!   [`FitOptions::threads`] workers share the chunks, every chunk's gradient is computed on its
@@ -35,9 +35,9 @@
 //!   any number of threads (more threads than chunks have nothing to do); dropout and stochastic-depth
 //!   masks, shuffling and augmentation are drawn per batch / per image from the seed and do not
 //!   depend on the thread count. [`Classifier::predict_proba`] runs in chunks of 16 images on
-//!   the threads of the model's last fit (or [`Classifier::set_threads`]'s). One thread runs
-//!   on the caller's; more on a pool that belongs to the calling thread, built once and
-//!   reused, never rayon's global pool.
+//!   the threads of the model's last fit (or [`Classifier::set_threads`]'s, or those passed to
+//!   [`Classifier::predict_proba_on`]). `n` threads are the calling thread, which works, and
+//!   `n - 1` helpers that belong to it, started once and reused; never rayon's global pool.
 //!
 //! # The burn engine
 //! `BurnEngine` (`--engine burn`, cargo feature `burn`; `cuda` and `wgpu` add GPU backends)
@@ -104,6 +104,15 @@ pub trait Classifier: Send + Sync {
     /// Class probabilities in eval mode (no dropout, no stochastic depth, no augmentation):
     /// `images.len() * spec().num_classes` values, row-major, each row summing to 1.
     fn predict_proba(&self, images: ImagesRef<'_>) -> Result<Vec<f32>>;
+
+    /// [`Classifier::predict_proba`] on `threads` threads instead of those
+    /// [`Classifier::set_threads`] set: for a caller that shares one model (`&self`) and
+    /// brings its own budget, as the Python package does. The same values for any `threads`.
+    /// Engines that do not run on CPU threads ignore it.
+    fn predict_proba_on(&self, images: ImagesRef<'_>, threads: Threads) -> Result<Vec<f32>> {
+        let _ = threads;
+        self.predict_proba(images)
+    }
 
     /// Writes the weights and the spec to a safetensors file.
     fn save(&self, path: &Path) -> Result<()>;

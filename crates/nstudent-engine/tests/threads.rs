@@ -1,6 +1,6 @@
 //! The thread budget holds: a prediction with one thread runs on the calling thread and starts
-//! none, more threads start a pool of exactly that size once and reuse it, and training reuses
-//! the same pool. The only test of this binary, so no other test starts threads meanwhile
+//! none; `n` threads are the calling thread and `n - 1` helpers, started once and reused, and
+//! training reuses the same helpers. The only test of this binary, so no other test starts threads meanwhile
 //! (threads are counted in /proc/self/task, Linux only).
 
 use nstudent_core::{ImageShape, ImagesRef};
@@ -26,6 +26,14 @@ fn predictions_and_trainings_use_the_threads_they_are_given() {
     let mut model = NativeEngine::default().build(&spec, 1).unwrap();
 
     let before = threads_now();
+    // A model built for every core, asked for one thread by its caller (the Python package's
+    // `predict_proba(X, threads=1)`).
+    let one_on = model.predict_proba_on(images, Threads::ONE).unwrap();
+    assert_eq!(
+        threads_now(),
+        before,
+        "a prediction on one thread by the caller's budget started threads"
+    );
     model.set_threads(Threads::ONE);
     let one = model.predict_proba(images).unwrap();
     assert_eq!(
@@ -33,16 +41,21 @@ fn predictions_and_trainings_use_the_threads_they_are_given() {
         before,
         "a 1-thread prediction started threads"
     );
+    assert_eq!(one, one_on, "the same probabilities either way");
 
     model.set_threads(Threads::new(2).unwrap());
     let two = model.predict_proba(images).unwrap();
     assert_eq!(
         threads_now(),
-        before + 2,
-        "a 2-thread prediction: a pool of 2"
+        before + 1,
+        "a 2-thread prediction: the calling thread and one helper"
     );
     model.predict_proba(images).unwrap();
-    assert_eq!(threads_now(), before + 2, "the pool is reused, not rebuilt");
+    assert_eq!(
+        threads_now(),
+        before + 1,
+        "the helper is reused, not started again"
+    );
     assert!(
         one.iter()
             .zip(&two)
@@ -61,8 +74,8 @@ fn predictions_and_trainings_use_the_threads_they_are_given() {
         .unwrap();
     assert_eq!(
         threads_now(),
-        before + 2,
-        "training reuses this thread's pool"
+        before + 1,
+        "training reuses this thread's helper"
     );
 
     // From another thread (a study's second job), one thread: still no new thread but its own.

@@ -54,15 +54,14 @@ impl PyModel {
         let (pixels, shape) = images_of(&images, "X")?;
         let n = pixels.len() / shape.len();
         let k = self.model.num_classes();
-        let pool = rayon_pool(threads)?;
+        let images = ImagesRef {
+            pixels: &pixels,
+            shape,
+        };
         let probs = py
             .detach(|| {
-                pool.install(|| {
-                    self.model.predict_proba(ImagesRef {
-                        pixels: &pixels,
-                        shape,
-                    })
-                })
+                self.model
+                    .predict_proba_on(images, Threads::resolve(threads))
             })
             .map_err(to_py)?;
         let rows: Vec<Vec<f32>> = probs.chunks(k.max(1)).map(<[f32]>::to_vec).collect();
@@ -106,13 +105,4 @@ impl PyModel {
             if self.model.len() == 1 { "" } else { "s" }
         )
     }
-}
-
-/// A rayon pool of `threads` threads (0: every core), for prediction, which runs on the
-/// current pool.
-fn rayon_pool(threads: usize) -> PyResult<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(Threads::resolve(threads).get())
-        .build()
-        .map_err(|e| PyValueError::new_err(format!("cannot start {threads} threads: {e}")))
 }

@@ -1,6 +1,6 @@
 //! `predict --threads` is a budget the process keeps: with one thread the prediction runs on
-//! the main thread and the process never has another; with two it starts exactly two compute
-//! threads (a pool named `nstudent-compute-*`). Threads are read from /proc (Linux only) while
+//! the main thread and the process never has another; with two the main thread works beside
+//! exactly one helper (named `nstudent-helper-*`). Threads are read from /proc (Linux only) while
 //! the process runs.
 #![cfg(target_os = "linux")]
 
@@ -17,7 +17,7 @@ fn nstudent(dir: &Path) -> Command {
 }
 
 /// Runs `predict` with `threads` and returns the most threads the process had at once, and the
-/// most of them that were compute-pool threads.
+/// most of them that were helpers.
 fn predict_threads(dir: &Path, threads: &str) -> (usize, usize) {
     let mut child = nstudent(dir)
         .args([
@@ -41,7 +41,7 @@ fn predict_threads(dir: &Path, threads: &str) -> (usize, usize) {
             most = most.max(names.len());
             let compute = names
                 .iter()
-                .filter(|n| n.starts_with("nstudent-comput"))
+                .filter(|n| n.starts_with("nstudent-helper"))
                 .count();
             most_compute = most_compute.max(compute);
         }
@@ -59,7 +59,7 @@ fn predict_threads(dir: &Path, threads: &str) -> (usize, usize) {
 }
 
 #[test]
-fn a_one_thread_prediction_never_starts_a_thread_and_two_start_exactly_two() {
+fn a_one_thread_prediction_never_starts_a_thread_and_two_start_exactly_one_helper() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let out = nstudent(d)
@@ -87,13 +87,10 @@ fn a_one_thread_prediction_never_starts_a_thread_and_two_start_exactly_two() {
         (1, 0),
         "--threads 1: the main thread alone"
     );
-    let (two, two_compute) = predict_threads(d, "2");
+    let (two, two_helpers) = predict_threads(d, "2");
     assert_eq!(
-        two_compute, 2,
-        "--threads 2: a pool of two ({two} threads in all)"
-    );
-    assert_eq!(
-        two, 3,
-        "--threads 2: the main thread waits on the pool of two"
+        (two, two_helpers),
+        (2, 1),
+        "--threads 2: the main thread and one helper, nothing else"
     );
 }

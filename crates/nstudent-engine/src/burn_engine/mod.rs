@@ -500,6 +500,10 @@ impl Classifier for BurnClassifier {
     }
 
     fn predict_proba(&self, images: ImagesRef<'_>) -> Result<Vec<f32>> {
+        self.predict_proba_on(images, self.threads)
+    }
+
+    fn predict_proba_on(&self, images: ImagesRef<'_>, threads: Threads) -> Result<Vec<f32>> {
         checks::images(&self.spec, &images)?;
         let k = self.spec.num_classes;
         let img_len = self.spec.input.len();
@@ -522,7 +526,7 @@ impl Classifier for BurnClassifier {
         match self.backend {
             // The CPU backend runs on rayon's current pool: the caller's, never the global one.
             BurnBackend::Flex => {
-                crate::native::threads::pool_of(self.threads.get())?.install(predict)?
+                crate::native::threads::pool_of(threads.get())?.install(predict)?
             }
             _ => predict()?,
         }

@@ -2,17 +2,14 @@
 //! gradient of one batch over the workers (chunk by chunk, so the bits do not depend on the
 //! thread count), and Adam's step on the chunks' summed gradients.
 
-use std::sync::Arc;
-
 use nstudent_core::ImagesRef;
-use rayon::prelude::*;
-use rayon::ThreadPool;
 
 use super::exec::{StepNoise, Worker};
 use super::kernels::{AdamConfig, KernelSet};
 use super::plan::Plan;
 use super::softmax::BatchTargets;
-use super::{augment_rng, derived_rng, sample_noise, ADAM_CHUNK, CHUNK, PURPOSE_NOISE};
+use super::threads::Team;
+use super::{augment_rng, derived_rng, sample_noise, CHUNK, PURPOSE_NOISE};
 use crate::{FitOptions, Targets};
 
 /// Everything a fit writes to between its steps, allocated once per fit.
@@ -47,8 +44,8 @@ pub(super) struct FitContext<'a> {
     pub images: ImagesRef<'a>,
     pub targets: Targets<'a>,
     pub options: &'a FitOptions,
-    /// The calling thread's pool of `n_workers` threads (none for one worker).
-    pub pool: Option<Arc<ThreadPool>>,
+    /// The calling thread and its helpers, `n_workers` threads in all.
+    pub team: Team,
     pub n_workers: usize,
     /// Classes, and bytes of one image.
     pub k: usize,
@@ -161,24 +158,14 @@ impl FitContext<'_> {
             chunk_losses,
             ..
         } = bufs;
-        match &self.pool {
-            Some(pool) => pool.install(|| {
-                workers
-                    .par_iter_mut()
-                    .zip(staging.par_iter_mut())
-                    .zip(chunk_grads[..chunks].par_chunks_mut(per_worker))
-                    .zip(chunk_losses[..chunks].par_chunks_mut(per_worker))
-                    .enumerate()
-                    .for_each(|(wi, (((w, px), g), l))| run(wi, w, px, g, l))
-            }),
-            None => run(
-                0,
-                &mut workers[0],
-                &mut staging[0],
-                &mut chunk_grads[..chunks],
-                &mut chunk_losses[..chunks],
-            ),
-        }
+        // Worker `wi` runs on thread `wi` of the team (the calling thread for worker 0).
+        let pieces = workers
+            .iter_mut()
+            .zip(staging.iter_mut())
+            .zip(chunk_grads[..chunks].chunks_mut(per_worker))
+            .zip(chunk_losses[..chunks].chunks_mut(per_worker));
+        self.team
+            .run(pieces, |wi, (((w, px), g), l)| run(wi, w, px, g, l));
         chunk_losses[..chunks].iter().sum()
     }
 
@@ -207,21 +194,20 @@ impl FitContext<'_> {
     ) {
         let grads = &bufs.chunk_grads[..chunks];
         let (m, v) = (&mut bufs.m, &mut bufs.v);
-        match &self.pool {
-            Some(pool) => pool.install(|| {
-                params
-                    .par_chunks_mut(ADAM_CHUNK)
-                    .zip(m.par_chunks_mut(ADAM_CHUNK))
-                    .zip(v.par_chunks_mut(ADAM_CHUNK))
-                    .enumerate()
-                    .for_each(|(ci, ((p, m), v))| {
-                        let at = ci * ADAM_CHUNK;
-                        kernels.ops().adam_step_sum(adam, step, p, grads, at, m, v)
-                    })
-            }),
-            None => kernels
-                .ops()
-                .adam_step_sum(adam, step, params, grads, 0, m, v),
-        }
+        // Thread `i` updates the `i`-th range of parameters, the same range every step, so its
+        // moments stay in its core's cache.
+        let per = params.len().div_ceil(self.team.size()).div_ceil(ADAM_ALIGN) * ADAM_ALIGN;
+        let ops = kernels.ops();
+        let pieces = params
+            .chunks_mut(per)
+            .zip(m.chunks_mut(per))
+            .zip(v.chunks_mut(per));
+        self.team.run(pieces, |i, ((p, m), v)| {
+            ops.adam_step_sum(adam, step, p, grads, i * per, m, v)
+        });
     }
 }
+
+/// Parameters per Adam range are a multiple of this, so every range starts on a vector
+/// boundary of the kernels (each parameter's update is then the same whatever the split).
+const ADAM_ALIGN: usize = 1024;

@@ -7,7 +7,7 @@
 //! - `kernels`: the kernel sets, as values (`portable`, `x86_64`);
 //! - `plan`: a spec compiled for a kernel set, every convolution's method chosen;
 //! - `exec`: the per-thread workspace that runs a plan forward and backward;
-//! - `threads`: the pools trainings and predictions run on.
+//! - `threads`: the threads trainings and predictions run on (the caller and its helpers).
 
 mod exec;
 mod fit;
@@ -27,7 +27,6 @@ use nstudent_core::seed::splitmix64;
 use nstudent_core::ImagesRef;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use crate::checks;
 use crate::model_file::{self, ModelFile, TensorData};
@@ -49,9 +48,6 @@ const PREDICT_CHUNK: usize = 16;
 /// weight, do not depend on how many threads share the chunks. 16 images also keep a chunk's
 /// im2col buffers in the core's cache.
 const CHUNK: usize = 16;
-
-/// Parameters per task of the parallel Adam update.
-const ADAM_CHUNK: usize = 1 << 15;
 
 /// The default engine: the study's CNNs, implemented directly on the CPU, on one set of
 /// kernels chosen when the engine is made (the CPU detected then, once).
@@ -423,9 +419,8 @@ impl Classifier for NativeClassifier {
             images,
             targets,
             options,
-            // The calling thread's pool of `n_workers` threads (none for one), reused across
-            // fits.
-            pool: threads::pool(n_workers)?,
+            // The calling thread and its helpers (reused across fits).
+            team: threads::team(n_workers)?,
             n_workers,
             k: self.spec.num_classes,
             img_len: self.spec.input.len(),
@@ -484,6 +479,10 @@ impl Classifier for NativeClassifier {
     }
 
     fn predict_proba(&self, images: ImagesRef<'_>) -> Result<Vec<f32>> {
+        self.predict_proba_on(images, self.predict_threads)
+    }
+
+    fn predict_proba_on(&self, images: ImagesRef<'_>, threads: Threads) -> Result<Vec<f32>> {
         self.check_images(&images)?;
         let n = images.len();
         let k = self.spec.num_classes;
@@ -497,26 +496,18 @@ impl Classifier for NativeClassifier {
             w.compute_probs(&self.plan, cnt);
             o.copy_from_slice(&w.probs[..cnt * k]);
         };
-        let chunks = out
-            .chunks_mut(cap * k)
-            .zip(images.pixels.chunks(cap * img_len));
-        let Some(pool) = threads::pool(self.predict_threads.get())? else {
-            // One thread: the calling one.
-            let mut w = Worker::new(&self.plan, cap, false);
-            chunks.for_each(|(o, px)| run(&mut w, o, px));
-            return Ok(out);
-        };
         // One contiguous run of chunks per thread: each thread builds its worker (megabytes of
-        // buffers) once per call, not once per piece rayon would otherwise split off.
-        let per_thread = n.div_ceil(cap).div_ceil(pool.current_num_threads()).max(1);
-        pool.install(|| {
-            out.par_chunks_mut(cap * k)
-                .zip(images.pixels.par_chunks(cap * img_len))
-                .with_min_len(per_thread)
-                .for_each_init(
-                    || Worker::new(&self.plan, cap, false),
-                    |w, (o, px)| run(w, o, px),
-                )
+        // buffers) once per call.
+        let team = threads::team(threads.get())?;
+        let per_thread = n.div_ceil(cap).div_ceil(team.size()).max(1) * cap;
+        let pieces = out
+            .chunks_mut(per_thread * k)
+            .zip(images.pixels.chunks(per_thread * img_len));
+        team.run(pieces, |_, (out, pixels)| {
+            let mut w = Worker::new(&self.plan, cap, false);
+            for (o, px) in out.chunks_mut(cap * k).zip(pixels.chunks(cap * img_len)) {
+                run(&mut w, o, px)
+            }
         });
         Ok(out)
     }
