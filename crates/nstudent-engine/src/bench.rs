@@ -55,6 +55,62 @@ fn random_images(shape: ImageShape, n: usize, seed: u64) -> (Vec<u8>, Vec<u16>) 
     (px, labels)
 }
 
+/// Images per second of one epoch over `images` random images, summed over `models` models
+/// trained side by side with `threads` threads each.
+#[allow(clippy::too_many_arguments)]
+fn timed_fit(
+    engine: &dyn Engine,
+    shape: ImageShape,
+    batch: usize,
+    threads: Threads,
+    models: usize,
+    images: usize,
+    seed: u64,
+) -> Result<f64> {
+    let spec = ModelSpec::cnn(shape, 10);
+    let (px, labels) = random_images(shape, images, seed);
+    let opts = FitOptions {
+        epochs: 1,
+        batch_size: batch,
+        seed,
+        threads,
+        ..FitOptions::default()
+    };
+    let models = models.max(1);
+    let mut built = (0..models)
+        .map(|m| engine.build(&spec, seed + m as u64))
+        .collect::<Result<Vec<_>>>()?;
+    let t = Instant::now();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = built
+            .iter_mut()
+            .map(|model| {
+                let (px, labels, opts) = (&px, &labels, &opts);
+                s.spawn(move || {
+                    model.fit(
+                        ImagesRef::new(px, shape)?,
+                        Targets::Hard(labels),
+                        opts,
+                        &mut |_| {},
+                    )
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| Error::Internal("benchmark thread panicked".into()))??;
+        }
+        Ok(())
+    })?;
+    Ok((models * images) as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Images per timed run for about `o.seconds` per run at `rate` images/s in all (at least 4
+/// batches).
+fn run_size(o: &BenchOptions, rate: f64, batch: usize) -> usize {
+    ((o.seconds * rate / o.models.max(1) as f64) as usize / batch).max(4) * batch
+}
+
 /// Training images per second of the study's CNN on `shape` with batches of `batch`, summed over
 /// `o.models` models side by side.
 pub fn train_rate(
@@ -63,51 +119,67 @@ pub fn train_rate(
     batch: usize,
     o: &BenchOptions,
 ) -> Result<f64> {
-    let spec = ModelSpec::cnn(shape, 10);
-    let run = |images: usize, seed: u64| -> Result<f64> {
-        let (px, labels) = random_images(shape, images, seed);
-        let opts = FitOptions {
-            epochs: 1,
-            batch_size: batch,
-            seed,
-            threads: o.threads,
-            ..FitOptions::default()
-        };
-        let models = o.models.max(1);
-        let mut built = (0..models)
-            .map(|m| engine.build(&spec, seed + m as u64))
-            .collect::<Result<Vec<_>>>()?;
-        let t = Instant::now();
-        std::thread::scope(|s| -> Result<()> {
-            let handles: Vec<_> = built
-                .iter_mut()
-                .map(|model| {
-                    let (px, labels, opts) = (&px, &labels, &opts);
-                    s.spawn(move || {
-                        model.fit(
-                            ImagesRef::new(px, shape)?,
-                            Targets::Hard(labels),
-                            opts,
-                            &mut |_| {},
-                        )
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join()
-                    .map_err(|_| Error::Internal("benchmark thread panicked".into()))??;
-            }
-            Ok(())
-        })?;
-        Ok((models * images) as f64 / t.elapsed().as_secs_f64())
+    let fit = |images: usize, seed: u64| {
+        timed_fit(engine, shape, batch, o.threads, o.models, images, seed)
     };
     // Warm up, and size the timed runs from it.
-    let probe = run(batch * 8, 1)?;
-    let images = ((o.seconds * probe / o.models.max(1) as f64) as usize / batch).max(4) * batch;
+    let images = run_size(o, fit(batch * 8, 1)?, batch);
     let mut rates = (0..o.repeats.max(1))
-        .map(|r| run(images, 2 + r as u64))
+        .map(|r| fit(images, 2 + r as u64))
         .collect::<Result<Vec<_>>>()?;
     Ok(median(&mut rates))
+}
+
+/// How much faster one model trains on `o.threads` threads than on one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaling {
+    /// Median images/s on one thread.
+    pub one: f64,
+    /// Median images/s on `o.threads` threads.
+    pub many: f64,
+    /// Median over the pairs of (images/s on `o.threads`) / (images/s on one thread).
+    pub ratio: f64,
+}
+
+/// [`Scaling`] of one model training on `shape` at batch `batch`: `o.repeats` pairs of timed
+/// runs of the same images, one on 1 thread and one on `o.threads`, back to back (which goes
+/// first alternates), and the median of the pairs' ratios. On a shared machine whose speed
+/// swings over tens of seconds, both runs of a pair see about the same machine, so the ratio
+/// of a pair moves far less than the ratio of two separate benchmarks' medians.
+pub fn thread_scaling(
+    engine: &dyn Engine,
+    shape: ImageShape,
+    batch: usize,
+    o: &BenchOptions,
+) -> Result<Scaling> {
+    let fit = |threads: Threads, images: usize, seed: u64| {
+        timed_fit(engine, shape, batch, threads, 1, images, seed)
+    };
+    let one_o = BenchOptions {
+        models: 1,
+        ..o.clone()
+    };
+    let images = run_size(&one_o, fit(Threads::ONE, batch * 8, 1)?, batch);
+    fit(o.threads, batch * 8, 1)?;
+    let (mut ones, mut manys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..o.repeats.max(1) {
+        let seed = 2 + r as u64;
+        let (one, many) = if r % 2 == 0 {
+            let one = fit(Threads::ONE, images, seed)?;
+            (one, fit(o.threads, images, seed)?)
+        } else {
+            let many = fit(o.threads, images, seed)?;
+            (fit(Threads::ONE, images, seed)?, many)
+        };
+        ones.push(one);
+        manys.push(many);
+        ratios.push(many / one);
+    }
+    Ok(Scaling {
+        one: median(&mut ones),
+        many: median(&mut manys),
+        ratio: median(&mut ratios),
+    })
 }
 
 /// Prediction images per second of the study's CNN on `shape` with `o.threads` threads, in

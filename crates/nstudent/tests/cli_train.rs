@@ -883,6 +883,44 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
 }
 
 #[test]
+fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_and_their_pairs_ratio() {
+    // One pair: the ratio is that pair's 2-thread rate over its 1-thread rate.
+    let out = nstudent(&[
+        "bench",
+        "--scaling",
+        "--threads",
+        "2",
+        "--repeats",
+        "1",
+        "--seconds",
+        "0.01",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["threads"].as_u64(), v["pairs"].as_u64()),
+        (Some(2), Some(1)),
+        "{v}"
+    );
+    for shape in ["28x28x1", "32x32x3"] {
+        let one = v[format!("train_{shape}_b32_1t")].as_f64().unwrap_or(-1.0);
+        let two = v[format!("train_{shape}_b32_2t")].as_f64().unwrap_or(-1.0);
+        let ratio = v[format!("scaling_{shape}_b32")].as_f64().unwrap_or(-1.0);
+        assert!(one > 0.0 && two > 0.0, "{v}");
+        assert!((ratio - two / one).abs() < 0.01, "{shape}: {v}");
+    }
+    // Against one thread, one thread is no comparison; --models is another benchmark.
+    for bad in [&["--threads", "1"][..], &["--models", "2"][..]] {
+        let out = nstudent(&[&["bench", "--scaling"][..], bad].concat());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    }
+}
+
+#[test]
 fn train_help_describes_every_flag_and_shows_the_defaults() {
     let out = nstudent(&["train", "--help"]);
     assert!(out.status.success());

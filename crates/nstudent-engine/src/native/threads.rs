@@ -21,12 +21,40 @@ use rayon::ThreadPool;
 
 use crate::{Error, Result};
 
+/// A thread's cached pool and its size.
+type Cached = RefCell<Option<(usize, Arc<ThreadPool>)>>;
+
 thread_local! {
-    /// The calling thread's helpers and their number.
-    static HELPERS: RefCell<Option<(usize, Arc<ThreadPool>)>> = const { RefCell::new(None) };
-    /// The calling thread's pool for the burn engine and its size.
+    /// The calling thread's helpers.
+    static HELPERS: Cached = const { RefCell::new(None) };
+    /// The calling thread's pool for the burn engine.
     #[cfg(feature = "burn")]
-    static POOL: RefCell<Option<(usize, Arc<ThreadPool>)>> = const { RefCell::new(None) };
+    static POOL: Cached = const { RefCell::new(None) };
+}
+
+/// The pool of `n` threads named `name-i` in `cache` (built, or rebuilt for a new size, when
+/// needed).
+fn cached_pool(
+    cache: &'static std::thread::LocalKey<Cached>,
+    n: usize,
+    name: &'static str,
+) -> Result<Arc<ThreadPool>> {
+    cache.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if let Some((size, pool)) = cached.as_ref() {
+            if *size == n {
+                return Ok(Arc::clone(pool));
+            }
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(move |i| format!("{name}-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start {n} threads: {e}")))?;
+        let pool = Arc::new(pool);
+        *cached = Some((n, Arc::clone(&pool)));
+        Ok(pool)
+    })
 }
 
 /// The compute threads worth starting for a budget of `threads`: never more than this
@@ -46,25 +74,8 @@ pub(crate) fn team(threads: usize) -> Result<Team> {
     if helpers == 0 {
         return Ok(Team { helpers: None });
     }
-    HELPERS.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if let Some((n, pool)) = cached.as_ref() {
-            if *n == helpers {
-                return Ok(Team {
-                    helpers: Some(Arc::clone(pool)),
-                });
-            }
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(helpers)
-            .thread_name(|i| format!("nstudent-helper-{i}"))
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start {helpers} helper threads: {e}")))?;
-        let pool = Arc::new(pool);
-        *cached = Some((helpers, Arc::clone(&pool)));
-        Ok(Team {
-            helpers: Some(pool),
-        })
+    Ok(Team {
+        helpers: Some(cached_pool(&HELPERS, helpers, "nstudent-helper")?),
     })
 }
 
@@ -119,23 +130,7 @@ impl Team {
 /// that it never falls back to the global pool.
 #[cfg(feature = "burn")]
 pub(crate) fn pool_of(threads: usize) -> Result<Arc<ThreadPool>> {
-    let threads = usable(threads);
-    POOL.with(|cell| {
-        let mut cached = cell.borrow_mut();
-        if let Some((n, pool)) = cached.as_ref() {
-            if *n == threads {
-                return Ok(Arc::clone(pool));
-            }
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("nstudent-compute-{i}"))
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start {threads} worker threads: {e}")))?;
-        let pool = Arc::new(pool);
-        *cached = Some((threads, Arc::clone(&pool)));
-        Ok(pool)
-    })
+    cached_pool(&POOL, usable(threads), "nstudent-compute")
 }
 
 #[cfg(test)]

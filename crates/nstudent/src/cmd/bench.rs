@@ -37,6 +37,11 @@ pub struct Args {
     /// threads): adds the ratio native / reference for every figure.
     #[arg(long, value_name = "FILE")]
     reference: Option<std::path::PathBuf>,
+    /// Instead of the whole benchmark: how much faster one model trains on --threads threads
+    /// than on 1, at batch 32 on both shapes, from --repeats pairs of runs back to back (the
+    /// median of the pairs' ratios, which a shared machine's slow swings move far less).
+    #[arg(long, conflicts_with_all = ["reference", "models"])]
+    scaling: bool,
 }
 
 /// The numeric figures of a reference run's JSON object.
@@ -75,6 +80,18 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     };
     let engine = args.engine.engine()?;
     let threads = nstudent_engine::Threads::resolve(args.threads);
+    // A budget above the cores runs on the cores (the engine's rule), so compare what runs.
+    let cores = nstudent_engine::Threads::all_cores().get();
+    if args.scaling && threads.get().min(cores) < 2 {
+        usage!(
+            "--scaling compares --threads N with 1 thread on N cores: give N of 2 or more, on a machine with 2 cores or more ({cores} here)"
+        );
+    }
+    let threads = if args.scaling {
+        nstudent_engine::Threads::resolve(threads.get().min(cores))
+    } else {
+        threads
+    };
     let options = BenchOptions {
         threads,
         repeats: args.repeats,
@@ -84,6 +101,9 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     let json = args.json || args.format == Format::Json;
     let kernels = engine.kernel_path().map_or("none", |p| p.name());
     let device = engine.device();
+    if args.scaling {
+        return scaling(engine.as_ref(), &options, json);
+    }
     let mut stdout = std::io::stdout().lock();
     if !json {
         writeln!(
@@ -124,6 +144,56 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         obj.insert("device".into(), device.into());
         obj.insert("threads".into(), threads.get().into());
         obj.insert("models".into(), args.models.into());
+        writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
+    }
+    Ok(())
+}
+
+/// `bench --scaling`: one model on `options.threads` threads against 1 thread, batch 32, both
+/// shapes.
+fn scaling(
+    engine: &dyn nstudent_engine::Engine,
+    options: &BenchOptions,
+    json: bool,
+) -> crate::failure::Result<()> {
+    let threads = options.threads.get();
+    let mut stdout = std::io::stdout().lock();
+    let mut obj = serde_json::Map::new();
+    if !json {
+        writeln!(
+            stdout,
+            "engine {} ({} kernels) on {}: one model on {threads} threads against 1 thread, batch 32, {} pairs of runs back to back (images/s; ratio: median of the pairs')",
+            engine.name(),
+            engine.kernel_path().map_or("none", |p| p.name()),
+            engine.device(),
+            options.repeats
+        )?;
+    }
+    let round = |v: f64, by: f64| serde_json::Value::from((v * by).round() / by);
+    for shape in nstudent_engine::bench::BENCH_SHAPES {
+        let s = nstudent_engine::bench::thread_scaling(engine, shape, 32, options)?;
+        let key = format!("{shape}_b32");
+        if json {
+            obj.insert(format!("train_{key}_1t"), round(s.one, 10.0));
+            obj.insert(format!("train_{key}_{threads}t"), round(s.many, 10.0));
+            obj.insert(format!("scaling_{key}"), round(s.ratio, 100.0));
+        } else {
+            writeln!(
+                stdout,
+                "train_{key:16} 1 thread {:10.1}   {threads} threads {:10.1}   ratio {:.2}x",
+                s.one, s.many, s.ratio
+            )?;
+        }
+    }
+    if json {
+        obj.insert("engine".into(), engine.name().into());
+        obj.insert(
+            "kernels".into(),
+            engine.kernel_path().map_or("none", |p| p.name()).into(),
+        );
+        obj.insert("device".into(), engine.device().into());
+        obj.insert("threads".into(), threads.into());
+        obj.insert("pairs".into(), options.repeats.into());
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
     }
     Ok(())
