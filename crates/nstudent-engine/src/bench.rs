@@ -130,55 +130,69 @@ pub fn train_rate(
     Ok(median(&mut rates))
 }
 
-/// How much faster one model trains on `o.threads` threads than on one.
+/// How much faster one model trains on `o.threads` threads than on one, next to what the
+/// machine gives work that needs no coordination at all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scaling {
     /// Median images/s on one thread.
     pub one: f64,
     /// Median images/s on `o.threads` threads.
     pub many: f64,
-    /// Median over the pairs of (images/s on `o.threads`) / (images/s on one thread).
+    /// Median over the rounds of (images/s on `o.threads`) / (images/s on one thread).
     pub ratio: f64,
+    /// The control: median over the rounds of (images/s of `o.threads` independent models on
+    /// one thread each, summed) / (images/s on one thread). No sharing of one model can beat
+    /// it: it is what the machine's cores give the same work side by side (shared caches,
+    /// memory and clock included).
+    pub ceiling: f64,
 }
 
-/// [`Scaling`] of one model training on `shape` at batch `batch`: `o.repeats` pairs of timed
-/// runs of the same images, one on 1 thread and one on `o.threads`, back to back (which goes
-/// first alternates), and the median of the pairs' ratios. On a shared machine whose speed
-/// swings over tens of seconds, both runs of a pair see about the same machine, so the ratio
-/// of a pair moves far less than the ratio of two separate benchmarks' medians.
+/// [`Scaling`] of one model training on `shape` at batch `batch`: `o.repeats` rounds of three
+/// timed runs of the same images back to back (one model on 1 thread, one model on
+/// `o.threads`, `o.threads` models on 1 thread each; the order rotates), and the medians of the
+/// rounds' ratios. On a shared machine whose speed swings over tens of seconds, the runs of a
+/// round see about the same machine, so a round's ratio moves far less than the ratio of two
+/// separate benchmarks' medians.
 pub fn thread_scaling(
     engine: &dyn Engine,
     shape: ImageShape,
     batch: usize,
     o: &BenchOptions,
 ) -> Result<Scaling> {
-    let fit = |threads: Threads, images: usize, seed: u64| {
-        timed_fit(engine, shape, batch, threads, 1, images, seed)
+    let n = o.threads.get();
+    let fit = |threads: Threads, models: usize, images: usize, seed: u64| {
+        timed_fit(engine, shape, batch, threads, models, images, seed)
     };
     let one_o = BenchOptions {
         models: 1,
         ..o.clone()
     };
-    let images = run_size(&one_o, fit(Threads::ONE, batch * 8, 1)?, batch);
-    fit(o.threads, batch * 8, 1)?;
-    let (mut ones, mut manys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let images = run_size(&one_o, fit(Threads::ONE, 1, batch * 8, 1)?, batch);
+    fit(o.threads, 1, batch * 8, 1)?;
+    let (mut ones, mut manys, mut ratios, mut ceilings) = (vec![], vec![], vec![], vec![]);
     for r in 0..o.repeats.max(1) {
         let seed = 2 + r as u64;
-        let (one, many) = if r % 2 == 0 {
-            let one = fit(Threads::ONE, images, seed)?;
-            (one, fit(o.threads, images, seed)?)
-        } else {
-            let many = fit(o.threads, images, seed)?;
-            (fit(Threads::ONE, images, seed)?, many)
-        };
+        // [one model on 1 thread, one model on n threads, n models on 1 thread each]
+        let mut rates = [0.0f64; 3];
+        for k in 0..3 {
+            let which = (r + k) % 3;
+            rates[which] = match which {
+                0 => fit(Threads::ONE, 1, images, seed)?,
+                1 => fit(o.threads, 1, images, seed)?,
+                _ => fit(Threads::ONE, n, images, seed)?,
+            };
+        }
+        let [one, many, side_by_side] = rates;
         ones.push(one);
         manys.push(many);
         ratios.push(many / one);
+        ceilings.push(side_by_side / one);
     }
     Ok(Scaling {
         one: median(&mut ones),
         many: median(&mut manys),
         ratio: median(&mut ratios),
+        ceiling: median(&mut ceilings),
     })
 }
 

@@ -883,8 +883,8 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
 }
 
 #[test]
-fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_and_their_pairs_ratio() {
-    // One pair: the ratio is that pair's 2-thread rate over its 1-thread rate.
+fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_their_ratio_and_its_ceiling() {
+    // One round: the ratio is that round's 2-thread rate over its 1-thread rate.
     let out = nstudent(&[
         "bench",
         "--scaling",
@@ -900,7 +900,7 @@ fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_and_their_pairs_ra
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        (v["threads"].as_u64(), v["pairs"].as_u64()),
+        (v["threads"].as_u64(), v["rounds"].as_u64()),
         (Some(2), Some(1)),
         "{v}"
     );
@@ -910,6 +910,8 @@ fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_and_their_pairs_ra
         let ratio = v[format!("scaling_{shape}_b32")].as_f64().unwrap_or(-1.0);
         assert!(one > 0.0 && two > 0.0, "{v}");
         assert!((ratio - two / one).abs() < 0.01, "{shape}: {v}");
+        let ceiling = v[format!("ceiling_{shape}_b32")].as_f64().unwrap_or(-1.0);
+        assert!(ceiling > 0.0, "{shape}: {v}");
     }
     // Against one thread, one thread is no comparison; --models is another benchmark.
     for bad in [&["--threads", "1"][..], &["--models", "2"][..]] {

@@ -38,8 +38,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     reference: Option<std::path::PathBuf>,
     /// Instead of the whole benchmark: how much faster one model trains on --threads threads
-    /// than on 1, at batch 32 on both shapes, from --repeats pairs of runs back to back (the
-    /// median of the pairs' ratios, which a shared machine's slow swings move far less).
+    /// than on 1, at batch 32 on both shapes, from --repeats rounds of runs back to back (the
+    /// median of the rounds' ratios, which a shared machine's slow swings move far less), with
+    /// its ceiling: --threads one-thread models side by side against one.
     #[arg(long, conflicts_with_all = ["reference", "models"])]
     scaling: bool,
 }
@@ -162,7 +163,7 @@ fn scaling(
     if !json {
         writeln!(
             stdout,
-            "engine {} ({} kernels) on {}: one model on {threads} threads against 1 thread, batch 32, {} pairs of runs back to back (images/s; ratio: median of the pairs')",
+            "engine {} ({} kernels) on {}: one model on {threads} threads against 1 thread, batch 32, {} rounds of runs back to back (images/s; ratio: median of the rounds'; ceiling: {threads} one-thread models side by side against one)",
             engine.name(),
             engine.kernel_path().map_or("none", |p| p.name()),
             engine.device(),
@@ -177,11 +178,12 @@ fn scaling(
             obj.insert(format!("train_{key}_1t"), round(s.one, 10.0));
             obj.insert(format!("train_{key}_{threads}t"), round(s.many, 10.0));
             obj.insert(format!("scaling_{key}"), round(s.ratio, 100.0));
+            obj.insert(format!("ceiling_{key}"), round(s.ceiling, 100.0));
         } else {
             writeln!(
                 stdout,
-                "train_{key:16} 1 thread {:10.1}   {threads} threads {:10.1}   ratio {:.2}x",
-                s.one, s.many, s.ratio
+                "train_{key:16} 1 thread {:10.1}   {threads} threads {:10.1}   ratio {:.2}x   ceiling {:.2}x",
+                s.one, s.many, s.ratio, s.ceiling
             )?;
         }
     }
@@ -193,7 +195,7 @@ fn scaling(
         );
         obj.insert("device".into(), engine.device().into());
         obj.insert("threads".into(), threads.into());
-        obj.insert("pairs".into(), options.repeats.into());
+        obj.insert("rounds".into(), options.repeats.into());
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
     }
     Ok(())
