@@ -474,6 +474,21 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
             && listed.contains("2 more cells have no finished cell"),
         "{listed}"
     );
+    // For those, it names the plan that predicts every cell; that command runs as printed and
+    // sees the 3 finished cells.
+    let hint = listed
+        .lines()
+        .find_map(|l| l.split_once("speed: nstudent "))
+        .map(|(_, command)| command.to_string())
+        .unwrap_or_else(|| panic!("no plan command in {listed}"));
+    assert_eq!(hint, "run --config parts/study.toml --out parts --plan");
+    let hinted = nstudent(&hint.split(' ').collect::<Vec<_>>(), dir.path());
+    assert!(hinted.status.success(), "{}", text(&hinted.stderr));
+    assert!(
+        text(&hinted.stdout).contains("3 done, 3 to do"),
+        "{}",
+        text(&hinted.stdout)
+    );
     // The same as one JSON document.
     let status = nstudent(&["status", "parts", "--format", "json"], dir.path());
     assert!(status.status.success(), "{}", text(&status.stderr));
@@ -584,6 +599,33 @@ fn tiny_study_runs_resumes_shards_and_refuses_a_changed_config() {
     );
     assert_usage_error(&changed, "--force");
     assert_eq!(fs::read(whole.join("metrics_table.csv")).unwrap(), before);
+    // Its plan is refused the same way (not planned as if the directory were new); with
+    // --force it is planned from scratch, still touching nothing.
+    let plan = |extra: &[&str]| {
+        let args = [
+            &[
+                "run", "--config", cfg, "--out", "whole", "--seed", "5", "--plan",
+            ][..],
+            extra,
+        ]
+        .concat();
+        nstudent(&args, dir.path())
+    };
+    assert_usage_error(&plan(&[]), "holds a study with config hash");
+    let forced = plan(&["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert!(
+        text(&forced.stdout).contains(", 0 done, "),
+        "{}",
+        text(&forced.stdout)
+    );
+    assert_eq!(fs::read(whole.join("metrics_table.csv")).unwrap(), before);
+    let superseded = fs::read_dir(&whole)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("superseded-"))
+        .count();
+    assert_eq!(superseded, 0, "a plan moved cells");
 }
 
 #[test]

@@ -443,9 +443,19 @@ fn print_plan(args: &Args, resolved: &Study, shard: Shard) -> crate::failure::Re
         .into_iter()
         .filter(|c| shard.owns(c.index))
         .collect();
-    let existing = StudyDir::open(&args.out)
-        .ok()
-        .filter(|s| s.hash() == resolved.hash());
+    // A directory of another study: the run would refuse it (or, with --force, start over),
+    // so the plan does too instead of planning as if the directory were new.
+    let existing = match StudyDir::open(&args.out) {
+        Ok(s) if s.hash() == resolved.hash() => Some(s),
+        Ok(s) if !args.force => {
+            return Err(Failure::flat(nstudent_experiment::Error::ConfigChanged {
+                dir: args.out.clone(),
+                found: s.hash().to_string(),
+                expected: resolved.hash().to_string(),
+            }))
+        }
+        _ => None,
+    };
     let finished = |c: &nstudent_experiment::Cell| {
         existing
             .as_ref()

@@ -53,8 +53,44 @@ pub fn run(args: StatusArgs) -> crate::failure::Result<()> {
     }
     let (records, todo) = study.finished_and_todo(&cells);
     let threads = study.study().budget().threads;
-    if let Some(line) = plan::remaining(&todo, &records).describe(threads.get()) {
+    let remaining = plan::remaining(&todo, &records);
+    if let Some(line) = remaining.describe(threads.get()) {
         out(&line);
     }
+    if remaining.unknown > 0 {
+        let dir = shell_word(&args.dir.display().to_string());
+        out(&format!(
+            "for a prediction of every cell from the data and this machine's speed: nstudent run --config {} --out {dir} --plan",
+            shell_word(&args.dir.join("study.toml").display().to_string())
+        ));
+    }
     Ok(())
+}
+
+/// `word` as one word of a POSIX shell command line: as it is when it holds only characters no
+/// shell treats specially, otherwise in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./,:+@%=".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_word_is_quoted_only_when_a_shell_would_split_or_expand_it() {
+        assert_eq!(
+            shell_word("results/seed-mnist_0-4"),
+            "results/seed-mnist_0-4"
+        );
+        assert_eq!(shell_word("my results"), "'my results'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+        assert_eq!(shell_word(""), "''");
+    }
 }
