@@ -37,8 +37,7 @@
 //!   depend on the thread count. [`Classifier::predict_proba`] runs in chunks of 16 images on
 //!   the threads of the model's last fit (or [`Classifier::set_threads`]'s, or those passed to
 //!   [`Classifier::predict_proba_on`]). `n` threads are the calling thread, which works, and
-//!   `n - 1` helpers that belong to it, started once and reused, which spin briefly before
-//!   they sleep; never a global pool.
+//!   `n - 1` helpers that belong to it, started once and reused; never rayon's global pool.
 //!
 //! # The burn engine
 //! `BurnEngine` (`--engine burn`, cargo feature `burn`; `cuda` and `wgpu` add GPU backends)
