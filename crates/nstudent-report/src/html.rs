@@ -252,6 +252,13 @@ pub fn document(
     if has_dependence {
         nav.insert(4, ("dependence", "Pairs and compute"));
     }
+    if options.beside.is_some() {
+        let at = nav
+            .iter()
+            .position(|(id, _)| *id == "tests")
+            .map_or(nav.len(), |i| i + 1);
+        nav.insert(at, ("beside", "Beside another table"));
+    }
     if has_context {
         nav.push(("study", "Study configuration"));
     }
@@ -270,6 +277,9 @@ pub fn document(
         esc(&options.metric),
         tests.body
     );
+    if let Some(beside) = &options.beside {
+        crate::beside::section(&mut h, table, beside, &options.metric, options.alpha);
+    }
     if has_dependence {
         crate::dependence::section(&mut h, &options.context.dependence);
     }

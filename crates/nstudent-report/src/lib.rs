@@ -17,6 +17,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod beside;
 mod charts;
 mod comparison;
 pub mod curve;
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use nstudent_stats::table::{MetricsTable, METRICS};
 
+pub use beside::{agreements, algorithm_key, task_key, Agreement, Beside};
 pub use dependence::Dependence;
 pub use error::{Error, Result};
 pub use pseudo::{rows as pseudo_label_rows, PseudoLabelRow};
@@ -55,6 +57,9 @@ pub struct ReportOptions {
     pub source: Option<String>,
     /// What the study runner knows about the study.
     pub context: StudyContext,
+    /// Another study's table to set beside this one (e.g. the original study's), in a section
+    /// of its own.
+    pub beside: Option<Beside>,
 }
 
 impl Default for ReportOptions {
@@ -65,6 +70,7 @@ impl Default for ReportOptions {
             metric: "Accuracy".to_string(),
             source: None,
             context: StudyContext::default(),
+            beside: None,
         }
     }
 }
@@ -128,6 +134,9 @@ fn check(table: &MetricsTable, options: &ReportOptions) -> Result<()> {
             options.metric,
             METRICS.join(", ")
         )));
+    }
+    if let Some(beside) = &options.beside {
+        beside::check(table, beside)?;
     }
     Ok(())
 }

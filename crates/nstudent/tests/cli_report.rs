@@ -207,3 +207,114 @@ fn another_tools_wide_or_long_table_gets_a_comparison_page() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("<h2>err per dataset</h2>") && html.contains("lower is better"));
 }
+
+#[test]
+fn beside_sets_another_studys_table_next_to_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The original study's spelling of the same table: "Improved Noisy Student".
+    let theirs = d.join("original.csv");
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    std::fs::write(
+        &theirs,
+        text.replace("Ensemble Noisy Student", "Improved Noisy Student"),
+    )
+    .unwrap();
+    let out = nstudent(&[
+        "report".as_ref(),
+        fixture().as_os_str(),
+        "--out".as_ref(),
+        d.join("r.html").as_os_str(),
+        "--beside".as_ref(),
+        theirs.as_os_str(),
+        "--beside-name".as_ref(),
+        "the original study".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    let at = html.find("<section id=\"beside\">").expect("the section");
+    let section = &html[at..at + html[at..].find("</section>").unwrap()];
+    assert!(
+        section.contains("<h2>Beside the original study (Accuracy)</h2>"),
+        "{section}"
+    );
+    assert!(
+        section.contains("Ensemble Noisy Student"),
+        "matched by its alias"
+    );
+    assert!(
+        !section.contains("disagree"),
+        "a table beside itself agrees: {section}"
+    );
+    assert!(html.contains("<a href=\"#beside\">"));
+}
+
+#[test]
+fn a_bad_beside_fails_with_one_line_and_exit_2_leaving_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let report = d.join("r.html");
+    let table = fixture();
+    let run = |extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "report".as_ref(),
+            table.as_os_str(),
+            "--out".as_ref(),
+            report.as_os_str(),
+        ];
+        args.extend_from_slice(extra);
+        nstudent(&args)
+    };
+    let missing = d.join("nope.csv");
+    let out = run(&["--beside".as_ref(), missing.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--beside") && stderr(&out).contains("no such file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).trim().lines().count(), 1);
+
+    // A table of other tasks: every row's dataset (the second field) renamed.
+    let other = d.join("other.csv");
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    let mut lines = text.lines();
+    let mut other_text = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        let mut fields = line.splitn(3, ',');
+        let (index, task, rest) = (
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+        );
+        other_text.push_str(&format!("{index},Other {task},{rest}\n"));
+    }
+    std::fs::write(&other, other_text).unwrap();
+    let out = run(&["--beside".as_ref(), other.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shares no task"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+
+    let out = run(&["--beside-name".as_ref(), "x".as_ref()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--beside"), "{}", stderr(&out));
+
+    // The report may not replace the table beside it.
+    let keep = d.join("keep.csv");
+    std::fs::copy(fixture(), &keep).unwrap();
+    let out = nstudent(&[
+        "report".as_ref(),
+        fixture().as_os_str(),
+        "--out".as_ref(),
+        keep.as_os_str(),
+        "--beside".as_ref(),
+        keep.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&keep).unwrap(),
+        std::fs::read(fixture()).unwrap()
+    );
+
+    assert_eq!(entries(d), vec!["keep.csv", "other.csv"]);
+}

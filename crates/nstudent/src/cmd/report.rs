@@ -34,6 +34,16 @@ pub struct Args {
     /// Significance level of the tests and of the critical difference.
     #[arg(long, default_value_t = 0.05)]
     pub alpha: f64,
+    /// Another study's metrics table to set beside this one, in a section of its own (the
+    /// original study's `original_metrics_table.csv`, say): on the tasks and algorithms both
+    /// have, each side's mean and sd over folds and whether they agree within the folds'
+    /// spread, the folds side by side, the chosen hyperparameters, and each side's Friedman
+    /// and Wilcoxon-Holm tests across the shared tasks.
+    #[arg(long, value_name = "TABLE.csv")]
+    pub beside: Option<PathBuf>,
+    /// How the report names the table beside [default: its file name].
+    #[arg(long, value_name = "NAME", requires = "beside")]
+    pub beside_name: Option<String>,
     /// Another tool's table (wide or long) gives a comparison page: scores per dataset, the
     /// tests, the critical-difference diagram and the effect sizes.
     #[command(flatten)]
@@ -44,6 +54,18 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     if args.input.is_file() {
         let layout = args.how.layout(&args.input)?;
         if matches!(layout, Layout::Wide | Layout::Long) {
+            if args.beside.is_some() {
+                usage!(
+                    "--beside sets a study's table beside another; {} is a {} table, which \
+                     gets the comparison page: leave out --beside",
+                    args.input.display(),
+                    if matches!(layout, Layout::Wide) {
+                        "wide"
+                    } else {
+                        "long"
+                    }
+                );
+            }
             return comparison_page(&args);
         }
     }
@@ -61,6 +83,7 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
             input.display()
         );
     }
+    let beside = read_beside(&args)?;
     let out = checked_output(&args, input)?;
     let (study_context, dependence) = merge_study_first(input)?;
     let (table_path, results_dir) = table_of(input)?;
@@ -87,11 +110,37 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
         metric: metric.to_string(),
         source: Some(nstudent_report::source_name(&table_path)),
         context,
+        beside,
     };
     let files = write_report(&table, &options, &out).map_err(Failure::flat)?;
     println!("report: {}", files.html.display());
     println!("spreadsheet: {}", files.xlsx.display());
     Ok(())
+}
+
+/// The table of `--beside`, read and checked (whether it shares tasks with the study is
+/// checked with the study's table).
+fn read_beside(args: &Args) -> crate::failure::Result<Option<nstudent_report::Beside>> {
+    let Some(path) = &args.beside else {
+        return Ok(None);
+    };
+    if !path.is_file() {
+        usage!(
+            "--beside {}: no such file; give another study's metrics table CSV",
+            path.display()
+        );
+    }
+    let table = MetricsTable::read(path).with_context(|| format!("--beside {}", path.display()))?;
+    table
+        .check_finite()
+        .with_context(|| format!("--beside {}", path.display()))?;
+    let name = args.beside_name.clone().unwrap_or_else(|| {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    });
+    Ok(Some(nstudent_report::Beside { name, table }))
 }
 
 /// The report's path, checked before a study's table is merged again: an output that is the
@@ -113,10 +162,11 @@ fn checked_output(args: &Args, input: &Path) -> crate::failure::Result<std::path
         crate::outputs::check_file("--out", &out)?;
         let xlsx = crate::outputs::folder_of(&out).join(nstudent_report::XLSX_NAME);
         crate::outputs::check_file("the spreadsheet", &xlsx)?;
-        crate::outputs::check_distinct(
-            &[("the table", &table_file)],
-            &[("--out", &out), ("the spreadsheet", &xlsx)],
-        )?;
+        let mut inputs: Vec<(&str, &Path)> = vec![("the table", &table_file)];
+        if let Some(beside) = &args.beside {
+            inputs.push(("--beside", beside));
+        }
+        crate::outputs::check_distinct(&inputs, &[("--out", &out), ("the spreadsheet", &xlsx)])?;
     }
     Ok(out)
 }
