@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use nstudent_stats::table::{MetricsTable, METRICS};
 
-pub use beside::{agreements, algorithm_key, task_key, Agreement, Beside};
+pub use beside::{agreements, algorithm_key, check as check_beside, task_key, Agreement, Beside};
 pub use dependence::Dependence;
 pub use error::{Error, Result};
 pub use pseudo::{rows as pseudo_label_rows, PseudoLabelRow};

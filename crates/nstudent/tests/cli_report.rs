@@ -295,6 +295,25 @@ fn a_bad_beside_fails_with_one_line_and_exit_2_leaving_nothing() {
     assert!(stderr(&out).contains("shares no task"), "{}", stderr(&out));
     assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
 
+    // A study directory: refused before its table is merged again (this one's cells/ and
+    // study.toml are not a study's, so a merge would fail with another message).
+    let study = d.join("study");
+    std::fs::create_dir_all(study.join("cells")).unwrap();
+    std::fs::copy(fixture(), study.join("metrics_table.csv")).unwrap();
+    std::fs::write(study.join("study.toml"), "not a study\n").unwrap();
+    let out = nstudent(&[
+        "report".as_ref(),
+        study.as_os_str(),
+        "--beside".as_ref(),
+        other.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shares no task"), "{}", stderr(&out));
+    assert_eq!(
+        entries(&study),
+        vec!["cells", "metrics_table.csv", "study.toml"]
+    );
+
     let out = run(&["--beside-name".as_ref(), "x".as_ref()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--beside"), "{}", stderr(&out));
@@ -316,5 +335,5 @@ fn a_bad_beside_fails_with_one_line_and_exit_2_leaving_nothing() {
         std::fs::read(fixture()).unwrap()
     );
 
-    assert_eq!(entries(d), vec!["keep.csv", "other.csv"]);
+    assert_eq!(entries(d), vec!["keep.csv", "other.csv", "study"]);
 }

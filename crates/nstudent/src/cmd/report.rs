@@ -85,6 +85,7 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     }
     let beside = read_beside(&args)?;
     let out = checked_output(&args, input)?;
+    check_beside_early(input, beside.as_ref())?;
     let (study_context, dependence) = merge_study_first(input)?;
     let (table_path, results_dir) = table_of(input)?;
     if out
@@ -141,6 +142,27 @@ fn read_beside(args: &Args) -> crate::failure::Result<Option<nstudent_report::Be
         )
     });
     Ok(Some(nstudent_report::Beside { name, table }))
+}
+
+/// A table beside that shares no task with the study's current table is refused before a
+/// study directory's table is merged again, so that the refusal writes nothing. (A study without
+/// a table yet is checked after its merge, by `write_report`.)
+fn check_beside_early(
+    input: &Path,
+    beside: Option<&nstudent_report::Beside>,
+) -> crate::failure::Result<()> {
+    let Some(beside) = beside else {
+        return Ok(());
+    };
+    let table_file = if input.is_dir() {
+        input.join(TABLE_NAME)
+    } else {
+        input.to_path_buf()
+    };
+    if let Ok(table) = MetricsTable::read(&table_file) {
+        nstudent_report::check_beside(&table, beside).map_err(Failure::flat)?;
+    }
+    Ok(())
 }
 
 /// The report's path, checked before a study's table is merged again: an output that is the
