@@ -5,7 +5,7 @@
 use nstudent_core::ImagesRef;
 
 use super::exec::{StepNoise, Worker};
-use super::kernels::{AdamConfig, KernelSet};
+use super::kernels::{AdamConfig, DenseInputs, Gradients, KernelSet};
 use super::plan::Plan;
 use super::softmax::BatchTargets;
 use super::threads::Team;
@@ -19,6 +19,8 @@ pub(super) struct FitBuffers {
     staging: Vec<Vec<u8>>,
     /// One gradient buffer per chunk of a batch, summed in chunk order by Adam.
     chunk_grads: Vec<Vec<f32>>,
+    /// Per chunk, what its backward pass kept of each deferred layer (`Plan::deferred`).
+    chunk_kept: Vec<Vec<DenseInputs>>,
     /// Each chunk's summed loss.
     chunk_losses: Vec<f64>,
     /// Adam's first and second moments, one per parameter.
@@ -57,14 +59,27 @@ impl FitBuffers {
     pub(super) fn new(ctx: &FitContext<'_>, batch: usize) -> Self {
         let (plan, k, img_len) = (ctx.plan, ctx.k, ctx.img_len);
         let max_chunks = batch.div_ceil(CHUNK);
+        let cap = CHUNK.min(batch);
         let workers: Vec<Worker> = (0..ctx.n_workers)
-            .map(|_| Worker::new(plan, CHUNK.min(batch), true))
+            .map(|_| {
+                let mut w = Worker::new(plan, cap, true);
+                w.defer = true;
+                w
+            })
             .collect();
         let staging = workers.iter().map(|w| vec![0u8; w.cap * img_len]).collect();
         FitBuffers {
             workers,
             staging,
             chunk_grads: vec![vec![0.0; plan.n_params]; max_chunks],
+            chunk_kept: (0..max_chunks)
+                .map(|_| {
+                    plan.deferred
+                        .iter()
+                        .map(|d| DenseInputs::new(d, cap))
+                        .collect()
+                })
+                .collect(),
             chunk_losses: vec![0.0f64; max_chunks],
             m: vec![0.0f32; plan.n_params],
             v: vec![0.0f32; plan.n_params],
@@ -110,51 +125,58 @@ impl FitContext<'_> {
         let images = self.images;
         let (noise, batch_labels, batch_soft) = (&bufs.noise, &bufs.batch_labels, &bufs.batch_soft);
         // The gradient of chunk `c` into `grad`; returns the chunk's summed loss.
-        let run_chunk = |c: usize, w: &mut Worker, px: &mut [u8], grad: &mut Vec<f32>| {
-            let s0 = c * CHUNK;
-            let s1 = (s0 + CHUNK).min(nb);
-            let cnt = s1 - s0;
-            for slot in s0..s1 {
-                let i = idx[slot];
-                let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
-                match augment {
-                    // One generator per image: the same images whatever the threads.
-                    Some(aug) => {
-                        let mut r = augment_rng(options.seed, batch.epoch, batch.number, slot);
-                        aug.apply(images.image(i), images.shape, &mut r, dst)
+        let run_chunk =
+            |c: usize,
+             w: &mut Worker,
+             px: &mut [u8],
+             (grad, kept): (&mut Vec<f32>, &mut Vec<DenseInputs>)| {
+                let s0 = c * CHUNK;
+                let s1 = (s0 + CHUNK).min(nb);
+                let cnt = s1 - s0;
+                for slot in s0..s1 {
+                    let i = idx[slot];
+                    let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
+                    match augment {
+                        // One generator per image: the same images whatever the threads.
+                        Some(aug) => {
+                            let mut r = augment_rng(options.seed, batch.epoch, batch.number, slot);
+                            aug.apply(images.image(i), images.shape, &mut r, dst)
+                        }
+                        None => dst.copy_from_slice(images.image(i)),
                     }
-                    None => dst.copy_from_slice(images.image(i)),
                 }
-            }
-            w.load_input(&px[..cnt * img_len]);
-            let sn = StepNoise {
-                buffers: noise,
-                start: s0,
+                w.load_input(&px[..cnt * img_len]);
+                let sn = StepNoise {
+                    buffers: noise,
+                    start: s0,
+                };
+                w.forward(plan, params, cnt, Some(&sn));
+                let t = if is_hard {
+                    BatchTargets::Hard(&batch_labels[s0..s1])
+                } else {
+                    BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
+                };
+                let loss = w.loss(plan, cnt, t, scale);
+                w.backward(plan, params, cnt, Some(&sn), false);
+                std::mem::swap(&mut w.pgrad, grad);
+                std::mem::swap(&mut w.kept, kept);
+                loss
             };
-            w.forward(plan, params, cnt, Some(&sn));
-            let t = if is_hard {
-                BatchTargets::Hard(&batch_labels[s0..s1])
-            } else {
-                BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
-            };
-            let loss = w.loss(plan, cnt, t, scale);
-            w.backward(plan, params, cnt, Some(&sn), false);
-            std::mem::swap(&mut w.pgrad, grad);
-            loss
-        };
         let run = |wi: usize,
                    w: &mut Worker,
                    px: &mut Vec<u8>,
-                   grads: &mut [Vec<f32>],
+                   (grads, kept): (&mut [Vec<f32>], &mut [Vec<DenseInputs>]),
                    losses: &mut [f64]| {
-            for (j, (grad, loss)) in grads.iter_mut().zip(losses).enumerate() {
-                *loss = run_chunk(wi * per_worker + j, w, px, grad);
+            let outs = grads.iter_mut().zip(kept.iter_mut()).zip(losses);
+            for (j, ((grad, kept), loss)) in outs.enumerate() {
+                *loss = run_chunk(wi * per_worker + j, w, px, (grad, kept));
             }
         };
         let FitBuffers {
             workers,
             staging,
             chunk_grads,
+            chunk_kept,
             chunk_losses,
             ..
         } = bufs;
@@ -163,9 +185,11 @@ impl FitContext<'_> {
             .iter_mut()
             .zip(staging.iter_mut())
             .zip(chunk_grads[..chunks].chunks_mut(per_worker))
+            .zip(chunk_kept[..chunks].chunks_mut(per_worker))
             .zip(chunk_losses[..chunks].chunks_mut(per_worker));
-        self.team
-            .run(pieces, |wi, (((w, px), g), l)| run(wi, w, px, g, l));
+        self.team.run(pieces, |wi, ((((w, px), g), k), l)| {
+            run(wi, w, px, (g, k), l)
+        });
         chunk_losses[..chunks].iter().sum()
     }
 
@@ -192,7 +216,11 @@ impl FitContext<'_> {
         step: u64,
         chunks: usize,
     ) {
-        let grads = &bufs.chunk_grads[..chunks];
+        let grads = Gradients {
+            chunks: &bufs.chunk_grads[..chunks],
+            deferred: &self.plan.deferred,
+            kept: &bufs.chunk_kept[..chunks],
+        };
         let (m, v) = (&mut bufs.m, &mut bufs.v);
         // Thread `i` updates the `i`-th range of parameters, the same range every step, so its
         // moments stay in its core's cache.

@@ -5,7 +5,7 @@ use std::time::Instant;
 use rand::Rng;
 
 use super::exec::{StepNoise, Worker};
-use super::kernels::AdamConfig;
+use super::kernels::{AdamConfig, Gradients};
 use super::plan::Op;
 use super::softmax::BatchTargets;
 use super::{derived_rng, sample_noise, NativeClassifier, PURPOSE_NOISE};
@@ -27,6 +27,8 @@ impl NativeClassifier {
         let plan = &self.plan;
         let mut params = self.params.clone();
         let mut w = Worker::new(plan, batch, true);
+        // As a fit's workers: the deferred layers' weight gradients in Adam's step.
+        w.defer = true;
         let mut rng = derived_rng(1, PURPOSE_NOISE, 0, 0);
         let pixels: Vec<u8> = (0..batch * self.spec.input.len())
             .map(|_| rng.gen())
@@ -66,7 +68,11 @@ impl NativeClassifier {
             this[1] = t.elapsed().as_secs_f64();
             w.backward(plan, &params, batch, Some(&sn), false);
             let t = Instant::now();
-            let grads = std::slice::from_ref(&w.pgrad);
+            let grads = Gradients {
+                chunks: std::slice::from_ref(&w.pgrad),
+                deferred: &plan.deferred,
+                kept: std::slice::from_ref(&w.kept),
+            };
             let kernels = plan.kernels.ops();
             kernels.adam_step_sum(adam, s as u64 + 1, &mut params, grads, 0, &mut m, &mut v);
             this[2] = t.elapsed().as_secs_f64();

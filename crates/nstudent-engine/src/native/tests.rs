@@ -7,7 +7,9 @@ use nstudent_core::ImageShape;
 use safetensors::{Dtype, SafeTensors};
 
 use super::exec::{StepNoise, Worker};
-use super::kernels::{avx512_for_test, AdamConfig, ConvShape, KernelSet, Kernels, MatRef, Plain};
+use super::kernels::{
+    avx512_for_test, AdamConfig, ConvShape, Gradients, KernelSet, Kernels, MatRef, Plain,
+};
 use super::plan::{NoiseKind, ParamInfo, ParamKind};
 use super::softmax::{softmax_xent, BatchTargets};
 use super::NativeClassifier;
@@ -298,7 +300,7 @@ fn adam_steps_match_torch_adam_with_eps_1e_7() {
     };
     for s in 0..3 {
         let g = [f.get(&format!("adam.g{s}")).to_vec()];
-        Plain.adam_step_sum(cfg, s + 1, &mut p, &g, 0, &mut m, &mut v);
+        Plain.adam_step_sum(cfg, s + 1, &mut p, Gradients::summed(&g), 0, &mut m, &mut v);
         // Parameters move by ~1e-3 per step: compare the updates, not just the values.
         let want = f.get(&format!("adam.p{}", s + 1));
         let p0 = f.get("adam.p0");
@@ -419,7 +421,15 @@ fn check_model_on(path: KernelSet, file: &str, spec: &ModelSpec) {
         eps: 1e-7,
     };
     let grads = [grads_hard.clone()];
-    Plain.adam_step_sum(cfg, 1, &mut stepped, &grads, 0, &mut m, &mut v);
+    Plain.adam_step_sum(
+        cfg,
+        1,
+        &mut stepped,
+        Gradients::summed(&grads),
+        0,
+        &mut m,
+        &mut v,
+    );
     for p in &plan.params {
         let got = p.export_torch(&stepped[p.offset..p.offset + p.len]);
         let want = f.get(&format!("adam1.{}", p.name));
@@ -543,6 +553,82 @@ fn full_width_models_agree_on_both_kernel_paths() {
                 let r = p.offset..p.offset + p.len;
                 assert_close(&what(&p.name), &grad_a[r.clone()], &grad_p[r]);
             }
+        }
+    }
+}
+
+/// A fit that computes the dense layers' weight gradients in Adam's step (the AVX-512 set's
+/// `Plan::deferred`) ends with the same bits as one that writes them in the backward pass:
+/// on 1 and 2 threads, hard and soft targets, batches of 1, 2 and 3 chunks (the last short),
+/// dropout, and the residual model.
+#[test]
+fn deferred_weight_gradients_change_no_bit() {
+    let Some(cpu) = avx512_for_test("deferred dense weight gradients") else {
+        return;
+    };
+    let mut mnist = ModelSpec::cnn(ImageShape::new(28, 28, 1), 10);
+    mnist.dropout = 0.5;
+    let mut cifar = ModelSpec::cnn(ImageShape::new(32, 32, 3), 10);
+    cifar.width = 0.5;
+    let residual = ModelSpec {
+        arch: Arch::ResCnn,
+        survival: 0.8,
+        width: 0.5,
+        ..ModelSpec::cnn(ImageShape::new(28, 28, 1), 10)
+    };
+    let n = 40;
+    for (name, spec) in [
+        ("cnn 28x28x1", mnist),
+        ("cnn 32x32x3", cifar),
+        ("res-cnn", residual),
+    ] {
+        let pixels: Vec<u8> = (0..n * spec.input.len())
+            .map(|i| ((i * 7919) % 251) as u8)
+            .collect();
+        let images = nstudent_core::ImagesRef::new(&pixels, spec.input).unwrap();
+        let labels: Vec<u16> = (0..n).map(|i| (i % 10) as u16).collect();
+        let soft: Vec<f32> = (0..n * 10)
+            .map(|i| if i % 10 == (i / 10) % 10 { 0.64 } else { 0.04 })
+            .collect();
+        for (batch, threads, hard) in [(40, 2, true), (40, 1, false), (32, 2, false), (16, 1, true)]
+        {
+            let fit = |defer: bool| {
+                let mut model = NativeClassifier::on(KernelSet::Avx512(cpu), &spec, 5).unwrap();
+                assert!(!model.plan.deferred.is_empty(), "{name}: fc1 is deferred");
+                if !defer {
+                    model.plan.deferred.clear();
+                }
+                let targets = if hard {
+                    crate::Targets::Hard(&labels)
+                } else {
+                    crate::Targets::Soft {
+                        probs: &soft,
+                        classes: 10,
+                    }
+                };
+                let opts = crate::FitOptions {
+                    epochs: 2,
+                    batch_size: batch,
+                    seed: 3,
+                    threads: crate::Threads::resolve(threads),
+                    ..Default::default()
+                };
+                model.fit(images, targets, &opts, &mut |_| {}).unwrap();
+                model.params
+            };
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let (deferred, written) = (fit(true), fit(false));
+            let what = format!("{name}, batch {batch}, {threads} threads, hard {hard}");
+            assert_ne!(
+                bits(&deferred),
+                bits(
+                    &NativeClassifier::on(KernelSet::Avx512(cpu), &spec, 5)
+                        .unwrap()
+                        .params
+                ),
+                "{what}: trained"
+            );
+            assert_eq!(bits(&deferred), bits(&written), "{what}");
         }
     }
 }

@@ -4,7 +4,7 @@
 
 mod backward;
 
-use super::kernels::{ConvShape, MatRef};
+use super::kernels::{ConvShape, DenseInputs, MatRef};
 use super::plan::{ConvMethod, Op, Plan};
 use super::softmax::{softmax, softmax_xent, BatchTargets};
 
@@ -17,8 +17,15 @@ pub(crate) struct Worker {
     cols: Vec<Vec<f32>>,
     args: Vec<Vec<u8>>,
     dcol: Vec<f32>,
-    /// Parameter gradients of the last backward pass (sum over this worker's images).
+    /// Parameter gradients of the last backward pass (sum over this worker's images), except
+    /// the deferred layers' weights when `defer` is set.
     pub pgrad: Vec<f32>,
+    /// Whether the backward pass leaves the plan's deferred layers' weight gradients out of
+    /// `pgrad` and keeps their inputs and output gradients in `kept` instead (a fit's
+    /// workers; see `Plan::deferred`).
+    pub defer: bool,
+    /// One per deferred layer of the plan: what the last backward pass kept when `defer`.
+    pub kept: Vec<DenseInputs>,
     /// Probabilities of the last forward pass, `n x classes`.
     pub probs: Vec<f32>,
     /// When set, seconds spent in each op: `[forward, backward]`, accumulated.
@@ -61,6 +68,15 @@ impl Worker {
             },
             probs: vec![0.0; plan.classes * cap],
             timings: None,
+            defer: false,
+            kept: if train {
+                plan.deferred
+                    .iter()
+                    .map(|d| DenseInputs::new(d, cap))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 

@@ -2,7 +2,7 @@
 //! whatever the convolution method. A set is chosen once ([`super::KernelSet`]) and carried by
 //! the plan; nothing here detects the CPU.
 
-use super::types::{AdamConfig, ConvShape, MatRef};
+use super::types::{AdamConfig, ConvShape, Gradients, MatRef};
 
 /// A set of compute kernels: the portable loops (`Plain`), the same loops compiled for an
 /// AVX-512 CPU (`Wide`, the same bits), or the AVX-512 path's products (`Avx512`).
@@ -111,15 +111,26 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
 
     /// One Adam step at 1-based step `t` on the sum of several gradient vectors (added in
     /// order, so the result does not depend on how the parameters are split across
-    /// threads); `params`, `m` and `v` start at element `offset` of each gradient vector.
+    /// threads), the deferred layers' weight gradients computed from what the chunks kept;
+    /// `params`, `m` and `v` start at element `offset` of each gradient vector.
     fn adam_step_sum(
         &self,
         cfg: AdamConfig,
         t: u64,
         params: &mut [f32],
-        grads: &[Vec<f32>],
+        grads: Gradients<'_>,
         offset: usize,
         m: &mut [f32],
         v: &mut [f32],
     );
+
+    /// Whether [`Kernels::affine_backward`]'s weight gradient `x^T dy` is, element by element,
+    /// one fused multiply-add per row of `x` in ascending order from +0 (up to 256 rows):
+    /// then a fit may leave it out of the backward pass and let Adam's step compute it from
+    /// the layer's inputs and output gradients, with the same bits
+    /// (`types::DeferredDense`). The portable sets' products (`matrixmultiply`) sum
+    /// otherwise.
+    fn weight_grad_is_fma_chain(&self) -> bool {
+        false
+    }
 }

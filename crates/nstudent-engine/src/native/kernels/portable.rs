@@ -9,7 +9,9 @@
 //! dense kernels `(in, out)`, so both layers are one matrix product over the batch.
 
 use super::ops::Kernels;
-use super::types::{check_output, AdamConfig, ConvShape, MatRef};
+use super::types::{
+    check_output, AdamConfig, ConvShape, DeferredDense, DenseInputs, Gradients, MatRef,
+};
 
 /// The portable kernel set, compiled for the baseline CPU of the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,7 +117,7 @@ impl Kernels for Plain {
         cfg: AdamConfig,
         t: u64,
         params: &mut [f32],
-        grads: &[Vec<f32>],
+        grads: Gradients<'_>,
         offset: usize,
         m: &mut [f32],
         v: &mut [f32],
@@ -460,7 +462,7 @@ pub(crate) fn adam_step_sum(
     cfg: AdamConfig,
     t: u64,
     params: &mut [f32],
-    grads: &[Vec<f32>],
+    grads: Gradients<'_>,
     offset: usize,
     m: &mut [f32],
     v: &mut [f32],
@@ -472,7 +474,7 @@ pub(crate) fn adam_step_sum(
     let sqrt_bc2 = bc2.sqrt() as f32;
     let (b1, b2) = (cfg.beta1, cfg.beta2);
     let len = params.len();
-    let (first, rest) = grads.split_first().expect("at least one gradient");
+    let (first, rest) = grads.chunks.split_first().expect("at least one gradient");
     // In blocks: the gradients are summed (in order, the same sums as element by element),
     // then the update runs over the block; both loops vectorize.
     const BLOCK: usize = 1024;
@@ -480,25 +482,22 @@ pub(crate) fn adam_step_sum(
     for b0 in (0..len).step_by(BLOCK) {
         let nb = BLOCK.min(len - b0);
         let at = offset + b0;
+        let block = at..at + nb;
+        let deferred = grads
+            .deferred
+            .iter()
+            .any(|d| d.range().start < block.end && block.start < d.range().end);
         // One gradient is used in place; several are added into `sum`, the first two in one
         // pass (no copy of the first).
         let g: &[f32] = match rest.split_first() {
+            _ if deferred => {
+                gradient_with_deferred(grads, at, &mut sum[..nb]);
+                &sum[..nb]
+            }
             None => &first[at..at + nb],
-            Some((second, others)) => {
-                let sum = &mut sum[..nb];
-                for ((s, &a), &b) in sum
-                    .iter_mut()
-                    .zip(&first[at..at + nb])
-                    .zip(&second[at..at + nb])
-                {
-                    *s = a + b;
-                }
-                for r in others {
-                    for (s, &ri) in sum.iter_mut().zip(&r[at..at + nb]) {
-                        *s += ri;
-                    }
-                }
-                sum
+            Some(_) => {
+                sum_chunks(grads.chunks, at, &mut sum[..nb]);
+                &sum[..nb]
             }
         };
         let (p, m, v) = (
@@ -518,5 +517,181 @@ pub(crate) fn adam_step_sum(
             *vi = vn;
             *pi -= step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
         }
+    }
+}
+
+/// `out = chunks[0][at..] + chunks[1][at..] + ...`, added in chunk order (the first two in one
+/// pass); a single chunk is copied.
+#[inline(always)]
+fn sum_chunks(chunks: &[Vec<f32>], at: usize, out: &mut [f32]) {
+    let n = out.len();
+    let (first, rest) = chunks.split_first().expect("at least one gradient");
+    match rest.split_first() {
+        None => out.copy_from_slice(&first[at..at + n]),
+        Some((second, others)) => {
+            for ((s, &a), &b) in out
+                .iter_mut()
+                .zip(&first[at..at + n])
+                .zip(&second[at..at + n])
+            {
+                *s = a + b;
+            }
+            for r in others {
+                for (s, &ri) in out.iter_mut().zip(&r[at..at + n]) {
+                    *s += ri;
+                }
+            }
+        }
+    }
+}
+
+/// The gradient of parameters `at..at + out.len()` into `out`: the chunks' sums, and for the
+/// weights of a deferred layer, each chunk's gradient computed from what it kept, then added
+/// in chunk order: the same sums as [`sum_chunks`] over gradients the backward pass wrote.
+#[inline(always)]
+fn gradient_with_deferred(grads: Gradients<'_>, at: usize, out: &mut [f32]) {
+    let end = at + out.len();
+    let mut pos = at;
+    for (d, layer) in grads.deferred.iter().enumerate() {
+        let r = layer.range();
+        if r.end <= pos || r.start >= end {
+            continue;
+        }
+        if r.start > pos {
+            sum_chunks(grads.chunks, pos, &mut out[pos - at..r.start - at]);
+            pos = r.start;
+        }
+        let stop = r.end.min(end);
+        let kept = grads.kept.iter().map(|chunk| &chunk[d]);
+        dense_weight_grad(layer, kept, pos - r.start, &mut out[pos - at..stop - at]);
+        pos = stop;
+    }
+    if pos < end {
+        sum_chunks(grads.chunks, pos, &mut out[pos - at..]);
+    }
+}
+
+/// Weights `q0..q0 + out.len()` (row-major `nin x nout` indices) of `layer`'s gradient, summed
+/// over the chunks in order: chunk `c`'s gradient of weight `(r, j)` is
+/// `sum_b x[b][r] * dy[b][j]`, one fused multiply-add per row `b` in ascending order from
+/// +0, exactly as the AVX-512 set's product computes `x^T dy` (its tiles hold the sum over
+/// a depth of up to 256 rows in registers, one `vfmadd` per row, from zero).
+#[inline(always)]
+fn dense_weight_grad<'a>(
+    layer: &DeferredDense,
+    kept: impl Iterator<Item = &'a DenseInputs> + Clone,
+    q0: usize,
+    out: &mut [f32],
+) {
+    let nout = layer.nout;
+    let end = q0 + out.len();
+    let mut q = q0;
+    while q < end {
+        let (r, j) = (q / nout, q % nout);
+        let o = q - q0;
+        if j == 0 && q + ROWS * nout <= end {
+            weight_grad_rows(layer, kept.clone(), r, &mut out[o..o + ROWS * nout]);
+            q += ROWS * nout;
+        } else {
+            let len = (nout - j).min(end - q);
+            weight_grad_row(layer, kept.clone(), r, j, &mut out[o..o + len]);
+            q += len;
+        }
+    }
+}
+
+/// Rows of the weight gradient computed together (they share each load of `dy`).
+const ROWS: usize = 4;
+/// Columns of one piece of a chain: 4 vectors of 16, so that `ROWS x PIECE` sums stay in
+/// 16 registers.
+const PIECE: usize = 64;
+
+/// `out[i][l] = sum over chunks of (sum_b x[b][r0 + i] * dy[b][j0 + l])` for `R` rows and `L`
+/// columns (see [`dense_weight_grad`]); `add` adds this chunk's sums to `out` (row stride
+/// `ld`) instead of writing them.
+#[inline(always)]
+fn chains<const R: usize, const L: usize>(
+    k: &DenseInputs,
+    (nin, nout): (usize, usize),
+    (r0, j0): (usize, usize),
+    out: &mut [f32],
+    ld: usize,
+    add: bool,
+) {
+    let mut acc = [[0.0f32; L]; R];
+    for b in 0..k.rows {
+        let xs: &[f32; R] = k.x[b * nin + r0..b * nin + r0 + R].try_into().unwrap();
+        let d: &[f32; L] = k.dy[b * nout + j0..b * nout + j0 + L].try_into().unwrap();
+        for i in 0..R {
+            for l in 0..L {
+                acc[i][l] = xs[i].mul_add(d[l], acc[i][l]);
+            }
+        }
+    }
+    for (i, a) in acc.iter().enumerate() {
+        let dst = &mut out[i * ld..i * ld + L];
+        if add {
+            for (o, &v) in dst.iter_mut().zip(a) {
+                *o += v;
+            }
+        } else {
+            dst.copy_from_slice(a);
+        }
+    }
+}
+
+/// [`dense_weight_grad`] on `ROWS` whole rows from row `r0` (`out` holds `ROWS * nout`).
+#[inline(always)]
+fn weight_grad_rows<'a>(
+    layer: &DeferredDense,
+    kept: impl Iterator<Item = &'a DenseInputs> + Clone,
+    r0: usize,
+    out: &mut [f32],
+) {
+    let (nin, nout) = (layer.nin, layer.nout);
+    let mut j = 0;
+    while j + PIECE <= nout {
+        for (c, k) in kept.clone().enumerate() {
+            chains::<ROWS, PIECE>(k, (nin, nout), (r0, j), &mut out[j..], nout, c > 0);
+        }
+        j += PIECE;
+    }
+    if j < nout {
+        for i in 0..ROWS {
+            let row = &mut out[i * nout + j..(i + 1) * nout];
+            weight_grad_row(layer, kept.clone(), r0 + i, j, row);
+        }
+    }
+}
+
+/// [`dense_weight_grad`] on columns `j0..j0 + out.len()` of row `r`.
+#[inline(always)]
+fn weight_grad_row<'a>(
+    layer: &DeferredDense,
+    kept: impl Iterator<Item = &'a DenseInputs> + Clone,
+    r: usize,
+    j0: usize,
+    out: &mut [f32],
+) {
+    let dims = (layer.nin, layer.nout);
+    let mut o = 0;
+    while o < out.len() {
+        let (j, left) = (j0 + o, out.len() - o);
+        let step = if left >= PIECE {
+            PIECE
+        } else if left >= 16 {
+            16
+        } else {
+            1
+        };
+        for (c, k) in kept.clone().enumerate() {
+            let dst = &mut out[o..];
+            match step {
+                PIECE => chains::<1, PIECE>(k, dims, (r, j), dst, 0, c > 0),
+                16 => chains::<1, 16>(k, dims, (r, j), dst, 0, c > 0),
+                _ => chains::<1, 1>(k, dims, (r, j), dst, 0, c > 0),
+            }
+        }
+        o += step;
     }
 }

@@ -1,6 +1,6 @@
 //! Every kernel set's matrix product against a naive one.
 
-use super::types::MatRef;
+use super::types::{Gradients, MatRef};
 use super::{avx512_for_test, KernelSet, Plain};
 
 #[test]
@@ -146,10 +146,26 @@ fn portable_kernels_on_small_shapes() {
     };
     let grads = [vec![0.5, -1.0, 0.0], vec![0.5, 0.5, 2.0]];
     let (mut p1, mut m1, mut v1) = (vec![1.0; 3], vec![0.0; 3], vec![0.0; 3]);
-    k.adam_step_sum(cfg, 1, &mut p1, &grads, 0, &mut m1, &mut v1);
+    k.adam_step_sum(
+        cfg,
+        1,
+        &mut p1,
+        Gradients::summed(&grads),
+        0,
+        &mut m1,
+        &mut v1,
+    );
     let summed = [vec![1.0, -0.5, 2.0]];
     let (mut p2, mut m2, mut v2) = (vec![1.0; 3], vec![0.0; 3], vec![0.0; 3]);
-    k.adam_step_sum(cfg, 1, &mut p2, &summed, 0, &mut m2, &mut v2);
+    k.adam_step_sum(
+        cfg,
+        1,
+        &mut p2,
+        Gradients::summed(&summed),
+        0,
+        &mut m2,
+        &mut v2,
+    );
     assert_eq!(p1, p2);
     assert!(p1[0] < 1.0 && p1[1] > 1.0 && p1[2] < 1.0);
 }

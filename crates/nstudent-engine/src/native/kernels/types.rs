@@ -124,3 +124,64 @@ pub(crate) enum AvxConv {
     /// A product over the zero-padded images, without an im2col matrix (any other 3x3).
     Implicit,
 }
+
+/// A dense layer whose weight gradient a fit leaves out of the backward pass: Adam's step
+/// computes it from what each chunk kept ([`DenseInputs`]), so the `nin x nout` gradient of
+/// every chunk is never written to memory and read back. Its weights are `nin x nout`
+/// row-major at `offset` in the parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DeferredDense {
+    pub offset: usize,
+    pub nin: usize,
+    pub nout: usize,
+}
+
+impl DeferredDense {
+    /// The parameter indices of the weights.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.nin * self.nout
+    }
+}
+
+/// What one chunk's backward pass keeps of a [`DeferredDense`] layer: its `rows` inputs
+/// (`rows x nin`, row-major) and output gradients (`rows x nout`, after the ReLU mask).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DenseInputs {
+    pub x: Vec<f32>,
+    pub dy: Vec<f32>,
+    pub rows: usize,
+}
+
+impl DenseInputs {
+    /// Room for `cap` rows of `layer`.
+    pub fn new(layer: &DeferredDense, cap: usize) -> Self {
+        DenseInputs {
+            x: vec![0.0; cap * layer.nin],
+            dy: vec![0.0; cap * layer.nout],
+            rows: 0,
+        }
+    }
+}
+
+/// The gradient an Adam step applies: the sum, in chunk order, of every chunk's gradient
+/// vector, except for the weights of the `deferred` layers, whose gradient of chunk `c` is
+/// computed from `kept[c][d]` (layer `d`'s inputs and output gradients in chunk `c`).
+#[derive(Clone, Copy)]
+pub(crate) struct Gradients<'a> {
+    pub chunks: &'a [Vec<f32>],
+    /// In ascending order of offset.
+    pub deferred: &'a [DeferredDense],
+    pub kept: &'a [Vec<DenseInputs>],
+}
+
+impl<'a> Gradients<'a> {
+    /// The sum of the chunks' gradient vectors, nothing deferred.
+    #[cfg(test)]
+    pub fn summed(chunks: &'a [Vec<f32>]) -> Self {
+        Gradients {
+            chunks,
+            deferred: &[],
+            kept: &[],
+        }
+    }
+}

@@ -19,7 +19,7 @@ mod winograd;
 pub(crate) use wide::Wide;
 
 use super::ops::Kernels;
-use super::types::{check_output, AdamConfig, AvxConv, ConvShape, MatRef, Start};
+use super::types::{check_output, AdamConfig, AvxConv, ConvShape, Gradients, MatRef, Start};
 
 /// Proof that this CPU runs AVX-512F, BW and VL: made only by [`Avx512::detect`], so a value
 /// exists only on such a CPU. The AVX-512 kernel set, and the conduit to every AVX-512
@@ -185,6 +185,12 @@ impl Avx512 {
 }
 
 impl Kernels for Avx512 {
+    /// `gemm`'s tiles start from zero and add one `vfmadd` per depth step, in order, over a
+    /// block of 256 steps; a chunk has at most 16 rows.
+    fn weight_grad_is_fma_chain(&self) -> bool {
+        true
+    }
+
     fn matmul(
         &self,
         m: usize,
@@ -312,7 +318,7 @@ impl Kernels for Avx512 {
         cfg: AdamConfig,
         t: u64,
         params: &mut [f32],
-        grads: &[Vec<f32>],
+        grads: Gradients<'_>,
         offset: usize,
         m: &mut [f32],
         v: &mut [f32],

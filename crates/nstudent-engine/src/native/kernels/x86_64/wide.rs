@@ -7,7 +7,7 @@
 
 use super::super::ops::Kernels;
 use super::super::portable;
-use super::super::types::{AdamConfig, ConvShape, MatRef};
+use super::super::types::{AdamConfig, ConvShape, Gradients, MatRef};
 use super::{pool, Avx512};
 
 /// The portable kernel set on a CPU with AVX-512F/BW/VL: holds the token that proves it.
@@ -121,7 +121,7 @@ wide_kernels! {
         cfg: AdamConfig,
         t: u64,
         params: &mut [f32],
-        grads: &[Vec<f32>],
+        grads: Gradients<'_>,
         offset: usize,
         m: &mut [f32],
         v: &mut [f32],
