@@ -479,9 +479,10 @@ pub(crate) fn adam_step_sum(
     // then the update runs over the block; both loops vectorize.
     const BLOCK: usize = 1024;
     let mut sum = [0.0f32; BLOCK];
-    for b0 in (0..len).step_by(BLOCK) {
-        let nb = BLOCK.min(len - b0);
+    let mut b0 = 0;
+    while b0 < len {
         let at = offset + b0;
+        let nb = block_end(grads.deferred, at, offset + len, BLOCK) - at;
         let block = at..at + nb;
         let deferred = grads
             .deferred
@@ -517,7 +518,32 @@ pub(crate) fn adam_step_sum(
             *vi = vn;
             *pi -= step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
         }
+        b0 += nb;
     }
+}
+
+/// Where the block of Adam's step that starts at parameter `at` ends (at most `block`
+/// parameters, never past `end`): at the start or end of a deferred layer's weights, and
+/// inside them after whole rows, so that the weight gradient's rows are computed together
+/// (each parameter's update is the same whatever the blocks).
+#[inline(always)]
+fn block_end(deferred: &[DeferredDense], at: usize, end: usize, block: usize) -> usize {
+    let mut stop = (at + block).min(end);
+    for d in deferred {
+        let r = d.range();
+        if at < r.start && r.start < stop {
+            stop = r.start;
+        } else if r.contains(&at) {
+            let q = at - r.start;
+            let rows_end = if q.is_multiple_of(d.nout) {
+                at + (block / d.nout).max(1) * d.nout
+            } else {
+                at + (d.nout - q % d.nout)
+            };
+            stop = rows_end.min(r.end).min(at + block).min(end);
+        }
+    }
+    stop
 }
 
 /// `out = chunks[0][at..] + chunks[1][at..] + ...`, added in chunk order (the first two in one
