@@ -237,5 +237,6 @@ impl FitContext<'_> {
 }
 
 /// Parameters per Adam range are a multiple of this, so every range starts on a vector
-/// boundary of the kernels (each parameter's update is then the same whatever the split).
+/// boundary of the kernels (for speed: each parameter's update is element-wise,
+/// the same whatever the split).
 const ADAM_ALIGN: usize = 1024;
