@@ -217,15 +217,15 @@ impl Worker {
             // `affine_backward` without the weight gradient: the same bias gradient and input
             // gradient; the inputs and masked output gradients are kept for Adam's step.
             let kernels = plan.kernels.ops();
-            let dyn_ = &mut dy[..n * nout];
-            kernels.relu_mask_and_bias_grad(n, nout, &self.acts[y], relu, dyn_, db, false);
+            let masked = &mut dy[..n * nout];
+            kernels.relu_mask_and_bias_grad(n, nout, &self.acts[y], relu, masked, db, false);
             if let Some((dx, accumulate)) = dx {
-                let (dyr, wt) = (MatRef::rows(dyn_, nout), MatRef::rows_t(wv, nout));
+                let (dyr, wt) = (MatRef::rows(masked, nout), MatRef::rows_t(wv, nout));
                 kernels.matmul(n, nin, nout, dyr, wt, dx, nin, accumulate);
             }
             let kept = &mut self.kept[d];
             kept.x[..n * nin].copy_from_slice(&self.acts[x][..n * nin]);
-            kept.dy[..n * nout].copy_from_slice(dyn_);
+            kept.dy[..n * nout].copy_from_slice(masked);
             kept.rows = n;
             if need_dx {
                 self.grad_set[x] = true;
