@@ -144,7 +144,18 @@ impl Worker {
                 let input = MatRef::rows(&self.cols[col], patch);
                 let dx = need_dx.then_some((&mut self.dcol[..], false));
                 kernels.affine_backward(
-                    rows, patch, cout, input, wv, ys, relu, &mut dy, dw, db, acc_params, dx,
+                    rows,
+                    patch,
+                    cout,
+                    input,
+                    wv,
+                    ys,
+                    relu,
+                    &mut dy,
+                    Some(dw),
+                    db,
+                    acc_params,
+                    dx,
                 );
                 if need_dx {
                     kernels.col2im3(&self.dcol, s, &mut self.grads[x], self.grad_set[x]);
@@ -154,7 +165,18 @@ impl Worker {
                 let input = MatRef::rows(&self.acts[x], patch);
                 let dx = need_dx.then_some((&mut self.grads[x][..], self.grad_set[x]));
                 kernels.affine_backward(
-                    rows, patch, cout, input, wv, ys, relu, &mut dy, dw, db, acc_params, dx,
+                    rows,
+                    patch,
+                    cout,
+                    input,
+                    wv,
+                    ys,
+                    relu,
+                    &mut dy,
+                    Some(dw),
+                    db,
+                    acc_params,
+                    dx,
                 );
             }
             ConvMethod::DirectPooled { .. } => unreachable!("handled above"),
@@ -210,29 +232,11 @@ impl Worker {
         let acc = self.grad_set[x];
         let input = MatRef::rows(&self.acts[x], nin);
         let dx = need_dx.then_some((&mut self.grads[x][..], acc));
+        // A deferred layer's weight gradient is left to Adam's step, which computes it from
+        // the inputs and masked output gradients kept here.
         let deferred = (self.defer && !acc_params)
             .then(|| plan.deferred_index(wp.offset))
             .flatten();
-        if let Some(d) = deferred {
-            // `affine_backward` without the weight gradient: the same bias gradient and input
-            // gradient; the inputs and masked output gradients are kept for Adam's step.
-            let kernels = plan.kernels.ops();
-            let masked = &mut dy[..n * nout];
-            kernels.relu_mask_and_bias_grad(n, nout, &self.acts[y], relu, masked, db, false);
-            if let Some((dx, accumulate)) = dx {
-                let (dyr, wt) = (MatRef::rows(masked, nout), MatRef::rows_t(wv, nout));
-                kernels.matmul(n, nin, nout, dyr, wt, dx, nin, accumulate);
-            }
-            let kept = &mut self.kept[d];
-            kept.x[..n * nin].copy_from_slice(&self.acts[x][..n * nin]);
-            kept.dy[..n * nout].copy_from_slice(masked);
-            kept.rows = n;
-            if need_dx {
-                self.grad_set[x] = true;
-            }
-            self.grads[y] = dy;
-            return;
-        }
         plan.kernels.ops().affine_backward(
             n,
             nin,
@@ -242,11 +246,17 @@ impl Worker {
             &self.acts[y],
             relu,
             &mut dy,
-            dw,
+            deferred.is_none().then_some(dw),
             db,
             acc_params,
             dx,
         );
+        if let Some(d) = deferred {
+            let kept = &mut self.kept[d];
+            kept.x[..n * nin].copy_from_slice(&self.acts[x][..n * nin]);
+            kept.dy[..n * nout].copy_from_slice(&dy[..n * nout]);
+            kept.rows = n;
+        }
         if need_dx {
             self.grad_set[x] = true;
         }

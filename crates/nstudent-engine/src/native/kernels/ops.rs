@@ -46,8 +46,9 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
     );
 
     /// Backward of [`Kernels::affine_forward`]: masks `dy` by the ReLU in place (using the
-    /// output `y`), writes (or, with `acc_params`, adds) the kernel and bias gradients, and,
-    /// when `dx` is given, writes or adds (its flag) `dy @ w^T`.
+    /// output `y`), writes (or, with `acc_params`, adds) the bias gradient and, when `dw` is
+    /// given, the kernel gradient, and, when `dx` is given, writes or adds (its flag)
+    /// `dy @ w^T`.
     fn affine_backward(
         &self,
         rows: usize,
@@ -58,7 +59,7 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
         y: &[f32],
         relu: bool,
         dy: &mut [f32],
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: &mut [f32],
         acc_params: bool,
         dx: Option<(&mut [f32], bool)>,

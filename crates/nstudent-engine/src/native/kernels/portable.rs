@@ -64,7 +64,7 @@ impl Kernels for Plain {
         y: &[f32],
         relu: bool,
         dy: &mut [f32],
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: &mut [f32],
         acc_params: bool,
         dx: Option<(&mut [f32], bool)>,
@@ -338,7 +338,7 @@ pub(crate) fn affine_backward(
     y: &[f32],
     relu: bool,
     dy: &mut [f32],
-    dw: &mut [f32],
+    dw: Option<&mut [f32]>,
     db: &mut [f32],
     acc_params: bool,
     dx: Option<(&mut [f32], bool)>,
@@ -346,21 +346,15 @@ pub(crate) fn affine_backward(
     let dy = &mut dy[..rows * nout];
     relu_mask_and_bias_grad(rows, nout, y, relu, dy, db, acc_params);
     // dw (nin x nout) = x^T (nin x rows) @ dy (rows x nout)
-    let xt = MatRef {
-        data: x.data,
-        rs: x.cs,
-        cs: x.rs,
-    };
-    matmul(
-        nin,
-        nout,
-        rows,
-        xt,
-        MatRef::rows(dy, nout),
-        dw,
-        nout,
-        acc_params,
-    );
+    if let Some(dw) = dw {
+        let xt = MatRef {
+            data: x.data,
+            rs: x.cs,
+            cs: x.rs,
+        };
+        let dyr = MatRef::rows(dy, nout);
+        matmul(nin, nout, rows, xt, dyr, dw, nout, acc_params);
+    }
     if let Some((dx, accumulate)) = dx {
         // dx (rows x nin) = dy (rows x nout) @ w^T (nout x nin)
         matmul(

@@ -123,7 +123,18 @@ fn portable_kernels_on_small_shapes() {
     let x_in = MatRef::rows(&xs, nin);
     let dx_out = Some((&mut dxs[..], false));
     k.affine_backward(
-        rows, nin, nout, x_in, &w, &y, true, &mut dy, &mut dw, &mut db, false, dx_out,
+        rows,
+        nin,
+        nout,
+        x_in,
+        &w,
+        &y,
+        true,
+        &mut dy,
+        Some(&mut dw),
+        &mut db,
+        false,
+        dx_out,
     );
     assert_eq!(dy, [0.0, 0.0, 0.0, 1.0]);
     assert_eq!(db, [0.0, 1.0]);

@@ -254,7 +254,7 @@ impl Kernels for Avx512 {
         y: &[f32],
         relu: bool,
         dy: &mut [f32],
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: &mut [f32],
         acc_params: bool,
         dx: Option<(&mut [f32], bool)>,
@@ -263,7 +263,9 @@ impl Kernels for Avx512 {
         self.relu_mask_and_bias_grad(rows, nout, y, relu, dy, db, acc_params);
         // dw (nin x nout) = x^T (nin x rows) @ dy (rows x nout)
         let dyr = MatRef::rows(dy, nout);
-        self.matmul(nin, nout, rows, x.t(), dyr, dw, nout, acc_params);
+        if let Some(dw) = dw {
+            self.matmul(nin, nout, rows, x.t(), dyr, dw, nout, acc_params);
+        }
         if let Some((dx, accumulate)) = dx {
             // dx (rows x nin) = dy (rows x nout) @ w^T (nout x nin)
             let wt = MatRef::rows_t(w, nout);

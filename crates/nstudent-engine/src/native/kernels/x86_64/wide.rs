@@ -103,7 +103,7 @@ wide_kernels! {
         y: &[f32],
         relu: bool,
         dy: &mut [f32],
-        dw: &mut [f32],
+        dw: Option<&mut [f32]>,
         db: &mut [f32],
         acc_params: bool,
         dx: Option<(&mut [f32], bool)>,
