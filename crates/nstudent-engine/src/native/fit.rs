@@ -1,12 +1,16 @@
-//! One training run of a native model, step by step: the buffers a fit allocates once, the
-//! gradient of one batch over the workers (chunk by chunk, so the bits do not depend on the
-//! thread count), and Adam's step on the chunks' summed gradients.
+//! One training run of a native model, step by step: the buffers a fit allocates once, and
+//! one step on the team: each chunk's gradient (so the bits do not depend on the thread count)
+//! and Adam's step on their sum, shared by the threads as `schedule` says.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Mutex, PoisonError};
 
 use nstudent_core::ImagesRef;
 
 use super::exec::{StepNoise, Worker};
-use super::kernels::{AdamConfig, DenseInputs, Gradients, KernelSet};
+use super::kernels::{AdamConfig, ChunkGradient, Gradients, KernelSet};
 use super::plan::Plan;
+use super::schedule::{adam_tasks, claim, wait_all, AdamTask, RaiseOnPanic, Spare};
 use super::softmax::BatchTargets;
 use super::threads::Team;
 use super::{augment_rng, derived_rng, sample_noise, CHUNK, PURPOSE_NOISE};
@@ -17,12 +21,14 @@ pub(super) struct FitBuffers {
     workers: Vec<Worker>,
     /// Each worker's pixels of its chunk (augmented when the fit augments).
     staging: Vec<Vec<u8>>,
-    /// One gradient buffer per chunk of a batch, summed in chunk order by Adam.
-    chunk_grads: Vec<Vec<f32>>,
-    /// Per chunk, what its backward pass kept of each deferred layer (`Plan::deferred`).
-    chunk_kept: Vec<Vec<DenseInputs>>,
-    /// Each chunk's summed loss.
-    chunk_losses: Vec<f64>,
+    /// One per chunk of a batch: what its thread publishes to the step's others.
+    published: Vec<ChunkGradient>,
+    /// One per chunk: the buffers its thread swaps in, and its loss. Only that thread locks it.
+    spares: Vec<Mutex<Spare>>,
+    /// Adam's tasks, in the order the threads claim them.
+    tasks: Vec<AdamTask>,
+    /// Room for one cell per task: each step's cells reuse it (see `task_cells`).
+    cells: Vec<TaskCell<'static>>,
     /// Adam's first and second moments, one per parameter.
     m: Vec<f32>,
     v: Vec<f32>,
@@ -59,6 +65,7 @@ impl FitBuffers {
     pub(super) fn new(ctx: &FitContext<'_>, batch: usize) -> Self {
         let (plan, k, img_len) = (ctx.plan, ctx.k, ctx.img_len);
         let max_chunks = batch.div_ceil(CHUNK);
+        let tasks = adam_tasks(plan);
         let cap = CHUNK.min(batch);
         let workers: Vec<Worker> = (0..ctx.n_workers)
             .map(|_| {
@@ -71,16 +78,12 @@ impl FitBuffers {
         FitBuffers {
             workers,
             staging,
-            chunk_grads: vec![vec![0.0; plan.n_params]; max_chunks],
-            chunk_kept: (0..max_chunks)
-                .map(|_| {
-                    plan.deferred
-                        .iter()
-                        .map(|d| DenseInputs::new(d, cap))
-                        .collect()
-                })
+            published: (0..max_chunks).map(|_| ChunkGradient::default()).collect(),
+            spares: (0..max_chunks)
+                .map(|_| Mutex::new(Spare::new(plan, cap)))
                 .collect(),
-            chunk_losses: vec![0.0f64; max_chunks],
+            cells: Vec::with_capacity(tasks.len()),
+            tasks,
             m: vec![0.0f32; plan.n_params],
             v: vec![0.0f32; plan.n_params],
             noise: plan
@@ -95,102 +98,75 @@ impl FitBuffers {
 }
 
 impl FitContext<'_> {
-    /// The summed loss of `batch` and, in the buffers, the gradient of each of its chunks
-    /// (the weights are not changed). The workers gather (and augment) the pixels.
-    pub(super) fn batch_gradients(
+    /// One training step on `batch`: the gradient of each chunk at the weights `params`, and
+    /// Adam's step `step` (1-based) on their sum, written to `next` (every parameter). Returns
+    /// the batch's summed loss.
+    pub(super) fn step(
         &self,
-        params: &[f32],
+        (params, next): (&[f32], &mut [f32]),
         bufs: &mut FitBuffers,
         batch: &Batch<'_>,
+        (kernels, adam): (KernelSet, AdamConfig),
+        step: u64,
     ) -> f64 {
-        let (plan, options, k, img_len) = (self.plan, self.options, self.k, self.img_len);
-        let idx = batch.idx;
-        let nb = idx.len();
-        self.load_targets(bufs, idx);
-        if !plan.noises.is_empty() {
+        let nb = batch.idx.len();
+        self.load_targets(bufs, batch.idx);
+        if !self.plan.noises.is_empty() {
+            let opts = self.options;
             let mut nrng = derived_rng(
-                options.seed,
+                opts.seed,
                 PURPOSE_NOISE,
                 batch.epoch as u64,
                 batch.number as u64,
             );
-            sample_noise(plan, nb, &mut nrng, &mut bufs.noise);
+            sample_noise(self.plan, nb, &mut nrng, &mut bufs.noise);
         }
-        let scale = 1.0 / nb as f32;
         let chunks = nb.div_ceil(CHUNK);
-        // Worker wi computes chunks [wi * per_worker, (wi + 1) * per_worker).
-        let per_worker = chunks.div_ceil(self.n_workers);
-        let is_hard = matches!(self.targets, Targets::Hard(_));
-        let augment = options.augment.as_ref();
-        let images = self.images;
-        let (noise, batch_labels, batch_soft) = (&bufs.noise, &bufs.batch_labels, &bufs.batch_soft);
-        // The gradient of chunk `c` into `grad`; returns the chunk's summed loss.
-        let run_chunk =
-            |c: usize,
-             w: &mut Worker,
-             px: &mut [u8],
-             (grad, kept): (&mut Vec<f32>, &mut Vec<DenseInputs>)| {
-                let s0 = c * CHUNK;
-                let s1 = (s0 + CHUNK).min(nb);
-                let cnt = s1 - s0;
-                for slot in s0..s1 {
-                    let i = idx[slot];
-                    let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
-                    match augment {
-                        // One generator per image: the same images whatever the threads.
-                        Some(aug) => {
-                            let mut r = augment_rng(options.seed, batch.epoch, batch.number, slot);
-                            aug.apply(images.image(i), images.shape, &mut r, dst)
-                        }
-                        None => dst.copy_from_slice(images.image(i)),
-                    }
-                }
-                w.load_input(&px[..cnt * img_len]);
-                let sn = StepNoise {
-                    buffers: noise,
-                    start: s0,
-                };
-                w.forward(plan, params, cnt, Some(&sn));
-                let t = if is_hard {
-                    BatchTargets::Hard(&batch_labels[s0..s1])
-                } else {
-                    BatchTargets::Soft(&batch_soft[s0 * k..s1 * k])
-                };
-                let loss = w.loss(plan, cnt, t, scale);
-                w.backward(plan, params, cnt, Some(&sn), false);
-                std::mem::swap(&mut w.pgrad, grad);
-                std::mem::swap(&mut w.kept, kept);
-                loss
-            };
-        let run = |wi: usize,
-                   w: &mut Worker,
-                   px: &mut Vec<u8>,
-                   (grads, kept): (&mut [Vec<f32>], &mut [Vec<DenseInputs>]),
-                   losses: &mut [f64]| {
-            let outs = grads.iter_mut().zip(kept.iter_mut()).zip(losses);
-            for (j, ((grad, kept), loss)) in outs.enumerate() {
-                *loss = run_chunk(wi * per_worker + j, w, px, (grad, kept));
-            }
-        };
         let FitBuffers {
             workers,
             staging,
-            chunk_grads,
-            chunk_kept,
-            chunk_losses,
-            ..
+            published,
+            spares,
+            tasks,
+            cells,
+            m,
+            v,
+            noise,
+            batch_labels,
+            batch_soft,
         } = bufs;
-        // Worker `wi` runs on thread `wi` of the team (the calling thread for worker 0).
-        let pieces = workers
-            .iter_mut()
-            .zip(staging.iter_mut())
-            .zip(chunk_grads[..chunks].chunks_mut(per_worker))
-            .zip(chunk_kept[..chunks].chunks_mut(per_worker))
-            .zip(chunk_losses[..chunks].chunks_mut(per_worker));
-        self.team.run(pieces, |wi, ((((w, px), g), k), l)| {
-            run(wi, w, px, (g, k), l)
-        });
-        chunk_losses[..chunks].iter().sum()
+        for (chunk, spare) in published.iter_mut().zip(spares.iter_mut()) {
+            let spare = spare.get_mut().unwrap_or_else(PoisonError::into_inner);
+            spare.reclaim(chunk);
+        }
+        let (published, spares) = (&published[..chunks], &spares[..chunks]);
+        let step_cells = task_cells(tasks, std::mem::take(cells), (next, m, v));
+        let work = StepWork {
+            chunk: ChunkInputs {
+                ctx: self,
+                params,
+                batch,
+                noise,
+                labels: batch_labels,
+                soft: batch_soft,
+                head: self.plan.head_start(),
+            },
+            published,
+            spares,
+            tasks,
+            cells: &step_cells,
+            next_chunk: AtomicUsize::new(0),
+            next_task: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+            adam: (kernels, adam, step),
+        };
+        let pieces = workers.iter_mut().zip(staging.iter_mut());
+        self.team.run(pieces, |_, (w, px)| work.run(w, px));
+        *cells = recycle(step_cells);
+        spares
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).loss)
+            .sum()
     }
 
     /// The targets of the batch's rows, into the buffers.
@@ -204,39 +180,169 @@ impl FitContext<'_> {
             }
         }
     }
+}
 
-    /// Adam's step `step` (1-based) on the sum of the first `chunks` chunks' gradients, added
-    /// in chunk order, split over the pool by parameter ranges (each parameter's update is
-    /// the same whatever the split).
-    pub(super) fn adam_step(
-        &self,
-        params: &mut [f32],
-        bufs: &mut FitBuffers,
-        (kernels, adam): (KernelSet, AdamConfig),
-        step: u64,
-        chunks: usize,
-    ) {
-        let grads = Gradients {
-            chunks: &bufs.chunk_grads[..chunks],
-            deferred: &self.plan.deferred,
-            kept: &bufs.chunk_kept[..chunks],
+/// One step's work, shared by the team's threads (see `schedule`).
+struct StepWork<'a, 'c> {
+    chunk: ChunkInputs<'a>,
+    /// What each chunk publishes, and its thread's buffers.
+    published: &'a [ChunkGradient],
+    spares: &'a [Mutex<Spare>],
+    tasks: &'a [AdamTask],
+    /// Where each task's parameters and moments are (`'c`: this step's slices of them).
+    cells: &'a [TaskCell<'c>],
+    next_chunk: AtomicUsize,
+    next_task: AtomicUsize,
+    /// Raised by a thread that panicked: the others stop waiting for it.
+    failed: AtomicBool,
+    /// The kernels, hyper-parameters and 1-based number of Adam's step.
+    adam: (KernelSet, AdamConfig, u64),
+}
+
+impl StepWork<'_, '_> {
+    /// One thread's share, on worker `w` with pixel buffer `px`: chunks while there are any,
+    /// then Adam's tasks, each once the chunks have published what it reads.
+    fn run(&self, w: &mut Worker, px: &mut [u8]) {
+        let _raise = RaiseOnPanic(&self.failed);
+        let chunks = self.published.len();
+        while let Some(c) = claim(&self.next_chunk, chunks) {
+            self.chunk
+                .run(c, w, px, (&self.published[c], &self.spares[c]));
+        }
+        while let Some(k) = claim(&self.next_task, self.tasks.len()) {
+            if !self.adam_task(k) {
+                return;
+            }
+        }
+    }
+
+    /// Adam's task `k`, once the chunks have published what it reads; `false` when a thread
+    /// panicked instead.
+    fn adam_task(&self, k: usize) -> bool {
+        let task = &self.tasks[k];
+        let needs = |c: &ChunkGradient| match task.early {
+            true => c.kept.get().is_some(),
+            false => c.grad.get().is_some(),
         };
-        let (m, v) = (&mut bufs.m, &mut bufs.v);
-        // Thread `i` updates the `i`-th range of parameters, the same range every step, so its
-        // moments stay in its core's cache.
-        let per = params.len().div_ceil(self.team.size()).div_ceil(ADAM_ALIGN) * ADAM_ALIGN;
+        if !wait_all(self.published, needs, &self.failed) {
+            return false;
+        }
+        let (kernels, cfg, step) = self.adam;
+        let grads = Gradients {
+            chunks: self.published,
+            deferred: &self.chunk.ctx.plan.deferred,
+        };
+        let mut cell = self.cells[k].lock().unwrap_or_else(PoisonError::into_inner);
+        let (p, m, v) = cell.take().expect("each task is claimed once");
+        let (r, old) = (task.range.clone(), self.chunk.params);
         let ops = kernels.ops();
-        let pieces = params
-            .chunks_mut(per)
-            .zip(m.chunks_mut(per))
-            .zip(v.chunks_mut(per));
-        self.team.run(pieces, |i, ((p, m), v)| {
-            ops.adam_step_sum(adam, step, p, grads, i * per, m, v)
-        });
+        ops.adam_step_sum(cfg, step, &old[r.clone()], p, grads, r.start, m, v);
+        true
     }
 }
 
-/// Parameters per Adam range are a multiple of this, so every range starts on a vector
-/// boundary of the kernels (for speed: each parameter's update is element-wise,
-/// the same whatever the split).
-const ADAM_ALIGN: usize = 1024;
+/// The parameters, first moments and second moments one of Adam's tasks writes, in a cell
+/// from which the thread that claims the task takes them.
+type TaskCell<'a> = Mutex<Option<(&'a mut [f32], &'a mut [f32], &'a mut [f32])>>;
+
+/// `tasks`' slices of the step's new parameters and of Adam's moments (`next`, `m`, `v`), one
+/// cell per task, indexed like `tasks`, in `room`'s allocation.
+fn task_cells<'a>(
+    tasks: &[AdamTask],
+    room: Vec<TaskCell<'static>>,
+    (next, m, v): (&'a mut [f32], &'a mut [f32], &'a mut [f32]),
+) -> Vec<TaskCell<'a>> {
+    let mut cells = recycle(room);
+    cells.extend(tasks.iter().map(|_| Mutex::new(None)));
+    let mut rest = (next, m, v);
+    let mut start = 0;
+    // In ascending order of offset: each task's slices are split off the front of the rest.
+    while !rest.0.is_empty() {
+        let (i, task) = tasks
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.range.start == start)
+            .expect("Adam's tasks cover every parameter");
+        let len = task.range.len();
+        let (p, p_rest) = std::mem::take(&mut rest.0).split_at_mut(len);
+        let (m, m_rest) = std::mem::take(&mut rest.1).split_at_mut(len);
+        let (v, v_rest) = std::mem::take(&mut rest.2).split_at_mut(len);
+        rest = (p_rest, m_rest, v_rest);
+        cells[i] = Mutex::new(Some((p, m, v)));
+        start += len;
+    }
+    cells
+}
+
+/// An empty vector of cells of any lifetime on `cells`' allocation: collecting a vector's
+/// iterator into a vector of the same layout reuses its buffer (std collects in place), so a
+/// fit's steps allocate no cells after the first.
+fn recycle<'b>(mut cells: Vec<TaskCell<'_>>) -> Vec<TaskCell<'b>> {
+    cells.clear();
+    cells
+        .into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+/// What computing one chunk's gradient reads: the step's weights, batch, noise and targets.
+struct ChunkInputs<'a> {
+    ctx: &'a FitContext<'a>,
+    params: &'a [f32],
+    batch: &'a Batch<'a>,
+    noise: &'a [Vec<f32>],
+    labels: &'a [u16],
+    soft: &'a [f32],
+    /// `Plan::head_start`: where the backward pass has kept all the deferred layers need.
+    head: usize,
+}
+
+impl ChunkInputs<'_> {
+    /// Chunk `c`'s gradient on worker `w` (its pixels gathered, and augmented, into `px`),
+    /// published in `out`: what the deferred layers kept as soon as the backward pass is
+    /// past them, then the gradient vector and the summed loss.
+    fn run(&self, c: usize, w: &mut Worker, px: &mut [u8], out: (&ChunkGradient, &Mutex<Spare>)) {
+        let (published, spare) = out;
+        let ctx = self.ctx;
+        let (plan, options, k, img_len) = (ctx.plan, ctx.options, ctx.k, ctx.img_len);
+        let (idx, batch) = (self.batch.idx, self.batch);
+        let nb = idx.len();
+        let s0 = c * CHUNK;
+        let s1 = (s0 + CHUNK).min(nb);
+        let cnt = s1 - s0;
+        for slot in s0..s1 {
+            let i = idx[slot];
+            let dst = &mut px[(slot - s0) * img_len..(slot - s0 + 1) * img_len];
+            match options.augment.as_ref() {
+                // One generator per image: the same images whatever the threads.
+                Some(aug) => {
+                    let mut r = augment_rng(options.seed, batch.epoch, batch.number, slot);
+                    aug.apply(ctx.images.image(i), ctx.images.shape, &mut r, dst)
+                }
+                None => dst.copy_from_slice(ctx.images.image(i)),
+            }
+        }
+        w.load_input(&px[..cnt * img_len]);
+        let sn = StepNoise {
+            buffers: self.noise,
+            start: s0,
+        };
+        w.forward(plan, self.params, cnt, Some(&sn));
+        let t = match ctx.targets {
+            Targets::Hard(_) => BatchTargets::Hard(&self.labels[s0..s1]),
+            Targets::Soft { .. } => BatchTargets::Soft(&self.soft[s0 * k..s1 * k]),
+        };
+        let loss = w.loss(plan, cnt, t, 1.0 / nb as f32);
+        let mut spare = spare.lock().unwrap_or_else(PoisonError::into_inner);
+        let (params, head, len) = (self.params, self.head, plan.ops.len());
+        w.backward_ops(plan, params, cnt, Some(&sn), false, head..len);
+        std::mem::swap(&mut w.kept, &mut spare.kept);
+        let once = published.kept.set(std::mem::take(&mut spare.kept));
+        assert!(once.is_ok(), "chunk {c} is computed once per step");
+        w.backward_ops(plan, params, cnt, Some(&sn), false, 0..head);
+        std::mem::swap(&mut w.pgrad, &mut spare.grad);
+        spare.loss = loss;
+        let once = published.grad.set(std::mem::take(&mut spare.grad));
+        assert!(once.is_ok(), "chunk {c} is computed once per step");
+    }
+}

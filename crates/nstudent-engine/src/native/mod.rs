@@ -14,6 +14,7 @@ mod fit;
 pub(crate) mod kernels;
 mod plan;
 mod profile;
+mod schedule;
 mod softmax;
 pub(crate) mod threads;
 
@@ -433,6 +434,9 @@ impl Classifier for NativeClassifier {
             eps: 1e-7,
         };
         let kernels = self.plan.kernels;
+        // Adam writes each step's weights here while the step still reads `self.params`; the
+        // two swap after every step.
+        let mut next = self.params.clone();
         let mut order: Vec<usize> = (0..n).collect();
         let batches = n.div_ceil(batch);
         let mut epoch_losses = Vec::with_capacity(options.epochs);
@@ -448,10 +452,10 @@ impl Classifier for NativeClassifier {
                     epoch,
                     number: bi,
                 };
-                let loss_sum = ctx.batch_gradients(&self.params, &mut bufs, &this);
                 step += 1;
-                let chunks = nb.div_ceil(CHUNK);
-                ctx.adam_step(&mut self.params, &mut bufs, (kernels, adam), step, chunks);
+                let weights = (&self.params[..], &mut next[..]);
+                let loss_sum = ctx.step(weights, &mut bufs, &this, (kernels, adam), step);
+                std::mem::swap(&mut self.params, &mut next);
                 let loss = (loss_sum / nb as f64) as f32;
                 epoch_loss += loss_sum;
                 progress(FitProgress {

@@ -458,6 +458,20 @@ impl Plan {
         layers
     }
 
+    /// The first operation of the backward pass's head: once the pass has run operations
+    /// `head_start()..` (last first), every deferred layer has kept its inputs and output
+    /// gradients, and Adam's step on their weights may begin while the rest of the pass runs.
+    /// The number of operations when nothing is deferred.
+    pub fn head_start(&self) -> usize {
+        self.ops
+            .iter()
+            .position(|op| match *op {
+                Op::Dense { wt, .. } => self.deferred_index(self.params[wt].offset).is_some(),
+                _ => false,
+            })
+            .unwrap_or(self.ops.len())
+    }
+
     /// The index in [`Plan::deferred`] of the dense layer whose weights start at `offset`.
     pub fn deferred_index(&self, offset: usize) -> Option<usize> {
         self.deferred.iter().position(|d| d.offset == offset)

@@ -1,11 +1,12 @@
 //! Per-layer timings of a training step, for `nstudent bench --profile`.
 
+use std::mem::take;
 use std::time::Instant;
 
 use rand::Rng;
 
 use super::exec::{StepNoise, Worker};
-use super::kernels::{AdamConfig, Gradients};
+use super::kernels::{AdamConfig, ChunkGradient, Gradients};
 use super::plan::Op;
 use super::softmax::BatchTargets;
 use super::{derived_rng, sample_noise, NativeClassifier, PURPOSE_NOISE};
@@ -26,6 +27,7 @@ impl NativeClassifier {
         let steps = steps.max(1);
         let plan = &self.plan;
         let mut params = self.params.clone();
+        let mut next = params.clone();
         let mut w = Worker::new(plan, batch, true);
         // As a fit's workers: the deferred layers' weight gradients in Adam's step.
         w.defer = true;
@@ -68,13 +70,18 @@ impl NativeClassifier {
             this[1] = t.elapsed().as_secs_f64();
             w.backward(plan, &params, batch, Some(&sn), false);
             let t = Instant::now();
+            let chunk = [ChunkGradient::ready(take(&mut w.pgrad), take(&mut w.kept))];
             let grads = Gradients {
-                chunks: std::slice::from_ref(&w.pgrad),
+                chunks: &chunk,
                 deferred: &plan.deferred,
-                kept: std::slice::from_ref(&w.kept),
             };
             let kernels = plan.kernels.ops();
-            kernels.adam_step_sum(adam, s as u64 + 1, &mut params, grads, 0, &mut m, &mut v);
+            let step = s as u64 + 1;
+            kernels.adam_step_sum(adam, step, &params, &mut next, grads, 0, &mut m, &mut v);
+            // Both buffers back to the worker (`ready` set both).
+            let (grad, kept) = { chunk }[0].take();
+            (w.pgrad, w.kept) = (grad.unwrap_or_default(), kept.unwrap_or_default());
+            std::mem::swap(&mut params, &mut next);
             this[2] = t.elapsed().as_secs_f64();
             if s > 0 {
                 for (e, t) in extra.iter_mut().zip(this) {

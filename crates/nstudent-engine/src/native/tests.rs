@@ -8,7 +8,8 @@ use safetensors::{Dtype, SafeTensors};
 
 use super::exec::{StepNoise, Worker};
 use super::kernels::{
-    avx512_for_test, AdamConfig, ConvShape, Gradients, KernelSet, Kernels, MatRef, Plain,
+    avx512_for_test, AdamConfig, ChunkGradient, ConvShape, Gradients, KernelSet, Kernels, MatRef,
+    Plain,
 };
 use super::plan::{NoiseKind, ParamInfo, ParamKind};
 use super::softmax::{softmax_xent, BatchTargets};
@@ -299,8 +300,13 @@ fn adam_steps_match_torch_adam_with_eps_1e_7() {
         eps: 1e-7,
     };
     for s in 0..3 {
-        let g = [f.get(&format!("adam.g{s}")).to_vec()];
-        Plain.adam_step_sum(cfg, s + 1, &mut p, Gradients::summed(&g), 0, &mut m, &mut v);
+        let g = [ChunkGradient::ready(
+            f.get(&format!("adam.g{s}")).to_vec(),
+            vec![],
+        )];
+        let old = p.clone();
+        let grads = Gradients::summed(&g);
+        Plain.adam_step_sum(cfg, s + 1, &old, &mut p, grads, 0, &mut m, &mut v);
         // Parameters move by ~1e-3 per step: compare the updates, not just the values.
         let want = f.get(&format!("adam.p{}", s + 1));
         let p0 = f.get("adam.p0");
@@ -420,12 +426,12 @@ fn check_model_on(path: KernelSet, file: &str, spec: &ModelSpec) {
         beta2: 0.999,
         eps: 1e-7,
     };
-    let grads = [grads_hard.clone()];
     Plain.adam_step_sum(
         cfg,
         1,
+        &params,
         &mut stepped,
-        Gradients::summed(&grads),
+        Gradients::summed(&[ChunkGradient::ready(grads_hard.clone(), vec![])]),
         0,
         &mut m,
         &mut v,

@@ -15,6 +15,21 @@ impl Worker {
         noise: Option<&StepNoise>,
         acc_params: bool,
     ) {
+        self.backward_ops(plan, params, n, noise, acc_params, 0..plan.ops.len());
+    }
+
+    /// The backward pass of operations `ops` only, last first: a pass in two calls,
+    /// `k..len` then `0..k`, is the same as one (a fit publishes what the deferred layers
+    /// kept between the two; see `Plan::head_start`).
+    pub fn backward_ops(
+        &mut self,
+        plan: &Plan,
+        params: &[f32],
+        n: usize,
+        noise: Option<&StepNoise>,
+        acc_params: bool,
+        ops: std::ops::Range<usize>,
+    ) {
         let step = BackwardStep {
             plan,
             params,
@@ -22,7 +37,9 @@ impl Worker {
             noise,
             acc_params,
         };
-        for (oi, op) in plan.ops.iter().enumerate().rev() {
+        let first = ops.start;
+        for (i, op) in plan.ops[ops].iter().enumerate().rev() {
+            let oi = first + i;
             let t0 = self.timings.is_some().then(std::time::Instant::now);
             match *op {
                 Op::Conv {

@@ -112,12 +112,16 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
 
     /// One Adam step at 1-based step `t` on the sum of several gradient vectors (added in
     /// order, so the result does not depend on how the parameters are split across
-    /// threads), the deferred layers' weight gradients computed from what the chunks kept;
-    /// `params`, `m` and `v` start at element `offset` of each gradient vector.
+    /// threads), the deferred layers' weight gradients computed from what the chunks kept:
+    /// `params = old - update`, `m` and `v` updated in place. `old`, `params`, `m` and `v`
+    /// start at element `offset` of each gradient vector. The weights before and after are
+    /// separate buffers so that a thread may update some parameters while another still
+    /// reads the step's weights.
     fn adam_step_sum(
         &self,
         cfg: AdamConfig,
         t: u64,
+        old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
         offset: usize,

@@ -10,7 +10,8 @@
 
 use super::ops::Kernels;
 use super::types::{
-    check_output, AdamConfig, ConvShape, DeferredDense, DenseInputs, Gradients, MatRef,
+    check_output, AdamConfig, ChunkGradient, ConvShape, DeferredDense, DenseInputs, Gradients,
+    MatRef,
 };
 
 /// The portable kernel set, compiled for the baseline CPU of the target.
@@ -116,13 +117,14 @@ impl Kernels for Plain {
         &self,
         cfg: AdamConfig,
         t: u64,
+        old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
         offset: usize,
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        adam_step_sum(cfg, t, params, grads, offset, m, v)
+        adam_step_sum(cfg, t, old, params, grads, offset, m, v)
     }
 }
 
@@ -452,9 +454,11 @@ pub(crate) fn maxpool_backward(
 
 /// See [`Kernels::adam_step_sum`].
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn adam_step_sum(
     cfg: AdamConfig,
     t: u64,
+    old: &[f32],
     params: &mut [f32],
     grads: Gradients<'_>,
     offset: usize,
@@ -468,7 +472,7 @@ pub(crate) fn adam_step_sum(
     let sqrt_bc2 = bc2.sqrt() as f32;
     let (b1, b2) = (cfg.beta1, cfg.beta2);
     let len = params.len();
-    let (first, rest) = grads.chunks.split_first().expect("at least one gradient");
+    assert!(old.len() == len && m.len() == len && v.len() == len);
     // In blocks: the gradients are summed (in order, the same sums as element by element),
     // then the update runs over the block; both loops vectorize.
     const BLOCK: usize = 1024;
@@ -484,24 +488,26 @@ pub(crate) fn adam_step_sum(
             .any(|d| d.range().start < block.end && block.start < d.range().end);
         // One gradient is used in place; several are added into `sum`, the first two in one
         // pass (no copy of the first).
-        let g: &[f32] = match rest.split_first() {
+        let g: &[f32] = match grads.chunks {
             _ if deferred => {
                 gradient_with_deferred(grads, at, &mut sum[..nb]);
                 &sum[..nb]
             }
-            None => &first[at..at + nb],
-            Some(_) => {
+            [only] => &only.grad()[at..at + nb],
+            _ => {
                 sum_chunks(grads.chunks, at, &mut sum[..nb]);
                 &sum[..nb]
             }
         };
-        let (p, m, v) = (
+        let (o, p, m, v) = (
+            &old[b0..b0 + nb],
             &mut params[b0..b0 + nb],
             &mut m[b0..b0 + nb],
             &mut v[b0..b0 + nb],
         );
-        for (((pi, mi), vi), &gi) in p
+        for ((((pi, &oi), mi), vi), &gi) in p
             .iter_mut()
+            .zip(o)
             .zip(m.iter_mut())
             .zip(v.iter_mut())
             .zip(g.iter())
@@ -510,7 +516,7 @@ pub(crate) fn adam_step_sum(
             let vn = b2 * *vi + (1.0 - b2) * gi * gi;
             *mi = mn;
             *vi = vn;
-            *pi -= step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
+            *pi = oi - step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
         }
         b0 += nb;
     }
@@ -543,21 +549,21 @@ fn block_end(deferred: &[DeferredDense], at: usize, end: usize, block: usize) ->
 /// `out = chunks[0][at..] + chunks[1][at..] + ...`, added in chunk order (the first two in one
 /// pass); a single chunk is copied.
 #[inline(always)]
-fn sum_chunks(chunks: &[Vec<f32>], at: usize, out: &mut [f32]) {
+fn sum_chunks(chunks: &[ChunkGradient], at: usize, out: &mut [f32]) {
     let n = out.len();
     let (first, rest) = chunks.split_first().expect("at least one gradient");
     match rest.split_first() {
-        None => out.copy_from_slice(&first[at..at + n]),
+        None => out.copy_from_slice(&first.grad()[at..at + n]),
         Some((second, others)) => {
             for ((s, &a), &b) in out
                 .iter_mut()
-                .zip(&first[at..at + n])
-                .zip(&second[at..at + n])
+                .zip(&first.grad()[at..at + n])
+                .zip(&second.grad()[at..at + n])
             {
                 *s = a + b;
             }
             for r in others {
-                for (s, &ri) in out.iter_mut().zip(&r[at..at + n]) {
+                for (s, &ri) in out.iter_mut().zip(&r.grad()[at..at + n]) {
                     *s += ri;
                 }
             }
@@ -582,7 +588,7 @@ fn gradient_with_deferred(grads: Gradients<'_>, at: usize, out: &mut [f32]) {
             pos = r.start;
         }
         let stop = r.end.min(end);
-        let kept = grads.kept.iter().map(|chunk| &chunk[d]);
+        let kept = grads.chunks.iter().map(|chunk| chunk.kept(d));
         dense_weight_grad(layer, kept, pos - r.start, &mut out[pos - at..stop - at]);
         pos = stop;
     }

@@ -1,6 +1,6 @@
 //! Every kernel set's matrix product against a naive one.
 
-use super::types::{Gradients, MatRef};
+use super::types::{ChunkGradient, Gradients, MatRef};
 use super::{avx512_for_test, KernelSet, Plain};
 
 #[test]
@@ -155,22 +155,28 @@ fn portable_kernels_on_small_shapes() {
         beta2: 0.999,
         eps: 1e-7,
     };
-    let grads = [vec![0.5, -1.0, 0.0], vec![0.5, 0.5, 2.0]];
-    let (mut p1, mut m1, mut v1) = (vec![1.0; 3], vec![0.0; 3], vec![0.0; 3]);
+    let grads = [
+        ChunkGradient::ready(vec![0.5, -1.0, 0.0], vec![]),
+        ChunkGradient::ready(vec![0.5, 0.5, 2.0], vec![]),
+    ];
+    let old = [1.0; 3];
+    let (mut p1, mut m1, mut v1) = (vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]);
     k.adam_step_sum(
         cfg,
         1,
+        &old,
         &mut p1,
         Gradients::summed(&grads),
         0,
         &mut m1,
         &mut v1,
     );
-    let summed = [vec![1.0, -0.5, 2.0]];
-    let (mut p2, mut m2, mut v2) = (vec![1.0; 3], vec![0.0; 3], vec![0.0; 3]);
+    let summed = [ChunkGradient::ready(vec![1.0, -0.5, 2.0], vec![])];
+    let (mut p2, mut m2, mut v2) = (vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]);
     k.adam_step_sum(
         cfg,
         1,
+        &old,
         &mut p2,
         Gradients::summed(&summed),
         0,

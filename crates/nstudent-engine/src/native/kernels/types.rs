@@ -2,6 +2,8 @@
 //! product starts from, and Adam's hyper-parameters. No code runs here; both kernel sets
 //! (`portable` and `x86_64`) and the executor depend on this file, and it on nothing.
 
+use std::sync::OnceLock;
+
 /// Shape of a convolution over an `(n, h, w, cin)` input with `k x k` kernels (k = 1 or 3),
 /// stride 1, "same" zero padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,25 +165,62 @@ impl DenseInputs {
     }
 }
 
+/// One chunk's part of a step's gradient, each half published once by the thread that
+/// computed it: after that every thread of the step may read it.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkGradient {
+    /// What the chunk kept of each deferred layer (in the order of `Gradients::deferred`).
+    pub kept: OnceLock<Vec<DenseInputs>>,
+    /// The chunk's gradient vector (without the deferred layers' weights).
+    pub grad: OnceLock<Vec<f32>>,
+}
+
+impl ChunkGradient {
+    /// A chunk whose gradient and kept layers are already known.
+    pub fn ready(grad: Vec<f32>, kept: Vec<DenseInputs>) -> Self {
+        ChunkGradient {
+            kept: OnceLock::from(kept),
+            grad: OnceLock::from(grad),
+        }
+    }
+
+    /// The gradient vector; Adam reads it only once it is published.
+    pub fn grad(&self) -> &[f32] {
+        self.grad
+            .get()
+            .expect("a chunk's gradient is read after it is published")
+    }
+
+    /// What deferred layer `d` kept; Adam reads it only once it is published.
+    pub fn kept(&self, d: usize) -> &DenseInputs {
+        let kept = self.kept.get();
+        &kept.expect("a chunk's deferred layers are read after they are published")[d]
+    }
+
+    /// Takes both halves back, to reuse their buffers (`None` for a half not published).
+    pub fn take(&mut self) -> (Option<Vec<f32>>, Option<Vec<DenseInputs>>) {
+        (self.grad.take(), self.kept.take())
+    }
+}
+
 /// The gradient an Adam step applies: the sum, in chunk order, of every chunk's gradient
 /// vector, except for the weights of the `deferred` layers, whose gradient of chunk `c` is
-/// computed from `kept[c][d]` (layer `d`'s inputs and output gradients in chunk `c`).
+/// computed from what the chunk kept of them. A step on the deferred weights alone reads no
+/// gradient vector, which may then still be unpublished.
 #[derive(Clone, Copy)]
 pub(crate) struct Gradients<'a> {
-    pub chunks: &'a [Vec<f32>],
+    pub chunks: &'a [ChunkGradient],
     /// In ascending order of offset.
     pub deferred: &'a [DeferredDense],
-    pub kept: &'a [Vec<DenseInputs>],
 }
 
 impl<'a> Gradients<'a> {
     /// The sum of the chunks' gradient vectors, nothing deferred.
     #[cfg(test)]
-    pub fn summed(chunks: &'a [Vec<f32>]) -> Self {
+    pub fn summed(chunks: &'a [ChunkGradient]) -> Self {
         Gradients {
             chunks,
             deferred: &[],
-            kept: &[],
         }
     }
 }

@@ -319,6 +319,7 @@ impl Kernels for Avx512 {
         &self,
         cfg: AdamConfig,
         t: u64,
+        old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
         offset: usize,
@@ -326,7 +327,7 @@ impl Kernels for Avx512 {
         v: &mut [f32],
     ) {
         self.wide()
-            .adam_step_sum(cfg, t, params, grads, offset, m, v)
+            .adam_step_sum(cfg, t, old, params, grads, offset, m, v)
     }
 }
 

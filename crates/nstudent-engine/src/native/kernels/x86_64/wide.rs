@@ -120,6 +120,7 @@ wide_kernels! {
     fn adam_step_sum(
         cfg: AdamConfig,
         t: u64,
+        old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
         offset: usize,
