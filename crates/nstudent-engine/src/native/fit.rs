@@ -10,7 +10,7 @@ use nstudent_core::ImagesRef;
 use super::exec::{StepNoise, Worker};
 use super::kernels::{AdamConfig, ChunkGradient, Gradients, KernelSet};
 use super::plan::Plan;
-use super::schedule::{adam_tasks, claim, wait_all, AdamTask, RaiseOnPanic, Spare};
+use super::schedule::{adam_tasks, claim, wait_all, AdamTask, AdamTasks, RaiseOnPanic, Spare};
 use super::softmax::BatchTargets;
 use super::threads::Team;
 use super::{augment_rng, derived_rng, sample_noise, CHUNK, PURPOSE_NOISE};
@@ -25,8 +25,8 @@ pub(super) struct FitBuffers {
     published: Vec<ChunkGradient>,
     /// One per chunk: the buffers its thread swaps in, and its loss. Only that thread locks it.
     spares: Vec<Mutex<Spare>>,
-    /// Adam's tasks, in the order the threads claim them.
-    tasks: Vec<AdamTask>,
+    /// Adam's tasks, and the order the threads claim them.
+    tasks: AdamTasks,
     /// Room for one cell per task: each step's cells reuse it (see `task_cells`).
     cells: Vec<TaskCell<'static>>,
     /// Adam's first and second moments, one per parameter.
@@ -82,7 +82,7 @@ impl FitBuffers {
             spares: (0..max_chunks)
                 .map(|_| Mutex::new(Spare::new(plan, cap)))
                 .collect(),
-            cells: Vec::with_capacity(tasks.len()),
+            cells: Vec::with_capacity(tasks.tasks.len()),
             tasks,
             m: vec![0.0f32; plan.n_params],
             v: vec![0.0f32; plan.n_params],
@@ -140,7 +140,7 @@ impl FitContext<'_> {
             spare.reclaim(chunk);
         }
         let (published, spares) = (&published[..chunks], &spares[..chunks]);
-        let step_cells = task_cells(tasks, std::mem::take(cells), (next, m, v));
+        let step_cells = task_cells(&tasks.tasks, std::mem::take(cells), (next, m, v));
         let work = StepWork {
             chunk: ChunkInputs {
                 ctx: self,
@@ -188,7 +188,7 @@ struct StepWork<'a, 'c> {
     /// What each chunk publishes, and its thread's buffers.
     published: &'a [ChunkGradient],
     spares: &'a [Mutex<Spare>],
-    tasks: &'a [AdamTask],
+    tasks: &'a AdamTasks,
     /// Where each task's parameters and moments are (`'c`: this step's slices of them).
     cells: &'a [TaskCell<'c>],
     next_chunk: AtomicUsize,
@@ -209,8 +209,9 @@ impl StepWork<'_, '_> {
             self.chunk
                 .run(c, w, px, (&self.published[c], &self.spares[c]));
         }
-        while let Some(k) = claim(&self.next_task, self.tasks.len()) {
-            if !self.adam_task(k) {
+        let order = &self.tasks.order;
+        while let Some(k) = claim(&self.next_task, order.len()) {
+            if !self.adam_task(order[k]) {
                 return;
             }
         }
@@ -219,7 +220,7 @@ impl StepWork<'_, '_> {
     /// Adam's task `k`, once the chunks have published what it reads; `false` when a thread
     /// panicked instead.
     fn adam_task(&self, k: usize) -> bool {
-        let task = &self.tasks[k];
+        let task = &self.tasks.tasks[k];
         let needs = |c: &ChunkGradient| match task.early {
             true => c.kept.get().is_some(),
             false => c.grad.get().is_some(),
@@ -245,32 +246,24 @@ impl StepWork<'_, '_> {
 /// from which the thread that claims the task takes them.
 type TaskCell<'a> = Mutex<Option<(&'a mut [f32], &'a mut [f32], &'a mut [f32])>>;
 
-/// `tasks`' slices of the step's new parameters and of Adam's moments (`next`, `m`, `v`), one
-/// cell per task, indexed like `tasks`, in `room`'s allocation.
+/// `tasks`' slices (in ascending order of parameters) of the step's new parameters and of
+/// Adam's moments (`next`, `m`, `v`), one cell per task, in `room`'s allocation.
 fn task_cells<'a>(
     tasks: &[AdamTask],
     room: Vec<TaskCell<'static>>,
     (next, m, v): (&'a mut [f32], &'a mut [f32], &'a mut [f32]),
 ) -> Vec<TaskCell<'a>> {
     let mut cells = recycle(room);
-    cells.extend(tasks.iter().map(|_| Mutex::new(None)));
     let mut rest = (next, m, v);
-    let mut start = 0;
-    // In ascending order of offset: each task's slices are split off the front of the rest.
-    while !rest.0.is_empty() {
-        let (i, task) = tasks
-            .iter()
-            .enumerate()
-            .find(|(_, t)| t.range.start == start)
-            .expect("Adam's tasks cover every parameter");
+    for task in tasks {
         let len = task.range.len();
         let (p, p_rest) = std::mem::take(&mut rest.0).split_at_mut(len);
         let (m, m_rest) = std::mem::take(&mut rest.1).split_at_mut(len);
         let (v, v_rest) = std::mem::take(&mut rest.2).split_at_mut(len);
         rest = (p_rest, m_rest, v_rest);
-        cells[i] = Mutex::new(Some((p, m, v)));
-        start += len;
+        cells.push(Mutex::new(Some((p, m, v))));
     }
+    assert!(rest.0.is_empty(), "Adam's tasks cover every parameter");
     cells
 }
 

@@ -78,23 +78,33 @@ pub(super) struct AdamTask {
     pub early: bool,
 }
 
-/// Adam's tasks for `plan`, in the order threads claim them (the deferred layers' weights
-/// first), covering every parameter once.
-pub(super) fn adam_tasks(plan: &Plan) -> Vec<AdamTask> {
-    let (mut early, mut late) = (Vec::new(), Vec::new());
+/// Adam's tasks for one plan: every parameter in exactly one, and the order threads claim them.
+pub(super) struct AdamTasks {
+    /// In ascending order of parameters.
+    pub tasks: Vec<AdamTask>,
+    /// Indices into `tasks`, the deferred layers' weights first.
+    pub order: Vec<usize>,
+}
+
+/// Adam's tasks for `plan`.
+pub(super) fn adam_tasks(plan: &Plan) -> AdamTasks {
+    let mut tasks = Vec::new();
     let mut pos = 0;
     for d in &plan.deferred {
-        cut(pos..d.offset, LATE_TASK, false, &mut late);
+        cut(pos..d.offset, LATE_TASK, false, &mut tasks);
         let rows = d
             .nin
             .div_ceil(EARLY_TASKS_PER_LAYER)
             .next_multiple_of(TASK_ROWS);
-        cut(d.range(), rows * d.nout, true, &mut early);
+        cut(d.range(), rows * d.nout, true, &mut tasks);
         pos = d.range().end;
     }
-    cut(pos..plan.n_params, LATE_TASK, false, &mut late);
-    early.extend(late);
-    early
+    cut(pos..plan.n_params, LATE_TASK, false, &mut tasks);
+    let (early, late): (Vec<usize>, Vec<usize>) = (0..tasks.len()).partition(|&i| tasks[i].early);
+    AdamTasks {
+        tasks,
+        order: early.into_iter().chain(late).collect(),
+    }
 }
 
 /// `range` cut into tasks of `size` parameters (the last fewer), into `out`.
@@ -176,18 +186,24 @@ mod tests {
             nin: 300,
             nout: 128,
         }];
-        let tasks = adam_tasks(&plan);
-        let early: Vec<_> = tasks.iter().take_while(|t| t.early).collect();
-        assert!(tasks[early.len()..].iter().all(|t| !t.early));
-        assert_eq!(early.first().unwrap().range.start, 1000);
-        assert_eq!(early.last().unwrap().range.end, 1000 + 300 * 128);
-        for t in &early {
+        let AdamTasks { tasks, order } = adam_tasks(&plan);
+        let claimed: Vec<&AdamTask> = order.iter().map(|&i| &tasks[i]).collect();
+        let early = claimed.iter().take_while(|t| t.early).count();
+        assert!(claimed[early..].iter().all(|t| !t.early));
+        assert_eq!(claimed[0].range.start, 1000);
+        assert_eq!(claimed[early - 1].range.end, 1000 + 300 * 128);
+        for t in &claimed[..early] {
             assert_eq!((t.range.start - 1000) % (TASK_ROWS * 128), 0, "{t:?}");
         }
-        let mut sorted = tasks.clone();
-        sorted.sort_by_key(|t| t.range.start);
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            (0..tasks.len()).collect::<Vec<_>>(),
+            "each task once"
+        );
         let mut pos = 0;
-        for t in &sorted {
+        for t in &tasks {
             assert_eq!(t.range.start, pos);
             assert!(!t.range.is_empty());
             pos = t.range.end;
