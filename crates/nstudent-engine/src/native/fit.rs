@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use nstudent_core::ImagesRef;
 
 use super::exec::{StepNoise, Worker};
-use super::kernels::{AdamConfig, ChunkGradient, Gradients, KernelSet};
+use super::kernels::{AdamConfig, AdamStep, ChunkGradient, Gradients, KernelSet};
 use super::plan::Plan;
 use super::schedule::{adam_tasks, claim, wait_all, AdamTask, AdamTasks, RaiseOnPanic, Spare};
 use super::softmax::BatchTargets;
@@ -158,7 +158,7 @@ impl FitContext<'_> {
             next_chunk: AtomicUsize::new(0),
             next_task: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
-            adam: (kernels, adam, step),
+            adam: (kernels, adam.at_step(step)),
         };
         let pieces = workers.iter_mut().zip(staging.iter_mut());
         self.team.run(pieces, |_, (w, px)| work.run(w, px));
@@ -195,8 +195,8 @@ struct StepWork<'a, 'c> {
     next_task: AtomicUsize,
     /// Raised by a thread that panicked: the others stop waiting for it.
     failed: AtomicBool,
-    /// The kernels, hyper-parameters and 1-based number of Adam's step.
-    adam: (KernelSet, AdamConfig, u64),
+    /// The kernels, and the constants of this Adam step.
+    adam: (KernelSet, AdamStep),
 }
 
 impl StepWork<'_, '_> {
@@ -228,7 +228,7 @@ impl StepWork<'_, '_> {
         if !wait_all(self.published, needs, &self.failed) {
             return false;
         }
-        let (kernels, cfg, step) = self.adam;
+        let (kernels, adam) = self.adam;
         let grads = Gradients {
             chunks: self.published,
             deferred: &self.chunk.ctx.plan.deferred,
@@ -237,7 +237,7 @@ impl StepWork<'_, '_> {
         let (p, m, v) = cell.take().expect("each task is claimed once");
         let (r, old) = (task.range.clone(), self.chunk.params);
         let ops = kernels.ops();
-        ops.adam_step_sum(cfg, step, &old[r.clone()], p, grads, r.start, m, v);
+        ops.adam_step_sum(adam, &old[r.clone()], p, grads, r.start, m, v);
         true
     }
 }

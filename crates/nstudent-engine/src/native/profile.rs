@@ -76,8 +76,8 @@ impl NativeClassifier {
                 deferred: &plan.deferred,
             };
             let kernels = plan.kernels.ops();
-            let step = s as u64 + 1;
-            kernels.adam_step_sum(adam, step, &params, &mut next, grads, 0, &mut m, &mut v);
+            let at = adam.at_step(s as u64 + 1);
+            kernels.adam_step_sum(at, &params, &mut next, grads, 0, &mut m, &mut v);
             // Both buffers back to the worker (`ready` set both).
             let (grad, kept) = { chunk }[0].take();
             (w.pgrad, w.kept) = (grad.unwrap_or_default(), kept.unwrap_or_default());

@@ -306,7 +306,8 @@ fn adam_steps_match_torch_adam_with_eps_1e_7() {
         )];
         let old = p.clone();
         let grads = Gradients::summed(&g);
-        Plain.adam_step_sum(cfg, s + 1, &old, &mut p, grads, 0, &mut m, &mut v);
+        let at = cfg.at_step(s + 1);
+        Plain.adam_step_sum(at, &old, &mut p, grads, 0, &mut m, &mut v);
         // Parameters move by ~1e-3 per step: compare the updates, not just the values.
         let want = f.get(&format!("adam.p{}", s + 1));
         let p0 = f.get("adam.p0");
@@ -427,8 +428,7 @@ fn check_model_on(path: KernelSet, file: &str, spec: &ModelSpec) {
         eps: 1e-7,
     };
     Plain.adam_step_sum(
-        cfg,
-        1,
+        cfg.at_step(1),
         &params,
         &mut stepped,
         Gradients::summed(&[ChunkGradient::ready(grads_hard.clone(), vec![])]),
@@ -637,4 +637,63 @@ fn deferred_weight_gradients_change_no_bit() {
             assert_eq!(bits(&deferred), bits(&written), "{what}");
         }
     }
+}
+
+/// A step shared by two threads (chunks claimed from a counter, then Adam's tasks as soon as
+/// the chunks publish what they read) gives one thread's bits: on the portable kernels with the
+/// dense layer deferred by hand, so that the tasks on its weights start before the last chunk
+/// ends; batches of 2 chunks, of 3 (the last short), and a last batch of 1 chunk (one thread
+/// has none). Small enough for Miri (`scripts/miri.sh`), which checks the threads for data
+/// races.
+#[test]
+fn a_step_shared_by_two_threads_gives_one_threads_bits() {
+    use super::kernels::DeferredDense;
+    use super::plan::Op;
+    let spec = ModelSpec {
+        width: 0.25,
+        ..ModelSpec::cnn(ImageShape::new(4, 4, 1), 3)
+    };
+    let n = 40;
+    let pixels: Vec<u8> = (0..n * spec.input.len())
+        .map(|i| ((i * 7919) % 251) as u8)
+        .collect();
+    let images = nstudent_core::ImagesRef::new(&pixels, spec.input).unwrap();
+    let labels: Vec<u16> = (0..n).map(|i| (i % 3) as u16).collect();
+    let fit = |threads: usize, batch: usize| {
+        let mut model = NativeClassifier::on(KernelSet::Plain(Plain), &spec, 5).unwrap();
+        let plan = &mut model.plan;
+        plan.deferred = plan
+            .ops
+            .iter()
+            .filter_map(|op| match *op {
+                Op::Dense { nin, nout, wt, .. } if nout >= 8 => Some(DeferredDense {
+                    offset: plan.params[wt].offset,
+                    nin,
+                    nout,
+                }),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(plan.deferred.len(), 1, "fc1 is deferred");
+        let opts = crate::FitOptions {
+            epochs: 1,
+            batch_size: batch,
+            seed: 3,
+            threads: crate::Threads::resolve(threads),
+            ..Default::default()
+        };
+        let hard = crate::Targets::Hard(&labels);
+        model.fit(images, hard, &opts, &mut |_| {}).unwrap();
+        fit_bits(&model.params)
+    };
+    let untrained = NativeClassifier::on(KernelSet::Plain(Plain), &spec, 5).unwrap();
+    for batch in [32, 40] {
+        let one = fit(1, batch);
+        assert_ne!(one, fit_bits(&untrained.params), "batch {batch}: trained");
+        assert_eq!(one, fit(2, batch), "batch {batch}");
+    }
+}
+
+fn fit_bits(params: &[f32]) -> Vec<u32> {
+    params.iter().map(|x| x.to_bits()).collect()
 }

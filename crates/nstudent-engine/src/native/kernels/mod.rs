@@ -27,7 +27,8 @@ pub(crate) use none::{Avx512, Wide};
 pub(crate) use ops::Kernels;
 pub(crate) use portable::Plain;
 pub(crate) use types::{
-    AdamConfig, AvxConv, ChunkGradient, ConvShape, DeferredDense, DenseInputs, Gradients, MatRef,
+    AdamConfig, AdamStep, AvxConv, ChunkGradient, ConvShape, DeferredDense, DenseInputs, Gradients,
+    MatRef,
 };
 #[cfg(all(target_arch = "x86_64", not(nstudent_portable)))]
 pub(crate) use x86_64::{Avx512, Wide};

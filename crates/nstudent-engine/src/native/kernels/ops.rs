@@ -2,7 +2,7 @@
 //! whatever the convolution method. A set is chosen once ([`super::KernelSet`]) and carried by
 //! the plan; nothing here detects the CPU.
 
-use super::types::{AdamConfig, ConvShape, Gradients, MatRef};
+use super::types::{AdamStep, ConvShape, Gradients, MatRef};
 
 /// A set of compute kernels: the portable loops (`Plain`), the same loops compiled for an
 /// AVX-512 CPU (`Wide`, the same bits), or the AVX-512 path's products (`Avx512`).
@@ -110,7 +110,7 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
         accumulate: bool,
     );
 
-    /// One Adam step at 1-based step `t` on the sum of several gradient vectors (added in
+    /// One Adam step (its constants `adam`) on the sum of several gradient vectors (added in
     /// order, so the result does not depend on how the parameters are split across
     /// threads), the deferred layers' weight gradients computed from what the chunks kept:
     /// `params = old - update`, `m` and `v` updated in place. `old`, `params`, `m` and `v`
@@ -119,8 +119,7 @@ pub(crate) trait Kernels: std::fmt::Debug + Send + Sync {
     /// reads the step's weights.
     fn adam_step_sum(
         &self,
-        cfg: AdamConfig,
-        t: u64,
+        adam: AdamStep,
         old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,

@@ -10,8 +10,7 @@
 
 use super::ops::Kernels;
 use super::types::{
-    check_output, AdamConfig, ChunkGradient, ConvShape, DeferredDense, DenseInputs, Gradients,
-    MatRef,
+    check_output, AdamStep, ChunkGradient, ConvShape, DeferredDense, DenseInputs, Gradients, MatRef,
 };
 
 /// The portable kernel set, compiled for the baseline CPU of the target.
@@ -115,8 +114,7 @@ impl Kernels for Plain {
 
     fn adam_step_sum(
         &self,
-        cfg: AdamConfig,
-        t: u64,
+        adam: AdamStep,
         old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
@@ -124,7 +122,7 @@ impl Kernels for Plain {
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        adam_step_sum(cfg, t, old, params, grads, offset, m, v)
+        adam_step_sum(adam, old, params, grads, offset, m, v)
     }
 }
 
@@ -456,8 +454,7 @@ pub(crate) fn maxpool_backward(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn adam_step_sum(
-    cfg: AdamConfig,
-    t: u64,
+    adam: AdamStep,
     old: &[f32],
     params: &mut [f32],
     grads: Gradients<'_>,
@@ -465,12 +462,8 @@ pub(crate) fn adam_step_sum(
     m: &mut [f32],
     v: &mut [f32],
 ) {
-    let t = t as i32;
-    let bc1 = 1.0 - (cfg.beta1 as f64).powi(t);
-    let bc2 = 1.0 - (cfg.beta2 as f64).powi(t);
-    let step = (cfg.lr as f64 / bc1) as f32;
-    let sqrt_bc2 = bc2.sqrt() as f32;
-    let (b1, b2) = (cfg.beta1, cfg.beta2);
+    let (step, sqrt_bc2, eps) = (adam.step, adam.sqrt_bc2, adam.eps);
+    let (b1, b2) = (adam.beta1, adam.beta2);
     let len = params.len();
     assert!(old.len() == len && m.len() == len && v.len() == len);
     // In blocks: the gradients are summed (in order, the same sums as element by element),
@@ -516,7 +509,7 @@ pub(crate) fn adam_step_sum(
             let vn = b2 * *vi + (1.0 - b2) * gi * gi;
             *mi = mn;
             *vi = vn;
-            *pi = oi - step * mn / (vn.sqrt() / sqrt_bc2 + cfg.eps);
+            *pi = oi - step * mn / (vn.sqrt() / sqrt_bc2 + eps);
         }
         b0 += nb;
     }

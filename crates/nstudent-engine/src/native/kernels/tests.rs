@@ -162,8 +162,7 @@ fn portable_kernels_on_small_shapes() {
     let old = [1.0; 3];
     let (mut p1, mut m1, mut v1) = (vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]);
     k.adam_step_sum(
-        cfg,
-        1,
+        cfg.at_step(1),
         &old,
         &mut p1,
         Gradients::summed(&grads),
@@ -174,8 +173,7 @@ fn portable_kernels_on_small_shapes() {
     let summed = [ChunkGradient::ready(vec![1.0, -0.5, 2.0], vec![])];
     let (mut p2, mut m2, mut v2) = (vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]);
     k.adam_step_sum(
-        cfg,
-        1,
+        cfg.at_step(1),
         &old,
         &mut p2,
         Gradients::summed(&summed),

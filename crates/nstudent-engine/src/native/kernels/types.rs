@@ -111,6 +111,34 @@ pub(crate) struct AdamConfig {
     pub eps: f32,
 }
 
+impl AdamConfig {
+    /// The constants of Adam's step `t` (1-based): computed once per step, so that every
+    /// range of parameters a thread updates uses the very same values.
+    pub fn at_step(&self, t: u64) -> AdamStep {
+        let t = t as i32;
+        let bc1 = 1.0 - (self.beta1 as f64).powi(t);
+        let bc2 = 1.0 - (self.beta2 as f64).powi(t);
+        AdamStep {
+            step: (self.lr as f64 / bc1) as f32,
+            sqrt_bc2: bc2.sqrt() as f32,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+        }
+    }
+}
+
+/// One Adam step's constants ([`AdamConfig::at_step`]): the learning rate over the first
+/// moment's bias correction, and the square root of the second moment's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AdamStep {
+    pub step: f32,
+    pub sqrt_bc2: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+}
+
 /// How the AVX-512 kernels compute a convolution, chosen once per operation when the plan is
 /// built (see `Avx512::conv_method`).
 #[cfg_attr(

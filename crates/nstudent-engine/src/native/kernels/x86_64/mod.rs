@@ -19,7 +19,7 @@ mod winograd;
 pub(crate) use wide::Wide;
 
 use super::ops::Kernels;
-use super::types::{check_output, AdamConfig, AvxConv, ConvShape, Gradients, MatRef, Start};
+use super::types::{check_output, AdamStep, AvxConv, ConvShape, Gradients, MatRef, Start};
 
 /// Proof that this CPU runs AVX-512F, BW and VL: made only by [`Avx512::detect`], so a value
 /// exists only on such a CPU. The AVX-512 kernel set, and the conduit to every AVX-512
@@ -317,8 +317,7 @@ impl Kernels for Avx512 {
 
     fn adam_step_sum(
         &self,
-        cfg: AdamConfig,
-        t: u64,
+        adam: AdamStep,
         old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
@@ -327,7 +326,7 @@ impl Kernels for Avx512 {
         v: &mut [f32],
     ) {
         self.wide()
-            .adam_step_sum(cfg, t, old, params, grads, offset, m, v)
+            .adam_step_sum(adam, old, params, grads, offset, m, v)
     }
 }
 

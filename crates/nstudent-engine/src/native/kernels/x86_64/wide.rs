@@ -7,7 +7,7 @@
 
 use super::super::ops::Kernels;
 use super::super::portable;
-use super::super::types::{AdamConfig, ConvShape, Gradients, MatRef};
+use super::super::types::{AdamStep, ConvShape, Gradients, MatRef};
 use super::{pool, Avx512};
 
 /// The portable kernel set on a CPU with AVX-512F/BW/VL: holds the token that proves it.
@@ -118,8 +118,7 @@ wide_kernels! {
         accumulate: bool,
     );
     fn adam_step_sum(
-        cfg: AdamConfig,
-        t: u64,
+        adam: AdamStep,
         old: &[f32],
         params: &mut [f32],
         grads: Gradients<'_>,
