@@ -442,11 +442,17 @@ impl Plan {
         if !self.kernels.ops().weight_grad_is_fma_chain() {
             return Vec::new();
         }
+        self.dense_layers(16)
+    }
+
+    /// The dense layers with at least `min_out` outputs, as layers a fit could defer, in
+    /// ascending order of offset.
+    pub fn dense_layers(&self, min_out: usize) -> Vec<DeferredDense> {
         let mut layers: Vec<DeferredDense> = self
             .ops
             .iter()
             .filter_map(|op| match *op {
-                Op::Dense { nin, nout, wt, .. } if nout >= 16 => Some(DeferredDense {
+                Op::Dense { nin, nout, wt, .. } if nout >= min_out => Some(DeferredDense {
                     offset: self.params[wt].offset,
                     nin,
                     nout,

@@ -643,12 +643,9 @@ fn deferred_weight_gradients_change_no_bit() {
 /// the chunks publish what they read) gives one thread's bits: on the portable kernels with the
 /// dense layer deferred by hand, so that the tasks on its weights start before the last chunk
 /// ends; batches of 2 chunks, of 3 (the last short), and a last batch of 1 chunk (one thread
-/// has none). Small enough for Miri (`scripts/miri.sh`), which checks the threads for data
-/// races.
+/// has none).
 #[test]
 fn a_step_shared_by_two_threads_gives_one_threads_bits() {
-    use super::kernels::DeferredDense;
-    use super::plan::Op;
     let spec = ModelSpec {
         width: 0.25,
         ..ModelSpec::cnn(ImageShape::new(4, 4, 1), 3)
@@ -662,18 +659,7 @@ fn a_step_shared_by_two_threads_gives_one_threads_bits() {
     let fit = |threads: usize, batch: usize| {
         let mut model = NativeClassifier::on(KernelSet::Plain(Plain), &spec, 5).unwrap();
         let plan = &mut model.plan;
-        plan.deferred = plan
-            .ops
-            .iter()
-            .filter_map(|op| match *op {
-                Op::Dense { nin, nout, wt, .. } if nout >= 8 => Some(DeferredDense {
-                    offset: plan.params[wt].offset,
-                    nin,
-                    nout,
-                }),
-                _ => None,
-            })
-            .collect();
+        plan.deferred = plan.dense_layers(8);
         assert_eq!(plan.deferred.len(), 1, "fc1 is deferred");
         let opts = crate::FitOptions {
             epochs: 1,
