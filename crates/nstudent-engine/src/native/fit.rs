@@ -27,6 +27,8 @@ pub(super) struct FitBuffers {
     spares: Vec<Mutex<Spare>>,
     /// Adam's tasks, and the order the threads claim them.
     tasks: AdamTasks,
+    /// `Plan::head_start`, found once per fit.
+    head: usize,
     /// Room for one cell per task: each step's cells reuse it (see `task_cells`).
     cells: Vec<TaskCell<'static>>,
     /// Adam's first and second moments, one per parameter.
@@ -84,6 +86,7 @@ impl FitBuffers {
                 .collect(),
             cells: Vec::with_capacity(tasks.tasks.len()),
             tasks,
+            head: plan.head_start(),
             m: vec![0.0f32; plan.n_params],
             v: vec![0.0f32; plan.n_params],
             noise: plan
@@ -128,6 +131,7 @@ impl FitContext<'_> {
             published,
             spares,
             tasks,
+            head,
             cells,
             m,
             v,
@@ -149,7 +153,7 @@ impl FitContext<'_> {
                 noise,
                 labels: batch_labels,
                 soft: batch_soft,
-                head: self.plan.head_start(),
+                head: *head,
             },
             published,
             spares,
