@@ -364,7 +364,8 @@ class PythonKeepsRunning(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             out = pathlib.Path(d) / "m.safetensors"
             script = textwrap.dedent(f"""
-                import sys, time
+                import faulthandler, signal, sys, time
+                faulthandler.register(signal.SIGUSR1, all_threads=True)
                 sys.path.insert(0, {str(REPO / "python" / "tests")!r})
                 import _support
                 from nstudent import NoisyStudentClassifier
@@ -385,14 +386,25 @@ class PythonKeepsRunning(unittest.TestCase):
                     self.assertEqual(child.stdout.readline().strip(), "training")
                     sent = time.monotonic()
                     child.send_signal(signal.SIGINT)
-                    line = child.stdout.readline().split()
-                    returned = time.monotonic()
-                    child.wait(timeout=30)
+                    # Both pipes read to the end while waiting (a child blocked on a full
+                    # pipe could never exit), and what it wrote kept for the failure message.
+                    try:
+                        rest, errors = child.communicate(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        child.send_signal(signal.SIGUSR1)  # its threads' stacks, to stderr
+                        time.sleep(1)
+                        child.kill()
+                        rest, errors = child.communicate()
+                        self.fail(f"still running 60 s after Ctrl-C: {rest[-500:]!r} {errors[-4000:]!r}")
                 finally:
                     child.kill()
-                errors = child.stderr.read()
-            self.assertEqual(line[:1], ["interrupted"], errors)
-            self.assertLess(returned - sent, 1.0)
+            lines = rest.splitlines()
+            # Epochs that ended before the signal was handled may still say "training".
+            ends = [line.split() for line in lines if line != "training"]
+            self.assertEqual(len(ends), 1, (lines, errors))
+            self.assertEqual(ends[0][:1], ["interrupted"], (lines, errors))
+            # The child's monotonic clock is the machine's: the same as this process's.
+            self.assertLess(float(ends[0][1]) - sent, 1.0)
             self.assertFalse(out.exists())
             self.assertEqual(child.returncode, 0)
 
