@@ -4,7 +4,7 @@
 # `matrixmultiply`'s product (its portable kernel under Miri) run in the interpreter; the
 # step scheduler's tests (threads publishing and waiting), checked for data races; and a
 # whole fit whose steps two threads share, against the same fit on one thread, bit for bit.
-#   scripts/miri.sh            (needs a nightly toolchain with the miri component; ~15 min)
+#   scripts/miri.sh            (needs a nightly toolchain with the miri component; 10 min here once built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup +nightly component add miri rust-src >/dev/null 2>&1 || true
