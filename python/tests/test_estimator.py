@@ -366,6 +366,9 @@ class PythonKeepsRunning(unittest.TestCase):
             script = textwrap.dedent(f"""
                 import faulthandler, signal, sys, time
                 faulthandler.register(signal.SIGUSR1, all_threads=True)
+                # Ctrl-C as in a terminal, even where this test runs as a background job: a
+                # shell starts those with SIGINT ignored, and Python then leaves it ignored.
+                signal.signal(signal.SIGINT, signal.default_int_handler)
                 sys.path.insert(0, {str(REPO / "python" / "tests")!r})
                 import _support
                 from nstudent import NoisyStudentClassifier
