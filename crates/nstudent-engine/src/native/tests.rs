@@ -549,10 +549,19 @@ fn full_width_models_agree_on_both_kernel_paths() {
             let (logits_a, loss_a, grad_a) = run(&avx512, hard);
             let what = |t: &str| format!("{name} ({}) {t}", if hard { "hard" } else { "soft" });
             // The portable loops compiled for AVX-512 give the portable build's bits.
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&logits_w), bits(&logits_p), "{}", what("wide logits"));
+            assert_eq!(
+                bits_of(&logits_w),
+                bits_of(&logits_p),
+                "{}",
+                what("wide logits")
+            );
             assert_eq!(loss_w.to_bits(), loss_p.to_bits(), "{}", what("wide loss"));
-            assert_eq!(bits(&grad_w), bits(&grad_p), "{}", what("wide gradients"));
+            assert_eq!(
+                bits_of(&grad_w),
+                bits_of(&grad_p),
+                "{}",
+                what("wide gradients")
+            );
             assert_close(&what("logits"), &logits_a, &logits_p);
             assert_close(&what("loss"), &[loss_a], &[loss_p]);
             for p in &model.plan().params {
@@ -622,19 +631,18 @@ fn deferred_weight_gradients_change_no_bit() {
                 model.fit(images, targets, &opts, &mut |_| {}).unwrap();
                 model.params
             };
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             let (deferred, written) = (fit(true), fit(false));
             let what = format!("{name}, batch {batch}, {threads} threads, hard {hard}");
             assert_ne!(
-                bits(&deferred),
-                bits(
+                bits_of(&deferred),
+                bits_of(
                     &NativeClassifier::on(KernelSet::Avx512(cpu), &spec, 5)
                         .unwrap()
                         .params
                 ),
                 "{what}: trained"
             );
-            assert_eq!(bits(&deferred), bits(&written), "{what}");
+            assert_eq!(bits_of(&deferred), bits_of(&written), "{what}");
         }
     }
 }
@@ -670,16 +678,17 @@ fn a_step_shared_by_two_threads_gives_one_threads_bits() {
         };
         let hard = crate::Targets::Hard(&labels);
         model.fit(images, hard, &opts, &mut |_| {}).unwrap();
-        fit_bits(&model.params)
+        bits_of(&model.params)
     };
     let untrained = NativeClassifier::on(KernelSet::Plain(Plain), &spec, 5).unwrap();
     for batch in [32, 40] {
         let one = fit(1, batch);
-        assert_ne!(one, fit_bits(&untrained.params), "batch {batch}: trained");
+        assert_ne!(one, bits_of(&untrained.params), "batch {batch}: trained");
         assert_eq!(one, fit(2, batch), "batch {batch}");
     }
 }
 
-fn fit_bits(params: &[f32]) -> Vec<u32> {
+/// The bit patterns of `params`, for comparisons that must be exact.
+fn bits_of(params: &[f32]) -> Vec<u32> {
     params.iter().map(|x| x.to_bits()).collect()
 }
