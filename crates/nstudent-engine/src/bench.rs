@@ -145,6 +145,21 @@ pub struct Scaling {
     /// it: it is what the machine's cores give the same work side by side (shared caches,
     /// memory and clock included).
     pub ceiling: f64,
+    /// Every round's images/s, in the order run: for an interval, or to pool rounds of
+    /// several runs.
+    pub rounds: Vec<ScalingRound>,
+}
+
+/// One round of [`thread_scaling`]: images/s of its three runs, made within seconds of
+/// each other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScalingRound {
+    /// One model on 1 thread.
+    pub one: f64,
+    /// One model on `o.threads` threads.
+    pub many: f64,
+    /// `o.threads` models on 1 thread each, summed.
+    pub side_by_side: f64,
 }
 
 /// [`Scaling`] of one model training on `shape` at batch `batch`: `o.repeats` rounds of three
@@ -169,7 +184,7 @@ pub fn thread_scaling(
     };
     let images = run_size(&one_o, fit(Threads::ONE, 1, batch * 8, 1)?, batch);
     fit(o.threads, 1, batch * 8, 1)?;
-    let (mut ones, mut manys, mut ratios, mut ceilings) = (vec![], vec![], vec![], vec![]);
+    let mut rounds = Vec::with_capacity(o.repeats.max(1));
     for r in 0..o.repeats.max(1) {
         let seed = 2 + r as u64;
         // [one model on 1 thread, one model on n threads, n models on 1 thread each]
@@ -183,16 +198,19 @@ pub fn thread_scaling(
             };
         }
         let [one, many, side_by_side] = rates;
-        ones.push(one);
-        manys.push(many);
-        ratios.push(many / one);
-        ceilings.push(side_by_side / one);
+        rounds.push(ScalingRound {
+            one,
+            many,
+            side_by_side,
+        });
     }
+    let med = |f: fn(&ScalingRound) -> f64| median(&mut rounds.iter().map(f).collect::<Vec<_>>());
     Ok(Scaling {
-        one: median(&mut ones),
-        many: median(&mut manys),
-        ratio: median(&mut ratios),
-        ceiling: median(&mut ceilings),
+        one: med(|r| r.one),
+        many: med(|r| r.many),
+        ratio: med(|r| r.many / r.one),
+        ceiling: med(|r| r.side_by_side / r.one),
+        rounds,
     })
 }
 

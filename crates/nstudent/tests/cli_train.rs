@@ -884,14 +884,15 @@ fn bench_prints_one_json_object_of_figures_with_format_json_or_json() {
 
 #[test]
 fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_their_ratio_and_its_ceiling() {
-    // One round: the ratio is that round's 2-thread rate over its 1-thread rate.
+    // Six rounds: the ratio is the median of the rounds' 2-thread over 1-thread rates, and
+    // its 95% interval the smallest and largest of them (the only one six values give).
     let out = nstudent(&[
         "bench",
         "--scaling",
         "--threads",
         "2",
         "--repeats",
-        "1",
+        "6",
         "--seconds",
         "0.01",
         "--format",
@@ -901,18 +902,53 @@ fn bench_scaling_prints_each_shape_s_one_and_two_thread_rates_their_ratio_and_it
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (v["threads"].as_u64(), v["rounds"].as_u64()),
-        (Some(2), Some(1)),
+        (Some(2), Some(6)),
         "{v}"
     );
+    let num = |x: &serde_json::Value| x.as_f64().unwrap_or(-1.0);
     for shape in ["28x28x1", "32x32x3"] {
-        let one = v[format!("train_{shape}_b32_1t")].as_f64().unwrap_or(-1.0);
-        let two = v[format!("train_{shape}_b32_2t")].as_f64().unwrap_or(-1.0);
-        let ratio = v[format!("scaling_{shape}_b32")].as_f64().unwrap_or(-1.0);
-        assert!(one > 0.0 && two > 0.0, "{v}");
-        assert!((ratio - two / one).abs() < 0.01, "{shape}: {v}");
-        let ceiling = v[format!("ceiling_{shape}_b32")].as_f64().unwrap_or(-1.0);
-        assert!(ceiling > 0.0, "{shape}: {v}");
+        let rounds = v[format!("rounds_{shape}_b32")].as_array().cloned();
+        let rounds = rounds.unwrap_or_default();
+        assert_eq!(rounds.len(), 6, "{shape}: {v}");
+        let ratio_of = |key: &str| -> Vec<f64> {
+            let mut r: Vec<f64> = rounds
+                .iter()
+                .map(|r| num(&r[key]) / num(&r["1t"]))
+                .collect();
+            r.sort_by(f64::total_cmp);
+            r
+        };
+        let (ratios, ceilings) = (ratio_of("2t"), ratio_of("2x1t"));
+        assert!(rounds.iter().all(|r| num(&r["1t"]) > 0.0), "{v}");
+        for (what, per_round) in [("scaling", &ratios), ("ceiling", &ceilings)] {
+            let median = (per_round[2] + per_round[3]) / 2.0;
+            let reported = num(&v[format!("{what}_{shape}_b32")]);
+            assert!((reported - median).abs() < 0.011, "{what} {shape}: {v}");
+            let ci = &v[format!("{what}_{shape}_b32_ci")];
+            assert!(
+                (num(&ci[0]) - per_round[0]).abs() < 0.011,
+                "{what} {shape}: {v}"
+            );
+            assert!(
+                (num(&ci[1]) - per_round[5]).abs() < 0.011,
+                "{what} {shape}: {v}"
+            );
+        }
     }
+    // One round: no interval.
+    let out = nstudent(&[
+        "bench",
+        "--scaling",
+        "--threads",
+        "2",
+        "--repeats",
+        "1",
+        "--seconds",
+        "0.01",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert_eq!(shown.matches("no interval").count(), 4, "{shown}");
     // Against one thread, one thread is no comparison; --models is another benchmark.
     for bad in [&["--threads", "1"][..], &["--models", "2"][..]] {
         let out = nstudent(&[&["bench", "--scaling"][..], bad].concat());

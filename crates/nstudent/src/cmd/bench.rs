@@ -39,8 +39,9 @@ pub struct Args {
     reference: Option<std::path::PathBuf>,
     /// Instead of the whole benchmark: how much faster one model trains on --threads threads
     /// than on 1, at batch 32 on both shapes, from --repeats rounds of runs back to back (the
-    /// median of the rounds' ratios, which a shared machine's slow swings move far less), with
-    /// its ceiling: --threads one-thread models side by side against one.
+    /// median of the rounds' ratios, which a shared machine's slow swings move far less, and
+    /// its 95% interval from 6 rounds on), with its ceiling: --threads one-thread models side
+    /// by side against one.
     #[arg(long, conflicts_with_all = ["reference", "models"])]
     scaling: bool,
 }
@@ -150,6 +151,20 @@ pub fn run(args: Args) -> crate::failure::Result<()> {
     Ok(())
 }
 
+/// The 95% interval of the median of `values` (exact, from order statistics), or `None` with
+/// too few rounds for one.
+fn median_interval(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let values: Vec<f64> = values.collect();
+    nstudent_stats::describe::median_interval(&values, 0.95).map(|i| (i.lower, i.upper))
+}
+
+/// `[lo, hi]`, or a note that there are too few rounds for an interval.
+fn show_interval(ci: Option<(f64, f64)>) -> String {
+    ci.map_or("[fewer than 6 rounds: no interval]".into(), |(lo, hi)| {
+        format!("[{lo:.2}, {hi:.2}]")
+    })
+}
+
 /// `bench --scaling`: one model on `options.threads` threads against 1 thread, batch 32, both
 /// shapes.
 fn scaling(
@@ -163,7 +178,7 @@ fn scaling(
     if !json {
         writeln!(
             stdout,
-            "engine {} ({} kernels) on {}: one model on {threads} threads against 1 thread, batch 32, {} rounds of runs back to back (images/s; ratio: median of the rounds'; ceiling: {threads} one-thread models side by side against one)",
+            "engine {} ({} kernels) on {}: one model on {threads} threads against 1 thread, batch 32, {} rounds of runs back to back (images/s; ratio: median of the rounds'; ceiling: {threads} one-thread models side by side against one; [95% interval of each median: the rounds' order statistics, exact binomial coverage])",
             engine.name(),
             engine.kernel_path().map_or("none", |p| p.name()),
             engine.device(),
@@ -174,16 +189,42 @@ fn scaling(
     for shape in nstudent_engine::bench::BENCH_SHAPES {
         let s = nstudent_engine::bench::thread_scaling(engine, shape, 32, options)?;
         let key = format!("{shape}_b32");
+        let ratio_ci = median_interval(s.rounds.iter().map(|r| r.many / r.one));
+        let ceiling_ci = median_interval(s.rounds.iter().map(|r| r.side_by_side / r.one));
         if json {
+            let pair = |ci: Option<(f64, f64)>| {
+                ci.map_or(serde_json::Value::Null, |(lo, hi)| {
+                    serde_json::json!([round(lo, 100.0), round(hi, 100.0)])
+                })
+            };
             obj.insert(format!("train_{key}_1t"), round(s.one, 10.0));
             obj.insert(format!("train_{key}_{threads}t"), round(s.many, 10.0));
             obj.insert(format!("scaling_{key}"), round(s.ratio, 100.0));
+            obj.insert(format!("scaling_{key}_ci"), pair(ratio_ci));
             obj.insert(format!("ceiling_{key}"), round(s.ceiling, 100.0));
+            obj.insert(format!("ceiling_{key}_ci"), pair(ceiling_ci));
+            let rounds: Vec<_> = s
+                .rounds
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "1t": round(r.one, 10.0),
+                        format!("{threads}t"): round(r.many, 10.0),
+                        format!("{threads}x1t"): round(r.side_by_side, 10.0),
+                    })
+                })
+                .collect();
+            obj.insert(format!("rounds_{key}"), serde_json::json!(rounds));
         } else {
             writeln!(
                 stdout,
-                "train_{key:16} 1 thread {:10.1}   {threads} threads {:10.1}   ratio {:.2}x   ceiling {:.2}x",
-                s.one, s.many, s.ratio, s.ceiling
+                "train_{key:16} 1 thread {:10.1}   {threads} threads {:10.1}   ratio {:.2}x {}   ceiling {:.2}x {}",
+                s.one,
+                s.many,
+                s.ratio,
+                show_interval(ratio_ci),
+                s.ceiling,
+                show_interval(ceiling_ci)
             )?;
         }
     }
@@ -196,6 +237,7 @@ fn scaling(
         obj.insert("device".into(), engine.device().into());
         obj.insert("threads".into(), threads.into());
         obj.insert("rounds".into(), options.repeats.into());
+
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
     }
     Ok(())
