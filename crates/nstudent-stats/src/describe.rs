@@ -41,7 +41,7 @@ pub struct MedianInterval {
 /// The narrowest interval `[x_(k), x_(n+1-k)]` (order statistics, 1-based) whose coverage,
 /// `1 - 2 P(B < k)` for `B ~ Binomial(n, 1/2)`, is at least `level` (e.g. 0.95): the exact,
 /// distribution-free interval of a median (Conover, *Practical Nonparametric Statistics*,
-/// 3.2), which assumes only independent draws. `None` when even the smallest and largest
+/// chapter 3), which assumes only independent draws. `None` when even the smallest and largest
 /// values cover less than `level` (fewer than 6 values at 0.95), or a value is NaN.
 pub fn median_interval(values: &[f64], level: f64) -> Option<MedianInterval> {
     let n = values.len();

@@ -237,7 +237,6 @@ fn scaling(
         obj.insert("device".into(), engine.device().into());
         obj.insert("threads".into(), threads.into());
         obj.insert("rounds".into(), options.repeats.into());
-
         writeln!(stdout, "{}", serde_json::Value::Object(obj))?;
     }
     Ok(())
